@@ -1,0 +1,746 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hl-def.h"
+
+#define MIN_MEMORY (16ULL * 1024 * 1024)
+#define MAX_CORES 1024
+
+enum section {
+        SECTION_NONE,
+        SECTION_SERVICE,
+        SECTION_CONTAINER,
+};
+
+struct parser {
+        struct hl_def *def;
+        struct hl_def_error *error;
+        const char *file;
+        unsigned line;
+        const char *key;
+        /* Lines of keys that later checks refer to. */
+        unsigned memory_line, swap_line, template_line;
+};
+
+typedef int (*key_parser)(struct parser *p, const char *value);
+
+void hl_def_error_set(struct hl_def_error *e, const char *file, unsigned line, const char *key,
+                      const char *fmt, ...) {
+        va_list ap;
+
+        snprintf(e->file, sizeof(e->file), "%s", file ? file : "");
+        e->line = line;
+        snprintf(e->key, sizeof(e->key), "%s", key ? key : "");
+        va_start(ap, fmt);
+        vsnprintf(e->message, sizeof(e->message), fmt, ap);
+        va_end(ap);
+}
+
+const char *hl_def_error_format(const struct hl_def_error *e, char *buf, size_t size) {
+        char where[32] = "";
+
+        if (e->line > 0)
+                snprintf(where, sizeof(where), ":%u", e->line);
+        snprintf(buf, size, "%s%s%s%s%s%s", e->file, where, e->file[0] ? ": " : "", e->key,
+                 e->key[0] ? ": " : "", e->message);
+        return buf;
+}
+
+static int fail(struct parser *p, const char *fmt, ...) HL_PRINTF(2, 3);
+static int fail(struct parser *p, const char *fmt, ...) {
+        va_list ap;
+
+        hl_def_error_set(p->error, p->file, p->line, p->key, "%s", "");
+        va_start(ap, fmt);
+        vsnprintf(p->error->message, sizeof(p->error->message), fmt, ap);
+        va_end(ap);
+        return -EINVAL;
+}
+
+static int set_string(char **field, const char *value) {
+        char *s = NULL;
+
+        if (*value) {
+                s = strdup(value);
+                if (!s)
+                        return -ENOMEM;
+        }
+        free(*field);
+        *field = s;
+        return 0;
+}
+
+/* An empty assignment resets a list, as in systemd units. */
+static int push_list(char ***list, const char *value) {
+        if (!*value) {
+                *list = hl_strv_free(*list);
+                return 0;
+        }
+        return hl_strv_push(list, value);
+}
+
+static int parse_description(struct parser *p, const char *value) {
+        return set_string(&p->def->description, value);
+}
+
+static int parse_requires(struct parser *p, const char *value) {
+        _cleanup_free_ char *copy = strdup(value);
+        char *save = NULL;
+        int r;
+
+        if (!copy)
+                return -ENOMEM;
+        if (!*value) {
+                p->def->requires = hl_strv_free(p->def->requires);
+                return 0;
+        }
+        for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+                if (!hl_name_is_valid(w))
+                        return fail(p, "\"%s\" is not a valid service name", w);
+                if (strcmp(w, p->def->name) == 0)
+                        return fail(p, "a service cannot require itself");
+                if (hl_strv_contains(p->def->requires, w))
+                        continue;
+                r = hl_strv_push(&p->def->requires, w);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int parse_state(struct parser *p, const char *value) {
+        if (strcmp(value, "running") == 0 || !*value)
+                p->def->state = HL_DESIRED_RUNNING;
+        else if (strcmp(value, "stopped") == 0)
+                p->def->state = HL_DESIRED_STOPPED;
+        else
+                return fail(p, "\"%s\" is not a state: use running or stopped", value);
+        return 0;
+}
+
+static int parse_template(struct parser *p, const char *value) {
+        p->template_line = p->line;
+        if (!*value)
+                return fail(p, "a template is required");
+        if (value[0] == '/') {
+                _cleanup_free_ char *norm = NULL;
+
+                if (hl_path_normalize(value, &norm) < 0 || strcmp(norm, value) != 0)
+                        return fail(p, "\"%s\" is not a normalized absolute path", value);
+        } else if (strncmp(value, "clone:", 6) == 0) {
+                if (!hl_name_is_valid(value + 6))
+                        return fail(p, "\"%s\" does not name a container to clone", value + 6);
+                if (strcmp(value + 6, p->def->name) == 0)
+                        return fail(p, "a service cannot clone itself");
+        } else {
+                for (const char *c = value; *c; c++)
+                        if (!isalnum((unsigned char) *c) && *c != '-' && *c != '_' && *c != '.')
+                                return fail(p, "\"%s\" is not a template name, an absolute path or clone:NAME",
+                                            value);
+        }
+        return set_string(&p->def->template_name, value);
+}
+
+static bool hostname_is_valid(const char *s) {
+        char label[HL_NAME_MAX + 1];
+        size_t n = strlen(s);
+
+        if (n == 0 || n > 253)
+                return false;
+        while (*s) {
+                size_t len = strcspn(s, ".");
+
+                if (len == 0 || len > HL_NAME_MAX)
+                        return false;
+                memcpy(label, s, len);
+                label[len] = 0;
+                if (!hl_name_is_valid(label))
+                        return false;
+                s += len;
+                if (*s == '.')
+                        s++;
+                if (!*s && s[-1] == '.')
+                        return false;
+        }
+        return true;
+}
+
+static int parse_hostname(struct parser *p, const char *value) {
+        if (*value && !hostname_is_valid(value))
+                return fail(p, "\"%s\" is not a valid host name", value);
+        return set_string(&p->def->hostname, value);
+}
+
+static int parse_cores(struct parser *p, const char *value) {
+        uint64_t v = 0;
+
+        if (*value && hl_parse_uint(value, 1, MAX_CORES, &v) < 0)
+                return fail(p, "\"%s\" is not a number of cores between 1 and %d", value, MAX_CORES);
+        p->def->cores = (unsigned) v;
+        return 0;
+}
+
+static int parse_size_key(struct parser *p, const char *value, uint64_t *field) {
+        uint64_t v = 0;
+        int r;
+
+        if (*value) {
+                r = hl_parse_size(value, &v);
+                if (r == -ERANGE)
+                        return fail(p, "\"%s\" is too large", value);
+                if (r < 0)
+                        return fail(p, "\"%s\" is not a size (bytes, or a number with K, M, G or T)", value);
+        }
+        *field = v;
+        return 0;
+}
+
+static int parse_memory(struct parser *p, const char *value) {
+        p->memory_line = p->line;
+        int r = parse_size_key(p, value, &p->def->memory);
+        if (r < 0)
+                return r;
+        if (p->def->memory > 0 && p->def->memory < MIN_MEMORY)
+                return fail(p, "\"%s\" is below the minimum of 16M", value);
+        return 0;
+}
+
+static int parse_swap(struct parser *p, const char *value) {
+        p->swap_line = p->line;
+        return parse_size_key(p, value, &p->def->swap);
+}
+
+static bool path_is_safe(const char *s) {
+        for (; *s; s++)
+                if (isspace((unsigned char) *s) || *s == '\\' || iscntrl((unsigned char) *s))
+                        return false;
+        return true;
+}
+
+static int parse_mount(struct parser *p, const char *value) {
+        _cleanup_free_ char *copy = NULL, *source = NULL, *target = NULL;
+        struct hl_mount *m;
+        char *src, *dst, *opt;
+        bool ro = false;
+
+        if (!*value) {
+                for (size_t i = 0; i < p->def->n_mounts; i++) {
+                        free(p->def->mounts[i].source);
+                        free(p->def->mounts[i].target);
+                }
+                free(p->def->mounts);
+                p->def->mounts = NULL;
+                p->def->n_mounts = 0;
+                return 0;
+        }
+        copy = strdup(value);
+        if (!copy)
+                return -ENOMEM;
+        src = copy;
+        dst = strchr(src, ':');
+        if (!dst)
+                return fail(p, "\"%s\" is not SOURCE:TARGET[:ro|rw]", value);
+        *dst++ = 0;
+        opt = strchr(dst, ':');
+        if (opt) {
+                *opt++ = 0;
+                if (strcmp(opt, "ro") == 0)
+                        ro = true;
+                else if (strcmp(opt, "rw") != 0)
+                        return fail(p, "\"%s\" is not a mount option: use ro or rw", opt);
+        }
+        if (!path_is_safe(src) || hl_path_normalize(src, &source) < 0)
+                return fail(p, "source \"%s\" is not an absolute path without \".\", \"..\" or spaces", src);
+        if (!path_is_safe(dst) || hl_path_normalize(dst, &target) < 0 || strcmp(target, "/") == 0)
+                return fail(p, "target \"%s\" is not an absolute path without \".\", \"..\" or spaces", dst);
+        m = realloc(p->def->mounts, sizeof(*m) * (p->def->n_mounts + 1));
+        if (!m)
+                return -ENOMEM;
+        p->def->mounts = m;
+        m[p->def->n_mounts++] = (struct hl_mount) {
+                .source = TAKE_PTR(source),
+                .target = TAKE_PTR(target),
+                .read_only = ro,
+        };
+        return 0;
+}
+
+static bool ifname_is_valid(const char *s) {
+        size_t n = strlen(s);
+
+        if (n == 0 || n > 15)
+                return false;
+        for (; *s; s++)
+                if (!isalnum((unsigned char) *s) && *s != '-' && *s != '_' && *s != '.')
+                        return false;
+        return true;
+}
+
+static bool address_is_valid(const char *s, bool cidr) {
+        char buf[INET6_ADDRSTRLEN + 8];
+        unsigned char addr[sizeof(struct in6_addr)];
+        char *slash;
+        uint64_t prefix;
+        int family;
+
+        if (strlen(s) >= sizeof(buf))
+                return false;
+        strcpy(buf, s);
+        slash = strchr(buf, '/');
+        if (slash)
+                *slash++ = 0;
+        if ((slash != NULL) != cidr)
+                return false;
+        family = strchr(buf, ':') ? AF_INET6 : AF_INET;
+        if (inet_pton(family, buf, addr) != 1)
+                return false;
+        return !slash || hl_parse_uint(slash, 0, family == AF_INET ? 32 : 128, &prefix) == 0;
+}
+
+static int network_set(struct parser *p, struct hl_network *n, const char *k, const char *v) {
+        char **field = NULL;
+
+        if (strcmp(k, "name") == 0) {
+                if (!ifname_is_valid(v))
+                        return fail(p, "name \"%s\" is not an interface name", v);
+                field = &n->name;
+        } else if (strcmp(k, "bridge") == 0) {
+                if (!ifname_is_valid(v))
+                        return fail(p, "bridge \"%s\" is not an interface name", v);
+                field = &n->bridge;
+        } else if (strcmp(k, "ip") == 0) {
+                if (strcmp(v, "dhcp") != 0 && !address_is_valid(v, true))
+                        return fail(p, "ip \"%s\" is not ADDRESS/PREFIX or dhcp", v);
+                field = &n->ip;
+        } else if (strcmp(k, "gw") == 0) {
+                if (!address_is_valid(v, false))
+                        return fail(p, "gw \"%s\" is not an address", v);
+                field = &n->gw;
+        } else if (strcmp(k, "hwaddr") == 0) {
+                unsigned b[6];
+                char end;
+                if (sscanf(v, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &end) != 6 ||
+                    strlen(v) != 17)
+                        return fail(p, "hwaddr \"%s\" is not a MAC address", v);
+                field = &n->hwaddr;
+        } else if (strcmp(k, "mtu") == 0) {
+                uint64_t mtu;
+                if (hl_parse_uint(v, 576, 65535, &mtu) < 0)
+                        return fail(p, "mtu \"%s\" is not a number between 576 and 65535", v);
+                n->mtu = (unsigned) mtu;
+                return 0;
+        } else
+                return fail(p, "unknown network option \"%s\": use name, bridge, ip, gw, hwaddr or mtu", k);
+        return set_string(field, v);
+}
+
+static void network_done(struct hl_network *n) {
+        free(n->name);
+        free(n->bridge);
+        free(n->ip);
+        free(n->gw);
+        free(n->hwaddr);
+}
+
+static int parse_network(struct parser *p, const char *value) {
+        _cleanup_free_ char *copy = NULL;
+        struct hl_network n = {}, *nets;
+        char *save = NULL;
+        int r = 0;
+
+        if (!*value) {
+                for (size_t i = 0; i < p->def->n_networks; i++)
+                        network_done(&p->def->networks[i]);
+                free(p->def->networks);
+                p->def->networks = NULL;
+                p->def->n_networks = 0;
+                return 0;
+        }
+        copy = strdup(value);
+        if (!copy)
+                return -ENOMEM;
+        for (char *kv = strtok_r(copy, ",", &save); kv && r >= 0; kv = strtok_r(NULL, ",", &save)) {
+                char *eq = strchr(kv, '=');
+                if (!eq) {
+                        r = fail(p, "\"%s\" is not OPTION=VALUE", kv);
+                        break;
+                }
+                *eq = 0;
+                r = network_set(p, &n, kv, eq + 1);
+        }
+        if (r >= 0 && !n.bridge)
+                r = fail(p, "bridge= is required");
+        if (r >= 0 && n.gw && !n.ip)
+                r = fail(p, "gw= needs ip=");
+        if (r >= 0 && !n.name)
+                n.name = hl_strdup_printf("eth%zu", p->def->n_networks);
+        if (r >= 0 && !n.name)
+                r = -ENOMEM;
+        for (size_t i = 0; r >= 0 && i < p->def->n_networks; i++)
+                if (strcmp(p->def->networks[i].name, n.name) == 0)
+                        r = fail(p, "interface %s is defined twice", n.name);
+        if (r < 0) {
+                network_done(&n);
+                return r;
+        }
+        nets = realloc(p->def->networks, sizeof(*nets) * (p->def->n_networks + 1));
+        if (!nets) {
+                network_done(&n);
+                return -ENOMEM;
+        }
+        p->def->networks = nets;
+        nets[p->def->n_networks++] = n;
+        return 0;
+}
+
+static int parse_unprivileged(struct parser *p, const char *value) {
+        if (!*value) {
+                p->def->unprivileged = false;
+                return 0;
+        }
+        if (hl_parse_bool(value, &p->def->unprivileged) < 0)
+                return fail(p, "\"%s\" is not yes or no", value);
+        return 0;
+}
+
+static int parse_provision(struct parser *p, const char *value) {
+        return push_list(&p->def->provision, value);
+}
+
+static int parse_environment(struct parser *p, const char *value) {
+        const char *eq = strchr(value, '=');
+
+        if (*value) {
+                if (!eq || eq == value)
+                        return fail(p, "\"%s\" is not KEY=VALUE", value);
+                for (const char *c = value; c < eq; c++)
+                        if (!(isalnum((unsigned char) *c) || *c == '_') || (c == value && isdigit((unsigned char) *c)))
+                                return fail(p, "\"%.*s\" is not a variable name", (int) (eq - value), value);
+        }
+        return push_list(&p->def->environment, value);
+}
+
+static const struct {
+        enum section section;
+        const char *key;
+        key_parser parse;
+} keys[] = {
+        { SECTION_SERVICE, "Description", parse_description },
+        { SECTION_SERVICE, "Requires", parse_requires },
+        { SECTION_SERVICE, "State", parse_state },
+        { SECTION_CONTAINER, "Template", parse_template },
+        { SECTION_CONTAINER, "Hostname", parse_hostname },
+        { SECTION_CONTAINER, "Cores", parse_cores },
+        { SECTION_CONTAINER, "Memory", parse_memory },
+        { SECTION_CONTAINER, "Swap", parse_swap },
+        { SECTION_CONTAINER, "Mount", parse_mount },
+        { SECTION_CONTAINER, "Network", parse_network },
+        { SECTION_CONTAINER, "Unprivileged", parse_unprivileged },
+        { SECTION_CONTAINER, "Provision", parse_provision },
+        { SECTION_CONTAINER, "Environment", parse_environment },
+};
+
+static char *strip(char *s) {
+        char *e;
+
+        while (isspace((unsigned char) *s))
+                s++;
+        e = s + strlen(s);
+        while (e > s && isspace((unsigned char) e[-1]))
+                *--e = 0;
+        return s;
+}
+
+static int parse_line(struct parser *p, enum section *section, char *line) {
+        char *eq, *key, *value;
+
+        if (line[0] == '[') {
+                size_t n = strlen(line);
+                p->key = "";
+                if (line[n - 1] != ']')
+                        return fail(p, "section header \"%s\" has no closing ']'", line);
+                line[n - 1] = 0;
+                if (strcmp(line + 1, "Service") == 0)
+                        *section = SECTION_SERVICE;
+                else if (strcmp(line + 1, "Container") == 0)
+                        *section = SECTION_CONTAINER;
+                else
+                        return fail(p, "unknown section [%s]: use [Service] or [Container]", line + 1);
+                return 0;
+        }
+        eq = strchr(line, '=');
+        if (!eq) {
+                p->key = "";
+                return fail(p, "\"%s\" is not KEY=VALUE, a [Section] or a comment", line);
+        }
+        *eq = 0;
+        key = strip(line);
+        value = strip(eq + 1);
+        p->key = key;
+        if (*section == SECTION_NONE)
+                return fail(p, "key outside of a section");
+        for (size_t i = 0; i < HL_ELEMENTSOF(keys); i++)
+                if (keys[i].section == *section && strcmp(keys[i].key, key) == 0)
+                        return keys[i].parse(p, value);
+        for (size_t i = 0; i < HL_ELEMENTSOF(keys); i++)
+                if (strcmp(keys[i].key, key) == 0)
+                        return fail(p, "unknown key in [%s]: it belongs in [%s]",
+                                    *section == SECTION_SERVICE ? "Service" : "Container",
+                                    keys[i].section == SECTION_SERVICE ? "Service" : "Container");
+        return fail(p, "unknown key");
+}
+
+int hl_def_parse(const char *name, const char *file, const char *text, size_t len,
+                 struct hl_def **ret, struct hl_def_error *ret_error) {
+        _cleanup_(hl_def_freep) struct hl_def *def = NULL;
+        _cleanup_free_ char *copy = NULL;
+        struct parser p = { .error = ret_error, .file = file, .key = "" };
+        enum section section = SECTION_NONE;
+        json_t *utf8;
+        char *line, *next;
+        int r;
+
+        if (!hl_name_is_valid(name))
+                return fail(&p, "\"%.80s\" is not a valid service name: use a-z, 0-9 and '-', at most %d characters, "
+                            "not starting or ending with '-'", name ? name : "", HL_NAME_MAX);
+        if (len > HL_DEF_MAX_SIZE)
+                return fail(&p, "file is larger than %u bytes", HL_DEF_MAX_SIZE);
+        if (memchr(text, 0, len))
+                return fail(&p, "file contains a NUL byte");
+        utf8 = json_stringn(text, len);
+        if (!utf8)
+                return fail(&p, "file is not valid UTF-8");
+        json_decref(utf8);
+
+        def = calloc(1, sizeof(*def));
+        copy = malloc(len + 1);
+        if (!def || !copy)
+                return -ENOMEM;
+        def->name = strdup(name);
+        if (!def->name)
+                return -ENOMEM;
+        memcpy(copy, text, len);
+        copy[len] = 0;
+        p.def = def;
+
+        for (line = copy; line; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = 0;
+                p.line++;
+                p.key = "";
+                if (strlen(line) > HL_DEF_MAX_LINE)
+                        return fail(&p, "line is longer than %u bytes", HL_DEF_MAX_LINE);
+                line = strip(line);
+                if (!*line || *line == '#' || *line == ';')
+                        continue;
+                r = parse_line(&p, &section, line);
+                if (r < 0)
+                        return r;
+        }
+
+        p.key = "Template";
+        p.line = p.template_line;
+        if (!def->template_name)
+                return fail(&p, "[Container] needs a Template=");
+        p.key = "Swap";
+        p.line = p.swap_line;
+        if (def->swap > 0 && def->memory == 0)
+                return fail(&p, "Swap= needs Memory=");
+        if (!def->hostname) {
+                def->hostname = strdup(def->name);
+                if (!def->hostname)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(def);
+        return 0;
+}
+
+struct hl_def *hl_def_free(struct hl_def *d) {
+        if (!d)
+                return NULL;
+        free(d->name);
+        free(d->description);
+        hl_strv_free(d->requires);
+        free(d->template_name);
+        free(d->hostname);
+        for (size_t i = 0; i < d->n_mounts; i++) {
+                free(d->mounts[i].source);
+                free(d->mounts[i].target);
+        }
+        free(d->mounts);
+        for (size_t i = 0; i < d->n_networks; i++)
+                network_done(&d->networks[i]);
+        free(d->networks);
+        hl_strv_free(d->provision);
+        hl_strv_free(d->environment);
+        free(d);
+        return NULL;
+}
+
+static json_t *strv_to_json(char *const *v, bool sorted) {
+        json_t *a = json_array();
+        size_t n = hl_strv_length(v);
+        _cleanup_free_ const char **order = NULL;
+
+        if (!a)
+                return NULL;
+        order = malloc(sizeof(char *) * (n + 1));
+        if (!order) {
+                json_decref(a);
+                return NULL;
+        }
+        for (size_t i = 0; i < n; i++)
+                order[i] = v[i];
+        for (size_t i = 1; sorted && i < n; i++)
+                for (size_t j = i; j > 0 && strcmp(order[j - 1], order[j]) > 0; j--) {
+                        const char *t = order[j];
+                        order[j] = order[j - 1];
+                        order[j - 1] = t;
+                }
+        for (size_t i = 0; i < n; i++)
+                json_array_append_new(a, json_string(order[i]));
+        return a;
+}
+
+json_t *hl_def_to_json(const struct hl_def *d) {
+        json_t *mounts = json_array(), *networks = json_array();
+
+        for (size_t i = 0; mounts && i < d->n_mounts; i++)
+                json_array_append_new(mounts, json_pack("{s:s, s:s, s:b}", "source", d->mounts[i].source, "target",
+                                                        d->mounts[i].target, "read_only", d->mounts[i].read_only));
+        for (size_t i = 0; networks && i < d->n_networks; i++) {
+                const struct hl_network *n = &d->networks[i];
+                json_array_append_new(networks, json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:i}", "name", n->name, "bridge",
+                                                          n->bridge, "ip", n->ip, "gw", n->gw, "hwaddr", n->hwaddr,
+                                                          "mtu", (json_int_t) n->mtu));
+        }
+        return json_pack("{s:s, s:s, s:o, s:s, s:{s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:b, s:o, s:o}}",
+                         "name", d->name,
+                         "description", d->description ? d->description : "",
+                         "requires", strv_to_json(d->requires, true),
+                         "state", d->state == HL_DESIRED_RUNNING ? "running" : "stopped",
+                         "container",
+                         "template", d->template_name,
+                         "hostname", d->hostname,
+                         "cores", (json_int_t) d->cores,
+                         "memory", (json_int_t) d->memory,
+                         "swap", (json_int_t) d->swap,
+                         "mounts", mounts,
+                         "networks", networks,
+                         "unprivileged", d->unprivileged,
+                         "provision", strv_to_json(d->provision, false),
+                         "environment", strv_to_json(d->environment, false));
+}
+
+int hl_def_hash(const struct hl_def *d, char ret[65]) {
+        json_t *j = hl_def_to_json(d);
+        char *s;
+
+        if (!j)
+                return -ENOMEM;
+        s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+        json_decref(j);
+        if (!s)
+                return -ENOMEM;
+        hl_sha256_hex(s, strlen(s), ret);
+        free(s);
+        return 0;
+}
+
+enum hl_template_kind hl_def_template_kind(const struct hl_def *d, const char **ret_arg) {
+        const char *t = d->template_name;
+
+        if (t[0] == '/') {
+                *ret_arg = t;
+                return HL_TEMPLATE_TARBALL;
+        }
+        if (strncmp(t, "clone:", 6) == 0) {
+                *ret_arg = t + 6;
+                return HL_TEMPLATE_CLONE;
+        }
+        *ret_arg = t;
+        return HL_TEMPLATE_SCRIPT;
+}
+
+static size_t find_def(struct hl_def *const *defs, size_t n, const char *name) {
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(defs[i]->name, name) == 0)
+                        return i;
+        return n;
+}
+
+/* Follows Requires from start through the unplaced services until one repeats, and names
+ * that cycle. Every unplaced service requires another unplaced one, so this ends. */
+static void describe_cycle(struct hl_def *const *defs, size_t n, const bool *placed, size_t start,
+                           struct hl_def_error *ret_error) {
+        _cleanup_free_ size_t *seen_at = calloc(n, sizeof(size_t));
+        _cleanup_free_ size_t *path = calloc(n + 1, sizeof(size_t));
+        char msg[sizeof(ret_error->message)] = "";
+        size_t len = 0, cur = start, first;
+
+        if (!seen_at || !path) {
+                hl_def_error_set(ret_error, "", 0, "Requires", "dependency cycle");
+                return;
+        }
+        while (!seen_at[cur]) {
+                path[len++] = cur;
+                seen_at[cur] = len;
+                for (char **r = defs[cur]->requires; r && *r; r++) {
+                        size_t j = find_def(defs, n, *r);
+                        if (j < n && !placed[j]) {
+                                cur = j;
+                                break;
+                        }
+                }
+        }
+        first = seen_at[cur] - 1;
+        for (size_t i = first; i < len; i++) {
+                strncat(msg, defs[path[i]]->name, sizeof(msg) - strlen(msg) - 1);
+                strncat(msg, " -> ", sizeof(msg) - strlen(msg) - 1);
+        }
+        strncat(msg, defs[cur]->name, sizeof(msg) - strlen(msg) - 1);
+        hl_def_error_set(ret_error, "", 0, "Requires", "dependency cycle: %s", msg);
+}
+
+int hl_def_order(struct hl_def *const *defs, size_t n, size_t *ret_order,
+                 struct hl_def_error *ret_error) {
+        _cleanup_free_ bool *placed = calloc(n ? n : 1, sizeof(bool));
+        size_t count = 0;
+
+        if (!placed)
+                return -ENOMEM;
+        /* Repeated passes keep the input order among independent services: n is small. */
+        while (count < n) {
+                bool progress = false;
+
+                for (size_t i = 0; i < n; i++) {
+                        bool ready = !placed[i];
+
+                        for (char **r = defs[i]->requires; ready && r && *r; r++) {
+                                size_t j = find_def(defs, n, *r);
+                                if (j < n && !placed[j])
+                                        ready = false;
+                        }
+                        if (ready) {
+                                placed[i] = true;
+                                ret_order[count++] = i;
+                                progress = true;
+                        }
+                }
+                if (!progress) {
+                        for (size_t i = 0; i < n; i++)
+                                if (!placed[i]) {
+                                        describe_cycle(defs, n, placed, i, ret_error);
+                                        break;
+                                }
+                        return -ELOOP;
+                }
+        }
+        return 0;
+}

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Service definitions: the INI-style files of DESIGN.md, parsed, validated and turned into
+ * the canonical JSON whose hash identifies a revision. No I/O here: callers pass text. */
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hl-util.h"
+
+/* The largest definition file accepted, and the longest line in it. */
+#define HL_DEF_MAX_SIZE (256u * 1024u)
+#define HL_DEF_MAX_LINE (16u * 1024u)
+
+enum hl_desired_state {
+        HL_DESIRED_RUNNING,
+        HL_DESIRED_STOPPED,
+};
+
+struct hl_mount {
+        char *source; /* absolute, normalized host path */
+        char *target; /* absolute, normalized path inside the container */
+        bool read_only;
+};
+
+struct hl_network {
+        char *name;   /* interface name inside the container, default eth<N> */
+        char *bridge; /* host bridge; required */
+        char *ip;     /* CIDR or "dhcp", optional */
+        char *gw;     /* optional */
+        char *hwaddr; /* optional */
+        unsigned mtu; /* 0 = default */
+};
+
+struct hl_def {
+        char *name;
+        char *description;
+        char **requires; /* strv */
+        enum hl_desired_state state;
+
+        char *template_name; /* busybox, /abs/rootfs.tar.zst or clone:NAME */
+        char *hostname;      /* NULL = the service name */
+        unsigned cores;      /* 0 = no limit */
+        uint64_t memory;     /* bytes, 0 = no limit */
+        uint64_t swap;       /* bytes, 0 = no limit; needs memory */
+        struct hl_mount *mounts;
+        size_t n_mounts;
+        struct hl_network *networks;
+        size_t n_networks;
+        bool unprivileged;
+        char **provision;   /* strv of shell command lines, run once after create */
+        char **environment; /* strv of KEY=VALUE */
+};
+
+/* Where a definition is wrong: file:line: key: message. line 0 = the file as a whole. */
+struct hl_def_error {
+        char file[256];
+        unsigned line;
+        char key[64];
+        char message[512];
+};
+
+enum hl_template_kind {
+        HL_TEMPLATE_SCRIPT,  /* an LXC template script such as "busybox" */
+        HL_TEMPLATE_TARBALL, /* an absolute path to a rootfs tarball */
+        HL_TEMPLATE_CLONE,   /* clone:NAME */
+};
+
+/* Parses and validates one definition. name is the service name (the file name without
+ * .conf), file is used in messages only. On failure returns -EINVAL (or -ENOMEM) and fills
+ * ret_error; ret is written only on success. */
+int hl_def_parse(const char *name, const char *file, const char *text, size_t len,
+                 struct hl_def **ret, struct hl_def_error *ret_error);
+
+struct hl_def *hl_def_free(struct hl_def *d);
+HL_DEFINE_FREEP(struct hl_def, hl_def_free)
+
+/* The definition as canonical JSON: every key present, lists in file order, sizes in bytes. */
+json_t *hl_def_to_json(const struct hl_def *d);
+/* SHA-256 of the compact, key-sorted dump of hl_def_to_json(). */
+int hl_def_hash(const struct hl_def *d, char ret[65]);
+
+enum hl_template_kind hl_def_template_kind(const struct hl_def *d, const char **ret_arg);
+
+/* Orders definitions so that each comes after everything it Requires. Requires naming a
+ * service outside defs is ignored here (the daemon checks those against its store).
+ * ret_order receives n indices into defs. A cycle gives -ELOOP and a message naming it
+ * ("a -> b -> a") in ret_error. */
+int hl_def_order(struct hl_def *const *defs, size_t n, size_t *ret_order,
+                 struct hl_def_error *ret_error);
+
+void hl_def_error_set(struct hl_def_error *e, const char *file, unsigned line, const char *key,
+                      const char *fmt, ...) HL_PRINTF(5, 6);
+/* "file:line: key: message" (parts that are empty are left out). */
+const char *hl_def_error_format(const struct hl_def_error *e, char *buf, size_t size);

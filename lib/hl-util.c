@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hl-util.h"
+
+char *hl_strdup_printf(const char *fmt, ...) {
+        va_list ap;
+        char *s;
+
+        va_start(ap, fmt);
+        if (vasprintf(&s, fmt, ap) < 0)
+                s = NULL;
+        va_end(ap);
+        return s;
+}
+
+char **hl_strv_free(char **v) {
+        if (!v)
+                return NULL;
+        for (char **i = v; *i; i++)
+                free(*i);
+        free(v);
+        return NULL;
+}
+
+size_t hl_strv_length(char *const *v) {
+        size_t n = 0;
+
+        while (v && v[n])
+                n++;
+        return n;
+}
+
+int hl_strv_push(char ***v, const char *s) {
+        size_t n = hl_strv_length(*v);
+        char **nv;
+        char *copy;
+
+        copy = strdup(s);
+        if (!copy)
+                return -ENOMEM;
+        nv = realloc(*v, sizeof(char *) * (n + 2));
+        if (!nv) {
+                free(copy);
+                return -ENOMEM;
+        }
+        nv[n] = copy;
+        nv[n + 1] = NULL;
+        *v = nv;
+        return 0;
+}
+
+bool hl_strv_contains(char *const *v, const char *s) {
+        for (size_t i = 0; v && v[i]; i++)
+                if (strcmp(v[i], s) == 0)
+                        return true;
+        return false;
+}
+
+bool hl_name_is_valid(const char *name) {
+        size_t n;
+
+        if (!name)
+                return false;
+        n = strlen(name);
+        if (n == 0 || n > HL_NAME_MAX || name[0] == '-' || name[n - 1] == '-')
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
+                      name[i] == '-'))
+                        return false;
+        return true;
+}
+
+int hl_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *ret) {
+        uint64_t v = 0;
+
+        if (!s || !*s)
+                return -EINVAL;
+        for (const char *p = s; *p; p++) {
+                if (*p < '0' || *p > '9')
+                        return -EINVAL;
+                if (v > (UINT64_MAX - (uint64_t) (*p - '0')) / 10)
+                        return -ERANGE;
+                v = v * 10 + (uint64_t) (*p - '0');
+        }
+        if (v < min || v > max)
+                return -ERANGE;
+        *ret = v;
+        return 0;
+}
+
+/* Splits "123abc" into the number and the suffix that follows it. */
+static int parse_number_prefix(const char **p, uint64_t *ret) {
+        uint64_t v = 0;
+        const char *s = *p;
+
+        if (*s < '0' || *s > '9')
+                return -EINVAL;
+        for (; *s >= '0' && *s <= '9'; s++) {
+                if (v > (UINT64_MAX - (uint64_t) (*s - '0')) / 10)
+                        return -ERANGE;
+                v = v * 10 + (uint64_t) (*s - '0');
+        }
+        *p = s;
+        *ret = v;
+        return 0;
+}
+
+int hl_parse_size(const char *s, uint64_t *ret) {
+        static const char units[] = "KMGT";
+        const char *p = s;
+        uint64_t v, factor = 1;
+        int r;
+
+        if (!s)
+                return -EINVAL;
+        r = parse_number_prefix(&p, &v);
+        if (r < 0)
+                return r;
+        if (*p) {
+                const char *u = strchr(units, toupper((unsigned char) *p));
+                if (!u || !*u)
+                        return -EINVAL;
+                for (const char *i = units; i <= u; i++)
+                        factor *= 1024;
+                p++;
+                if (*p == 'B' || *p == 'b')
+                        p++;
+                if (*p)
+                        return -EINVAL;
+        }
+        if (v > UINT64_MAX / factor)
+                return -ERANGE;
+        *ret = v * factor;
+        return 0;
+}
+
+const char *hl_format_size(uint64_t bytes, char *buf, size_t size) {
+        static const char units[] = "KMGT";
+        int exp = 0;
+        uint64_t v = bytes;
+
+        while (exp < 4 && v >= 1024 && v % 1024 == 0) {
+                v /= 1024;
+                exp++;
+        }
+        if (exp == 0 && bytes >= 1024) {
+                /* Not an exact multiple: one decimal of the largest fitting unit. */
+                double d = (double) bytes;
+                while (exp < 4 && d >= 1024) {
+                        d /= 1024;
+                        exp++;
+                }
+                snprintf(buf, size, "%.1f%c", d, units[exp - 1]);
+                return buf;
+        }
+        if (exp == 0)
+                snprintf(buf, size, "%" PRIu64, v);
+        else
+                snprintf(buf, size, "%" PRIu64 "%c", v, units[exp - 1]);
+        return buf;
+}
+
+int hl_parse_duration_ms(const char *s, uint64_t *ret) {
+        static const struct {
+                const char *suffix;
+                uint64_t ms;
+        } table[] = {
+                { "ms", 1 },      { "s", 1000 },       { "m", 60 * 1000 },
+                { "h", 3600000 }, { "d", 86400000 },   { "w", 7 * 86400000ULL },
+        };
+        const char *p = s;
+        uint64_t total = 0;
+        int r;
+
+        if (!s || !*s)
+                return -EINVAL;
+        while (*p) {
+                uint64_t v, unit = 0;
+                size_t len;
+
+                r = parse_number_prefix(&p, &v);
+                if (r < 0)
+                        return r;
+                len = strspn(p, "abcdefghijklmnopqrstuvwxyz");
+                if (len == 0 && p == s + strlen(s) && total == 0)
+                        unit = 1000; /* a bare number is seconds */
+                for (size_t i = 0; len > 0 && i < HL_ELEMENTSOF(table); i++)
+                        if (strlen(table[i].suffix) == len && strncmp(p, table[i].suffix, len) == 0)
+                                unit = table[i].ms;
+                if (unit == 0)
+                        return -EINVAL;
+                p += len;
+                if (v > (UINT64_MAX - total) / unit)
+                        return -ERANGE;
+                total += v * unit;
+        }
+        *ret = total;
+        return 0;
+}
+
+int hl_parse_bool(const char *s, bool *ret) {
+        static const char *const yes[] = { "yes", "true", "1", "on" };
+        static const char *const no[] = { "no", "false", "0", "off" };
+
+        if (!s)
+                return -EINVAL;
+        for (size_t i = 0; i < HL_ELEMENTSOF(yes); i++) {
+                if (strcasecmp(s, yes[i]) == 0) {
+                        *ret = true;
+                        return 0;
+                }
+                if (strcasecmp(s, no[i]) == 0) {
+                        *ret = false;
+                        return 0;
+                }
+        }
+        return -EINVAL;
+}
+
+int hl_path_normalize(const char *path, char **ret) {
+        _cleanup_free_ char *out = NULL;
+        size_t n = 0;
+        const char *p = path;
+
+        if (!path || path[0] != '/')
+                return -EINVAL;
+        out = malloc(strlen(path) + 2);
+        if (!out)
+                return -ENOMEM;
+        while (*p) {
+                size_t len;
+
+                while (*p == '/')
+                        p++;
+                len = strcspn(p, "/");
+                if (len == 0)
+                        break;
+                if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+                        return -EINVAL;
+                out[n++] = '/';
+                memcpy(out + n, p, len);
+                n += len;
+                p += len;
+        }
+        if (n == 0)
+                out[n++] = '/';
+        out[n] = 0;
+        *ret = TAKE_PTR(out);
+        return 0;
+}

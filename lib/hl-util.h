@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hl-macro.h"
+
+/* Allocating printf; NULL on ENOMEM. */
+char *hl_strdup_printf(const char *fmt, ...) HL_PRINTF(1, 2);
+
+/* A NULL-terminated array of strings. */
+char **hl_strv_free(char **v);
+HL_DEFINE_FREEP(char *, hl_strv_free)
+size_t hl_strv_length(char *const *v);
+int hl_strv_push(char ***v, const char *s);
+bool hl_strv_contains(char *const *v, const char *s);
+
+/* Service names follow hostname label rules: [a-z0-9-], 1..HL_NAME_MAX characters, no
+ * leading or trailing '-'. */
+#define HL_NAME_MAX 63
+bool hl_name_is_valid(const char *name);
+
+/* "512M", "1G", "1048576": bytes, base 1024, suffixes K M G T (an optional trailing B).
+ * -EINVAL on anything else, -ERANGE on overflow. */
+int hl_parse_size(const char *s, uint64_t *ret);
+/* Formats bytes as the shortest exact "512M"-style string into buf. */
+const char *hl_format_size(uint64_t bytes, char *buf, size_t size);
+
+/* "30s", "5m", "1h30m", "2d", "250ms", a bare number is seconds. Result in milliseconds. */
+int hl_parse_duration_ms(const char *s, uint64_t *ret);
+
+/* "yes/no/true/false/1/0/on/off". */
+int hl_parse_bool(const char *s, bool *ret);
+
+/* Unsigned decimal in [min, max]. */
+int hl_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *ret);
+
+/* An absolute path with no "." or ".." components and no empty components after
+ * normalization of repeated and trailing slashes. Writes the normalized copy. */
+int hl_path_normalize(const char *path, char **ret);
+
+/* SHA-256 of data, as 64 lowercase hex characters plus NUL in ret. */
+void hl_sha256_hex(const void *data, size_t len, char ret[65]);

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+
+#include "hl-def.h"
+#include "test.h"
+
+static int parse(const char *name, const char *text, struct hl_def **ret, struct hl_def_error *err) {
+        return hl_def_parse(name, "t.conf", text, strlen(text), ret, err);
+}
+
+/* Parses text that must fail and checks the "file:line: key: reason" it produces. */
+#define ASSERT_PARSE_ERROR(text, expected)                                           \
+        do {                                                                         \
+                struct hl_def *_d = NULL;                                            \
+                struct hl_def_error _e = {};                                         \
+                char _buf[1024];                                                     \
+                ASSERT_INT_EQ(parse("svc", text, &_d, &_e), -EINVAL);                \
+                ASSERT_TRUE(_d == NULL);                                             \
+                ASSERT_STR_EQ(hl_def_error_format(&_e, _buf, sizeof(_buf)), expected); \
+        } while (0)
+
+TEST(full_definition) {
+        const char *text =
+                "# the reverse proxy\n"
+                "[Service]\n"
+                "Description=Reverse proxy; with a # inside\n"
+                "Requires=dns auth\n"
+                "Requires=dns\n"
+                "State=running\n"
+                "\n"
+                "[Container]\n"
+                "Template=/var/lib/vz/template/cache/debian-12-standard_12.7-1_amd64.tar.zst\n"
+                "Unprivileged=yes\n"
+                "Cores=2\n"
+                "Memory=512M\n"
+                "Swap=256M\n"
+                "Mount=/srv//proxy/:/data:ro\n"
+                "Network=name=eth0,bridge=vmbr0,ip=192.168.1.10/24,gw=192.168.1.1\n"
+                "Provision=/usr/bin/apt-get install -y nginx; echo done\n"
+                "Environment=TZ=Europe/Berlin\n";
+        struct hl_def *d = NULL;
+        struct hl_def_error e = {};
+
+        ASSERT_INT_EQ(parse("proxy", text, &d, &e), 0);
+        ASSERT_STR_EQ(d->description, "Reverse proxy; with a # inside");
+        ASSERT_INT_EQ(hl_strv_length(d->requires), 2);
+        ASSERT_INT_EQ(d->memory, 512ULL << 20);
+        ASSERT_INT_EQ(d->swap, 256ULL << 20);
+        ASSERT_INT_EQ(d->cores, 2);
+        ASSERT_TRUE(d->unprivileged);
+        ASSERT_INT_EQ(d->n_mounts, 1);
+        ASSERT_STR_EQ(d->mounts[0].source, "/srv/proxy");
+        ASSERT_TRUE(d->mounts[0].read_only);
+        ASSERT_INT_EQ(d->n_networks, 1);
+        ASSERT_STR_EQ(d->networks[0].bridge, "vmbr0");
+        ASSERT_STR_EQ(d->hostname, "proxy");
+        ASSERT_STR_EQ(d->provision[0], "/usr/bin/apt-get install -y nginx; echo done");
+        hl_def_free(d);
+}
+
+TEST(hash_ignores_formatting) {
+        struct hl_def *a = NULL, *b = NULL;
+        struct hl_def_error e = {};
+        char ha[65], hb[65];
+
+        ASSERT_INT_EQ(parse("x", "[Container]\nTemplate=busybox\nMemory=64M\n[Service]\nRequires=b a\n", &a, &e), 0);
+        ASSERT_INT_EQ(parse("x", "# comment\n[Service]\nRequires = a\nRequires=b\n\n[Container]\n Memory = 65536K\nTemplate=busybox\n",
+                            &b, &e), 0);
+        ASSERT_INT_EQ(hl_def_hash(a, ha), 0);
+        ASSERT_INT_EQ(hl_def_hash(b, hb), 0);
+        ASSERT_STR_EQ(ha, hb);
+        b->memory *= 2;
+        ASSERT_INT_EQ(hl_def_hash(b, hb), 0);
+        ASSERT_TRUE(strcmp(ha, hb) != 0);
+        hl_def_free(a);
+        hl_def_free(b);
+}
+
+TEST(errors_name_file_line_key) {
+        ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nColour=red\n", "t.conf:3: Colour: unknown key");
+        ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nMemory=12X\n",
+                           "t.conf:3: Memory: \"12X\" is not a size (bytes, or a number with K, M, G or T)");
+        ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nMemory=1M\n", "t.conf:3: Memory: \"1M\" is below the minimum of 16M");
+        ASSERT_PARSE_ERROR("[Containers]\n", "t.conf:1: unknown section [Containers]: use [Service] or [Container]");
+        ASSERT_PARSE_ERROR("Template=busybox\n", "t.conf:1: Template: key outside of a section");
+        ASSERT_PARSE_ERROR("[Service]\nTemplate=busybox\n", "t.conf:2: Template: unknown key in [Service]: it belongs in [Container]");
+        ASSERT_PARSE_ERROR("[Service]\nDescription=x\n", "t.conf: Template: [Container] needs a Template=");
+        ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nSwap=1G\n", "t.conf:3: Swap: Swap= needs Memory=");
+        ASSERT_PARSE_ERROR("[Service]\nRequires=../etc\n[Container]\nTemplate=busybox\n",
+                           "t.conf:2: Requires: \"../etc\" is not a valid service name");
+        ASSERT_PARSE_ERROR("[Service]\nRequires=svc\n", "t.conf:2: Requires: a service cannot require itself");
+        ASSERT_PARSE_ERROR("[Service]\nState=paused\n", "t.conf:2: State: \"paused\" is not a state: use running or stopped");
+        ASSERT_PARSE_ERROR("[Container]\nTemplate=../x\n",
+                           "t.conf:2: Template: \"../x\" is not a template name, an absolute path or clone:NAME");
+        ASSERT_PARSE_ERROR("[Container]\nTemplate=/a/../b.tar\n", "t.conf:2: Template: \"/a/../b.tar\" is not a normalized absolute path");
+        ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nMount=/srv/../etc:/data\n",
+                           "t.conf:3: Mount: source \"/srv/../etc\" is not an absolute path without \".\", \"..\" or spaces");
+        ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nMount=/srv:/\n",
+                           "t.conf:3: Mount: target \"/\" is not an absolute path without \".\", \"..\" or spaces");
+        ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nNetwork=name=eth0\n", "t.conf:3: Network: bridge= is required");
+        ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nNetwork=bridge=br0,ip=300.1.1.1/24\n",
+                           "t.conf:3: Network: ip \"300.1.1.1/24\" is not ADDRESS/PREFIX or dhcp");
+        ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nCores=0\n", "t.conf:3: Cores: \"0\" is not a number of cores between 1 and 1024");
+        ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nEnvironment=1X=2\n", "t.conf:3: Environment: \"1X\" is not a variable name");
+        ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\njunk\n", "t.conf:3: \"junk\" is not KEY=VALUE, a [Section] or a comment");
+        ASSERT_PARSE_ERROR("[Container\n", "t.conf:1: section header \"[Container\" has no closing ']'");
+}
+
+TEST(bad_names_and_bytes) {
+        struct hl_def *d = NULL;
+        struct hl_def_error e = {};
+        char long_name[80];
+
+        memset(long_name, 'a', 64);
+        long_name[64] = 0;
+        ASSERT_INT_EQ(hl_def_parse("a/b", "a/b.conf", "", 0, &d, &e), -EINVAL);
+        ASSERT_INT_EQ(hl_def_parse("..", "...conf", "", 0, &d, &e), -EINVAL);
+        ASSERT_INT_EQ(hl_def_parse(long_name, "x.conf", "", 0, &d, &e), -EINVAL);
+        ASSERT_INT_EQ(hl_def_parse("x", "x.conf", "[Service]\0x", 11, &d, &e), -EINVAL);
+        ASSERT_STR_EQ(e.message, "file contains a NUL byte");
+        ASSERT_INT_EQ(hl_def_parse("x", "x.conf", "[Service]\nDescription=\xff\n", 24, &d, &e), -EINVAL);
+        ASSERT_STR_EQ(e.message, "file is not valid UTF-8");
+        ASSERT_TRUE(d == NULL);
+}
+
+static struct hl_def *def_requiring(const char *name, const char *requires) {
+        char text[256];
+        struct hl_def *d = NULL;
+        struct hl_def_error e = {};
+
+        snprintf(text, sizeof(text), "[Service]\nRequires=%s\n[Container]\nTemplate=busybox\n", requires);
+        if (parse(name, text, &d, &e) < 0)
+                return NULL;
+        return d;
+}
+
+TEST(order_and_cycles) {
+        struct hl_def *defs[4];
+        size_t order[4];
+        struct hl_def_error e = {};
+
+        defs[0] = def_requiring("proxy", "dns");
+        defs[1] = def_requiring("media", "proxy");
+        defs[2] = def_requiring("dns", "");
+        defs[3] = def_requiring("db", "external");
+        ASSERT_INT_EQ(hl_def_order(defs, 4, order, &e), 0);
+        ASSERT_STR_EQ(defs[order[0]]->name, "dns");
+        /* Independent services keep their input order: db is ready in the first pass. */
+        ASSERT_STR_EQ(defs[order[1]]->name, "db");
+        ASSERT_STR_EQ(defs[order[2]]->name, "proxy");
+        ASSERT_STR_EQ(defs[order[3]]->name, "media");
+        for (int i = 0; i < 4; i++)
+                hl_def_free(defs[i]);
+
+        defs[0] = def_requiring("a", "b");
+        defs[1] = def_requiring("b", "c");
+        defs[2] = def_requiring("c", "a");
+        defs[3] = def_requiring("d", "");
+        ASSERT_INT_EQ(hl_def_order(defs, 4, order, &e), -ELOOP);
+        ASSERT_STR_EQ(e.message, "dependency cycle: a -> b -> c -> a");
+        for (int i = 0; i < 4; i++)
+                hl_def_free(defs[i]);
+}
+
+/* Golden files: every data/NAME.conf parses and its canonical JSON equals data/NAME.ok. */
+TEST(golden) {
+        const char *dir = getenv("HL_TEST_DATA");
+        DIR *d;
+        struct dirent *de;
+        int checked = 0;
+
+        ASSERT_TRUE(dir != NULL);
+        d = opendir(dir);
+        ASSERT_TRUE(d != NULL);
+        while ((de = readdir(d))) {
+                char path[4096], name[256], *text = NULL, *expected = NULL, *got;
+                size_t len = strlen(de->d_name), tlen = 0, elen = 0;
+                struct hl_def *def = NULL;
+                struct hl_def_error e = {};
+                FILE *f;
+
+                if (len < 6 || strcmp(de->d_name + len - 5, ".conf") != 0)
+                        continue;
+                snprintf(name, sizeof(name), "%.*s", (int) len - 5, de->d_name);
+                snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+                f = fopen(path, "re");
+                ASSERT_TRUE(f && getdelim(&text, &tlen, 0, f) >= 0);
+                fclose(f);
+                snprintf(path, sizeof(path), "%s/%s.ok", dir, name);
+                f = fopen(path, "re");
+                ASSERT_TRUE(f && getdelim(&expected, &elen, 0, f) >= 0);
+                fclose(f);
+                if (hl_def_parse(name, de->d_name, text, strlen(text), &def, &e) < 0) {
+                        fprintf(stderr, "%s: %s: %s\n", de->d_name, e.key, e.message);
+                        ASSERT_TRUE(false);
+                }
+                {
+                        json_t *j = hl_def_to_json(def);
+                        got = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+                        json_decref(j);
+                }
+                /* The .ok file ends with a newline, the dump does not. */
+                if (strncmp(got, expected, strlen(got)) != 0 || strcmp(expected + strlen(got), "\n") != 0) {
+                        fprintf(stderr, "%s: canonical form differs from %s.ok:\n%s\n", de->d_name, name, got);
+                        ASSERT_TRUE(false);
+                }
+                free(got);
+                free(text);
+                free(expected);
+                hl_def_free(def);
+                checked++;
+        }
+        closedir(d);
+        ASSERT_TRUE(checked >= 2);
+}

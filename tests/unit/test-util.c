@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+
+#include "hl-util.h"
+#include "test.h"
+
+TEST(name_rules) {
+        ASSERT_TRUE(hl_name_is_valid("dns"));
+        ASSERT_TRUE(hl_name_is_valid("a"));
+        ASSERT_TRUE(hl_name_is_valid("home-assistant2"));
+        ASSERT_TRUE(!hl_name_is_valid(""));
+        ASSERT_TRUE(!hl_name_is_valid("-dns"));
+        ASSERT_TRUE(!hl_name_is_valid("dns-"));
+        ASSERT_TRUE(!hl_name_is_valid("DNS"));
+        ASSERT_TRUE(!hl_name_is_valid("a/b"));
+        ASSERT_TRUE(!hl_name_is_valid(".."));
+        ASSERT_TRUE(!hl_name_is_valid("a.b"));
+        ASSERT_TRUE(!hl_name_is_valid("a b"));
+        ASSERT_TRUE(hl_name_is_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")); /* 63 */
+        ASSERT_TRUE(!hl_name_is_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")); /* 64 */
+}
+
+TEST(sizes) {
+        uint64_t v = 0;
+        char buf[32];
+
+        ASSERT_INT_EQ(hl_parse_size("512M", &v), 0);
+        ASSERT_INT_EQ(v, 512ULL << 20);
+        ASSERT_INT_EQ(hl_parse_size("1G", &v), 0);
+        ASSERT_INT_EQ(v, 1ULL << 30);
+        ASSERT_INT_EQ(hl_parse_size("64kB", &v), 0);
+        ASSERT_INT_EQ(v, 64ULL << 10);
+        ASSERT_INT_EQ(hl_parse_size("4096", &v), 0);
+        ASSERT_INT_EQ(v, 4096);
+        ASSERT_INT_EQ(hl_parse_size("12X", &v), -EINVAL);
+        ASSERT_INT_EQ(hl_parse_size("M", &v), -EINVAL);
+        ASSERT_INT_EQ(hl_parse_size("1.5G", &v), -EINVAL);
+        ASSERT_INT_EQ(hl_parse_size("-1M", &v), -EINVAL);
+        ASSERT_INT_EQ(hl_parse_size("1MM", &v), -EINVAL);
+        ASSERT_INT_EQ(hl_parse_size("99999999999999999999", &v), -ERANGE);
+        ASSERT_INT_EQ(hl_parse_size("99999999999T", &v), -ERANGE);
+        ASSERT_STR_EQ(hl_format_size(512ULL << 20, buf, sizeof(buf)), "512M");
+        ASSERT_STR_EQ(hl_format_size(1536, buf, sizeof(buf)), "1.5K");
+        ASSERT_STR_EQ(hl_format_size(100, buf, sizeof(buf)), "100");
+}
+
+TEST(durations) {
+        uint64_t v = 0;
+
+        ASSERT_INT_EQ(hl_parse_duration_ms("30s", &v), 0);
+        ASSERT_INT_EQ(v, 30000);
+        ASSERT_INT_EQ(hl_parse_duration_ms("1h30m", &v), 0);
+        ASSERT_INT_EQ(v, 5400000);
+        ASSERT_INT_EQ(hl_parse_duration_ms("250ms", &v), 0);
+        ASSERT_INT_EQ(v, 250);
+        ASSERT_INT_EQ(hl_parse_duration_ms("7", &v), 0);
+        ASSERT_INT_EQ(v, 7000);
+        ASSERT_INT_EQ(hl_parse_duration_ms("2d", &v), 0);
+        ASSERT_INT_EQ(v, 172800000);
+        ASSERT_INT_EQ(hl_parse_duration_ms("1h30", &v), -EINVAL);
+        ASSERT_INT_EQ(hl_parse_duration_ms("5x", &v), -EINVAL);
+        ASSERT_INT_EQ(hl_parse_duration_ms("", &v), -EINVAL);
+}
+
+TEST(paths) {
+        char *p = NULL;
+
+        ASSERT_INT_EQ(hl_path_normalize("/srv//proxy/", &p), 0);
+        ASSERT_STR_EQ(p, "/srv/proxy");
+        free(p);
+        ASSERT_INT_EQ(hl_path_normalize("/", &p), 0);
+        ASSERT_STR_EQ(p, "/");
+        free(p);
+        ASSERT_INT_EQ(hl_path_normalize("relative", &p), -EINVAL);
+        ASSERT_INT_EQ(hl_path_normalize("/srv/../etc", &p), -EINVAL);
+        ASSERT_INT_EQ(hl_path_normalize("/srv/./x", &p), -EINVAL);
+}
+
+TEST(sha256) {
+        char h[65];
+
+        hl_sha256_hex("", 0, h);
+        ASSERT_STR_EQ(h, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        hl_sha256_hex("abc", 3, h);
+        ASSERT_STR_EQ(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        /* 56 bytes: the padding needs a second block. */
+        hl_sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56, h);
+        ASSERT_STR_EQ(h, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
+
+TEST(strv) {
+        char **v = NULL;
+
+        ASSERT_INT_EQ(hl_strv_push(&v, "a"), 0);
+        ASSERT_INT_EQ(hl_strv_push(&v, "b"), 0);
+        ASSERT_INT_EQ(hl_strv_length(v), 2);
+        ASSERT_TRUE(hl_strv_contains(v, "b"));
+        ASSERT_TRUE(!hl_strv_contains(v, "c"));
+        v = hl_strv_free(v);
+        ASSERT_TRUE(v == NULL);
+}
