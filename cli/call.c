@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "call.h"
+#include "hl-protocol.h"
+#include "hl-util.h"
+
+void log_error(const char *fmt, ...) {
+        va_list ap;
+
+        fflush(stdout);
+        fputs("hlctl: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+}
+
+static int connect_socket(const char *path, int *ret_fd) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_close_ int fd = -1;
+        size_t n = strlen(path);
+
+        if (n == 0 || n >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        memcpy(sa.sun_path, path, n + 1);
+
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, (struct sockaddr *) &sa, (socklen_t) (offsetof(struct sockaddr_un, sun_path) + n + 1)) < 0)
+                return -errno;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+static int send_all(int fd, const char *data, size_t len) {
+        while (len > 0) {
+                ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                data += n;
+                len -= (size_t) n;
+        }
+        return 0;
+}
+
+/* Reads until the framer holds a complete frame. 0 and the frame, or -ECONNRESET when
+ * hld closed the connection before finishing it. */
+static int receive_frame(int fd, struct hl_framer *framer, char **ret) {
+        char buf[64 * 1024];
+        int r;
+
+        for (;;) {
+                ssize_t n;
+
+                r = hl_framer_next(framer, ret);
+                if (r != 0)
+                        return r < 0 ? r : 0;
+
+                n = read(fd, buf, sizeof(buf));
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        return -ECONNRESET;
+                r = hl_framer_append(framer, buf, (size_t) n);
+                if (r < 0)
+                        return r;
+        }
+}
+
+struct reply {
+        json_t *parameters;
+        const char *error;
+        bool continues;
+};
+
+static const struct hl_field reply_fields[] = {
+        { "parameters", HL_FIELD_OBJECT, offsetof(struct reply, parameters), false },
+        { "error", HL_FIELD_STRING, offsetof(struct reply, error), false },
+        { "continues", HL_FIELD_BOOL, offsetof(struct reply, continues), false },
+        {},
+};
+
+static const char *param_string(json_t *parameters, const char *key) {
+        json_t *v = json_object_get(parameters, key);
+
+        return json_is_string(v) && *json_string_value(v) ? json_string_value(v) : NULL;
+}
+
+char *call_error_message(const char *error, const char *method, json_t *parameters) {
+        const char *message = param_string(parameters, "message");
+        const char *what;
+
+        /* Every error of our own interface carries the sentence to print. */
+        if (strncmp(error, HL_INTERFACE ".", strlen(HL_INTERFACE ".")) == 0 && message)
+                return strdup(message);
+
+        if (strcmp(error, HL_VARLINK_METHOD_NOT_FOUND) == 0) {
+                what = param_string(parameters, "method") ?: method;
+                return hl_strdup_printf("hld does not know the method %s (is it older than hlctl?)", what);
+        }
+        if (strcmp(error, "org.varlink.service.MethodNotImplemented") == 0) {
+                what = param_string(parameters, "method") ?: method;
+                return hl_strdup_printf("hld does not implement the method %s", what);
+        }
+        if (strcmp(error, HL_VARLINK_INTERFACE_NOT_FOUND) == 0) {
+                what = param_string(parameters, "interface") ?: HL_INTERFACE;
+                return hl_strdup_printf("hld does not provide the interface %s", what);
+        }
+        if (strcmp(error, HL_VARLINK_INVALID_PARAMETER) == 0) {
+                what = param_string(parameters, "parameter");
+                if (what)
+                        return hl_strdup_printf("hld rejected the parameter '%s' of %s", what, method);
+                return hl_strdup_printf("hld rejected the parameters of %s", method);
+        }
+        if (strcmp(error, HL_VARLINK_EXPECTED_MORE) == 0)
+                return hl_strdup_printf("hld expects %s to be called with \"more\"", method);
+        if (strcmp(error, "org.varlink.service.PermissionDenied") == 0)
+                return hl_strdup_printf("permission denied calling %s", method);
+
+        if (message)
+                return hl_strdup_printf("%s (%s)", message, error);
+        return hl_strdup_printf("%s failed with the error %s", method, error);
+}
+
+static int print_error_reply(const char *method, const struct reply *reply) {
+        _cleanup_free_ char *message = call_error_message(reply->error, method, reply->parameters);
+
+        if (!message) {
+                log_error("%s", strerror(ENOMEM));
+                return HLCTL_EXIT_FAILED;
+        }
+        log_error("%s", message);
+        return HLCTL_EXIT_FAILED;
+}
+
+/* Decodes and handles one reply frame: 1 when more replies follow, 0 after the last one,
+ * -errno (printed) for a reply that cannot be used. The exit status so far is raised in
+ * *status. */
+static int handle_frame(const char *method, const char *frame, const struct call_handler *handler,
+                        int *status) {
+        _cleanup_(json_decrefp) json_t *root = NULL, *empty = NULL;
+        struct reply reply = {};
+        json_error_t jerr;
+        const char *bad;
+        int r;
+
+        root = json_loads(frame, JSON_REJECT_DUPLICATES, &jerr);
+        if (!root) {
+                log_error("invalid reply from hld: %s", jerr.text);
+                return -EBADMSG;
+        }
+        if (hl_json_dispatch(root, reply_fields, &reply, &bad) < 0) {
+                log_error("invalid reply from hld: bad field '%s'", bad);
+                return -EBADMSG;
+        }
+        if (!reply.parameters) {
+                reply.parameters = empty = json_object();
+                if (!empty) {
+                        log_error("%s", strerror(ENOMEM));
+                        return -ENOMEM;
+                }
+        }
+        if (reply.error) {
+                *status = print_error_reply(method, &reply);
+                return 0;
+        }
+
+        r = handler->on_reply(reply.parameters, handler->userdata);
+        if (r < 0) {
+                log_error("cannot print the reply: %s", strerror(-r));
+                return r;
+        }
+        if (r > *status)
+                *status = r;
+        return reply.continues ? 1 : 0;
+}
+
+int call_method(const char *socket_path, const char *method, json_t *parameters, bool more,
+                const struct call_handler *handler) {
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *call = NULL;
+        struct hl_framer framer;
+        int status = HLCTL_EXIT_OK;
+        size_t len;
+        int r;
+
+        r = connect_socket(socket_path, &fd);
+        if (r < 0) {
+                log_error("cannot connect to %s: %s%s", socket_path, strerror(-r),
+                          r == -ENOENT || r == -ECONNREFUSED ? " (is hld running?)" : "");
+                return HLCTL_EXIT_USAGE;
+        }
+
+        call = hl_call_encode(method, parameters, more, &len);
+        if (!call) {
+                log_error("%s", strerror(ENOMEM));
+                return HLCTL_EXIT_FAILED;
+        }
+        r = send_all(fd, call, len);
+        if (r < 0) {
+                log_error("cannot send to %s: %s", socket_path, strerror(-r));
+                return HLCTL_EXIT_FAILED;
+        }
+
+        hl_framer_init(&framer, HL_MAX_FRAME);
+        for (;;) {
+                _cleanup_free_ char *frame = NULL;
+
+                r = receive_frame(fd, &framer, &frame);
+                if (r == -ECONNRESET)
+                        log_error("hld closed the connection before replying to %s", method);
+                else if (r == -EMSGSIZE)
+                        log_error("a reply from hld is larger than %u bytes", HL_MAX_FRAME);
+                else if (r < 0)
+                        log_error("cannot read from %s: %s", socket_path, strerror(-r));
+                if (r < 0)
+                        break;
+
+                r = handle_frame(method, frame, handler, &status);
+                if (r <= 0)
+                        break;
+        }
+        hl_framer_done(&framer);
+        return r < 0 ? HLCTL_EXIT_FAILED : status;
+}

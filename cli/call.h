@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* One Varlink call to hld over a Unix socket, with plain blocking I/O. */
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "hl-macro.h"
+
+/* hlctl's exit statuses. */
+enum {
+        HLCTL_EXIT_OK = 0,
+        HLCTL_EXIT_FAILED = 1, /* hld returned an error, or an action failed */
+        HLCTL_EXIT_USAGE = 2,  /* a bad command line, or hld cannot be reached */
+};
+
+/* Prints "hlctl: MESSAGE" on stderr, after whatever is pending on stdout. */
+void log_error(const char *fmt, ...) HL_PRINTF(1, 2);
+
+/* Called with the parameters of every successful reply (always an object). Returns 0,
+ * a positive exit status to end with, or -errno. */
+struct call_handler {
+        int (*on_reply)(json_t *parameters, const void *userdata);
+        const void *userdata;
+};
+
+/* Connects to socket_path, calls method (a full name, "io.hl.List") with parameters
+ * (borrowed, may be NULL) and hands each reply to handler until the one without
+ * "continues". Every error is printed here. Returns the exit status. */
+int call_method(const char *socket_path, const char *method, json_t *parameters, bool more,
+                const struct call_handler *handler);
+
+/* The sentence hlctl prints for a Varlink error reply; NULL on ENOMEM. */
+char *call_error_message(const char *error, const char *method, json_t *parameters);

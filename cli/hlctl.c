@@ -1,0 +1,571 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "call.h"
+#include "hl-def.h"
+#include "hl-protocol.h"
+#include "hl-util.h"
+#include "output.h"
+
+enum {
+        OPT_PRUNE = 1 << 0,
+        OPT_YES = 1 << 1,
+        OPT_SINCE = 1 << 2,
+        OPT_LIMIT = 1 << 3,
+};
+
+static const struct output *output = &output_table;
+static const char *arg_socket;
+static bool arg_json;
+static bool arg_prune;
+static bool arg_yes;
+static uint64_t arg_since_ms;
+static uint64_t arg_limit;
+static unsigned arg_options; /* the OPT_* given, checked against the verb's */
+
+struct verb {
+        const char *name;
+        unsigned min_args; /* not counting the verb */
+        unsigned max_args;
+        unsigned options;
+        int (*run)(int argc, char **argv); /* argv[0] is the verb; returns the exit status */
+};
+
+static int log_oom(void) {
+        log_error("%s", strerror(ENOMEM));
+        return -ENOMEM;
+}
+
+static int exit_oom(void) {
+        log_oom();
+        return HLCTL_EXIT_FAILED;
+}
+
+/* Replies go to one output function; any action in them that failed makes the exit
+ * status 1, whether printed as a table or as JSON. */
+struct printer {
+        int (*print)(json_t *reply);
+};
+
+static int print_reply(json_t *parameters, const void *userdata) {
+        const struct printer *p = userdata;
+        int r;
+
+        r = p->print(parameters);
+        if (r < 0)
+                return r;
+        if (output_actions_failed(json_object_get(parameters, "actions")) ||
+            output_action_failed(json_object_get(parameters, "action")))
+                return HLCTL_EXIT_FAILED;
+        return 0;
+}
+
+static int call(const char *method, json_t *parameters, int (*print)(json_t *reply)) {
+        const struct printer printer = { .print = print };
+        const struct call_handler handler = { .on_reply = print_reply, .userdata = &printer };
+
+        return call_method(arg_socket, method, parameters, false, &handler);
+}
+
+static bool has_conf_suffix(const char *name) {
+        size_t n = strlen(name);
+
+        return n > 5 && strcmp(name + n - 5, ".conf") == 0;
+}
+
+/* Reads one definition file into {name, text, file}: -errno, with the error printed. */
+static int read_definition(const char *path, json_t **ret) {
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *name = NULL, *buf = NULL;
+        json_t *text, *definition;
+        const char *base;
+        struct stat st;
+        size_t len = 0;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0 || fstat(fd, &st) < 0) {
+                int r = -errno;
+
+                log_error("cannot read %s: %s", path, strerror(-r));
+                return r;
+        }
+        if (!S_ISREG(st.st_mode)) {
+                log_error("%s is not a regular file", path);
+                return -EINVAL;
+        }
+        if (st.st_size > (off_t) HL_DEF_MAX_SIZE)
+                goto too_big;
+
+        buf = malloc(HL_DEF_MAX_SIZE + 1);
+        if (!buf)
+                return log_oom();
+        /* The size may change while reading: the limit is checked on what was read. */
+        while (len <= HL_DEF_MAX_SIZE) {
+                ssize_t n = read(fd, buf + len, HL_DEF_MAX_SIZE + 1 - len);
+
+                if (n < 0) {
+                        int r = -errno;
+
+                        if (r == -EINTR)
+                                continue;
+                        log_error("cannot read %s: %s", path, strerror(-r));
+                        return r;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+        }
+        if (len > HL_DEF_MAX_SIZE)
+                goto too_big;
+
+        base = strrchr(path, '/');
+        base = base ? base + 1 : path;
+        name = strndup(base, strlen(base) - strlen(".conf"));
+        if (!name)
+                return log_oom();
+
+        text = json_stringn(buf, len);
+        if (!text) {
+                log_error("%s is not UTF-8 text", path);
+                return -EILSEQ;
+        }
+        definition = json_pack("{s:s, s:o, s:s}", "name", name, "text", text, "file", path);
+        if (!definition) {
+                log_error("the name of %s is not UTF-8", path);
+                return -EILSEQ;
+        }
+        *ret = definition;
+        return 0;
+
+too_big:
+        log_error("%s is larger than the %uK a definition file may be", path, HL_DEF_MAX_SIZE / 1024);
+        return -EFBIG;
+}
+
+static int conf_filter(const struct dirent *de) {
+        return de->d_name[0] != '.' && has_conf_suffix(de->d_name);
+}
+
+static int name_compare(const struct dirent **a, const struct dirent **b) {
+        return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static int add_definition(json_t *definitions, const char *path) {
+        json_t *definition = NULL;
+        int r;
+
+        r = read_definition(path, &definition);
+        if (r < 0)
+                return r;
+        if (json_array_append_new(definitions, definition) < 0)
+                return log_oom();
+        return 0;
+}
+
+/* Every regular *.conf file in dir, sorted by name; not recursive. */
+static int add_directory(json_t *definitions, const char *dir) {
+        struct dirent **entries = NULL;
+        size_t added = 0;
+        int n, r = 0;
+
+        n = scandir(dir, &entries, conf_filter, name_compare);
+        if (n < 0) {
+                r = -errno;
+                log_error("cannot read the directory %s: %s", dir, strerror(-r));
+                return r;
+        }
+        for (int i = 0; i < n; i++) {
+                _cleanup_free_ char *path = NULL;
+                size_t len = strlen(dir);
+                struct stat st;
+
+                if (r < 0)
+                        goto next;
+                path = hl_strdup_printf("%s%s%s", dir, len > 0 && dir[len - 1] == '/' ? "" : "/",
+                                        entries[i]->d_name);
+                if (!path) {
+                        r = log_oom();
+                        goto next;
+                }
+                /* A directory named x.conf is not a definition. */
+                if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+                        goto next;
+                r = add_definition(definitions, path);
+                if (r >= 0)
+                        added++;
+        next:
+                free(entries[i]);
+        }
+        free(entries);
+        if (r >= 0 && added == 0) {
+                log_error("%s holds no .conf files", dir);
+                r = -ENOENT;
+        }
+        return r;
+}
+
+/* Collects the definitions named on the command line. Returns the exit status. */
+static int collect_definitions(int argc, char **argv, json_t **ret) {
+        _cleanup_(json_decrefp) json_t *definitions = NULL;
+        struct stat st;
+
+        /* The shape of the command line first, so a usage error reads no file. */
+        for (int i = 0; i < argc; i++)
+                if ((stat(argv[i], &st) < 0 || !S_ISDIR(st.st_mode)) && !has_conf_suffix(argv[i])) {
+                        log_error("%s: a definition file's name must end in .conf", argv[i]);
+                        return HLCTL_EXIT_USAGE;
+                }
+
+        definitions = json_array();
+        if (!definitions)
+                return exit_oom();
+        for (int i = 0; i < argc; i++) {
+                int r;
+
+                if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode))
+                        r = add_directory(definitions, argv[i]);
+                else
+                        r = add_definition(definitions, argv[i]);
+                if (r < 0)
+                        return HLCTL_EXIT_FAILED;
+        }
+        *ret = TAKE_PTR(definitions);
+        return HLCTL_EXIT_OK;
+}
+
+static int definitions_call(const char *method, int argc, char **argv, int (*print)(json_t *reply)) {
+        _cleanup_(json_decrefp) json_t *parameters = NULL, *definitions = NULL;
+        int r;
+
+        parameters = json_pack("{s:b}", "prune", arg_prune);
+        if (!parameters)
+                return exit_oom();
+        if (argc > 1) {
+                r = collect_definitions(argc - 1, argv + 1, &definitions);
+                if (r != HLCTL_EXIT_OK)
+                        return r;
+                if (json_object_set(parameters, "definitions", definitions) < 0)
+                        return exit_oom();
+        }
+        return call(method, parameters, print);
+}
+
+static int verb_apply(int argc, char **argv) {
+        return definitions_call(HL_INTERFACE ".Apply", argc, argv, output->apply);
+}
+
+static int verb_plan(int argc, char **argv) {
+        return definitions_call(HL_INTERFACE ".Plan", argc, argv, output->plan);
+}
+
+static int verb_list(int argc, char **argv) {
+        return call(HL_INTERFACE ".List", NULL, output->list);
+}
+
+static int name_call(const char *method, const char *name, int (*print)(json_t *reply)) {
+        _cleanup_(json_decrefp) json_t *parameters = json_pack("{s:s}", "name", name);
+
+        if (!parameters) {
+                log_error("invalid service name: %s", name);
+                return HLCTL_EXIT_USAGE;
+        }
+        return call(method, parameters, print);
+}
+
+static int verb_show(int argc, char **argv) {
+        return name_call(HL_INTERFACE ".Show", argv[1], output->show);
+}
+
+static int verb_lifecycle(int argc, char **argv) {
+        static const struct {
+                const char *verb;
+                const char *method;
+        } table[] = {
+                { "start", HL_INTERFACE ".Start" },
+                { "stop", HL_INTERFACE ".Stop" },
+                { "restart", HL_INTERFACE ".Restart" },
+        };
+
+        for (size_t i = 0; i < HL_ELEMENTSOF(table); i++)
+                if (strcmp(argv[0], table[i].verb) == 0)
+                        return name_call(table[i].method, argv[1], output->action);
+        log_error("unknown verb '%s'", argv[0]);
+        return HLCTL_EXIT_USAGE;
+}
+
+/* Asks on the terminal; false on anything but y/yes, including end of input. */
+static bool confirm_destroy(const char *name) {
+        _cleanup_free_ char *line = NULL;
+        size_t size = 0;
+        ssize_t n;
+
+        fflush(stdout);
+        fprintf(stderr, "Destroy container %s and forget the service? [y/N] ", name);
+        fflush(stderr);
+        n = getline(&line, &size, stdin);
+        if (n < 0)
+                return false;
+        line[strcspn(line, "\r\n")] = 0;
+        return strcasecmp(line, "y") == 0 || strcasecmp(line, "yes") == 0;
+}
+
+static int verb_destroy(int argc, char **argv) {
+        if (!arg_yes) {
+                if (!isatty(STDIN_FILENO)) {
+                        log_error("destroy needs --yes when not run from a terminal");
+                        return HLCTL_EXIT_USAGE;
+                }
+                if (!confirm_destroy(argv[1])) {
+                        log_error("not destroying %s", argv[1]);
+                        return HLCTL_EXIT_FAILED;
+                }
+        }
+        return name_call(HL_INTERFACE ".Destroy", argv[1], output->action);
+}
+
+static int verb_reconcile(int argc, char **argv) {
+        return call(HL_INTERFACE ".Reconcile", NULL, output->reconcile);
+}
+
+static int verb_history(int argc, char **argv) {
+        _cleanup_(json_decrefp) json_t *parameters = json_object();
+
+        if (!parameters)
+                return exit_oom();
+        if (argc > 1 && json_object_set_new(parameters, "service", json_string(argv[1])) < 0) {
+                log_error("invalid service name: %s", argv[1]);
+                return HLCTL_EXIT_USAGE;
+        }
+        if (arg_options & OPT_SINCE) {
+                time_t now = time(NULL);
+                int64_t since = (int64_t) now - (int64_t) (arg_since_ms / 1000);
+
+                if (json_object_set_new(parameters, "since", json_integer(since > 0 ? since : 0)) < 0)
+                        return exit_oom();
+        }
+        if ((arg_options & OPT_LIMIT) &&
+            json_object_set_new(parameters, "limit", json_integer((json_int_t) arg_limit)) < 0)
+                return exit_oom();
+        return call(HL_INTERFACE ".History", parameters, output->history);
+}
+
+static int verb_version(int argc, char **argv) {
+        /* JSON output stays one document: hld's reply; hlctl's own is in --version. */
+        if (!arg_json)
+                printf("hlctl %s\n", HL_VERSION);
+        return call(HL_INTERFACE ".Version", NULL, output->version);
+}
+
+static void help(void) {
+        printf("Usage: hlctl [OPTIONS] VERB [ARGUMENTS...]\n"
+               "\n"
+               "Manage this node's service containers through hld.\n"
+               "\n"
+               "Verbs:\n"
+               "  apply FILE|DIR... [--prune]   Store changed definitions and reconcile\n"
+               "  plan [FILE|DIR...] [--prune]  Show what apply, or a reconcile, would do\n"
+               "  status, list                  List the services and their state\n"
+               "  show NAME                     Show a service, its definition and revisions\n"
+               "  start NAME                    Start a service's container\n"
+               "  stop NAME                     Stop a service's container\n"
+               "  restart NAME                  Restart a service's container\n"
+               "  destroy NAME [--yes]          Destroy a service's container and forget it\n"
+               "  reconcile                     Reconcile every service now\n"
+               "  history [NAME] [--since DUR] [--limit N]\n"
+               "                                Show what hld did, newest last\n"
+               "  version                       Show the versions of hlctl and hld\n"
+               "  help                          Show this help\n"
+               "\n"
+               "Options:\n"
+               "      --json          Print each reply's parameters as JSON\n"
+               "      --socket PATH   Talk to hld at PATH (default: $%s, else %s)\n"
+               "      --prune         apply, plan: destroy services not among the definitions\n"
+               "      --yes           destroy: do not ask for confirmation\n"
+               "      --since DUR     history: only the last DUR (30m, 2h, 7d)\n"
+               "      --limit N       history: at most N events\n"
+               "  -h, --help          Show this help\n"
+               "      --version       Show hlctl's version\n"
+               "\n"
+               "A directory stands for every *.conf file in it. Exit status: 0 on success,\n"
+               "1 when hld returned an error or an action failed, 2 on a usage error or when\n"
+               "hld cannot be reached.\n",
+               HL_SOCKET_ENV, HL_DEFAULT_SOCKET);
+}
+
+static int verb_help(int argc, char **argv) {
+        help();
+        return HLCTL_EXIT_OK;
+}
+
+static const struct verb verbs[] = {
+        { "apply", 1, UINT_MAX, OPT_PRUNE, verb_apply },
+        { "plan", 0, UINT_MAX, OPT_PRUNE, verb_plan },
+        { "status", 0, 0, 0, verb_list },
+        { "list", 0, 0, 0, verb_list },
+        { "show", 1, 1, 0, verb_show },
+        { "start", 1, 1, 0, verb_lifecycle },
+        { "stop", 1, 1, 0, verb_lifecycle },
+        { "restart", 1, 1, 0, verb_lifecycle },
+        { "destroy", 1, 1, OPT_YES, verb_destroy },
+        { "reconcile", 0, 0, 0, verb_reconcile },
+        { "history", 0, 1, OPT_SINCE | OPT_LIMIT, verb_history },
+        { "version", 0, 0, 0, verb_version },
+        { "help", 0, 0, 0, verb_help },
+};
+
+static const struct option options[] = {
+        { "json", no_argument, NULL, 'j' },
+        { "socket", required_argument, NULL, 's' },
+        { "prune", no_argument, NULL, 'p' },
+        { "yes", no_argument, NULL, 'y' },
+        { "since", required_argument, NULL, 'S' },
+        { "limit", required_argument, NULL, 'l' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        {},
+};
+
+static const char *option_name(unsigned option) {
+        switch (option) {
+        case OPT_PRUNE:
+                return "--prune";
+        case OPT_YES:
+                return "--yes";
+        case OPT_SINCE:
+                return "--since";
+        default:
+                return "--limit";
+        }
+}
+
+/* Options may come anywhere on the line: getopt_long moves the rest behind them.
+ * Returns 1 to go on, 0 when done (help, version), or -EINVAL after a printed error. */
+static int parse_argv(int argc, char **argv) {
+        int c;
+
+        /* "+" would stop at the first non-option; "-" would return them in order.
+         * Neither: the default permutes, so "hlctl apply dir --prune" works. */
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
+                switch (c) {
+                case 'j':
+                        arg_json = true;
+                        break;
+                case 's':
+                        if (!*optarg) {
+                                log_error("--socket needs a path");
+                                return -EINVAL;
+                        }
+                        arg_socket = optarg;
+                        break;
+                case 'p':
+                        arg_prune = true;
+                        arg_options |= OPT_PRUNE;
+                        break;
+                case 'y':
+                        arg_yes = true;
+                        arg_options |= OPT_YES;
+                        break;
+                case 'S':
+                        if (hl_parse_duration_ms(optarg, &arg_since_ms) < 0) {
+                                log_error("invalid duration for --since: %s", optarg);
+                                return -EINVAL;
+                        }
+                        arg_options |= OPT_SINCE;
+                        break;
+                case 'l':
+                        if (hl_parse_uint(optarg, 1, INT32_MAX, &arg_limit) < 0) {
+                                log_error("invalid number for --limit: %s", optarg);
+                                return -EINVAL;
+                        }
+                        arg_options |= OPT_LIMIT;
+                        break;
+                case 'h':
+                        help();
+                        return 0;
+                case 'V':
+                        printf("hlctl %s\n", HL_VERSION);
+                        return 0;
+                case ':':
+                        log_error("%s needs an argument", argv[optind - 1]);
+                        return -EINVAL;
+                default:
+                        if (optopt)
+                                log_error("unknown option -%c", optopt);
+                        else
+                                log_error("unknown option %s", argv[optind - 1]);
+                        return -EINVAL;
+                }
+
+        if (!arg_socket) {
+                const char *env = getenv(HL_SOCKET_ENV);
+
+                arg_socket = env && *env ? env : HL_DEFAULT_SOCKET;
+        }
+        output = arg_json ? &output_json : &output_table;
+        return 1;
+}
+
+static int dispatch(int argc, char **argv) {
+        const struct verb *verb = NULL;
+        unsigned n_args;
+
+        if (argc < 1) {
+                log_error("missing verb (see hlctl --help)");
+                return HLCTL_EXIT_USAGE;
+        }
+        for (size_t i = 0; i < HL_ELEMENTSOF(verbs); i++)
+                if (strcmp(verbs[i].name, argv[0]) == 0) {
+                        verb = &verbs[i];
+                        break;
+                }
+        if (!verb) {
+                log_error("unknown verb '%s' (see hlctl --help)", argv[0]);
+                return HLCTL_EXIT_USAGE;
+        }
+
+        n_args = (unsigned) argc - 1;
+        if (n_args < verb->min_args) {
+                log_error("%s needs %s argument", verb->name,
+                          verb->min_args == verb->max_args ? "an" : "at least one");
+                return HLCTL_EXIT_USAGE;
+        }
+        if (n_args > verb->max_args) {
+                log_error("%s takes %s argument%s", verb->name, verb->max_args == 0 ? "no" : "one",
+                          verb->max_args == 0 ? "s" : "");
+                return HLCTL_EXIT_USAGE;
+        }
+        for (unsigned o = OPT_PRUNE; o <= OPT_LIMIT; o <<= 1)
+                if ((arg_options & o) && !(verb->options & o)) {
+                        log_error("%s is not an option of %s", option_name(o), verb->name);
+                        return HLCTL_EXIT_USAGE;
+                }
+
+        return verb->run(argc, argv);
+}
+
+int main(int argc, char **argv) {
+        int r;
+
+        r = parse_argv(argc, argv);
+        if (r <= 0)
+                return r < 0 ? HLCTL_EXIT_USAGE : HLCTL_EXIT_OK;
+
+        r = dispatch(argc - optind, argv + optind);
+
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+                log_error("cannot write the output: %s", strerror(errno));
+                return HLCTL_EXIT_FAILED;
+        }
+        return r;
+}

@@ -1,0 +1,543 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "hl-util.h"
+#include "output.h"
+#include "table.h"
+
+static const char *get_string(json_t *o, const char *key) {
+        json_t *v = json_object_get(o, key);
+
+        return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static bool get_int(json_t *o, const char *key, int64_t *ret) {
+        json_t *v = json_object_get(o, key);
+
+        if (!json_is_integer(v))
+                return false;
+        *ret = (int64_t) json_integer_value(v);
+        return true;
+}
+
+static json_t *get_array(json_t *o, const char *key) {
+        json_t *v = json_object_get(o, key);
+
+        return json_is_array(v) ? v : NULL;
+}
+
+static json_t *get_object(json_t *o, const char *key) {
+        json_t *v = json_object_get(o, key);
+
+        return json_is_object(v) ? v : NULL;
+}
+
+static const char *format_int(json_t *o, const char *key, char *buf, size_t size) {
+        int64_t v;
+
+        if (!get_int(o, key, &v))
+                return "-";
+        snprintf(buf, size, "%" PRId64, v);
+        return buf;
+}
+
+static const char *format_size(json_t *o, const char *key, char *buf, size_t size) {
+        int64_t v;
+
+        if (!get_int(o, key, &v) || v < 0)
+                return "-";
+        return hl_format_size((uint64_t) v, buf, size);
+}
+
+static const char *format_duration(json_t *o, const char *key, char *buf, size_t size) {
+        int64_t ms;
+
+        if (!get_int(o, key, &ms) || ms < 0)
+                return "-";
+        if (ms < 1000)
+                snprintf(buf, size, "%" PRId64 " ms", ms);
+        else if (ms < 60 * 1000)
+                snprintf(buf, size, "%.1f s", (double) ms / 1000.0);
+        else
+                snprintf(buf, size, "%" PRId64 "m %02" PRId64 "s", ms / 60000, ms / 1000 % 60);
+        return buf;
+}
+
+static const char *format_time(json_t *o, const char *key, char *buf, size_t size) {
+        int64_t v;
+        time_t t;
+        struct tm tm;
+
+        if (!get_int(o, key, &v))
+                return "-";
+        t = (time_t) v;
+        if (!localtime_r(&t, &tm) || strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+                return "-";
+        return buf;
+}
+
+static const char *format_limit(int64_t v, char *buf, size_t size) {
+        if (v <= 0)
+                return "unlimited";
+        return hl_format_size((uint64_t) v, buf, size);
+}
+
+static const char *format_limits(json_t *limits, char *buf, size_t size) {
+        char memory[32], swap[32], cores[32];
+        int64_t v;
+
+        if (!limits)
+                return "-";
+        if (!get_int(limits, "cores", &v))
+                snprintf(cores, sizeof(cores), "-");
+        else if (v <= 0)
+                snprintf(cores, sizeof(cores), "unlimited");
+        else
+                snprintf(cores, sizeof(cores), "%" PRId64, v);
+        snprintf(buf, size, "cores %s, memory %s, swap %s", cores,
+                 get_int(limits, "memory", &v) ? format_limit(v, memory, sizeof(memory)) : "-",
+                 get_int(limits, "swap", &v) ? format_limit(v, swap, sizeof(swap)) : "-");
+        return buf;
+}
+
+/* Joins an array's strings with ", "; NULL (printed as "-") when there are none. */
+static char *join_strings(json_t *array) {
+        char *s = NULL;
+        size_t len = 0;
+        size_t i;
+        json_t *v;
+
+        json_array_foreach(array, i, v) {
+                const char *e = json_string_value(v);
+                size_t n;
+                char *p;
+
+                if (!e)
+                        continue;
+                n = strlen(e);
+                p = realloc(s, len + n + 3);
+                if (!p) {
+                        free(s);
+                        return NULL;
+                }
+                s = p;
+                if (len > 0) {
+                        memcpy(s + len, ", ", 2);
+                        len += 2;
+                }
+                memcpy(s + len, e, n + 1);
+                len += n;
+        }
+        return s;
+}
+
+static const char *action_symbol(const char *action) {
+        static const struct {
+                const char *name;
+                const char *symbol;
+        } table[] = {
+                { "create", "+" }, { "update", "~" }, { "start", ">" },
+                { "stop", "<" },   { "destroy", "-" }, { "restart", "*" },
+        };
+
+        for (size_t i = 0; action && i < HL_ELEMENTSOF(table); i++)
+                if (strcmp(table[i].name, action) == 0)
+                        return table[i].symbol;
+        return "?";
+}
+
+bool output_action_failed(json_t *action) {
+        const char *result = get_string(action, "result");
+
+        return result && strcmp(result, "failed") == 0;
+}
+
+bool output_actions_failed(json_t *actions) {
+        size_t i;
+        json_t *a;
+
+        json_array_foreach(actions, i, a)
+                if (output_action_failed(a))
+                        return true;
+        return false;
+}
+
+/* One executed action as a row: "+ create", service, result, duration, reason (and the
+ * error of a failed one). */
+static int add_action_row(struct table *t, json_t *a) {
+        _cleanup_free_ char *what = NULL, *why = NULL;
+        const char *action = get_string(a, "action"), *reason = get_string(a, "reason"),
+                   *error = get_string(a, "error");
+        char duration[32];
+
+        what = hl_strdup_printf("%s %s", action_symbol(action), action ?: "-");
+        if (error && *error)
+                why = reason && *reason ? hl_strdup_printf("%s: %s", reason, error) : strdup(error);
+        else
+                why = strdup(reason ?: "-");
+        if (!what || !why)
+                return -ENOMEM;
+        return table_add(t, what, get_string(a, "service"), get_string(a, "result"),
+                         format_duration(a, "duration_ms", duration, sizeof(duration)), why);
+}
+
+static int print_actions(json_t *actions) {
+        _cleanup_(table_freep) struct table *t = table_new(5);
+        size_t i;
+        json_t *a;
+        int r;
+
+        if (!t)
+                return -ENOMEM;
+        table_align_right(t, 3);
+        json_array_foreach(actions, i, a) {
+                r = add_action_row(t, a);
+                if (r < 0)
+                        return r;
+        }
+        return table_print(t, stdout, NULL);
+}
+
+static void print_action_summary(json_t *actions) {
+        size_t ok = 0, failed = 0, skipped = 0, i, n = json_array_size(actions);
+        json_t *a;
+
+        json_array_foreach(actions, i, a) {
+                const char *result = get_string(a, "result") ?: "";
+
+                if (strcmp(result, "ok") == 0)
+                        ok++;
+                else if (strcmp(result, "failed") == 0)
+                        failed++;
+                else if (strcmp(result, "skipped") == 0)
+                        skipped++;
+        }
+        printf("%zu action%s: %zu ok, %zu failed, %zu skipped.\n", n, n == 1 ? "" : "s", ok,
+               failed, skipped);
+}
+
+static int table_apply(json_t *reply) {
+        json_t *actions = get_array(reply, "actions"), *changed = get_array(reply, "changed");
+        size_t n_changed = json_array_size(changed);
+        int r;
+
+        if (json_array_size(actions) == 0 && n_changed == 0) {
+                size_t n = json_array_size(get_array(reply, "unchanged"));
+
+                printf("No changes: %zu service%s up to date.\n", n, n == 1 ? "" : "s");
+                return 0;
+        }
+        r = print_actions(actions);
+        if (r < 0)
+                return r;
+        printf("Applied %zu changed definition%s; ", n_changed, n_changed == 1 ? "" : "s");
+        print_action_summary(actions);
+        return 0;
+}
+
+static int table_reconcile(json_t *reply) {
+        json_t *actions = get_array(reply, "actions");
+        int64_t run;
+        int r;
+
+        if (json_array_size(actions) == 0) {
+                printf("Nothing to do.\n");
+                return 0;
+        }
+        r = print_actions(actions);
+        if (r < 0)
+                return r;
+        if (get_int(reply, "run", &run))
+                printf("Run %" PRId64 ": ", run);
+        print_action_summary(actions);
+        return 0;
+}
+
+static int table_plan(json_t *reply) {
+        static const char *const counted[] = { "create", "update", "start", "stop", "destroy",
+                                               "restart" };
+        size_t count[HL_ELEMENTSOF(counted)] = { 0 }, i, name_width = 0, action_width = 0;
+        json_t *actions = get_array(reply, "actions"), *a;
+
+        if (json_array_size(actions) == 0) {
+                printf("No changes.\n");
+                return 0;
+        }
+
+        json_array_foreach(actions, i, a) {
+                const char *action = get_string(a, "action") ?: "-",
+                           *service = get_string(a, "service") ?: "-";
+
+                if (strlen(action) > action_width)
+                        action_width = strlen(action);
+                if (strlen(service) > name_width)
+                        name_width = strlen(service);
+                for (size_t k = 0; k < HL_ELEMENTSOF(counted); k++)
+                        if (strcmp(action, counted[k]) == 0)
+                                count[k]++;
+        }
+
+        json_array_foreach(actions, i, a) {
+                const char *action = get_string(a, "action"), *reason = get_string(a, "reason");
+                size_t k;
+                json_t *change;
+
+                printf("%s %-*s %-*s", action_symbol(action), (int) action_width,
+                       action ?: "-", (int) name_width, get_string(a, "service") ?: "-");
+                if (reason && *reason)
+                        printf("  (%s)", reason);
+                putchar('\n');
+                json_array_foreach(get_array(a, "changes"), k, change)
+                        if (json_is_string(change))
+                                printf("      %s\n", json_string_value(change));
+        }
+
+        printf("\nPlan: %zu to create, %zu to update, %zu to start, %zu to stop, %zu to destroy",
+               count[0], count[1], count[2], count[3], count[4]);
+        if (count[5] > 0)
+                printf(", %zu to restart", count[5]);
+        printf(".\n");
+        return 0;
+}
+
+static const char *format_memory(json_t *s, char *buf, size_t size) {
+        json_t *limits = get_object(s, "limits");
+        char usage[32], limit[32];
+        int64_t v;
+
+        if (!get_int(s, "memory_usage", &v) || v < 0)
+                return "-";
+        hl_format_size((uint64_t) v, usage, sizeof(usage));
+        if (!get_int(limits, "memory", &v) || v <= 0)
+                snprintf(buf, size, "%s", usage);
+        else
+                snprintf(buf, size, "%s/%s", usage, hl_format_size((uint64_t) v, limit, sizeof(limit)));
+        return buf;
+}
+
+static int table_list(json_t *reply) {
+        _cleanup_(table_freep) struct table *t = table_new(7);
+        json_t *services = get_array(reply, "services"), *s;
+        size_t i;
+        int r;
+
+        if (!t)
+                return -ENOMEM;
+        if (json_array_size(services) == 0) {
+                printf("No services.\n");
+                return 0;
+        }
+        r = table_add(t, "NAME", "STATE", "DESIRED", "REV", "PID", "MEMORY", "DESCRIPTION");
+        if (r < 0)
+                return r;
+        json_array_foreach(services, i, s) {
+                char rev[32], pid[32], memory[64];
+
+                r = table_add(t, get_string(s, "name"), get_string(s, "state"),
+                              get_string(s, "desired"), format_int(s, "revision", rev, sizeof(rev)),
+                              format_int(s, "pid", pid, sizeof(pid)),
+                              format_memory(s, memory, sizeof(memory)),
+                              get_string(s, "description"));
+                if (r < 0)
+                        return r;
+        }
+        return table_print(t, stdout, NULL);
+}
+
+/* Prints a definition's text indented, with control characters other than tab shown
+ * as '?' so a file cannot drive the terminal. */
+static void print_indented(const char *text, const char *indent) {
+        bool line_start = true;
+
+        for (const char *p = text; *p; p++) {
+                unsigned char c = (unsigned char) *p;
+
+                if (line_start && c != '\n')
+                        fputs(indent, stdout);
+                line_start = c == '\n';
+                putchar(c == '\n' || c == '\t' || (c >= 0x20 && c != 0x7f) ? c : '?');
+        }
+        if (!line_start)
+                putchar('\n');
+}
+
+static int print_revisions(json_t *revisions) {
+        _cleanup_(table_freep) struct table *t = table_new(5);
+        json_t *rev;
+        size_t i;
+        int r;
+
+        if (!t)
+                return -ENOMEM;
+        r = table_add(t, "REV", "APPLIED-AT", "APPLIED-BY", "HASH", "FILE");
+        if (r < 0)
+                return r;
+        json_array_foreach(revisions, i, rev) {
+                char number[32], at[64], uid[32], hash[13] = "";
+                const char *by = get_string(rev, "applied_by"), *h = get_string(rev, "hash");
+
+                if (!by || !*by)
+                        by = format_int(rev, "applied_by_uid", uid, sizeof(uid));
+                if (h)
+                        snprintf(hash, sizeof(hash), "%s", h);
+                r = table_add(t, format_int(rev, "revision", number, sizeof(number)),
+                              format_time(rev, "applied_at", at, sizeof(at)), by, hash,
+                              get_string(rev, "file"));
+                if (r < 0)
+                        return r;
+        }
+        return table_print(t, stdout, "  ");
+}
+
+static int table_show(json_t *reply) {
+        _cleanup_(table_freep) struct table *t = table_new(2);
+        _cleanup_free_ char *requires = NULL;
+        json_t *s = get_object(reply, "service"), *revisions = get_array(reply, "revisions");
+        const char *text = get_string(reply, "text");
+        char rev[32], pid[32], limits[128], live[128], usage[32];
+        int r;
+
+        if (!t)
+                return -ENOMEM;
+        requires = join_strings(get_array(s, "requires"));
+        r = table_add(t, "Name:", get_string(s, "name"));
+        if (r >= 0)
+                r = table_add(t, "Description:", get_string(s, "description"));
+        if (r >= 0)
+                r = table_add(t, "State:", get_string(s, "state"));
+        if (r >= 0)
+                r = table_add(t, "Desired:", get_string(s, "desired"));
+        if (r >= 0)
+                r = table_add(t, "Revision:", format_int(s, "revision", rev, sizeof(rev)));
+        if (r >= 0)
+                r = table_add(t, "Template:", get_string(s, "template"));
+        if (r >= 0)
+                r = table_add(t, "Requires:", requires);
+        if (r >= 0)
+                r = table_add(t, "PID:", format_int(s, "pid", pid, sizeof(pid)));
+        if (r >= 0)
+                r = table_add(t, "Limits (defined):",
+                              format_limits(get_object(s, "limits"), limits, sizeof(limits)));
+        if (r >= 0)
+                r = table_add(t, "Limits (live):",
+                              format_limits(get_object(s, "live_limits"), live, sizeof(live)));
+        if (r >= 0)
+                r = table_add(t, "Memory usage:", format_size(s, "memory_usage", usage, sizeof(usage)));
+        if (r >= 0)
+                r = table_add(t, "Last action:", get_string(s, "last_action"));
+        if (r >= 0)
+                r = table_add(t, "Last error:", get_string(s, "last_error"));
+        if (r < 0)
+                return r;
+        r = table_print(t, stdout, NULL);
+        if (r < 0)
+                return r;
+
+        if (text) {
+                printf("\nDefinition (revision %s):\n", format_int(s, "revision", rev, sizeof(rev)));
+                print_indented(text, "    ");
+        }
+        if (json_array_size(revisions) > 0) {
+                printf("\nRevisions:\n");
+                r = print_revisions(revisions);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int table_action(json_t *reply) {
+        _cleanup_(table_freep) struct table *t = table_new(5);
+        int r;
+
+        if (!t)
+                return -ENOMEM;
+        table_align_right(t, 3);
+        r = add_action_row(t, get_object(reply, "action"));
+        if (r < 0)
+                return r;
+        return table_print(t, stdout, NULL);
+}
+
+static int table_history(json_t *reply) {
+        _cleanup_(table_freep) struct table *t = table_new(7);
+        json_t *events = get_array(reply, "events"), *e;
+        size_t i;
+        int r;
+
+        if (!t)
+                return -ENOMEM;
+        if (json_array_size(events) == 0) {
+                printf("No events.\n");
+                return 0;
+        }
+        table_align_right(t, 4);
+        r = table_add(t, "TIME", "SERVICE", "ACTION", "RESULT", "DURATION", "USER",
+                      "REASON/ERROR");
+        if (r < 0)
+                return r;
+        json_array_foreach(events, i, e) {
+                _cleanup_free_ char *why = NULL;
+                const char *user = get_string(e, "user"), *reason = get_string(e, "reason"),
+                           *error = get_string(e, "error");
+                char time[64], duration[32], uid[32];
+
+                if (!user || !*user)
+                        user = format_int(e, "uid", uid, sizeof(uid));
+                if (error && *error && reason && *reason)
+                        why = hl_strdup_printf("%s: %s", reason, error);
+                else
+                        why = strdup(error && *error ? error : reason ?: "-");
+                if (!why)
+                        return -ENOMEM;
+                r = table_add(t, format_time(e, "time", time, sizeof(time)),
+                              get_string(e, "service"), get_string(e, "action"),
+                              get_string(e, "result"),
+                              format_duration(e, "duration_ms", duration, sizeof(duration)), user,
+                              why);
+                if (r < 0)
+                        return r;
+        }
+        return table_print(t, stdout, NULL);
+}
+
+static int table_version(json_t *reply) {
+        printf("hld %s (interface %s)\n", get_string(reply, "version") ?: "-",
+               get_string(reply, "interface") ?: "-");
+        return 0;
+}
+
+const struct output output_table = {
+        .apply = table_apply,
+        .plan = table_plan,
+        .reconcile = table_reconcile,
+        .list = table_list,
+        .show = table_show,
+        .action = table_action,
+        .history = table_history,
+        .version = table_version,
+};
+
+/* Scripts get each reply's parameters as they are, so fields hlctl does not know yet
+ * reach them too. */
+static int json_print(json_t *reply) {
+        if (json_dumpf(reply, stdout, JSON_INDENT(2) | JSON_SORT_KEYS) < 0)
+                return -EIO;
+        putchar('\n');
+        return 0;
+}
+
+const struct output output_json = {
+        .apply = json_print,
+        .plan = json_print,
+        .reconcile = json_print,
+        .list = json_print,
+        .show = json_print,
+        .action = json_print,
+        .history = json_print,
+        .version = json_print,
+};

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "table.h"
+
+struct table {
+        size_t columns;
+        size_t rows;
+        size_t allocated; /* rows */
+        char **cells;     /* rows * columns */
+        bool *right;      /* columns */
+};
+
+struct table *table_new(size_t columns) {
+        struct table *t;
+
+        if (columns == 0)
+                return NULL;
+        t = calloc(1, sizeof(*t));
+        if (!t)
+                return NULL;
+        t->columns = columns;
+        t->right = calloc(columns, sizeof(bool));
+        if (!t->right)
+                return table_free(t);
+        return t;
+}
+
+struct table *table_free(struct table *t) {
+        if (!t)
+                return NULL;
+        for (size_t i = 0; i < t->rows * t->columns; i++)
+                free(t->cells[i]);
+        free(t->cells);
+        free(t->right);
+        free(t);
+        return NULL;
+}
+
+void table_align_right(struct table *t, size_t column) {
+        if (column < t->columns)
+                t->right[column] = true;
+}
+
+size_t table_rows(const struct table *t) {
+        return t->rows;
+}
+
+/* Cells are escaped so a reply cannot move the terminal's cursor or break the layout:
+ * control characters become '?'. */
+static char *cell_dup(const char *s) {
+        char *c;
+
+        if (!s || !*s)
+                s = "-";
+        c = strdup(s);
+        if (!c)
+                return NULL;
+        for (char *p = c; *p; p++)
+                if ((unsigned char) *p < 0x20 || *p == 0x7f)
+                        *p = '?';
+        return c;
+}
+
+int table_add(struct table *t, ...) {
+        va_list ap;
+        size_t base;
+
+        if (t->rows == t->allocated) {
+                size_t n = t->allocated ? t->allocated * 2 : 16;
+                char **c = reallocarray(t->cells, n * t->columns, sizeof(char *));
+
+                if (!c)
+                        return -ENOMEM;
+                t->cells = c;
+                t->allocated = n;
+        }
+
+        base = t->rows * t->columns;
+        va_start(ap, t);
+        for (size_t i = 0; i < t->columns; i++) {
+                t->cells[base + i] = cell_dup(va_arg(ap, const char *));
+                if (!t->cells[base + i]) {
+                        for (size_t j = 0; j < i; j++)
+                                free(t->cells[base + j]);
+                        va_end(ap);
+                        return -ENOMEM;
+                }
+        }
+        va_end(ap);
+        t->rows++;
+        return 0;
+}
+
+/* Width on a terminal, counted in UTF-8 code points: good enough for the names,
+ * states and descriptions found here. */
+static size_t text_width(const char *s) {
+        size_t n = 0;
+
+        for (; *s; s++)
+                if (((unsigned char) *s & 0xc0) != 0x80)
+                        n++;
+        return n;
+}
+
+int table_print(const struct table *t, FILE *f, const char *indent) {
+        _cleanup_free_ size_t *width = calloc(t->columns, sizeof(size_t));
+
+        if (!width)
+                return -ENOMEM;
+        for (size_t r = 0; r < t->rows; r++)
+                for (size_t c = 0; c < t->columns; c++) {
+                        size_t w = text_width(t->cells[r * t->columns + c]);
+                        if (w > width[c])
+                                width[c] = w;
+                }
+
+        for (size_t r = 0; r < t->rows; r++) {
+                fputs(indent ?: "", f);
+                for (size_t c = 0; c < t->columns; c++) {
+                        const char *cell = t->cells[r * t->columns + c];
+                        size_t pad = width[c] - text_width(cell);
+                        bool last = c + 1 == t->columns;
+
+                        if (t->right[c])
+                                fprintf(f, "%*s", (int) pad, "");
+                        fputs(cell, f);
+                        if (!last && !t->right[c])
+                                fprintf(f, "%*s", (int) pad, "");
+                        fputs(last ? "\n" : "  ", f);
+                }
+        }
+        return 0;
+}

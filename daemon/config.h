@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "hl-config.h"
+#include "hld.h"
+
+#define HLD_DEFAULT_CONFIG HL_SYSCONFDIR "/hl/hld.conf"
+#define HLD_DEFAULT_STATE_DIR "/var/lib/hld"
+#define HLD_DEFAULT_ADMIN_GROUP "hl"
+
+void config_defaults(struct config *c);
+void config_done(struct config *c);
+/* Reads FILE's [Daemon] section over c. A missing file is fine unless required. Errors
+ * are printed as file:line: key: reason. */
+int config_load(struct config *c, const char *path, bool required);
+/* Sets one key as the config file would; the command line takes the same keys. */
+int config_set(struct config *c, const char *key, const char *value, const char **ret_reason);

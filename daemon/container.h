@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The liblxc adapter. Every function here blocks: call it from libuv's thread pool, never
+ * from the loop. Each call opens its own struct lxc_container, so calls on different
+ * threads share nothing. Errors come back as -errno and a malloc'd sentence. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "hl-def.h"
+
+enum ct_apply {
+        CT_APPLY_LIVE,     /* written to the config and, when running, to the cgroup */
+        CT_APPLY_RESTART,  /* written to the config, takes effect at the next start */
+        CT_APPLY_RECREATE, /* fixed at creation: only destroy + create changes it */
+};
+
+/* One managed setting: an lxc config key (or hl's own "hl.*" pseudo key) and its value;
+ * "" means absent. */
+struct ct_setting {
+        char *key;
+        char *label; /* what people call it in a plan: "memory", "network eth0" */
+        char *value;
+        enum ct_apply apply;
+};
+
+struct ct_settings {
+        struct ct_setting *items;
+        size_t n;
+};
+
+void ct_settings_done(struct ct_settings *s);
+/* The settings a definition asks for, for this host's cgroup layout. */
+int ct_settings_for(const struct hl_def *def, struct ct_settings *ret);
+/* "memory 256M -> 512M (live)", for plans; ret is malloc'd. */
+char *ct_setting_describe(const struct ct_setting *want, const char *have);
+
+struct ct_observed {
+        bool exists;       /* the container is defined (its config exists) */
+        bool half_created; /* a create was interrupted: remains to clean up first */
+        char state[16];    /* liblxc's state name, or MISSING */
+        pid_t pid;
+        /* The container's values for the keys of the settings passed in, same order. */
+        char **values;
+        size_t n_values;
+        /* From the cgroup, when running; 0 = unknown or unlimited. */
+        uint64_t live_memory, live_swap, memory_usage;
+        unsigned live_cores;
+};
+
+void ct_observed_done(struct ct_observed *o);
+
+/* Detects the cgroup layout; call once before anything else. */
+int ct_setup(void);
+bool ct_cgroup_v2(void);
+
+int ct_observe(const char *lxcpath, const char *name, const struct ct_settings *want, struct ct_observed *ret);
+/* Creates the container from its template with the given settings, provisions it, and
+ * leaves it stopped. A marker file in its directory says "half made" until the end. */
+int ct_create(const char *lxcpath, const struct hl_def *def, const struct ct_settings *settings, char **ret_error);
+/* Writes settings to the config; with live, also to the running container's cgroup. */
+int ct_configure(const char *lxcpath, const char *name, const struct ct_settings *settings, bool live,
+                 char **ret_error);
+int ct_start(const char *lxcpath, const char *name, char **ret_error);
+int ct_stop(const char *lxcpath, const char *name, int timeout_s, char **ret_error);
+int ct_destroy(const char *lxcpath, const char *name, char **ret_error);
+
+/* A deep copy, for the service's in-memory view. */
+int ct_observe_copy(struct ct_observed *dst, const struct ct_observed *src);
+
+/* liblxc's configured lxc.lxcpath (usually /var/lib/lxc). */
+const char *ct_default_lxcpath(void);

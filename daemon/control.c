@@ -1,0 +1,439 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+
+#include "control.h"
+#include "hl-protocol.h"
+#include "log.h"
+
+/* A client whose replies pile up unread beyond this is dropped, not buffered. */
+#define MAX_WRITE_QUEUE (16u * 1024u * 1024u)
+
+struct client {
+        uv_pipe_t pipe;
+        uv_timer_t idle;
+        struct control *control;
+        struct hl_framer framer;
+        struct peer peer;
+        unsigned ref;
+        bool busy;       /* a call is being answered */
+        bool eof;        /* the peer closed its side */
+        bool closing;
+        bool processing; /* inside client_process: replies made there do not recurse */
+        struct client *prev, *next;
+};
+
+struct request {
+        struct client *client; /* NULL once the client is gone */
+        bool oneway;
+        bool more;
+};
+
+struct control {
+        uv_pipe_t server; /* first: the close callback frees the struct through it */
+        struct manager *m;
+        struct client *clients;
+        unsigned n_clients;
+        char read_buffer[65536];
+};
+
+static void client_close(struct client *c);
+static void client_process(struct client *c);
+
+static void client_unref(struct client *c) {
+        if (--c->ref > 0)
+                return;
+        hl_framer_done(&c->framer);
+        free(c);
+}
+
+static void on_handle_closed(uv_handle_t *h) {
+        client_unref(h->data);
+}
+
+static void client_close(struct client *c) {
+        struct control *ctl = c->control;
+
+        if (c->closing)
+                return;
+        c->closing = true;
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                ctl->clients = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        ctl->n_clients--;
+        uv_close((uv_handle_t *) &c->pipe, on_handle_closed);
+        uv_close((uv_handle_t *) &c->idle, on_handle_closed);
+}
+
+static void on_idle(uv_timer_t *t) {
+        struct client *c = t->data;
+
+        if (!c->busy)
+                client_close(c);
+}
+
+static void on_written(uv_write_t *w, int status) {
+        free(w->data);
+        free(w);
+}
+
+/* Queues a frame (text including its NUL) for the client; takes frame. */
+static void client_send(struct client *c, char *frame, size_t len) {
+        uv_write_t *w;
+        uv_buf_t buf = uv_buf_init(frame, (unsigned) len);
+
+        if (c->closing || !frame) {
+                free(frame);
+                return;
+        }
+        if (uv_stream_get_write_queue_size((uv_stream_t *) &c->pipe) > MAX_WRITE_QUEUE) {
+                log_warning("client pid %d does not read its replies, disconnecting", (int) c->peer.pid);
+                free(frame);
+                client_close(c);
+                return;
+        }
+        w = calloc(1, sizeof(*w));
+        if (!w) {
+                free(frame);
+                client_close(c);
+                return;
+        }
+        w->data = frame;
+        if (uv_write(w, (uv_stream_t *) &c->pipe, &buf, 1, on_written) < 0) {
+                free(frame);
+                free(w);
+                client_close(c);
+        }
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status) {
+        struct client *c = req->data;
+
+        free(req);
+        client_close(c);
+        client_unref(c);
+}
+
+/* Sends what is queued, then closes: for protocol errors. */
+static void client_close_after_write(struct client *c) {
+        uv_shutdown_t *req;
+
+        if (c->closing)
+                return;
+        uv_read_stop((uv_stream_t *) &c->pipe);
+        req = calloc(1, sizeof(*req));
+        if (!req || uv_shutdown(req, (uv_stream_t *) &c->pipe, on_shutdown) < 0) {
+                free(req);
+                client_close(c);
+                return;
+        }
+        req->data = c;
+        c->ref++;
+}
+
+static void client_protocol_error(struct client *c, const char *message) {
+        json_t *p = json_pack("{s:s, s:s}", "parameter", "message", "message", message);
+        size_t len = 0;
+        char *frame = hl_error_encode(HL_ERROR_INVALID_ARGUMENT, p, &len);
+
+        json_decref(p);
+        client_send(c, frame, len);
+        client_close_after_write(c);
+}
+
+const struct peer *request_peer(const struct request *req) {
+        static const struct peer gone = { .uid = (uid_t) -1, .gid = (gid_t) -1 };
+
+        return req->client ? &req->client->peer : &gone;
+}
+
+bool request_wants_more(const struct request *req) {
+        return req->more;
+}
+
+static void request_end(struct request *req) {
+        struct client *c = req->client;
+
+        free(req);
+        if (!c)
+                return;
+        c->busy = false;
+        if (!c->closing) {
+                if (c->eof) {
+                        client_close_after_write(c);
+                } else {
+                        uv_timer_again(&c->idle);
+                        client_process(c);
+                }
+        }
+        client_unref(c);
+}
+
+void request_reply(struct request *req, json_t *parameters, bool continues) {
+        size_t len = 0;
+
+        if (req->client && !req->oneway) {
+                char *frame = hl_reply_encode(parameters, continues && req->more, &len);
+                client_send(req->client, frame, len);
+        }
+        json_decref(parameters);
+        if (!(continues && req->more))
+                request_end(req);
+}
+
+void request_error(struct request *req, const char *error, json_t *parameters) {
+        size_t len = 0;
+
+        if (req->client && !req->oneway) {
+                char *frame = hl_error_encode(error, parameters, &len);
+                client_send(req->client, frame, len);
+        }
+        json_decref(parameters);
+        request_end(req);
+}
+
+void request_errorf(struct request *req, const char *error, const char *key, const char *value, const char *fmt, ...) {
+        char message[1024];
+        va_list ap;
+        json_t *p;
+
+        va_start(ap, fmt);
+        vsnprintf(message, sizeof(message), fmt, ap);
+        va_end(ap);
+        p = json_pack("{s:s}", "message", message);
+        if (p && key)
+                json_object_set_new(p, key, json_string(value ? value : ""));
+        request_error(req, error, p);
+}
+
+static void handle_frame(struct client *c, const char *frame) {
+        struct control *ctl = c->control;
+        struct hl_call call;
+        const struct method *method;
+        const char *reason = NULL;
+        struct request *req;
+
+        if (hl_call_parse(frame, &call, &reason) < 0) {
+                client_protocol_error(c, reason ? reason : "message is not a Varlink call");
+                return;
+        }
+        req = calloc(1, sizeof(*req));
+        if (!req) {
+                hl_call_done(&call);
+                client_close(c);
+                return;
+        }
+        *req = (struct request) { .client = c, .oneway = call.oneway, .more = call.more };
+        c->busy = true;
+        c->ref++;
+        method = methods_find(call.method);
+        if (!method)
+                request_errorf(req, HL_VARLINK_METHOD_NOT_FOUND, "method", call.method, "no method %s", call.method);
+        else if (method->mutating && !c->peer.admin)
+                request_errorf(req, HL_ERROR_PERMISSION_DENIED, "method", call.method,
+                               "%s changes the node: it needs root or the group %s (you are %s)", call.method,
+                               ctl->m->config.admin_group, c->peer.user);
+        else
+                method->handler(ctl->m, req, call.parameters);
+        hl_call_done(&call);
+}
+
+static void client_process(struct client *c) {
+        char *frame = NULL;
+        int r;
+
+        if (c->processing)
+                return;
+        c->processing = true;
+        while (!c->busy && !c->closing) {
+                r = hl_framer_next(&c->framer, &frame);
+                if (r == 0)
+                        break;
+                if (r < 0) {
+                        client_protocol_error(c, "message too large");
+                        break;
+                }
+                handle_frame(c, frame);
+                free(frame);
+        }
+        c->processing = false;
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+        struct client *c = h->data;
+
+        /* One loop thread: every read is consumed before the next one is made. */
+        *buf = uv_buf_init(c->control->read_buffer, sizeof(c->control->read_buffer));
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
+        struct client *c = s->data;
+        int r;
+
+        if (n < 0) {
+                c->eof = true;
+                uv_read_stop(s);
+                if (!c->busy)
+                        client_close(c);
+                return;
+        }
+        if (n == 0)
+                return;
+        uv_timer_again(&c->idle);
+        r = hl_framer_append(&c->framer, buf->base, (size_t) n);
+        if (r == -EMSGSIZE) {
+                char msg[96];
+                snprintf(msg, sizeof(msg), "message exceeds the limit of %u bytes", HL_MAX_FRAME);
+                client_protocol_error(c, msg);
+                return;
+        }
+        if (r < 0) {
+                client_close(c);
+                return;
+        }
+        client_process(c);
+}
+
+static void read_peer(struct client *c, struct manager *m) {
+        struct ucred cred = {};
+        socklen_t len = sizeof(cred);
+        gid_t groups[256];
+        socklen_t glen = sizeof(groups);
+        uv_os_fd_t fd;
+        struct passwd pw, *pwp = NULL;
+        char pwbuf[4096];
+
+        c->peer = (struct peer) { .uid = (uid_t) -1, .gid = (gid_t) -1 };
+        if (uv_fileno((uv_handle_t *) &c->pipe, &fd) < 0 ||
+            getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+                return;
+        c->peer.uid = cred.uid;
+        c->peer.gid = cred.gid;
+        c->peer.pid = cred.pid;
+        c->peer.admin = cred.uid == 0 || (m->admin_gid_valid && cred.gid == m->admin_gid);
+        if (!c->peer.admin && m->admin_gid_valid && getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0)
+                for (size_t i = 0; i < glen / sizeof(gid_t); i++)
+                        if (groups[i] == m->admin_gid)
+                                c->peer.admin = true;
+        if (getpwuid_r(cred.uid, &pw, pwbuf, sizeof(pwbuf), &pwp) == 0 && pwp)
+                snprintf(c->peer.user, sizeof(c->peer.user), "%s", pw.pw_name);
+        else
+                snprintf(c->peer.user, sizeof(c->peer.user), "uid %u", (unsigned) cred.uid);
+}
+
+static void on_connection(uv_stream_t *server, int status) {
+        struct control *ctl = server->data;
+        struct client *c;
+
+        if (status < 0)
+                return;
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return;
+        c->control = ctl;
+        c->ref = 2; /* one for each handle, dropped in its close callback */
+        hl_framer_init(&c->framer, HL_MAX_FRAME);
+        uv_pipe_init(ctl->m->loop, &c->pipe, 0);
+        uv_timer_init(ctl->m->loop, &c->idle);
+        c->pipe.data = c->idle.data = c;
+        ctl->n_clients++;
+        c->next = ctl->clients;
+        if (c->next)
+                c->next->prev = c;
+        ctl->clients = c;
+        if (uv_accept(server, (uv_stream_t *) &c->pipe) < 0 || ctl->n_clients > HL_MAX_CLIENTS) {
+                if (ctl->n_clients > HL_MAX_CLIENTS)
+                        log_warning("more than %d clients, refusing one", HL_MAX_CLIENTS);
+                client_close(c);
+                return;
+        }
+        read_peer(c, ctl->m);
+        uv_timer_start(&c->idle, on_idle, HL_IDLE_TIMEOUT_MS, HL_IDLE_TIMEOUT_MS);
+        uv_read_start((uv_stream_t *) &c->pipe, on_alloc, on_read);
+}
+
+static int make_socket_dir(const char *path) {
+        _cleanup_free_ char *dir = strdup(path);
+        char *slash;
+
+        if (!dir)
+                return -ENOMEM;
+        slash = strrchr(dir, '/');
+        if (!slash || slash == dir)
+                return 0;
+        *slash = 0;
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+int control_listen(struct manager *m, const char *path, struct control **ret) {
+        struct control *ctl = calloc(1, sizeof(*ctl));
+        struct stat st;
+        int r, n;
+
+        if (!ctl)
+                return -ENOMEM;
+        ctl->m = m;
+        uv_pipe_init(m->loop, &ctl->server, 0);
+        ctl->server.data = ctl;
+        /* Socket activation: systemd hands over the listening socket (hld.socket). */
+        n = sd_listen_fds(1);
+        if (n == 1) {
+                r = uv_pipe_open(&ctl->server, SD_LISTEN_FDS_START);
+                if (r < 0)
+                        goto fail;
+                log_info("listening on the socket passed by systemd");
+        } else {
+                r = make_socket_dir(path);
+                if (r < 0)
+                        goto fail;
+                /* A stale socket from a killed hld is replaced; any other file is not. */
+                if (lstat(path, &st) == 0) {
+                        if (!S_ISSOCK(st.st_mode)) {
+                                r = -EEXIST;
+                                goto fail;
+                        }
+                        unlink(path);
+                }
+                r = uv_pipe_bind(&ctl->server, path);
+                if (r < 0)
+                        goto fail;
+                /* Anyone may connect; what a peer may do is decided per method. */
+                if (chmod(path, 0666) < 0) {
+                        r = -errno;
+                        goto fail;
+                }
+        }
+        r = uv_listen((uv_stream_t *) &ctl->server, 128, on_connection);
+        if (r < 0)
+                goto fail;
+        *ret = ctl;
+        return 0;
+fail:
+        uv_close((uv_handle_t *) &ctl->server, (uv_close_cb) free);
+        return r;
+}
+
+void control_close(struct control *ctl) {
+        if (!ctl)
+                return;
+        while (ctl->clients)
+                client_close(ctl->clients);
+        uv_close((uv_handle_t *) &ctl->server, (uv_close_cb) free);
+}
+
+unsigned control_clients(struct control *ctl) {
+        return ctl->n_clients;
+}

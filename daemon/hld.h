@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* What the parts of hld share: the manager (one per process) and its services. All of it
+ * lives on the loop thread; work handed to the thread pool gets its own copies or
+ * references (struct desired is reference counted for that reason). */
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <uv.h>
+
+#include "container.h"
+#include "hl-def.h"
+
+struct control;
+struct store;
+struct job;
+struct run;
+
+struct config {
+        char *state_dir;
+        char *lxcpath;
+        char *socket_path;
+        char *admin_group;
+        unsigned jobs;
+        uint64_t reconcile_interval_ms;
+        unsigned stop_timeout_s;
+};
+
+/* One revision of a service's definition, with what follows from it. Immutable once made. */
+struct desired {
+        unsigned ref;
+        struct hl_def *def;
+        struct ct_settings settings;
+        char *text;
+        char *file;
+        char hash[65];
+        int64_t revision;
+};
+
+struct desired *desired_new(struct hl_def *def, const char *text, const char *file, int64_t revision);
+struct desired *desired_ref(struct desired *d);
+struct desired *desired_unref(struct desired *d);
+HL_DEFINE_FREEP(struct desired, desired_unref)
+
+struct service {
+        char *name;
+        struct desired *desired;
+        char *override; /* "running" or "stopped" after hlctl start/stop, else NULL */
+        struct ct_observed observed;
+        bool observed_valid;
+        bool busy;
+        /* The state hld last saw or made: tells a stop behind its back from its own. */
+        char expected_state[16];
+        char *last_action;
+        char *last_error;
+};
+
+struct manager {
+        uv_loop_t *loop;
+        struct config config;
+        gid_t admin_gid;
+        bool admin_gid_valid;
+        struct store *store;
+        struct service **services;
+        size_t n_services;
+        struct control *control;
+        uv_timer_t reconcile_timer;
+        uv_timer_t watchdog_timer;
+        uv_signal_t signals[3];
+        struct job *queue_head, *queue_tail;
+        struct run *run;
+        bool stopping;
+};
+
+struct service *manager_find(struct manager *m, const char *name);
+/* Takes a reference to desired. */
+int manager_set_desired(struct manager *m, const char *name, struct desired *desired, const char *override);
+void manager_forget(struct manager *m, const char *name);
+/* Keeps m->services in Requires= order, so runs and listings go dependencies first. */
+void manager_sort(struct manager *m);
+/* "running" or "stopped": the definition's State= unless hlctl start/stop said otherwise. */
+const char *service_wanted_state(const struct service *s);
+void manager_notify_status(struct manager *m, const char *fmt, ...) HL_PRINTF(2, 3);

@@ -1,0 +1,741 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The only file that includes liblxc. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <lxc/attach_options.h>
+#include <lxc/lxccontainer.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "rootfs.h"
+#include "container.h"
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+#define MARKER_CREATING "hl-creating"
+#define FILE_ORIGIN "hl-origin"
+#define FILE_MOUNTS "hl-mounts"
+#define KEY_ORIGIN "hl.origin"
+#define KEY_MOUNTS "lxc.mount.entry"
+#define CPU_PERIOD_US 100000
+#define IDMAP_BASE 100000
+#define IDMAP_RANGE 65536
+
+static bool cgroup_v2;
+
+int ct_setup(void) {
+        struct statfs fs;
+
+        if (statfs("/sys/fs/cgroup", &fs) < 0)
+                return -errno;
+        cgroup_v2 = (uint32_t) fs.f_type == CGROUP2_SUPER_MAGIC;
+        return 0;
+}
+
+bool ct_cgroup_v2(void) {
+        return cgroup_v2;
+}
+
+static void container_putp(struct lxc_container **c) {
+        if (*c)
+                lxc_container_put(*c);
+}
+#define _cleanup_container_ _cleanup_(container_putp)
+
+void ct_settings_done(struct ct_settings *s) {
+        for (size_t i = 0; i < s->n; i++) {
+                free(s->items[i].key);
+                free(s->items[i].label);
+                free(s->items[i].value);
+        }
+        free(s->items);
+        *s = (struct ct_settings) {};
+}
+
+static int add(struct ct_settings *s, enum ct_apply apply, const char *label, const char *key, const char *fmt, ...)
+        HL_PRINTF(5, 6);
+static int add(struct ct_settings *s, enum ct_apply apply, const char *label, const char *key, const char *fmt, ...) {
+        struct ct_setting *items;
+        char *value;
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&value, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+        items = realloc(s->items, sizeof(*items) * (s->n + 1));
+        if (!items) {
+                free(value);
+                return -ENOMEM;
+        }
+        s->items = items;
+        items[s->n] = (struct ct_setting) { .key = strdup(key), .label = strdup(label), .value = value, .apply = apply };
+        if (!items[s->n].key || !items[s->n].label) {
+                s->n++;
+                return -ENOMEM;
+        }
+        s->n++;
+        return 0;
+}
+
+static int add_limits(struct ct_settings *s, const struct hl_def *d) {
+        int r;
+
+        if (cgroup_v2) {
+                r = d->memory ? add(s, CT_APPLY_LIVE, "memory", "lxc.cgroup2.memory.max", "%" PRIu64, d->memory)
+                              : add(s, CT_APPLY_LIVE, "memory", "lxc.cgroup2.memory.max", "%s", "");
+                if (r >= 0)
+                        r = d->memory ? add(s, CT_APPLY_LIVE, "swap", "lxc.cgroup2.memory.swap.max", "%" PRIu64, d->swap)
+                                      : add(s, CT_APPLY_LIVE, "swap", "lxc.cgroup2.memory.swap.max", "%s", "");
+                if (r >= 0)
+                        r = d->cores ? add(s, CT_APPLY_LIVE, "cores", "lxc.cgroup2.cpu.max", "%u %u", d->cores * CPU_PERIOD_US,
+                                           CPU_PERIOD_US)
+                                     : add(s, CT_APPLY_LIVE, "cores", "lxc.cgroup2.cpu.max", "%s", "");
+                return r;
+        }
+        /* cgroup v1 limits memory + swap together. */
+        r = d->memory ? add(s, CT_APPLY_LIVE, "memory", "lxc.cgroup.memory.limit_in_bytes", "%" PRIu64, d->memory)
+                      : add(s, CT_APPLY_LIVE, "memory", "lxc.cgroup.memory.limit_in_bytes", "%s", "");
+        if (r >= 0)
+                r = d->memory && d->swap
+                            ? add(s, CT_APPLY_LIVE, "swap", "lxc.cgroup.memory.memsw.limit_in_bytes", "%" PRIu64,
+                                  d->memory + d->swap)
+                            : add(s, CT_APPLY_LIVE, "swap", "lxc.cgroup.memory.memsw.limit_in_bytes", "%s", "");
+        if (r >= 0)
+                r = d->cores ? add(s, CT_APPLY_LIVE, "cores", "lxc.cgroup.cpu.cfs_quota_us", "%u", d->cores * CPU_PERIOD_US)
+                             : add(s, CT_APPLY_LIVE, "cores", "lxc.cgroup.cpu.cfs_quota_us", "%s", "");
+        if (r >= 0)
+                r = add(s, CT_APPLY_LIVE, "cores", "lxc.cgroup.cpu.cfs_period_us", "%s", d->cores ? "100000" : "");
+        return r;
+}
+
+static int add_networks(struct ct_settings *s, const struct hl_def *d) {
+        int r = 0;
+
+        if (d->n_networks == 0)
+                return add(s, CT_APPLY_RESTART, "network", "lxc.net.0.type", "empty");
+        for (size_t i = 0; i < d->n_networks && r >= 0; i++) {
+                const struct hl_network *n = &d->networks[i];
+                _cleanup_free_ char *label = hl_strdup_printf("network %s", n->name);
+                bool v6 = n->ip && strchr(n->ip, ':');
+                char key[64];
+
+                if (!label)
+                        return -ENOMEM;
+#define NETKEY(suffix) (snprintf(key, sizeof(key), "lxc.net.%zu.%s", i, suffix), key)
+                r = add(s, CT_APPLY_RESTART, label, NETKEY("type"), "veth");
+                if (r >= 0)
+                        r = add(s, CT_APPLY_RESTART, label, NETKEY("link"), "%s", n->bridge);
+                if (r >= 0)
+                        r = add(s, CT_APPLY_RESTART, label, NETKEY("name"), "%s", n->name);
+                if (r >= 0)
+                        r = add(s, CT_APPLY_RESTART, label, NETKEY("flags"), "up");
+                if (r >= 0 && n->ip && strcmp(n->ip, "dhcp") != 0)
+                        r = add(s, CT_APPLY_RESTART, label, NETKEY(v6 ? "ipv6.address" : "ipv4.address"), "%s", n->ip);
+                if (r >= 0 && n->gw)
+                        r = add(s, CT_APPLY_RESTART, label, NETKEY(v6 ? "ipv6.gateway" : "ipv4.gateway"), "%s", n->gw);
+                if (r >= 0 && n->hwaddr)
+                        r = add(s, CT_APPLY_RESTART, label, NETKEY("hwaddr"), "%s", n->hwaddr);
+                if (r >= 0 && n->mtu)
+                        r = add(s, CT_APPLY_RESTART, label, NETKEY("mtu"), "%u", n->mtu);
+#undef NETKEY
+        }
+        return r;
+}
+
+/* Lists are compared as newline-joined text, in definition order. */
+static char *join_lines(char *const *v) {
+        size_t len = 1;
+        char *s, *p;
+
+        for (size_t i = 0; v && v[i]; i++)
+                len += strlen(v[i]) + 1;
+        s = p = malloc(len);
+        if (!s)
+                return NULL;
+        *p = 0;
+        for (size_t i = 0; v && v[i]; i++)
+                p += sprintf(p, "%s%s", i ? "\n" : "", v[i]);
+        return s;
+}
+
+static char *mount_entries(const struct hl_def *d) {
+        _cleanup_(hl_strv_freep) char **entries = NULL;
+
+        for (size_t i = 0; i < d->n_mounts; i++) {
+                _cleanup_free_ char *e = hl_strdup_printf("%s %s none bind,create=dir%s 0 0", d->mounts[i].source,
+                                                          d->mounts[i].target + 1, d->mounts[i].read_only ? ",ro" : "");
+                if (!e || hl_strv_push(&entries, e) < 0)
+                        return NULL;
+        }
+        return join_lines(entries);
+}
+
+int ct_settings_for(const struct hl_def *d, struct ct_settings *ret) {
+        struct ct_settings s = {};
+        _cleanup_free_ char *mounts = mount_entries(d), *env = join_lines(d->environment);
+        int r;
+
+        if (!mounts || !env)
+                return -ENOMEM;
+        r = add(&s, CT_APPLY_RECREATE, "template", KEY_ORIGIN, "template=%s unprivileged=%s", d->template_name,
+                d->unprivileged ? "yes" : "no");
+        if (r >= 0)
+                r = add_limits(&s, d);
+        if (r >= 0)
+                r = add(&s, CT_APPLY_RESTART, "hostname", "lxc.uts.name", "%s", d->hostname);
+        if (r >= 0)
+                r = add_networks(&s, d);
+        if (r >= 0)
+                r = add(&s, CT_APPLY_RESTART, "mounts", KEY_MOUNTS, "%s", mounts);
+        if (r >= 0)
+                r = add(&s, CT_APPLY_RESTART, "environment", "lxc.environment", "%s", env);
+        if (r < 0) {
+                ct_settings_done(&s);
+                return r;
+        }
+        *ret = s;
+        return 0;
+}
+
+static void describe_value(const struct ct_setting *want, const char *value, char *buf, size_t size) {
+        uint64_t v;
+
+        if (!value || !*value)
+                snprintf(buf, size, "%s", "(none)");
+        else if ((strcmp(want->label, "memory") == 0 || strcmp(want->label, "swap") == 0) &&
+                 hl_parse_uint(value, 0, UINT64_MAX, &v) >= 0)
+                hl_format_size(v, buf, size);
+        else if (strcmp(want->label, "cores") == 0 && strtoull(value, NULL, 10) >= CPU_PERIOD_US)
+                snprintf(buf, size, "%llu", strtoull(value, NULL, 10) / CPU_PERIOD_US);
+        else
+                snprintf(buf, size, "%s", value);
+        for (char *c = buf; *c; c++)
+                if (*c == '\n')
+                        *c = ';';
+}
+
+char *ct_setting_describe(const struct ct_setting *want, const char *have) {
+        static const char *const how[] = {
+                [CT_APPLY_LIVE] = "live",
+                [CT_APPLY_RESTART] = "restart required",
+                [CT_APPLY_RECREATE] = "recreate required",
+        };
+        char a[512], b[512];
+
+        describe_value(want, have, a, sizeof(a));
+        describe_value(want, want->value, b, sizeof(b));
+        return hl_strdup_printf("%s %s -> %s (%s)", want->label, a, b, how[want->apply]);
+}
+
+void ct_observed_done(struct ct_observed *o) {
+        hl_strv_free(o->values);
+        *o = (struct ct_observed) {};
+}
+
+static char *path_in(const char *lxcpath, const char *name, const char *file) {
+        return hl_strdup_printf("%s/%s/%s", lxcpath, name, file);
+}
+
+static char *read_small_file(const char *path) {
+        char buf[4096];
+        ssize_t n;
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+        if (fd < 0)
+                return strdup("");
+        n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        if (n < 0)
+                n = 0;
+        buf[n] = 0;
+        while (n > 0 && buf[n - 1] == '\n')
+                buf[--n] = 0;
+        return strdup(buf);
+}
+
+/* Writes a file next to the container's config atomically, never through a symlink. */
+static int write_small_file(const char *lxcpath, const char *name, const char *file, const char *text) {
+        _cleanup_free_ char *path = path_in(lxcpath, name, file), *tmp = NULL;
+        int fd;
+        ssize_t len = (ssize_t) strlen(text);
+
+        if (!path || !(tmp = hl_strdup_printf("%s.tmp", path)))
+                return -ENOMEM;
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return -errno;
+        if (write(fd, text, (size_t) len) != len || fsync(fd) < 0) {
+                int r = -errno ?: -EIO;
+                close(fd);
+                unlink(tmp);
+                return r;
+        }
+        close(fd);
+        if (rename(tmp, path) < 0)
+                return -errno;
+        return 0;
+}
+
+static char *config_value(struct lxc_container *c, const char *key) {
+        char buf[8192];
+        int n;
+
+        n = c->get_config_item(c, key, buf, sizeof(buf));
+        if (n < 0 || (size_t) n >= sizeof(buf))
+                return strdup("");
+        while (n > 0 && buf[n - 1] == '\n')
+                buf[--n] = 0;
+        return strdup(buf);
+}
+
+/* The mount entries hl wrote (listed in hl-mounts) that are still in the config. */
+static char *managed_mounts(struct lxc_container *c, const char *lxcpath, const char *name) {
+        _cleanup_free_ char *all = config_value(c, KEY_MOUNTS), *path = path_in(lxcpath, name, FILE_MOUNTS);
+        _cleanup_free_ char *ours = path ? read_small_file(path) : NULL;
+        _cleanup_(hl_strv_freep) char **kept = NULL;
+        char *save = NULL;
+
+        if (!all || !ours)
+                return NULL;
+        for (char *e = strtok_r(ours, "\n", &save); e; e = strtok_r(NULL, "\n", &save)) {
+                bool present = false;
+                for (const char *p = all; (p = strstr(p, e)); p++)
+                        if ((p == all || p[-1] == '\n') && (p[strlen(e)] == '\n' || !p[strlen(e)])) {
+                                present = true;
+                                break;
+                        }
+                if (present && hl_strv_push(&kept, e) < 0)
+                        return NULL;
+        }
+        return join_lines(kept);
+}
+
+static uint64_t cgroup_u64(struct lxc_container *c, const char *key) {
+        char buf[128];
+        int n = c->get_cgroup_item(c, key, buf, sizeof(buf));
+        uint64_t v;
+
+        if (n <= 0 || (size_t) n >= sizeof(buf))
+                return 0;
+        buf[strcspn(buf, " \n")] = 0;
+        /* "max" and v1's near-2^63 mean unlimited: report 0. */
+        if (hl_parse_uint(buf, 0, UINT64_MAX, &v) < 0 || v >= (UINT64_C(1) << 62))
+                return 0;
+        return v;
+}
+
+static void observe_live(struct lxc_container *c, struct ct_observed *o) {
+        char buf[128];
+
+        if (cgroup_v2) {
+                o->live_memory = cgroup_u64(c, "memory.max");
+                o->live_swap = cgroup_u64(c, "memory.swap.max");
+                o->memory_usage = cgroup_u64(c, "memory.current");
+                if (c->get_cgroup_item(c, "cpu.max", buf, sizeof(buf)) > 0 && strncmp(buf, "max", 3) != 0)
+                        o->live_cores = (unsigned) (strtoull(buf, NULL, 10) / CPU_PERIOD_US);
+                return;
+        }
+        o->live_memory = cgroup_u64(c, "memory.limit_in_bytes");
+        o->live_swap = cgroup_u64(c, "memory.memsw.limit_in_bytes");
+        if (o->live_swap >= o->live_memory)
+                o->live_swap -= o->live_memory;
+        o->memory_usage = cgroup_u64(c, "memory.usage_in_bytes");
+        o->live_cores = (unsigned) (cgroup_u64(c, "cpu.cfs_quota_us") / CPU_PERIOD_US);
+}
+
+int ct_observe(const char *lxcpath, const char *name, const struct ct_settings *want, struct ct_observed *ret) {
+        _cleanup_container_ struct lxc_container *c = NULL;
+        _cleanup_free_ char *marker = path_in(lxcpath, name, MARKER_CREATING);
+        struct ct_observed o = {};
+        struct stat st;
+
+        if (!marker)
+                return -ENOMEM;
+        o.half_created = lstat(marker, &st) == 0;
+        c = lxc_container_new(name, lxcpath);
+        if (!c)
+                return -ENOMEM;
+        o.exists = c->is_defined(c);
+        snprintf(o.state, sizeof(o.state), "%s", o.exists ? c->state(c) : "MISSING");
+        if (o.exists && strcmp(o.state, "STOPPED") != 0) {
+                o.pid = c->init_pid(c);
+                observe_live(c, &o);
+        }
+        o.values = calloc(want->n + 1, sizeof(char *));
+        if (!o.values)
+                return -ENOMEM;
+        o.n_values = want->n;
+        for (size_t i = 0; i < want->n; i++) {
+                const char *key = want->items[i].key;
+
+                if (!o.exists)
+                        o.values[i] = strdup("");
+                else if (strcmp(key, KEY_ORIGIN) == 0) {
+                        _cleanup_free_ char *p = path_in(lxcpath, name, FILE_ORIGIN);
+                        o.values[i] = p ? read_small_file(p) : NULL;
+                } else if (strcmp(key, KEY_MOUNTS) == 0)
+                        o.values[i] = managed_mounts(c, lxcpath, name);
+                else
+                        o.values[i] = config_value(c, key);
+                if (!o.values[i]) {
+                        ct_observed_done(&o);
+                        return -ENOMEM;
+                }
+        }
+        *ret = o;
+        return 0;
+}
+
+static int fail(char **ret_error, int r, const char *fmt, ...) HL_PRINTF(3, 4);
+static int fail(char **ret_error, int r, const char *fmt, ...) {
+        va_list ap;
+
+        if (ret_error && !*ret_error) {
+                va_start(ap, fmt);
+                if (vasprintf(ret_error, fmt, ap) < 0)
+                        *ret_error = NULL;
+                va_end(ap);
+        }
+        return r;
+}
+
+static const char *lxc_reason(struct lxc_container *c) {
+        return c->error_string && *c->error_string ? c->error_string : "liblxc gave no reason";
+}
+
+static int set_item(struct lxc_container *c, const char *key, const char *value, char **ret_error) {
+        if (!c->set_config_item(c, key, value))
+                return fail(ret_error, -EINVAL, "liblxc refused %s = %s", key, value);
+        return 0;
+}
+
+/* Writes every real lxc key of settings into c's in-memory config. */
+static int set_settings(struct lxc_container *c, const char *lxcpath, const struct ct_settings *s, char **ret_error) {
+        bool nets_cleared = false;
+        int r;
+
+        for (size_t i = 0; i < s->n; i++) {
+                const struct ct_setting *it = &s->items[i];
+
+                if (strcmp(it->key, KEY_ORIGIN) == 0)
+                        continue;
+                if (strncmp(it->key, "lxc.net.", 8) == 0) {
+                        if (!nets_cleared && !c->clear_config_item(c, "lxc.net"))
+                                return fail(ret_error, -EIO, "liblxc could not clear the network config");
+                        nets_cleared = true;
+                        r = set_item(c, it->key, it->value, ret_error);
+                } else if (strcmp(it->key, KEY_MOUNTS) == 0) {
+                        /* Replace the entries hl wrote before; keep the template's own. */
+                        _cleanup_free_ char *all = config_value(c, KEY_MOUNTS);
+                        _cleanup_free_ char *old = managed_mounts(c, lxcpath, c->name);
+                        char *save = NULL;
+
+                        if (!all || !old)
+                                return -ENOMEM;
+                        c->clear_config_item(c, KEY_MOUNTS);
+                        r = 0;
+                        for (char *e = strtok_r(all, "\n", &save); e && r >= 0; e = strtok_r(NULL, "\n", &save))
+                                if (!strstr(old, e))
+                                        r = set_item(c, KEY_MOUNTS, e, ret_error);
+                        _cleanup_free_ char *mine = strdup(it->value);
+                        if (!mine)
+                                return -ENOMEM;
+                        for (char *e = strtok_r(mine, "\n", &save); e && r >= 0; e = strtok_r(NULL, "\n", &save))
+                                r = set_item(c, KEY_MOUNTS, e, ret_error);
+                } else if (!*it->value) {
+                        c->clear_config_item(c, it->key);
+                        r = 0;
+                } else if (strcmp(it->key, "lxc.environment") == 0) {
+                        _cleanup_free_ char *vars = strdup(it->value);
+                        char *save = NULL;
+
+                        if (!vars)
+                                return -ENOMEM;
+                        c->clear_config_item(c, it->key);
+                        r = 0;
+                        for (char *e = strtok_r(vars, "\n", &save); e && r >= 0; e = strtok_r(NULL, "\n", &save))
+                                r = set_item(c, it->key, e, ret_error);
+                } else {
+                        c->clear_config_item(c, it->key);
+                        r = set_item(c, it->key, it->value, ret_error);
+                }
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int save_files(const char *lxcpath, const char *name, const struct ct_settings *s) {
+        int r = 0;
+
+        for (size_t i = 0; i < s->n && r >= 0; i++) {
+                if (strcmp(s->items[i].key, KEY_ORIGIN) == 0)
+                        r = write_small_file(lxcpath, name, FILE_ORIGIN, s->items[i].value);
+                else if (strcmp(s->items[i].key, KEY_MOUNTS) == 0)
+                        r = write_small_file(lxcpath, name, FILE_MOUNTS, s->items[i].value);
+        }
+        return r;
+}
+
+/* Sets one cgroup limit on a running container; "" lifts it. */
+static bool set_cgroup(struct lxc_container *c, const struct ct_setting *it) {
+        const char *item = it->key + (cgroup_v2 ? strlen("lxc.cgroup2.") : strlen("lxc.cgroup."));
+        const char *value = it->value;
+
+        if (!*value)
+                value = cgroup_v2 ? (strcmp(item, "cpu.max") == 0 ? "max 100000" : "max") : "-1";
+        return c->set_cgroup_item(c, item, value);
+}
+
+static int apply_live(struct lxc_container *c, const struct ct_settings *s, char **ret_error) {
+        /* v1 refuses a memory limit above memsw and a memsw below memory: a second pass
+         * applies whatever the order of the first made impossible. */
+        bool failed[64] = {};
+        size_t n = s->n < HL_ELEMENTSOF(failed) ? s->n : HL_ELEMENTSOF(failed);
+
+        for (size_t i = 0; i < n; i++)
+                if (s->items[i].apply == CT_APPLY_LIVE)
+                        failed[i] = !set_cgroup(c, &s->items[i]);
+        for (size_t i = 0; i < n; i++)
+                if (failed[i] && !set_cgroup(c, &s->items[i]))
+                        return fail(ret_error, -EIO, "could not set %s to %s on the running container", s->items[i].label,
+                                    *s->items[i].value ? s->items[i].value : "unlimited");
+        return 0;
+}
+
+int ct_configure(const char *lxcpath, const char *name, const struct ct_settings *settings, bool live,
+                 char **ret_error) {
+        _cleanup_container_ struct lxc_container *c = lxc_container_new(name, lxcpath);
+        int r;
+
+        if (!c)
+                return fail(ret_error, -ENOMEM, "liblxc could not open %s", name);
+        if (!c->is_defined(c))
+                return fail(ret_error, -ENOENT, "container %s does not exist", name);
+        r = set_settings(c, lxcpath, settings, ret_error);
+        if (r < 0)
+                return r;
+        if (!c->save_config(c, NULL))
+                return fail(ret_error, -EIO, "liblxc could not save the config of %s: %s", name, lxc_reason(c));
+        r = save_files(lxcpath, name, settings);
+        if (r < 0)
+                return fail(ret_error, r, "could not record hl's settings of %s: %s", name, strerror(-r));
+        if (live && c->is_running(c))
+                return apply_live(c, settings, ret_error);
+        return 0;
+}
+
+int ct_start(const char *lxcpath, const char *name, char **ret_error) {
+        _cleanup_container_ struct lxc_container *c = lxc_container_new(name, lxcpath);
+
+        if (!c)
+                return fail(ret_error, -ENOMEM, "liblxc could not open %s", name);
+        if (!c->is_defined(c))
+                return fail(ret_error, -ENOENT, "container %s does not exist", name);
+        if (c->is_running(c))
+                return 0;
+        /* The container must not inherit hld's sockets or database. */
+        c->want_close_all_fds(c, true);
+        c->want_daemonize(c, true);
+        if (!c->start(c, 0, NULL))
+                return fail(ret_error, -EIO, "liblxc could not start %s: %s (lxc-start -F -P %s -n %s shows why)", name,
+                            lxc_reason(c), lxcpath, name);
+        if (!c->wait(c, "RUNNING", 10))
+                return fail(ret_error, -ETIMEDOUT, "%s did not reach RUNNING within 10 s", name);
+        return 0;
+}
+
+int ct_stop(const char *lxcpath, const char *name, int timeout_s, char **ret_error) {
+        _cleanup_container_ struct lxc_container *c = lxc_container_new(name, lxcpath);
+
+        if (!c)
+                return fail(ret_error, -ENOMEM, "liblxc could not open %s", name);
+        if (!c->is_defined(c) || !c->is_running(c))
+                return 0;
+        /* A clean shutdown first (the halt signal of its init), then a kill. */
+        if (timeout_s > 0 && c->shutdown(c, timeout_s))
+                return 0;
+        if (!c->stop(c))
+                return fail(ret_error, -EIO, "liblxc could not stop %s: %s", name, lxc_reason(c));
+        c->wait(c, "STOPPED", 10);
+        return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+        return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+/* Removes what is left of a container that liblxc does not know (no config): never
+ * crossing into another file system or following a symlink. */
+static int remove_tree(const char *path) {
+        struct stat st;
+
+        if (lstat(path, &st) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (!S_ISDIR(st.st_mode))
+                return -ENOTDIR;
+        return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 ? -errno : 0;
+}
+
+int ct_destroy(const char *lxcpath, const char *name, char **ret_error) {
+        _cleanup_container_ struct lxc_container *c = lxc_container_new(name, lxcpath);
+        _cleanup_free_ char *dir = hl_strdup_printf("%s/%s", lxcpath, name);
+        int r;
+
+        if (!c || !dir)
+                return fail(ret_error, -ENOMEM, "liblxc could not open %s", name);
+        if (c->is_defined(c)) {
+                if (c->is_running(c) && !c->stop(c))
+                        return fail(ret_error, -EIO, "liblxc could not stop %s: %s", name, lxc_reason(c));
+                if (!c->destroy(c))
+                        return fail(ret_error, -EIO, "liblxc could not destroy %s: %s", name, lxc_reason(c));
+        }
+        r = remove_tree(dir);
+        if (r < 0)
+                return fail(ret_error, r, "could not remove %s: %s", dir, strerror(-r));
+        return 0;
+}
+
+static int provision(const char *lxcpath, const char *name, char *const *commands, char **ret_error) {
+        _cleanup_container_ struct lxc_container *c = lxc_container_new(name, lxcpath);
+        lxc_attach_options_t options = LXC_ATTACH_OPTIONS_DEFAULT;
+        int r;
+
+        if (!c)
+                return -ENOMEM;
+        r = ct_start(lxcpath, name, ret_error);
+        if (r < 0)
+                return r;
+        options.env_policy = LXC_ATTACH_CLEAR_ENV;
+        for (size_t i = 0; commands[i]; i++) {
+                const char *argv[] = { "/bin/sh", "-c", commands[i], NULL };
+                int status = c->attach_run_wait(c, &options, "/bin/sh", argv);
+
+                if (status < 0)
+                        return fail(ret_error, -EIO, "Provision step %zu could not be run in %s", i + 1, name);
+                if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                        return fail(ret_error, -EIO, "Provision step %zu (%s) failed with status %d", i + 1, commands[i],
+                                    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+        }
+        return ct_stop(lxcpath, name, 10, ret_error);
+}
+
+static int create_from(struct lxc_container *c, const char *lxcpath, const struct hl_def *def, char **ret_error) {
+        const char *arg;
+        char *const no_args[] = { NULL };
+        int r;
+
+        switch (hl_def_template_kind(def, &arg)) {
+        case HL_TEMPLATE_SCRIPT:
+                if (!c->create(c, arg, "dir", NULL, LXC_CREATE_QUIET, no_args))
+                        return fail(ret_error, -EIO, "template %s failed to create %s: %s", arg, def->name, lxc_reason(c));
+                return 0;
+        case HL_TEMPLATE_TARBALL: {
+                _cleanup_free_ char *rootfs = hl_strdup_printf("%s/%s/rootfs", lxcpath, def->name);
+                _cleanup_free_ char *error = NULL;
+
+                if (!rootfs)
+                        return -ENOMEM;
+                if (access("/usr/share/lxc/config/common.conf", R_OK) == 0)
+                        set_item(c, "lxc.include", "/usr/share/lxc/config/common.conf", NULL);
+                if (!c->create(c, NULL, "dir", NULL, LXC_CREATE_QUIET, no_args))
+                        return fail(ret_error, -EIO, "liblxc could not create %s: %s", def->name, lxc_reason(c));
+                r = rootfs_extract(arg, rootfs, def->unprivileged ? IDMAP_BASE : 0, &error);
+                if (r < 0)
+                        return fail(ret_error, r, "could not unpack %s: %s", arg, error ? error : strerror(-r));
+                return 0;
+        }
+        case HL_TEMPLATE_CLONE: {
+                _cleanup_container_ struct lxc_container *src = lxc_container_new(arg, lxcpath);
+                struct lxc_container *copy;
+
+                if (!src || !src->is_defined(src))
+                        return fail(ret_error, -ENOENT, "container %s to clone does not exist", arg);
+                if (src->is_running(src))
+                        return fail(ret_error, -EBUSY, "container %s must be stopped to be cloned", arg);
+                copy = src->clone(src, def->name, lxcpath, 0, NULL, NULL, 0, NULL);
+                if (!copy)
+                        return fail(ret_error, -EIO, "liblxc could not clone %s: %s", arg, lxc_reason(src));
+                lxc_container_put(copy);
+                return 0;
+        }
+        }
+        return -EINVAL;
+}
+
+int ct_create(const char *lxcpath, const struct hl_def *def, const struct ct_settings *settings, char **ret_error) {
+        _cleanup_container_ struct lxc_container *c = NULL;
+        _cleanup_free_ char *dir = hl_strdup_printf("%s/%s", lxcpath, def->name);
+        _cleanup_free_ char *marker = path_in(lxcpath, def->name, MARKER_CREATING);
+        int fd, r;
+
+        if (!dir || !marker)
+                return -ENOMEM;
+        if (mkdir(dir, 0770) < 0)
+                return fail(ret_error, -errno, "cannot make %s: %s", dir, strerror(errno));
+        fd = open(marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0) {
+                r = -errno;
+                rmdir(dir);
+                return fail(ret_error, r, "cannot mark %s as being created: %s", dir, strerror(-r));
+        }
+        close(fd);
+
+        c = lxc_container_new(def->name, lxcpath);
+        if (!c)
+                r = fail(ret_error, -ENOMEM, "liblxc could not open %s", def->name);
+        else
+                r = set_settings(c, lxcpath, settings, ret_error);
+        if (r >= 0 && def->unprivileged) {
+                char map[64];
+                snprintf(map, sizeof(map), "u 0 %d %d", IDMAP_BASE, IDMAP_RANGE);
+                r = set_item(c, "lxc.idmap", map, ret_error);
+                map[0] = 'g';
+                if (r >= 0)
+                        r = set_item(c, "lxc.idmap", map, ret_error);
+        }
+        if (r >= 0)
+                r = create_from(c, lxcpath, def, ret_error);
+        /* Templates append their own lines: write hl's settings once more over them. */
+        if (r >= 0)
+                r = ct_configure(lxcpath, def->name, settings, false, ret_error);
+        if (r >= 0 && def->provision)
+                r = provision(lxcpath, def->name, def->provision, ret_error);
+        if (r >= 0 && unlink(marker) < 0)
+                r = fail(ret_error, -errno, "cannot unmark %s: %s", dir, strerror(errno));
+        if (r < 0) {
+                /* Never leave a half-made container behind under the service's name. */
+                lxc_container_put(TAKE_PTR(c));
+                ct_destroy(lxcpath, def->name, NULL);
+        }
+        return r;
+}
+
+int ct_observe_copy(struct ct_observed *dst, const struct ct_observed *src) {
+        *dst = *src;
+        dst->values = NULL;
+        dst->n_values = 0;
+        for (size_t i = 0; i < src->n_values; i++)
+                if (hl_strv_push(&dst->values, src->values[i]) < 0) {
+                        ct_observed_done(dst);
+                        return -ENOMEM;
+                }
+        dst->n_values = src->n_values;
+        return 0;
+}
+
+const char *ct_default_lxcpath(void) {
+        return lxc_get_global_config_item("lxc.lxcpath");
+}

@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+
+#include "config.h"
+#include "control.h"
+#include "hl-protocol.h"
+#include "log.h"
+#include "reconcile.h"
+#include "store.h"
+
+static void help(void) {
+        printf("Usage: hld [OPTIONS]\n\n"
+               "Keeps this node's service containers equal to their definitions.\n\n"
+               "  --state-dir DIR            database directory (default " HLD_DEFAULT_STATE_DIR ")\n"
+               "  --lxcpath DIR              where the containers live (default: liblxc's lxc.lxcpath)\n"
+               "  --socket PATH              control socket (default " HL_DEFAULT_SOCKET ")\n"
+               "  --config FILE              configuration (default " HLD_DEFAULT_CONFIG ")\n"
+               "  --admin-group NAME         group allowed to change the node (default " HLD_DEFAULT_ADMIN_GROUP ")\n"
+               "  --jobs N                   container actions run in parallel (default 4)\n"
+               "  --reconcile-interval DUR   periodic reconcile, 0 = off (default 60s)\n"
+               "  --stop-timeout DUR         clean shutdown time before a kill (default 10s)\n"
+               "  -h, --help                 this text\n"
+               "      --version              the version\n");
+}
+
+static int parse_argv(int argc, char **argv, struct config *c) {
+        enum { ARG_STATE_DIR = 0x100, ARG_LXCPATH, ARG_SOCKET, ARG_CONFIG, ARG_ADMIN_GROUP, ARG_JOBS,
+               ARG_INTERVAL, ARG_STOP_TIMEOUT, ARG_VERSION };
+        static const struct option options[] = {
+                { "state-dir", required_argument, NULL, ARG_STATE_DIR },
+                { "lxcpath", required_argument, NULL, ARG_LXCPATH },
+                { "socket", required_argument, NULL, ARG_SOCKET },
+                { "config", required_argument, NULL, ARG_CONFIG },
+                { "admin-group", required_argument, NULL, ARG_ADMIN_GROUP },
+                { "jobs", required_argument, NULL, ARG_JOBS },
+                { "reconcile-interval", required_argument, NULL, ARG_INTERVAL },
+                { "stop-timeout", required_argument, NULL, ARG_STOP_TIMEOUT },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                {},
+        };
+        static const char *const keys[] = {
+                [ARG_STATE_DIR - ARG_STATE_DIR] = "StateDir",
+                [ARG_LXCPATH - ARG_STATE_DIR] = "LXCPath",
+                [ARG_SOCKET - ARG_STATE_DIR] = "Socket",
+                [ARG_CONFIG - ARG_STATE_DIR] = NULL,
+                [ARG_ADMIN_GROUP - ARG_STATE_DIR] = "AdminGroup",
+                [ARG_JOBS - ARG_STATE_DIR] = "Jobs",
+                [ARG_INTERVAL - ARG_STATE_DIR] = "ReconcileInterval",
+                [ARG_STOP_TIMEOUT - ARG_STATE_DIR] = "StopTimeout",
+        };
+        const char *config_file = NULL;
+        int opt, r;
+
+        /* The config file first, so that the command line wins over it. */
+        for (int i = 1; i < argc; i++)
+                if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+                        config_file = argv[i + 1];
+                else if (strncmp(argv[i], "--config=", 9) == 0)
+                        config_file = argv[i] + 9;
+        r = config_load(c, config_file ? config_file : HLD_DEFAULT_CONFIG, config_file != NULL);
+        if (r < 0)
+                return r;
+
+        while ((opt = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+                const char *reason = "";
+
+                switch (opt) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("hld %s\n", HL_VERSION);
+                        return 0;
+                case ARG_STATE_DIR ... ARG_STOP_TIMEOUT:
+                        if (opt == ARG_CONFIG) /* read above */
+                                break;
+                        r = config_set(c, keys[opt - ARG_STATE_DIR], optarg, &reason);
+                        if (r < 0) {
+                                fprintf(stderr, "hld: --%s %s: %s\n", options[opt - ARG_STATE_DIR].name, optarg, reason);
+                                return -EINVAL;
+                        }
+                        break;
+                default:
+                        return -EINVAL;
+                }
+        }
+        if (optind < argc) {
+                fprintf(stderr, "hld: unexpected argument %s\n", argv[optind]);
+                return -EINVAL;
+        }
+        return 1;
+}
+
+static int fill_defaults(struct config *c) {
+        const char *lxcpath = ct_default_lxcpath();
+
+        if (!c->state_dir && !(c->state_dir = strdup(HLD_DEFAULT_STATE_DIR)))
+                return -ENOMEM;
+        if (!c->socket_path && !(c->socket_path = strdup(HL_DEFAULT_SOCKET)))
+                return -ENOMEM;
+        if (!c->admin_group && !(c->admin_group = strdup(HLD_DEFAULT_ADMIN_GROUP)))
+                return -ENOMEM;
+        if (!c->lxcpath && !(c->lxcpath = strdup(lxcpath ? lxcpath : "/var/lib/lxc")))
+                return -ENOMEM;
+        return 0;
+}
+
+static int make_dir(const char *path, mode_t mode) {
+        struct stat st;
+
+        if (mkdir(path, mode) < 0 && errno != EEXIST)
+                return -errno;
+        if (stat(path, &st) < 0)
+                return -errno;
+        return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+static int load_service(void *userdata, const struct store_service *svc) {
+        struct manager *m = userdata;
+        struct hl_def *def = NULL;
+        struct hl_def_error e = {};
+        struct desired *d;
+        int r;
+
+        r = hl_def_parse(svc->name, svc->file, svc->text, strlen(svc->text), &def, &e);
+        if (r < 0) {
+                char msg[1024];
+                log_error("stored revision %" PRId64 " of %s no longer parses (%s), ignoring the service", svc->revision,
+                          svc->name, hl_def_error_format(&e, msg, sizeof(msg)));
+                return 0;
+        }
+        d = desired_new(def, svc->text, svc->file, svc->revision);
+        if (!d) {
+                hl_def_free(def);
+                return -ENOMEM;
+        }
+        r = manager_set_desired(m, svc->name, d, svc->override);
+        desired_unref(d);
+        return r;
+}
+
+static void on_reconcile_timer(uv_timer_t *t) {
+        reconcile_on_timer(t->data);
+}
+
+static void on_watchdog(uv_timer_t *t) {
+        /* From the loop itself: a stuck loop stops the pings and systemd restarts hld. */
+        sd_notify(0, "WATCHDOG=1");
+}
+
+static void start_timers(struct manager *m) {
+        uint64_t usec = 0;
+
+        uv_timer_stop(&m->reconcile_timer);
+        if (m->config.reconcile_interval_ms > 0)
+                uv_timer_start(&m->reconcile_timer, on_reconcile_timer, m->config.reconcile_interval_ms,
+                               m->config.reconcile_interval_ms);
+        if (sd_watchdog_enabled(0, &usec) > 0 && usec >= 2000)
+                uv_timer_start(&m->watchdog_timer, on_watchdog, 0, usec / 2000);
+}
+
+static void close_handle(uv_handle_t *h, void *arg) {
+        if (!uv_is_closing(h))
+                uv_close(h, NULL);
+}
+
+static void on_signal(uv_signal_t *s, int signum) {
+        struct manager *m = s->data;
+
+        if (signum == SIGHUP) {
+                struct config c;
+                config_defaults(&c);
+                log_info("SIGHUP: re-reading %s", HLD_DEFAULT_CONFIG);
+                if (config_load(&c, HLD_DEFAULT_CONFIG, false) >= 0) {
+                        m->config.jobs = c.jobs;
+                        m->config.reconcile_interval_ms = c.reconcile_interval_ms;
+                        m->config.stop_timeout_s = c.stop_timeout_s;
+                        start_timers(m);
+                }
+                config_done(&c);
+                sd_notify(0, "READY=1");
+                return;
+        }
+        if (m->stopping)
+                return;
+        log_info("%s: stopping; containers keep running", strsignal(signum));
+        sd_notify(0, "STOPPING=1");
+        m->stopping = true;
+        control_close(m->control);
+        m->control = NULL;
+        uv_timer_stop(&m->reconcile_timer);
+        uv_timer_stop(&m->watchdog_timer);
+        for (size_t i = 0; i < HL_ELEMENTSOF(m->signals); i++)
+                uv_close((uv_handle_t *) &m->signals[i], NULL);
+        uv_close((uv_handle_t *) &m->reconcile_timer, NULL);
+        uv_close((uv_handle_t *) &m->watchdog_timer, NULL);
+        /* Work already in the thread pool finishes; nothing new starts. */
+        reconcile_drain(m);
+}
+
+static int run(struct manager *m) {
+        _cleanup_free_ char *db = NULL;
+        char pool[16];
+        struct group gr, *grp = NULL;
+        char grbuf[4096];
+        int r;
+
+        r = fill_defaults(&m->config);
+        if (r < 0)
+                return r;
+        r = ct_setup();
+        if (r < 0) {
+                log_error("cannot find the cgroup file system: %s", strerror(-r));
+                return r;
+        }
+        r = make_dir(m->config.state_dir, 0700);
+        if (r < 0) {
+                log_error("state directory %s: %s", m->config.state_dir, strerror(-r));
+                return r;
+        }
+        r = make_dir(m->config.lxcpath, 0755);
+        if (r < 0) {
+                log_error("lxcpath %s: %s", m->config.lxcpath, strerror(-r));
+                return r;
+        }
+        if (getgrnam_r(m->config.admin_group, &gr, grbuf, sizeof(grbuf), &grp) == 0 && grp) {
+                m->admin_gid = grp->gr_gid;
+                m->admin_gid_valid = true;
+        } else
+                log_warning("admin group %s does not exist: only root may change the node", m->config.admin_group);
+
+        db = hl_strdup_printf("%s/hld.db", m->config.state_dir);
+        if (!db)
+                return -ENOMEM;
+        r = store_open(db, &m->store);
+        if (r < 0)
+                return r;
+        r = store_mark_interrupted(m->store);
+        if (r > 0)
+                log_warning("%d actions were interrupted when hld last stopped; the reconcile re-derives them", r);
+        r = store_load_services(m->store, load_service, m);
+        if (r < 0) {
+                log_error("cannot load the services: %s", strerror(-r));
+                return r;
+        }
+        manager_sort(m);
+
+        /* Before the first uv_queue_work: container actions plus surveys in parallel. */
+        snprintf(pool, sizeof(pool), "%u", m->config.jobs + 4);
+        setenv("UV_THREADPOOL_SIZE", pool, 1);
+
+        r = control_listen(m, m->config.socket_path, &m->control);
+        if (r < 0) {
+                log_error("cannot listen on %s: %s", m->config.socket_path, strerror(-r));
+                return r;
+        }
+        for (size_t i = 0; i < HL_ELEMENTSOF(m->signals); i++) {
+                static const int signals[] = { SIGTERM, SIGINT, SIGHUP };
+                uv_signal_init(m->loop, &m->signals[i]);
+                m->signals[i].data = m;
+                uv_signal_start(&m->signals[i], on_signal, signals[i]);
+        }
+        uv_timer_init(m->loop, &m->reconcile_timer);
+        uv_timer_init(m->loop, &m->watchdog_timer);
+        m->reconcile_timer.data = m->watchdog_timer.data = m;
+        start_timers(m);
+
+        log_info("hld %s ready: %zu services, lxcpath %s, socket %s, cgroup %s", HL_VERSION, m->n_services,
+                 m->config.lxcpath, m->config.socket_path, ct_cgroup_v2() ? "v2" : "v1");
+        sd_notifyf(0, "READY=1\nSTATUS=Ready: %zu services.\nMAINPID=%d", m->n_services, (int) getpid());
+        r = reconcile_enqueue(m, &(struct job_request) { .kind = JOB_RECONCILE, .trigger = "startup", .uid = -1 });
+        if (r < 0)
+                log_warning("could not queue the start-up reconcile: %s, ignoring", strerror(-r));
+        uv_run(m->loop, UV_RUN_DEFAULT);
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        struct manager m = {};
+        uv_loop_t loop;
+        int r;
+
+        log_setup();
+        signal(SIGPIPE, SIG_IGN);
+        config_defaults(&m.config);
+        r = parse_argv(argc, argv, &m.config);
+        if (r <= 0) {
+                config_done(&m.config);
+                return r < 0 ? 2 : 0;
+        }
+        uv_loop_init(&loop);
+        m.loop = &loop;
+        r = run(&m);
+
+        while (m.n_services > 0)
+                manager_forget(&m, m.services[0]->name);
+        free(m.services);
+        if (m.control)
+                control_close(m.control);
+        uv_walk(&loop, close_handle, NULL);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        if (uv_loop_close(&loop) < 0)
+                log_warning("the event loop still had handles at exit");
+        store_close(m.store);
+        config_done(&m.config);
+        return r < 0 ? 1 : 0;
+}

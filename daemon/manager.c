@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+
+#include "hld.h"
+#include "log.h"
+
+struct desired *desired_new(struct hl_def *def, const char *text, const char *file, int64_t revision) {
+        struct desired *d = calloc(1, sizeof(*d));
+
+        if (!d)
+                return NULL;
+        d->ref = 1;
+        d->def = def;
+        d->revision = revision;
+        d->text = strdup(text);
+        d->file = strdup(file ? file : "");
+        if (!d->text || !d->file || hl_def_hash(def, d->hash) < 0 || ct_settings_for(def, &d->settings) < 0) {
+                d->def = NULL; /* the caller still owns def on failure */
+                return desired_unref(d);
+        }
+        return d;
+}
+
+struct desired *desired_ref(struct desired *d) {
+        if (d)
+                d->ref++;
+        return d;
+}
+
+struct desired *desired_unref(struct desired *d) {
+        if (!d || --d->ref > 0)
+                return NULL;
+        hl_def_free(d->def);
+        ct_settings_done(&d->settings);
+        free(d->text);
+        free(d->file);
+        free(d);
+        return NULL;
+}
+
+struct service *manager_find(struct manager *m, const char *name) {
+        for (size_t i = 0; i < m->n_services; i++)
+                if (strcmp(m->services[i]->name, name) == 0)
+                        return m->services[i];
+        return NULL;
+}
+
+static int set_string(char **field, const char *value) {
+        char *s = value ? strdup(value) : NULL;
+
+        if (value && !s)
+                return -ENOMEM;
+        free(*field);
+        *field = s;
+        return 0;
+}
+
+int manager_set_desired(struct manager *m, const char *name, struct desired *desired, const char *override) {
+        struct service *s = manager_find(m, name), **services;
+
+        if (!s) {
+                s = calloc(1, sizeof(*s));
+                if (!s)
+                        return -ENOMEM;
+                s->name = strdup(name);
+                services = realloc(m->services, sizeof(*services) * (m->n_services + 1));
+                if (!s->name || !services) {
+                        free(s->name);
+                        free(s);
+                        if (services)
+                                m->services = services;
+                        return -ENOMEM;
+                }
+                m->services = services;
+                m->services[m->n_services++] = s;
+                snprintf(s->observed.state, sizeof(s->observed.state), "UNKNOWN");
+        }
+        desired_unref(s->desired);
+        s->desired = desired_ref(desired);
+        return set_string(&s->override, override);
+}
+
+void manager_forget(struct manager *m, const char *name) {
+        for (size_t i = 0; i < m->n_services; i++) {
+                struct service *s = m->services[i];
+
+                if (strcmp(s->name, name) != 0)
+                        continue;
+                desired_unref(s->desired);
+                ct_observed_done(&s->observed);
+                free(s->override);
+                free(s->last_action);
+                free(s->last_error);
+                free(s->name);
+                free(s);
+                memmove(m->services + i, m->services + i + 1, sizeof(*m->services) * (m->n_services - i - 1));
+                m->n_services--;
+                return;
+        }
+}
+
+const char *service_wanted_state(const struct service *s) {
+        if (s->override)
+                return s->override;
+        return s->desired->def->state == HL_DESIRED_RUNNING ? "running" : "stopped";
+}
+
+void manager_notify_status(struct manager *m, const char *fmt, ...) {
+        char status[512];
+        va_list ap;
+
+        if (!getenv("NOTIFY_SOCKET"))
+                return;
+        va_start(ap, fmt);
+        vsnprintf(status, sizeof(status), fmt, ap);
+        va_end(ap);
+        sd_notifyf(0, "STATUS=%s", status);
+}
+
+/* Keeps m->services in Requires= order, so runs and listings go dependencies first. */
+void manager_sort(struct manager *m) {
+        _cleanup_free_ struct hl_def **defs = calloc(m->n_services + 1, sizeof(*defs));
+        _cleanup_free_ size_t *order = calloc(m->n_services + 1, sizeof(*order));
+        _cleanup_free_ struct service **sorted = calloc(m->n_services + 1, sizeof(*sorted));
+        struct hl_def_error e;
+
+        if (!defs || !order || !sorted)
+                return;
+        for (size_t i = 0; i < m->n_services; i++)
+                defs[i] = m->services[i]->desired->def;
+        if (hl_def_order(defs, m->n_services, order, &e) < 0)
+                return;
+        for (size_t i = 0; i < m->n_services; i++)
+                sorted[i] = m->services[order[i]];
+        memcpy(m->services, sorted, sizeof(*sorted) * m->n_services);
+}

@@ -1,0 +1,649 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The handlers of io.hl and org.varlink.service: decode with tables, answer from memory
+ * where the answer is there, hand work that changes the node to the reconciler. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "control.h"
+#include "hl-protocol.h"
+#include "log.h"
+#include "reconcile.h"
+#include "store.h"
+
+#define MAX_DEFINITIONS 1000
+#define MAX_HISTORY 100000
+
+static const char varlink_service_description[] =
+        "# The Varlink Service Interface is provided by every varlink service. It\n"
+        "# describes the service and the interfaces it implements.\n"
+        "interface org.varlink.service\n\n"
+        "# Get a list of all the interfaces a service provides and information\n"
+        "# about the implementation.\n"
+        "method GetInfo() -> (\n  vendor: string,\n  product: string,\n  version: string,\n  url: string,\n"
+        "  interfaces: []string\n)\n\n"
+        "# Get the description of an interface that is implemented by this service.\n"
+        "method GetInterfaceDescription(interface: string) -> (description: string)\n\n"
+        "# The requested interface was not found.\nerror InterfaceNotFound (interface: string)\n\n"
+        "# The requested method was not found\nerror MethodNotFound (method: string)\n\n"
+        "# The interface defines the requested method, but the service does not\n# implement it.\n"
+        "error MethodNotImplemented (method: string)\n\n"
+        "# One of the passed parameters is invalid.\nerror InvalidParameter (parameter: string)\n\n"
+        "# Client is denied access\nerror PermissionDenied ()\n\n"
+        "# Method is expected to be called with 'more' set to true, but wasn't\nerror ExpectedMore ()\n";
+
+/* Decodes parameters with a table; on failure answers InvalidParameter and returns false. */
+static bool dispatch(struct request *req, json_t *parameters, const struct hl_field *table, void *base) {
+        const char *bad = NULL;
+
+        if (hl_json_dispatch(parameters, table, base, &bad) < 0) {
+                request_error(req, HL_VARLINK_INVALID_PARAMETER, json_pack("{s:s}", "parameter", bad ? bad : ""));
+                return false;
+        }
+        return true;
+}
+
+static void get_info(struct manager *m, struct request *req, json_t *parameters) {
+        static const struct hl_field table[] = { {} };
+
+        if (!dispatch(req, parameters, table, NULL))
+                return;
+        request_reply(req,
+                      json_pack("{s:s, s:s, s:s, s:s, s:[s, s]}", "vendor", "hl", "product", "hld", "version",
+                                HL_VERSION, "url", "", "interfaces", "org.varlink.service", HL_INTERFACE),
+                      false);
+}
+
+static void get_interface_description(struct manager *m, struct request *req, json_t *parameters) {
+        struct {
+                const char *interface;
+        } a = {};
+        static const struct hl_field table[] = {
+                { "interface", HL_FIELD_STRING, 0, true },
+                {},
+        };
+
+        if (!dispatch(req, parameters, table, &a))
+                return;
+        if (strcmp(a.interface, HL_INTERFACE) == 0)
+                request_reply(req, json_pack("{s:s}", "description", hl_interface_description), false);
+        else if (strcmp(a.interface, "org.varlink.service") == 0)
+                request_reply(req, json_pack("{s:s}", "description", varlink_service_description), false);
+        else
+                request_error(req, HL_VARLINK_INTERFACE_NOT_FOUND, json_pack("{s:s}", "interface", a.interface));
+}
+
+static void version(struct manager *m, struct request *req, json_t *parameters) {
+        static const struct hl_field table[] = { {} };
+
+        if (dispatch(req, parameters, table, NULL))
+                request_reply(req, json_pack("{s:s, s:s}", "version", HL_VERSION, "interface", HL_INTERFACE), false);
+}
+
+static json_t *limits_json(uint64_t cores, uint64_t memory, uint64_t swap) {
+        return json_pack("{s:I, s:I, s:I}", "cores", (json_int_t) cores, "memory", (json_int_t) memory, "swap",
+                         (json_int_t) swap);
+}
+
+static json_t *service_json(const struct service *s) {
+        const struct hl_def *d = s->desired->def;
+        json_t *requires = json_array(), *j;
+
+        for (char **r = d->requires; requires && r && *r; r++)
+                json_array_append_new(requires, json_string(*r));
+        j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:o, s:s, s:o}", "name", s->name, "description",
+                      d->description ? d->description : "", "desired", service_wanted_state(s), "state",
+                      s->observed.state, "revision", (json_int_t) s->desired->revision, "requires",
+                      requires ? requires : json_array(), "template", d->template_name, "limits",
+                      limits_json(d->cores, d->memory, d->swap));
+        if (!j)
+                return NULL;
+        if (s->observed.pid > 0) {
+                json_object_set_new(j, "pid", json_integer(s->observed.pid));
+                json_object_set_new(j, "live_limits", limits_json(s->observed.live_cores, s->observed.live_memory,
+                                                                  s->observed.live_swap));
+                json_object_set_new(j, "memory_usage", json_integer((json_int_t) s->observed.memory_usage));
+        }
+        if (s->last_action)
+                json_object_set_new(j, "last_action", json_string(s->last_action));
+        if (s->last_error)
+                json_object_set_new(j, "last_error", json_string(s->last_error));
+        return j;
+}
+
+static void list(struct manager *m, struct request *req, json_t *parameters) {
+        static const struct hl_field table[] = { {} };
+        json_t *services;
+
+        if (!dispatch(req, parameters, table, NULL))
+                return;
+        services = json_array();
+        for (size_t i = 0; services && i < m->n_services; i++)
+                json_array_append_new(services, service_json(m->services[i]));
+        request_reply(req, json_pack("{s:o}", "services", services), false);
+}
+
+struct name_args {
+        const char *name;
+};
+
+static const struct hl_field name_table[] = {
+        { "name", HL_FIELD_STRING, offsetof(struct name_args, name), true },
+        {},
+};
+
+/* Decodes {name} and finds the service, or answers the error. */
+static struct service *find_named(struct manager *m, struct request *req, json_t *parameters) {
+        struct name_args a = {};
+        struct service *s;
+
+        if (!dispatch(req, parameters, name_table, &a))
+                return NULL;
+        if (!hl_name_is_valid(a.name)) {
+                request_errorf(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "name",
+                               "\"%.80s\" is not a valid service name", a.name);
+                return NULL;
+        }
+        s = manager_find(m, a.name);
+        if (!s)
+                request_errorf(req, HL_ERROR_NO_SUCH_SERVICE, "name", a.name, "no service named %s", a.name);
+        return s;
+}
+
+static void show(struct manager *m, struct request *req, json_t *parameters) {
+        struct service *s = find_named(m, req, parameters);
+        json_t *revisions = NULL;
+        int r;
+
+        if (!s)
+                return;
+        r = store_revisions(m->store, s->name, &revisions);
+        if (r < 0) {
+                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not read the revisions: %s", strerror(-r));
+                return;
+        }
+        request_reply(req,
+                      json_pack("{s:o, s:s, s:o, s:o}", "service", service_json(s), "text", s->desired->text,
+                                "definition", hl_def_to_json(s->desired->def), "revisions", revisions),
+                      false);
+}
+
+static void history(struct manager *m, struct request *req, json_t *parameters) {
+        struct {
+                const char *service;
+                int64_t since;
+                int64_t limit;
+        } a = { .limit = 1000 };
+        static const struct hl_field table[] = {
+                { "service", HL_FIELD_STRING, 0, false },
+                { "since", HL_FIELD_INT, offsetof(__typeof__(a), since), false },
+                { "limit", HL_FIELD_INT, offsetof(__typeof__(a), limit), false },
+                {},
+        };
+        json_t *events = NULL;
+        int r;
+
+        if (!dispatch(req, parameters, table, &a))
+                return;
+        if (a.limit < 1 || a.limit > MAX_HISTORY || a.since < 0 || a.since > INT64_MAX / 1000) {
+                request_errorf(req, HL_ERROR_INVALID_ARGUMENT, "parameter", a.limit < 1 || a.limit > MAX_HISTORY ? "limit" : "since",
+                               "limit must be 1..%d and since a Unix time in seconds", MAX_HISTORY);
+                return;
+        }
+        r = store_history(m->store, a.service, a.since * 1000, a.limit, &events);
+        if (r < 0) {
+                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not read the history: %s", strerror(-r));
+                return;
+        }
+        request_reply(req, json_pack("{s:o}", "events", events), false);
+}
+
+/* Definitions of an Apply or Plan, parsed and checked against each other and the store. */
+struct batch {
+        struct desired **items;
+        size_t n;
+        char **prune;
+};
+
+static void batch_done(struct batch *b) {
+        for (size_t i = 0; i < b->n; i++)
+                desired_unref(b->items[i]);
+        free(b->items);
+        hl_strv_free(b->prune);
+        *b = (struct batch) {};
+}
+
+static struct desired *batch_find(struct batch *b, const char *name) {
+        for (size_t i = 0; i < b->n; i++)
+                if (strcmp(b->items[i]->def->name, name) == 0)
+                        return b->items[i];
+        return NULL;
+}
+
+static void definition_error(struct request *req, const struct hl_def_error *e) {
+        char message[1024];
+
+        hl_def_error_format(e, message, sizeof(message));
+        request_error(req, HL_ERROR_INVALID_DEFINITION,
+                      json_pack("{s:s, s:i, s:s, s:s, s:s}", "file", e->file, "line", (int) e->line, "key", e->key,
+                                "reason", e->message, "message", message));
+}
+
+/* Parses every definition and checks the set as a whole: unique names, known Requires=,
+ * no cycle, nothing pruned that stays required. Answers the error itself on failure. */
+static int batch_parse(struct manager *m, struct request *req, json_t *definitions, bool prune, struct batch *ret) {
+        struct batch b = {};
+        struct hl_def_error e = {};
+        _cleanup_free_ struct hl_def **all = NULL;
+        _cleanup_free_ size_t *order = NULL;
+        size_t n_all = 0, index;
+        json_t *v;
+
+        if (json_array_size(definitions) > MAX_DEFINITIONS) {
+                request_errorf(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "definitions",
+                               "at most %d definitions at once", MAX_DEFINITIONS);
+                return -E2BIG;
+        }
+        b.items = calloc(json_array_size(definitions) + 1, sizeof(*b.items));
+        if (!b.items)
+                goto oom;
+        json_array_foreach(definitions, index, v) {
+                struct {
+                        const char *name, *text, *file;
+                } a = {};
+                static const struct hl_field table[] = {
+                        { "name", HL_FIELD_STRING, 0, true },
+                        { "text", HL_FIELD_STRING, sizeof(char *), true },
+                        { "file", HL_FIELD_STRING, 2 * sizeof(char *), false },
+                        {},
+                };
+                _cleanup_free_ char *file = NULL;
+                struct hl_def *def = NULL;
+                const char *bad = NULL;
+
+                if (hl_json_dispatch(v, table, &a, &bad) < 0) {
+                        request_error(req, HL_VARLINK_INVALID_PARAMETER, json_pack("{s:s}", "parameter", "definitions"));
+                        batch_done(&b);
+                        return -EINVAL;
+                }
+                file = a.file ? strdup(a.file) : hl_strdup_printf("%.80s.conf", a.name);
+                if (!file)
+                        goto oom;
+                if (hl_def_parse(a.name, file, a.text, json_string_length(json_object_get(v, "text")), &def, &e) < 0) {
+                        definition_error(req, &e);
+                        batch_done(&b);
+                        return -EINVAL;
+                }
+                if (batch_find(&b, def->name)) {
+                        hl_def_error_set(&e, file, 0, "", "service %s is defined twice", def->name);
+                        hl_def_free(def);
+                        definition_error(req, &e);
+                        batch_done(&b);
+                        return -EINVAL;
+                }
+                b.items[b.n] = desired_new(def, a.text, file, 0);
+                if (!b.items[b.n]) {
+                        hl_def_free(def);
+                        goto oom;
+                }
+                b.n++;
+        }
+
+        /* The node as it will be: these definitions plus what is stored and not pruned. */
+        all = calloc(b.n + m->n_services + 1, sizeof(*all));
+        order = calloc(b.n + m->n_services + 1, sizeof(*order));
+        if (!all || !order)
+                goto oom;
+        for (size_t i = 0; i < b.n; i++)
+                all[n_all++] = b.items[i]->def;
+        for (size_t i = 0; i < m->n_services; i++) {
+                if (batch_find(&b, m->services[i]->name))
+                        continue;
+                if (prune) {
+                        if (hl_strv_push(&b.prune, m->services[i]->name) < 0)
+                                goto oom;
+                        continue;
+                }
+                all[n_all++] = m->services[i]->desired->def;
+        }
+        for (size_t i = 0; i < n_all; i++)
+                for (char **r = all[i]->requires; r && *r; r++) {
+                        bool known = false;
+                        for (size_t j = 0; j < n_all && !known; j++)
+                                known = strcmp(all[j]->name, *r) == 0;
+                        if (!known) {
+                                struct desired *d = batch_find(&b, all[i]->name);
+                                hl_def_error_set(&e, d ? d->file : all[i]->name, 0, "Requires",
+                                                 hl_strv_contains(b.prune, *r) ? "%s would be pruned, but %s requires it"
+                                                                               : "no service named %s is defined (%s requires it)",
+                                                 *r, all[i]->name);
+                                definition_error(req, &e);
+                                batch_done(&b);
+                                return -EINVAL;
+                        }
+                }
+        if (hl_def_order(all, n_all, order, &e) < 0) {
+                definition_error(req, &e);
+                batch_done(&b);
+                return -ELOOP;
+        }
+        *ret = b;
+        return 0;
+oom:
+        batch_done(&b);
+        request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "out of memory");
+        return -ENOMEM;
+}
+
+struct definitions_args {
+        json_t *definitions;
+        bool prune;
+};
+
+static json_t *strv_json(char *const *v) {
+        json_t *a = json_array();
+
+        for (size_t i = 0; a && v && v[i]; i++)
+                json_array_append_new(a, json_string(v[i]));
+        return a;
+}
+
+static void plan_done(void *userdata, int64_t run, json_t *actions, const char *error) {
+        struct request *req = userdata;
+
+        if (error)
+                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "%s", error);
+        else
+                request_reply(req, json_pack("{s:O}", "actions", actions), false);
+}
+
+static void plan(struct manager *m, struct request *req, json_t *parameters) {
+        struct definitions_args a = {};
+        static const struct hl_field table[] = {
+                { "definitions", HL_FIELD_ARRAY, offsetof(struct definitions_args, definitions), false },
+                { "prune", HL_FIELD_BOOL, offsetof(struct definitions_args, prune), false },
+                {},
+        };
+        struct batch b = {};
+        int r;
+
+        if (!dispatch(req, parameters, table, &a))
+                return;
+        if (a.definitions && batch_parse(m, req, a.definitions, a.prune, &b) < 0)
+                return;
+        r = reconcile_plan(m, b.items, b.n, b.prune, plan_done, req);
+        batch_done(&b);
+        if (r < 0)
+                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not plan: %s", strerror(-r));
+}
+
+struct apply_context {
+        struct request *req;
+        char **changed;
+        char **unchanged;
+};
+
+static void apply_done(void *userdata, int64_t run, json_t *actions, const char *error) {
+        struct apply_context *ctx = userdata;
+
+        if (error)
+                request_errorf(ctx->req, HL_ERROR_INTERNAL, NULL, NULL, "%s", error);
+        else
+                request_reply(ctx->req,
+                              json_pack("{s:I, s:o, s:o, s:O}", "run", (json_int_t) run, "changed",
+                                        strv_json(ctx->changed), "unchanged", strv_json(ctx->unchanged), "actions",
+                                        actions),
+                              false);
+        hl_strv_free(ctx->changed);
+        hl_strv_free(ctx->unchanged);
+        free(ctx);
+}
+
+static void apply(struct manager *m, struct request *req, json_t *parameters) {
+        struct definitions_args a = {};
+        static const struct hl_field table[] = {
+                { "definitions", HL_FIELD_ARRAY, offsetof(struct definitions_args, definitions), true },
+                { "prune", HL_FIELD_BOOL, offsetof(struct definitions_args, prune), false },
+                {},
+        };
+        const struct peer *peer = request_peer(req);
+        struct apply_context *ctx;
+        struct batch b = {};
+        int64_t *revisions;
+        int r;
+
+        if (!dispatch(req, parameters, table, &a))
+                return;
+        if (batch_parse(m, req, a.definitions, a.prune, &b) < 0)
+                return;
+        ctx = calloc(1, sizeof(*ctx));
+        revisions = calloc(b.n + 1, sizeof(*revisions));
+        if (!ctx || !revisions) {
+                free(ctx);
+                free(revisions);
+                batch_done(&b);
+                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "out of memory");
+                return;
+        }
+        ctx->req = req;
+
+        /* All revisions in one transaction: an apply is stored whole or not at all. */
+        r = store_begin(m->store);
+        for (size_t i = 0; r >= 0 && i < b.n; i++) {
+                struct desired *d = b.items[i];
+                struct service *s = manager_find(m, d->def->name);
+                _cleanup_free_ char *canonical = NULL;
+                json_t *j;
+
+                if (s && strcmp(s->desired->hash, d->hash) == 0) {
+                        r = hl_strv_push(&ctx->unchanged, d->def->name);
+                        continue;
+                }
+                j = hl_def_to_json(d->def);
+                canonical = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+                json_decref(j);
+                if (!canonical) {
+                        r = -ENOMEM;
+                        break;
+                }
+                r = store_add_revision(m->store, d->def->name, d->hash, d->text, canonical, d->file, peer->uid,
+                                       peer->user, &revisions[i]);
+                if (r >= 0 && s && s->override && s->desired->def->state != d->def->state)
+                        r = store_set_override(m->store, d->def->name, NULL);
+                if (r >= 0)
+                        r = hl_strv_push(&ctx->changed, d->def->name);
+        }
+        if (r >= 0)
+                r = store_commit(m->store);
+        if (r < 0) {
+                store_rollback(m->store);
+                hl_strv_free(ctx->changed);
+                hl_strv_free(ctx->unchanged);
+                free(ctx);
+                free(revisions);
+                batch_done(&b);
+                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not store the definitions: %s", strerror(-r));
+                return;
+        }
+        for (size_t i = 0; i < b.n; i++) {
+                struct desired *d = b.items[i];
+                struct service *s = manager_find(m, d->def->name);
+
+                if (revisions[i] == 0)
+                        continue;
+                d->revision = revisions[i];
+                log_full(LOG_INFO, d->def->name, "apply", 0, "revision %" PRId64 " applied by %s", d->revision, peer->user);
+                r = manager_set_desired(m, d->def->name, d,
+                                        s && s->override && s->desired->def->state == d->def->state ? s->override : NULL);
+                if (r < 0)
+                        log_error("out of memory keeping revision %" PRId64 " of %s", d->revision, d->def->name);
+        }
+        free(revisions);
+        manager_sort(m);
+        r = reconcile_enqueue(m, &(struct job_request) { .kind = JOB_RECONCILE, .trigger = "apply", .prune = b.prune,
+                                                         .uid = peer->uid, .user = peer->user, .done = apply_done,
+                                                         .userdata = ctx });
+        batch_done(&b);
+        if (r < 0) {
+                ctx->req = NULL;
+                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not queue the reconcile: %s", strerror(-r));
+                hl_strv_free(ctx->changed);
+                hl_strv_free(ctx->unchanged);
+                free(ctx);
+        }
+}
+
+struct action_context {
+        struct manager *m;
+        struct request *req;
+        char *service;
+        const char *verb;
+};
+
+static void action_done(void *userdata, int64_t run, json_t *actions, const char *error) {
+        struct action_context *ctx = userdata;
+        json_t *last = json_array_get(actions, json_array_size(actions) - 1), *v;
+        size_t i;
+
+        json_array_foreach(actions, i, v) {
+                const char *result = json_string_value(json_object_get(v, "result"));
+                if (result && strcmp(result, "ok") != 0) {
+                        const char *err = json_string_value(json_object_get(v, "error"));
+                        request_errorf(ctx->req, HL_ERROR_ACTION_FAILED, "service", ctx->service, "%s %s %s: %s",
+                                       json_string_value(json_object_get(v, "action")), ctx->service, result,
+                                       err ? err : "no reason given");
+                        goto finish;
+                }
+        }
+        /* A destroy with no container left to destroy still forgets the service. */
+        if (!error && strcmp(ctx->verb, "destroy") == 0 && manager_find(ctx->m, ctx->service)) {
+                store_remove_service(ctx->m->store, ctx->service);
+                manager_forget(ctx->m, ctx->service);
+        }
+        if (error)
+                request_errorf(ctx->req, HL_ERROR_INTERNAL, NULL, NULL, "%s", error);
+        else if (last)
+                request_reply(ctx->req, json_pack("{s:O}", "action", last), false);
+        else
+                request_reply(ctx->req,
+                              json_pack("{s:{s:s, s:s, s:s, s:[], s:s, s:i}}", "action", "service", ctx->service, "action",
+                                        ctx->verb, "reason", "nothing to do: already as wanted", "changes", "result", "ok",
+                                        "duration_ms", 0),
+                              false);
+finish:
+        free(ctx->service);
+        free(ctx);
+}
+
+static void service_action(struct manager *m, struct request *req, json_t *parameters, const char *verb,
+                           enum job_kind kind) {
+        struct service *s = find_named(m, req, parameters);
+        const struct peer *peer = request_peer(req);
+        struct action_context *ctx;
+        int r;
+
+        if (!s)
+                return;
+        if (kind == JOB_DESTROY)
+                for (size_t i = 0; i < m->n_services; i++)
+                        if (hl_strv_contains(m->services[i]->desired->def->requires, s->name)) {
+                                request_errorf(req, HL_ERROR_BUSY, "message", "", "%s requires %s: destroy %s first",
+                                               m->services[i]->name, s->name, m->services[i]->name);
+                                return;
+                        }
+        if (strcmp(verb, "start") == 0 || strcmp(verb, "stop") == 0) {
+                /* hlctl start/stop holds until the next start/stop or a revision with another State=. */
+                bool def_running = s->desired->def->state == HL_DESIRED_RUNNING;
+                const char *override = strcmp(verb, "start") == 0 ? (def_running ? NULL : "running")
+                                                                  : (def_running ? "stopped" : NULL);
+                char *copy = override ? strdup(override) : NULL;
+
+                r = store_set_override(m->store, s->name, override);
+                if (r < 0 || (override && !copy)) {
+                        free(copy);
+                        request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not record the %s", verb);
+                        return;
+                }
+                free(s->override);
+                s->override = copy;
+        }
+        ctx = calloc(1, sizeof(*ctx));
+        if (!ctx || !(ctx->service = strdup(s->name))) {
+                free(ctx);
+                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "out of memory");
+                return;
+        }
+        ctx->m = m;
+        ctx->req = req;
+        ctx->verb = verb;
+        r = reconcile_enqueue(m, &(struct job_request) { .kind = kind, .trigger = "cli", .only = s->name,
+                                                         .uid = peer->uid, .user = peer->user, .done = action_done,
+                                                         .userdata = ctx });
+        if (r < 0) {
+                free(ctx->service);
+                free(ctx);
+                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not queue the %s: %s", verb, strerror(-r));
+        }
+}
+
+static void start(struct manager *m, struct request *req, json_t *p) {
+        service_action(m, req, p, "start", JOB_RECONCILE);
+}
+
+static void stop(struct manager *m, struct request *req, json_t *p) {
+        service_action(m, req, p, "stop", JOB_RECONCILE);
+}
+
+static void restart(struct manager *m, struct request *req, json_t *p) {
+        service_action(m, req, p, "restart", JOB_RESTART);
+}
+
+static void destroy(struct manager *m, struct request *req, json_t *p) {
+        service_action(m, req, p, "destroy", JOB_DESTROY);
+}
+
+static void reconcile_done(void *userdata, int64_t run, json_t *actions, const char *error) {
+        struct request *req = userdata;
+
+        if (error)
+                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "%s", error);
+        else
+                request_reply(req, json_pack("{s:I, s:O}", "run", (json_int_t) run, "actions", actions), false);
+}
+
+static void reconcile(struct manager *m, struct request *req, json_t *parameters) {
+        static const struct hl_field table[] = { {} };
+        const struct peer *peer = request_peer(req);
+        int r;
+
+        if (!dispatch(req, parameters, table, NULL))
+                return;
+        r = reconcile_enqueue(m, &(struct job_request) { .kind = JOB_RECONCILE, .trigger = "cli", .uid = peer->uid,
+                                                         .user = peer->user, .done = reconcile_done, .userdata = req });
+        if (r < 0)
+                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not queue the reconcile: %s", strerror(-r));
+}
+
+static const struct method methods[] = {
+        { "org.varlink.service.GetInfo", get_info, false },
+        { "org.varlink.service.GetInterfaceDescription", get_interface_description, false },
+        { HL_INTERFACE ".Version", version, false },
+        { HL_INTERFACE ".List", list, false },
+        { HL_INTERFACE ".Show", show, false },
+        { HL_INTERFACE ".History", history, false },
+        { HL_INTERFACE ".Plan", plan, false },
+        { HL_INTERFACE ".Apply", apply, true },
+        { HL_INTERFACE ".Start", start, true },
+        { HL_INTERFACE ".Stop", stop, true },
+        { HL_INTERFACE ".Restart", restart, true },
+        { HL_INTERFACE ".Destroy", destroy, true },
+        { HL_INTERFACE ".Reconcile", reconcile, true },
+};
+
+const struct method *methods_find(const char *name) {
+        for (size_t i = 0; i < HL_ELEMENTSOF(methods); i++)
+                if (strcmp(methods[i].name, name) == 0)
+                        return &methods[i];
+        return NULL;
+}

@@ -1,0 +1,728 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "reconcile.h"
+#include "store.h"
+
+enum item_status {
+        ITEM_WAITING,
+        ITEM_ACTIVE,
+        ITEM_DONE,
+        ITEM_FAILED,
+        ITEM_SKIPPED,
+};
+
+struct action {
+        const char *verb;
+        char *reason;
+        char **changes;
+        const char *result; /* NULL until executed */
+        char *error;
+        int64_t duration_ms;
+        int64_t event;
+};
+
+struct item {
+        char *name;
+        struct desired *desired;
+        char wanted[16];
+        char expected[16];
+        bool destroy;
+        bool restart;
+        struct ct_observed observed;
+        int observe_error;
+        struct action *actions;
+        size_t n_actions;
+        size_t next;
+        enum item_status status;
+};
+
+struct run {
+        struct manager *m;
+        struct job_request request; /* strings owned below */
+        char *only;
+        char **prune;
+        char *user;
+        bool plan_only;
+        bool queued;
+        int64_t id;
+        struct item *items;
+        size_t n_items;
+        size_t pending; /* survey work left */
+        unsigned active;
+        bool finished;
+        struct run *next; /* in the manager's queue */
+};
+
+struct job {
+        struct run *run;
+};
+
+struct work {
+        uv_work_t req;
+        struct run *run;
+        struct item *item;
+        struct action *action;
+        int r;
+        char *error;
+        uint64_t started;
+        struct ct_observed observed;
+        int observe_error;
+};
+
+static void run_schedule(struct run *run);
+static void run_start_next(struct manager *m);
+
+static struct run *queue_head(struct manager *m) {
+        return (struct run *) m->queue_head;
+}
+
+static void action_done(struct action *a) {
+        free(a->reason);
+        hl_strv_free(a->changes);
+        free(a->error);
+}
+
+static void item_done(struct item *it) {
+        free(it->name);
+        desired_unref(it->desired);
+        ct_observed_done(&it->observed);
+        for (size_t i = 0; i < it->n_actions; i++)
+                action_done(&it->actions[i]);
+        free(it->actions);
+}
+
+static void run_free(struct run *run) {
+        for (size_t i = 0; i < run->n_items; i++)
+                item_done(&run->items[i]);
+        free(run->items);
+        free(run->only);
+        hl_strv_free(run->prune);
+        free(run->user);
+        free(run);
+}
+
+static struct item *run_find(struct run *run, const char *name) {
+        for (size_t i = 0; i < run->n_items; i++)
+                if (strcmp(run->items[i].name, name) == 0)
+                        return &run->items[i];
+        return NULL;
+}
+
+static int add_item(struct run *run, const char *name, struct desired *desired, const char *wanted,
+                    const char *expected) {
+        struct item *items = realloc(run->items, sizeof(*items) * (run->n_items + 1));
+
+        if (!items)
+                return -ENOMEM;
+        run->items = items;
+        items[run->n_items] = (struct item) { .name = strdup(name), .desired = desired_ref(desired) };
+        snprintf(items[run->n_items].wanted, sizeof(items->wanted), "%s", wanted);
+        snprintf(items[run->n_items].expected, sizeof(items->expected), "%s", expected ? expected : "");
+        if (!items[run->n_items].name) {
+                desired_unref(desired);
+                return -ENOMEM;
+        }
+        run->n_items++;
+        return 0;
+}
+
+/* Snapshots the services a run concerns, so that an apply during the run changes nothing
+ * under the worker threads' feet. */
+static int run_collect(struct run *run, struct desired **extra, size_t n_extra) {
+        struct manager *m = run->m;
+        int r;
+
+        for (size_t i = 0; i < m->n_services; i++) {
+                struct service *s = m->services[i];
+                struct desired *d = s->desired;
+
+                if (run->only && strcmp(run->only, s->name) != 0)
+                        continue;
+                for (size_t j = 0; j < n_extra; j++)
+                        if (strcmp(extra[j]->def->name, s->name) == 0)
+                                d = extra[j];
+                r = add_item(run, s->name, d, d == s->desired ? service_wanted_state(s) :
+                             (d->def->state == HL_DESIRED_RUNNING ? "running" : "stopped"), s->expected_state);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t j = 0; j < n_extra; j++)
+                if (!run_find(run, extra[j]->def->name)) {
+                        r = add_item(run, extra[j]->def->name, extra[j],
+                                     extra[j]->def->state == HL_DESIRED_RUNNING ? "running" : "stopped", NULL);
+                        if (r < 0)
+                                return r;
+                }
+        for (size_t i = 0; i < run->n_items; i++) {
+                run->items[i].destroy = hl_strv_contains(run->prune, run->items[i].name) ||
+                                        (run->request.kind == JOB_DESTROY);
+                run->items[i].restart = run->request.kind == JOB_RESTART;
+        }
+        return 0;
+}
+
+static int add_action(struct item *it, const char *verb, char **changes, const char *fmt, ...) HL_PRINTF(4, 5);
+static int add_action(struct item *it, const char *verb, char **changes, const char *fmt, ...) {
+        struct action *a = realloc(it->actions, sizeof(*a) * (it->n_actions + 1));
+        va_list ap;
+        char *reason;
+        int r;
+
+        if (!a) {
+                hl_strv_free(changes);
+                return -ENOMEM;
+        }
+        it->actions = a;
+        va_start(ap, fmt);
+        r = vasprintf(&reason, fmt, ap);
+        va_end(ap);
+        if (r < 0) {
+                hl_strv_free(changes);
+                return -ENOMEM;
+        }
+        a[it->n_actions++] = (struct action) { .verb = verb, .reason = reason, .changes = changes };
+        return 0;
+}
+
+/* Decides what one service needs, from its definition and the container as observed. */
+static int plan_item(struct item *it) {
+        const struct ct_observed *o = &it->observed;
+        const struct ct_settings *want = &it->desired->settings;
+        _cleanup_(hl_strv_freep) char **changes = NULL;
+        bool running = strcmp(o->state, "STOPPED") != 0 && strcmp(o->state, "MISSING") != 0;
+        bool needs_restart = false, recreate = false, live = false;
+        bool want_running = strcmp(it->wanted, "running") == 0;
+        int r;
+
+        if (it->observe_error < 0)
+                return add_action(it, "observe", NULL, "could not read the container: %s", strerror(-it->observe_error));
+        if (it->destroy) {
+                if (!o->exists && !o->half_created)
+                        return 0;
+                return add_action(it, "destroy", NULL, "%s", running ? "running; destroy requested" : "destroy requested");
+        }
+        if (!o->exists || o->half_created) {
+                r = add_action(it, "create", NULL, "%s", o->half_created ? "a previous create was interrupted" : "not created");
+                if (r >= 0 && want_running)
+                        r = add_action(it, "start", NULL, "created, wants running");
+                return r;
+        }
+        for (size_t i = 0; i < want->n && i < o->n_values; i++) {
+                if (strcmp(want->items[i].value, o->values[i]) == 0)
+                        continue;
+                /* Several keys can make one setting (a network): describe it once. */
+                if (i > 0 && strcmp(want->items[i].label, want->items[i - 1].label) == 0 &&
+                    strcmp(want->items[i - 1].value, o->values[i - 1]) != 0)
+                        continue;
+                _cleanup_free_ char *line = ct_setting_describe(&want->items[i], o->values[i]);
+                if (!line || hl_strv_push(&changes, line) < 0)
+                        return -ENOMEM;
+                switch (want->items[i].apply) {
+                case CT_APPLY_LIVE:
+                        live = true;
+                        break;
+                case CT_APPLY_RESTART:
+                        needs_restart = true;
+                        break;
+                case CT_APPLY_RECREATE:
+                        recreate = true;
+                        break;
+                }
+        }
+        if (recreate)
+                /* Never destroyed implicitly: the operator decides. */
+                return add_action(it, "recreate", TAKE_PTR(changes),
+                                  "fixed at creation: run hlctl destroy %s, then apply again", it->name);
+        if (changes) {
+                r = add_action(it, "update", TAKE_PTR(changes), "%s",
+                               needs_restart && running ? "definition changed (restart required)"
+                               : live && running        ? "definition changed (applied live)"
+                                                        : "definition changed");
+                if (r < 0)
+                        return r;
+                if (needs_restart && running && want_running)
+                        return add_action(it, "restart", NULL, "changes take effect at start");
+        }
+        if (it->restart)
+                return add_action(it, "restart", NULL, "restart requested");
+        if (want_running && !running)
+                return add_action(it, "start", NULL, "found %s%s, wants running", o->state,
+                                  strcmp(it->expected, "RUNNING") == 0 ? " (stopped outside hld)" : "");
+        if (!want_running && running)
+                return add_action(it, "stop", NULL, "found %s, wants stopped", o->state);
+        return 0;
+}
+
+static bool item_has(const struct item *it, const char *verb) {
+        for (size_t i = 0; i < it->n_actions; i++)
+                if (strcmp(it->actions[i].verb, verb) == 0)
+                        return true;
+        return false;
+}
+
+static bool item_brings_up(const struct item *it) {
+        return item_has(it, "create") || item_has(it, "start") || item_has(it, "restart");
+}
+
+static bool item_takes_down(const struct item *it) {
+        return item_has(it, "stop") || item_has(it, "destroy");
+}
+
+static json_t *action_json(const struct item *it, const struct action *a) {
+        json_t *changes = json_array(), *j;
+
+        for (char **c = a->changes; changes && c && *c; c++)
+                json_array_append_new(changes, json_string(*c));
+        j = json_pack("{s:s, s:s, s:s, s:o}", "service", it->name, "action", a->verb, "reason", a->reason, "changes",
+                      changes ? changes : json_array());
+        if (j && a->result) {
+                json_object_set_new(j, "result", json_string(a->result));
+                json_object_set_new(j, "duration_ms", json_integer(a->duration_ms));
+                if (a->error)
+                        json_object_set_new(j, "error", json_string(a->error));
+        }
+        return j;
+}
+
+static json_t *run_actions_json(struct run *run) {
+        json_t *a = json_array();
+
+        if (!a)
+                return NULL;
+        /* In the order they were planned: dependencies first. */
+        for (size_t i = 0; i < run->n_items; i++)
+                for (size_t k = 0; k < run->items[i].n_actions; k++)
+                        json_array_append_new(a, action_json(&run->items[i], &run->items[i].actions[k]));
+        return a;
+}
+
+static void run_finish(struct run *run) {
+        struct manager *m = run->m;
+        json_t *actions;
+        bool failed = false, any = false;
+
+        if (run->finished)
+                return;
+        run->finished = true;
+        for (size_t i = 0; i < run->n_items; i++) {
+                any = any || run->items[i].n_actions > 0;
+                failed = failed || run->items[i].status == ITEM_FAILED || run->items[i].status == ITEM_SKIPPED;
+        }
+        if (run->id > 0)
+                store_run_end(m->store, run->id, failed ? "failed" : any ? "ok" : "no-op");
+        actions = run_actions_json(run);
+        if (run->request.done)
+                run->request.done(run->request.userdata, run->id, actions ? actions : json_array(),
+                                  actions ? NULL : "out of memory");
+        json_decref(actions);
+        if (run->queued) {
+                m->run = NULL;
+                manager_notify_status(m, "Idle: %zu services.", m->n_services);
+        }
+        run_free(run);
+        run_start_next(m);
+}
+
+static void update_service(struct run *run, struct item *it) {
+        struct service *s = manager_find(run->m, it->name);
+
+        if (!s || run->plan_only)
+                return;
+        snprintf(s->expected_state, sizeof(s->expected_state), "%s", it->observed.state);
+}
+
+/* Ordering (Requires=): what brings a service up waits for what it requires; what takes
+ * one down waits for the services that require it to go down first. Returns 1 when the
+ * item may go, 0 to wait, -1 when it must be skipped (reason in ret_reason). */
+static int item_ready(struct run *run, struct item *it, char *reason, size_t size) {
+        const struct hl_def *def = it->desired->def;
+
+        if (item_brings_up(it))
+                for (char **r = def->requires; r && *r; r++) {
+                        struct item *dep = run_find(run, *r);
+                        struct service *s;
+
+                        if (dep && (dep->status == ITEM_WAITING || dep->status == ITEM_ACTIVE))
+                                return 0;
+                        if (dep && (dep->status == ITEM_FAILED || dep->status == ITEM_SKIPPED)) {
+                                snprintf(reason, size, "requires %s, which %s", *r,
+                                         dep->status == ITEM_FAILED ? "failed" : "was skipped");
+                                return -1;
+                        }
+                        s = manager_find(run->m, *r);
+                        if (!s || !s->observed_valid || strcmp(s->observed.state, "RUNNING") != 0) {
+                                snprintf(reason, size, "requires %s, which is not running", *r);
+                                return -1;
+                        }
+                }
+        if (item_takes_down(it))
+                for (size_t i = 0; i < run->n_items; i++) {
+                        struct item *other = &run->items[i];
+                        if (other != it && hl_strv_contains(other->desired->def->requires, it->name) &&
+                            item_takes_down(other) && (other->status == ITEM_WAITING || other->status == ITEM_ACTIVE))
+                                return 0;
+                }
+        return 1;
+}
+
+static void action_work(uv_work_t *req) {
+        struct work *w = (struct work *) req;
+        struct run *run = w->run;
+        struct manager *m = run->m;
+        const char *lxcpath = m->config.lxcpath, *name = w->item->name, *verb = w->action->verb;
+        const struct desired *d = w->item->desired;
+
+        if (strcmp(verb, "create") == 0) {
+                if (w->item->observed.half_created || w->item->observed.exists)
+                        w->r = ct_destroy(lxcpath, name, &w->error);
+                if (w->r >= 0)
+                        w->r = ct_create(lxcpath, d->def, &d->settings, &w->error);
+        } else if (strcmp(verb, "update") == 0)
+                w->r = ct_configure(lxcpath, name, &d->settings, true, &w->error);
+        else if (strcmp(verb, "start") == 0)
+                w->r = ct_start(lxcpath, name, &w->error);
+        else if (strcmp(verb, "stop") == 0)
+                w->r = ct_stop(lxcpath, name, (int) m->config.stop_timeout_s, &w->error);
+        else if (strcmp(verb, "restart") == 0) {
+                w->r = ct_stop(lxcpath, name, (int) m->config.stop_timeout_s, &w->error);
+                if (w->r >= 0)
+                        w->r = ct_start(lxcpath, name, &w->error);
+        } else if (strcmp(verb, "destroy") == 0)
+                w->r = ct_destroy(lxcpath, name, &w->error);
+        else {
+                w->r = -EOPNOTSUPP;
+                w->error = strdup(w->action->reason);
+        }
+        w->observe_error = ct_observe(lxcpath, name, &d->settings, &w->observed);
+}
+
+static void action_after(uv_work_t *req, int status) {
+        struct work *w = (struct work *) req;
+        struct run *run = w->run;
+        struct manager *m = run->m;
+        struct item *it = w->item;
+        struct action *a = w->action;
+
+        a->duration_ms = (int64_t) ((uv_hrtime() - w->started) / 1000000);
+        if (status < 0 && w->r >= 0)
+                w->r = status;
+        a->result = w->r >= 0 ? "ok" : "failed";
+        if (w->r < 0)
+                a->error = w->error ? TAKE_PTR(w->error) : strdup(strerror(-w->r));
+        free(w->error);
+        store_event_end(m->store, a->event, a->result, a->duration_ms, a->error);
+        log_full(w->r >= 0 ? LOG_INFO : LOG_ERR, it->name, a->verb, run->id, "%s %s%s%s (%s, %" PRId64 " ms)", a->verb,
+                 a->result, a->error ? ": " : "", a->error ? a->error : "", a->reason, a->duration_ms);
+        if (w->observe_error >= 0) {
+                struct service *s = manager_find(m, it->name);
+
+                ct_observed_done(&it->observed);
+                it->observed = w->observed;
+                if (s && strcmp(a->verb, "destroy") != 0) {
+                        ct_observed_done(&s->observed);
+                        ct_observe_copy(&s->observed, &it->observed);
+                        s->observed_valid = true;
+                        free(s->last_action);
+                        s->last_action = strdup(a->verb);
+                        free(s->last_error);
+                        s->last_error = a->error ? strdup(a->error) : NULL;
+                }
+                update_service(run, it);
+        }
+        if (strcmp(a->verb, "destroy") == 0 && w->r >= 0) {
+                store_remove_service(m->store, it->name);
+                manager_forget(m, it->name);
+        }
+        free(w);
+        it->next++;
+        run->active--;
+        if (a->result[0] == 'f' || it->next == it->n_actions) {
+                struct service *s = manager_find(m, it->name);
+                it->status = a->result[0] == 'f' ? ITEM_FAILED : ITEM_DONE;
+                if (s)
+                        s->busy = false;
+        } else
+                it->status = ITEM_WAITING;
+        run_schedule(run);
+}
+
+static int start_action(struct run *run, struct item *it) {
+        struct manager *m = run->m;
+        struct action *a = &it->actions[it->next];
+        struct work *w;
+        struct service *s;
+        int r;
+
+        r = store_event_begin(m->store, run->id, it->name, a->verb, a->reason, run->request.uid, run->user, &a->event);
+        if (r < 0)
+                return r;
+        w = calloc(1, sizeof(*w));
+        if (!w)
+                return -ENOMEM;
+        *w = (struct work) { .run = run, .item = it, .action = a, .started = uv_hrtime() };
+        r = uv_queue_work(m->loop, &w->req, action_work, action_after);
+        if (r < 0) {
+                free(w);
+                return r;
+        }
+        s = manager_find(m, it->name);
+        if (s)
+                s->busy = true;
+        it->status = ITEM_ACTIVE;
+        run->active++;
+        manager_notify_status(m, "Run %" PRId64 ": %s %s.", run->id, a->verb, it->name);
+        return 0;
+}
+
+static void skip_item(struct run *run, struct item *it, const char *reason) {
+        for (size_t k = it->next; k < it->n_actions; k++) {
+                struct action *a = &it->actions[k];
+
+                a->result = "skipped";
+                a->error = strdup(reason);
+                store_event_add(run->m->store, run->id, it->name, a->verb, a->reason, "skipped", reason);
+        }
+        log_full(LOG_WARNING, it->name, it->actions[it->next].verb, run->id, "skipped: %s", reason);
+        it->status = ITEM_SKIPPED;
+}
+
+static void run_schedule(struct run *run) {
+        struct manager *m = run->m;
+        bool waiting = false;
+
+        for (size_t i = 0; i < run->n_items; i++) {
+                struct item *it = &run->items[i];
+                char reason[256];
+                int ready;
+
+                if (it->status != ITEM_WAITING)
+                        continue;
+                if (it->n_actions == 0 || it->next >= it->n_actions) {
+                        it->status = ITEM_DONE;
+                        continue;
+                }
+                if (it->next == 0) {
+                        ready = item_ready(run, it, reason, sizeof(reason));
+                        if (ready < 0) {
+                                skip_item(run, it, reason);
+                                continue;
+                        }
+                        if (ready == 0) {
+                                waiting = true;
+                                continue;
+                        }
+                }
+                if (m->stopping) {
+                        skip_item(run, it, "hld is stopping");
+                        continue;
+                }
+                if (run->active >= m->config.jobs) {
+                        waiting = true;
+                        continue;
+                }
+                if (start_action(run, it) < 0)
+                        skip_item(run, it, "hld could not record or queue the action");
+        }
+        if (run->active == 0 && !waiting) {
+                /* Items that became ready from skips above get their turn. */
+                for (size_t i = 0; i < run->n_items; i++)
+                        if (run->items[i].status == ITEM_WAITING) {
+                                run_schedule(run);
+                                return;
+                        }
+                run_finish(run);
+        }
+}
+
+static void run_execute(struct run *run) {
+        struct manager *m = run->m;
+        bool any = false;
+
+        for (size_t i = 0; i < run->n_items; i++) {
+                struct item *it = &run->items[i];
+                struct service *s = manager_find(m, it->name);
+
+                /* What the survey saw is the freshest truth: status answers from it. */
+                if (s && it->observe_error >= 0) {
+                        if (s->observed_valid && strcmp(s->expected_state, "RUNNING") == 0 &&
+                            strcmp(it->observed.state, "RUNNING") != 0 && !s->busy)
+                                store_event_add(m->store, run->id, it->name, "observe",
+                                                "container stopped outside hld (was RUNNING)", "ok", NULL);
+                        ct_observed_done(&s->observed);
+                        ct_observe_copy(&s->observed, &it->observed);
+                        s->observed_valid = true;
+                        update_service(run, it);
+                }
+                if (plan_item(it) < 0)
+                        log_error("out of memory while planning %s", it->name);
+                any = any || it->n_actions > 0;
+        }
+        if (run->plan_only || !any) {
+                run_finish(run);
+                return;
+        }
+        run_schedule(run);
+}
+
+static void survey_work(uv_work_t *req) {
+        struct work *w = (struct work *) req;
+        struct run *run = w->run;
+
+        w->item->observe_error =
+                ct_observe(run->m->config.lxcpath, w->item->name, &w->item->desired->settings, &w->item->observed);
+}
+
+static void survey_after(uv_work_t *req, int status) {
+        struct work *w = (struct work *) req;
+        struct run *run = w->run;
+
+        if (status < 0 && w->item->observe_error >= 0)
+                w->item->observe_error = status;
+        free(w);
+        if (--run->pending == 0)
+                run_execute(run);
+}
+
+static int run_survey(struct run *run) {
+        if (run->n_items == 0) {
+                run_execute(run);
+                return 0;
+        }
+        for (size_t i = 0; i < run->n_items; i++) {
+                struct work *w = calloc(1, sizeof(*w));
+                int r;
+
+                if (!w)
+                        return -ENOMEM;
+                w->run = run;
+                w->item = &run->items[i];
+                r = uv_queue_work(run->m->loop, &w->req, survey_work, survey_after);
+                if (r < 0) {
+                        free(w);
+                        return r;
+                }
+                run->pending++;
+        }
+        return 0;
+}
+
+static void run_start_next(struct manager *m) {
+        struct run *run;
+        int r;
+
+        if (m->run || !m->queue_head || m->stopping)
+                return;
+        run = queue_head(m);
+        m->queue_head = (struct job *) run->next;
+        if (!m->queue_head)
+                m->queue_tail = NULL;
+        m->run = (struct run *) run;
+        r = store_run_begin(m->store, run->request.trigger, run->request.uid, run->user, &run->id);
+        if (r >= 0)
+                r = run_collect(run, NULL, 0);
+        if (r >= 0 && run->only && run->n_items == 0)
+                r = -ENOENT;
+        if (r >= 0) {
+                manager_notify_status(m, "Run %" PRId64 " (%s): surveying %zu containers.", run->id, run->request.trigger,
+                                      run->n_items);
+                r = run_survey(run);
+        }
+        if (r < 0 && run->pending == 0) {
+                log_error("run %" PRId64 " could not start: %s", run->id, strerror(-r));
+                run_finish(run);
+        }
+}
+
+static struct run *run_new(struct manager *m, const struct job_request *request) {
+        struct run *run = calloc(1, sizeof(*run));
+
+        if (!run)
+                return NULL;
+        run->m = m;
+        run->request = *request;
+        run->only = request->only ? strdup(request->only) : NULL;
+        run->user = request->user ? strdup(request->user) : NULL;
+        for (char **p = request->prune; p && *p; p++)
+                if (hl_strv_push(&run->prune, *p) < 0)
+                        goto fail;
+        if ((request->only && !run->only) || (request->user && !run->user))
+                goto fail;
+        run->request.only = run->only;
+        run->request.user = run->user;
+        run->request.prune = run->prune;
+        return run;
+fail:
+        run_free(run);
+        return NULL;
+}
+
+int reconcile_enqueue(struct manager *m, const struct job_request *request) {
+        struct run *run = run_new(m, request);
+
+        if (!run)
+                return -ENOMEM;
+        run->queued = true;
+        if (m->queue_tail)
+                ((struct run *) m->queue_tail)->next = run;
+        else
+                m->queue_head = (struct job *) run;
+        m->queue_tail = (struct job *) run;
+        run_start_next(m);
+        return 0;
+}
+
+int reconcile_plan(struct manager *m, struct desired **extra, size_t n_extra, char **prune, job_done_cb done,
+                   void *userdata) {
+        struct job_request request = { .kind = JOB_RECONCILE, .trigger = "plan", .prune = prune, .uid = -1,
+                                       .done = done, .userdata = userdata };
+        struct run *run = run_new(m, &request);
+        int r;
+
+        if (!run)
+                return -ENOMEM;
+        run->plan_only = true;
+        r = run_collect(run, extra, n_extra);
+        if (r >= 0)
+                r = run_survey(run);
+        if (r < 0 && run->pending == 0) {
+                run->request.done = NULL;
+                run_free(run);
+                return r;
+        }
+        return 0;
+}
+
+void reconcile_on_timer(struct manager *m) {
+        struct job_request request = { .kind = JOB_RECONCILE, .trigger = "timer", .uid = -1 };
+
+        for (struct run *r = queue_head(m); r; r = r->next)
+                if (r->request.kind == JOB_RECONCILE && !r->only)
+                        return;
+        if (reconcile_enqueue(m, &request) < 0)
+                log_warning("could not queue the periodic reconcile, ignoring");
+}
+
+bool reconcile_idle(struct manager *m) {
+        return !m->run && !m->queue_head;
+}
+
+void reconcile_drain(struct manager *m) {
+        while (m->queue_head) {
+                struct run *run = queue_head(m);
+
+                m->queue_head = (struct job *) run->next;
+                if (run->request.done) {
+                        json_t *none = json_array();
+                        run->request.done(run->request.userdata, 0, none, "hld is stopping");
+                        json_decref(none);
+                }
+                run_free(run);
+        }
+        m->queue_tail = NULL;
+}

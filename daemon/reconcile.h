@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The reconciler: survey the containers (off the loop), plan per service what makes them
+ * equal to their definitions, execute the plan in Requires= order with bounded
+ * parallelism. Mutating work is queued and runs one job at a time, so two applies never
+ * interleave on a service. */
+
+#include <jansson.h>
+
+#include "hld.h"
+
+enum job_kind {
+        JOB_RECONCILE, /* plan and execute */
+        JOB_RESTART,   /* stop + start one service */
+        JOB_DESTROY,   /* destroy one service's container and forget it */
+};
+
+/* actions is borrowed; error is NULL on success. */
+typedef void (*job_done_cb)(void *userdata, int64_t run, json_t *actions, const char *error);
+
+struct job_request {
+        enum job_kind kind;
+        const char *trigger; /* startup, timer, apply, cli */
+        const char *only;    /* one service, or NULL for all */
+        char **prune;        /* services to destroy as part of the run */
+        int64_t uid;         /* -1 when hld itself is the actor */
+        const char *user;
+        job_done_cb done;
+        void *userdata;
+};
+
+int reconcile_enqueue(struct manager *m, const struct job_request *request);
+
+/* What a reconcile would do now; with extra, as if those revisions were stored and prune
+ * destroyed. Changes nothing. The callback's run is 0. */
+int reconcile_plan(struct manager *m, struct desired **extra, size_t n_extra, char **prune, job_done_cb done,
+                   void *userdata);
+
+/* Queues a timer-triggered reconcile unless one is already waiting. */
+void reconcile_on_timer(struct manager *m);
+bool reconcile_idle(struct manager *m);
+/* At shutdown: queued jobs are answered with an error; the running one starts nothing new. */
+void reconcile_drain(struct manager *m);

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The only file that includes libarchive. */
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rootfs.h"
+#include "hl-util.h"
+
+static int fail(struct archive *a, char **ret_error, int r) {
+        if (ret_error)
+                *ret_error = strdup(archive_error_string(a) ? archive_error_string(a) : strerror(-r));
+        return r;
+}
+
+/* Relative, and no component is "..". */
+static bool name_is_safe(const char *name) {
+        if (name[0] == '/')
+                return false;
+        for (const char *p = name; *p;) {
+                size_t len = strcspn(p, "/");
+                if (len == 2 && p[0] == '.' && p[1] == '.')
+                        return false;
+                p += len;
+                p += strspn(p, "/");
+        }
+        return true;
+}
+
+int rootfs_extract(const char *tarball, const char *dir, uint32_t uid_shift, char **ret_error) {
+        struct archive *in = archive_read_new(), *out = archive_write_disk_new();
+        struct archive_entry *entry;
+        int r = 0;
+
+        if (!in || !out) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        archive_read_support_format_tar(in);
+        archive_read_support_filter_all(in);
+        /* The flags that make extraction safe against a hostile tarball. */
+        archive_write_disk_set_options(out, ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
+                                                    ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_ACL |
+                                                    ARCHIVE_EXTRACT_FFLAGS | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+                                                    ARCHIVE_EXTRACT_SECURE_NODOTDOT);
+        archive_write_disk_set_standard_lookup(out);
+        if (archive_read_open_filename(in, tarball, 1 << 16) != ARCHIVE_OK) {
+                r = fail(in, ret_error, -EIO);
+                goto finish;
+        }
+        /* Entry names are prefixed with dir rather than changing directory: the thread pool
+         * shares one working directory. Names are checked here since they are made absolute. */
+        while ((r = archive_read_next_header(in, &entry)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+                _cleanup_free_ char *path = NULL, *hardlink = NULL;
+                const char *name = archive_entry_pathname(entry);
+                const char *link = archive_entry_hardlink(entry);
+
+                if (!name || !name_is_safe(name)) {
+                        if (ret_error)
+                                *ret_error = hl_strdup_printf("unsafe entry %s", name ? name : "(unnamed)");
+                        r = -EPERM;
+                        goto finish;
+                }
+                path = hl_strdup_printf("%s/%s", dir, name);
+                if (!path) {
+                        r = -ENOMEM;
+                        goto finish;
+                }
+                archive_entry_set_pathname(entry, path);
+                if (link && !name_is_safe(link)) {
+                        if (ret_error)
+                                *ret_error = hl_strdup_printf("unsafe hard link %s -> %s", name, link);
+                        r = -EPERM;
+                        goto finish;
+                }
+                if (link) {
+                        hardlink = hl_strdup_printf("%s/%s", dir, link);
+                        if (!hardlink) {
+                                r = -ENOMEM;
+                                goto finish;
+                        }
+                        archive_entry_set_hardlink(entry, hardlink);
+                }
+                if (uid_shift) {
+                        archive_entry_set_uid(entry, archive_entry_uid(entry) + uid_shift);
+                        archive_entry_set_gid(entry, archive_entry_gid(entry) + uid_shift);
+                }
+                if (archive_write_header(out, entry) < ARCHIVE_WARN) {
+                        r = fail(out, ret_error, -EIO);
+                        goto finish;
+                }
+                if (archive_entry_size(entry) > 0) {
+                        const void *buf;
+                        size_t size;
+                        la_int64_t offset;
+                        int rr;
+
+                        while ((rr = archive_read_data_block(in, &buf, &size, &offset)) == ARCHIVE_OK)
+                                if (archive_write_data_block(out, buf, size, offset) < ARCHIVE_OK) {
+                                        r = fail(out, ret_error, -EIO);
+                                        goto finish;
+                                }
+                        if (rr != ARCHIVE_EOF) {
+                                r = fail(in, ret_error, -EIO);
+                                goto finish;
+                        }
+                }
+                if (archive_write_finish_entry(out) < ARCHIVE_WARN) {
+                        r = fail(out, ret_error, -EIO);
+                        goto finish;
+                }
+        }
+        r = r == ARCHIVE_EOF ? 0 : fail(in, ret_error, -EIO);
+finish:
+        if (in)
+                archive_read_free(in);
+        if (out)
+                archive_write_free(out);
+        return r;
+}

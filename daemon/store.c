@@ -1,0 +1,472 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "hl-macro.h"
+#include "log.h"
+#include "store.h"
+
+struct store {
+        sqlite3 *db;
+};
+
+/* Each entry migrates the schema from version i to i + 1. Never edit a shipped entry:
+ * append a new one. docs/architecture.md documents the tables for read-only queries. */
+static const char *const migrations[] = {
+        "CREATE TABLE services ("
+        "  name TEXT PRIMARY KEY,"
+        "  created_at INTEGER NOT NULL,"
+        "  removed_at INTEGER,"
+        "  override TEXT CHECK (override IN ('running', 'stopped')));"
+        "CREATE TABLE revisions ("
+        "  id INTEGER PRIMARY KEY,"
+        "  service TEXT NOT NULL REFERENCES services(name),"
+        "  revision INTEGER NOT NULL,"
+        "  hash TEXT NOT NULL,"
+        "  text TEXT NOT NULL,"
+        "  canonical TEXT NOT NULL,"
+        "  file TEXT NOT NULL,"
+        "  applied_at INTEGER NOT NULL,"
+        "  applied_by_uid INTEGER NOT NULL,"
+        "  applied_by TEXT NOT NULL,"
+        "  UNIQUE (service, revision));"
+        "CREATE TABLE runs ("
+        "  id INTEGER PRIMARY KEY,"
+        "  trigger TEXT NOT NULL,"
+        "  started_at INTEGER NOT NULL,"
+        "  finished_at INTEGER,"
+        "  outcome TEXT,"
+        "  uid INTEGER,"
+        "  user TEXT);"
+        "CREATE TABLE events ("
+        "  id INTEGER PRIMARY KEY,"
+        "  run_id INTEGER REFERENCES runs(id),"
+        "  time INTEGER NOT NULL,"
+        "  service TEXT NOT NULL,"
+        "  action TEXT NOT NULL,"
+        "  reason TEXT NOT NULL,"
+        "  result TEXT NOT NULL,"
+        "  duration_ms INTEGER,"
+        "  error TEXT,"
+        "  uid INTEGER,"
+        "  user TEXT);"
+        "CREATE INDEX events_service_time ON events(service, time);"
+        "CREATE INDEX events_time ON events(time);",
+};
+
+int64_t now_ms(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int sqlite_to_errno(int rc) {
+        switch (rc & 0xff) {
+        case SQLITE_OK:
+        case SQLITE_DONE:
+        case SQLITE_ROW:
+                return 0;
+        case SQLITE_NOMEM:
+                return -ENOMEM;
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+                return -EBUSY;
+        case SQLITE_FULL:
+                return -ENOSPC;
+        case SQLITE_READONLY:
+        case SQLITE_PERM:
+        case SQLITE_AUTH:
+                return -EACCES;
+        case SQLITE_CORRUPT:
+        case SQLITE_NOTADB:
+                return -EUCLEAN;
+        case SQLITE_CONSTRAINT:
+                return -EEXIST;
+        case SQLITE_CANTOPEN:
+                return -ENOENT;
+        default:
+                return -EIO;
+        }
+}
+
+static int exec_sql(struct store *s, const char *sql) {
+        char *err = NULL;
+        int rc = sqlite3_exec(s->db, sql, NULL, NULL, &err);
+
+        if (rc != SQLITE_OK) {
+                log_error("database: %s", err ? err : sqlite3_errstr(rc));
+                sqlite3_free(err);
+                return sqlite_to_errno(rc);
+        }
+        return 0;
+}
+
+static void finalizep(sqlite3_stmt **st) {
+        sqlite3_finalize(*st);
+}
+#define _cleanup_stmt_ _cleanup_(finalizep)
+
+/* Prepares sql and binds the arguments described by types: 'i' int64, 't' text (NULL
+ * binds NULL). */
+static int prepare(struct store *s, sqlite3_stmt **ret, const char *sql, const char *types, ...) {
+        sqlite3_stmt *st = NULL;
+        va_list ap;
+        int rc, i = 1;
+
+        rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+        if (rc != SQLITE_OK) {
+                log_error("database: %s: %s", sql, sqlite3_errmsg(s->db));
+                return sqlite_to_errno(rc);
+        }
+        va_start(ap, types);
+        for (const char *t = types; *t && rc == SQLITE_OK; t++, i++) {
+                if (*t == 'i')
+                        rc = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
+                else {
+                        const char *v = va_arg(ap, const char *);
+                        rc = v ? sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
+                }
+        }
+        va_end(ap);
+        if (rc != SQLITE_OK) {
+                sqlite3_finalize(st);
+                return sqlite_to_errno(rc);
+        }
+        *ret = st;
+        return 0;
+}
+
+static int step_done(struct store *s, sqlite3_stmt *st) {
+        int rc = sqlite3_step(st);
+
+        if (rc != SQLITE_DONE) {
+                log_error("database: %s", sqlite3_errmsg(s->db));
+                return sqlite_to_errno(rc);
+        }
+        return 0;
+}
+
+static int check_integrity(struct store *s) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r, rc;
+
+        r = prepare(s, &st, "PRAGMA quick_check", "");
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW)
+                return sqlite_to_errno(rc) ?: -EUCLEAN;
+        if (strcmp((const char *) sqlite3_column_text(st, 0), "ok") != 0) {
+                log_error("database failed its integrity check: %s", sqlite3_column_text(st, 0));
+                return -EUCLEAN;
+        }
+        return 0;
+}
+
+static int migrate(struct store *s) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int version, r;
+
+        r = prepare(s, &st, "PRAGMA user_version", "");
+        if (r < 0)
+                return r;
+        if (sqlite3_step(st) != SQLITE_ROW)
+                return -EIO;
+        version = sqlite3_column_int(st, 0);
+        if (version > (int) HL_ELEMENTSOF(migrations)) {
+                log_error("database schema version %d is newer than this hld knows (%zu)", version,
+                          HL_ELEMENTSOF(migrations));
+                return -EPROTO;
+        }
+        for (int v = version; v < (int) HL_ELEMENTSOF(migrations); v++) {
+                char pragma[64];
+
+                r = exec_sql(s, "BEGIN IMMEDIATE");
+                if (r < 0)
+                        return r;
+                snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
+                r = exec_sql(s, migrations[v]);
+                if (r >= 0)
+                        r = exec_sql(s, pragma);
+                if (r < 0) {
+                        exec_sql(s, "ROLLBACK");
+                        return r;
+                }
+                r = exec_sql(s, "COMMIT");
+                if (r < 0)
+                        return r;
+                log_info("database schema migrated to version %d", v + 1);
+        }
+        return 0;
+}
+
+int store_open(const char *path, struct store **ret) {
+        struct store *s;
+        int rc, r;
+
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        /* SQLite opens its files with O_CLOEXEC; liblxc's forks must not inherit them. */
+        rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+        if (rc != SQLITE_OK) {
+                log_error("cannot open database %s: %s", path, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+                store_close(s);
+                return sqlite_to_errno(rc);
+        }
+        sqlite3_busy_timeout(s->db, 5000);
+        r = check_integrity(s);
+        if (r >= 0)
+                r = exec_sql(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
+        if (r >= 0)
+                r = migrate(s);
+        if (r < 0) {
+                if (r == -EUCLEAN)
+                        log_error("database %s is corrupt or not a database; refusing to use it (move it away to start afresh)",
+                                  path);
+                store_close(s);
+                return r;
+        }
+        *ret = s;
+        return 0;
+}
+
+struct store *store_close(struct store *s) {
+        if (!s)
+                return NULL;
+        sqlite3_close_v2(s->db);
+        free(s);
+        return NULL;
+}
+
+int store_begin(struct store *s) {
+        return exec_sql(s, "BEGIN IMMEDIATE");
+}
+
+int store_commit(struct store *s) {
+        return exec_sql(s, "COMMIT");
+}
+
+void store_rollback(struct store *s) {
+        (void) exec_sql(s, "ROLLBACK");
+}
+
+int store_load_services(struct store *s, store_service_cb cb, void *userdata) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int rc, r;
+
+        r = prepare(s, &st,
+                    "SELECT s.name, s.override, r.revision, r.hash, r.text, r.file FROM services s "
+                    "JOIN revisions r ON r.service = s.name "
+                    "AND r.revision = (SELECT max(revision) FROM revisions WHERE service = s.name) "
+                    "WHERE s.removed_at IS NULL ORDER BY s.name",
+                    "");
+        if (r < 0)
+                return r;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                struct store_service svc = {
+                        .name = (const char *) sqlite3_column_text(st, 0),
+                        .override = (const char *) sqlite3_column_text(st, 1),
+                        .revision = sqlite3_column_int64(st, 2),
+                        .hash = (const char *) sqlite3_column_text(st, 3),
+                        .text = (const char *) sqlite3_column_text(st, 4),
+                        .file = (const char *) sqlite3_column_text(st, 5),
+                };
+                r = cb(userdata, &svc);
+                if (r < 0)
+                        return r;
+        }
+        return rc == SQLITE_DONE ? 0 : sqlite_to_errno(rc);
+}
+
+int store_add_revision(struct store *s, const char *service, const char *hash, const char *text,
+                       const char *canonical, const char *file, uid_t uid, const char *user,
+                       int64_t *ret_revision) {
+        _cleanup_stmt_ sqlite3_stmt *up = NULL, *next = NULL, *ins = NULL;
+        int64_t t = now_ms(), revision;
+        int r;
+
+        r = prepare(s, &up,
+                    "INSERT INTO services (name, created_at) VALUES (?, ?) "
+                    "ON CONFLICT (name) DO UPDATE SET removed_at = NULL",
+                    "ti", service, t);
+        if (r < 0 || (r = step_done(s, up)) < 0)
+                return r;
+        r = prepare(s, &next, "SELECT coalesce(max(revision), 0) + 1 FROM revisions WHERE service = ?", "t", service);
+        if (r < 0)
+                return r;
+        if (sqlite3_step(next) != SQLITE_ROW)
+                return -EIO;
+        revision = sqlite3_column_int64(next, 0);
+        r = prepare(s, &ins,
+                    "INSERT INTO revisions (service, revision, hash, text, canonical, file, applied_at, "
+                    "applied_by_uid, applied_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "titttiiit", service, revision, hash, text, canonical, file, t, (int64_t) uid, user);
+        if (r < 0 || (r = step_done(s, ins)) < 0)
+                return r;
+        *ret_revision = revision;
+        return 0;
+}
+
+int store_remove_service(struct store *s, const char *service) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = prepare(s, &st, "UPDATE services SET removed_at = ?, override = NULL WHERE name = ?", "it", now_ms(),
+                        service);
+        return r < 0 ? r : step_done(s, st);
+}
+
+int store_set_override(struct store *s, const char *service, const char *override) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = prepare(s, &st, "UPDATE services SET override = ? WHERE name = ?", "tt", override, service);
+        return r < 0 ? r : step_done(s, st);
+}
+
+int store_run_begin(struct store *s, const char *trigger, int64_t uid, const char *user, int64_t *ret_id) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = prepare(s, &st, "INSERT INTO runs (trigger, started_at, uid, user) VALUES (?, ?, ?, ?)", "tiit",
+                        trigger, now_ms(), uid, user);
+        if (r < 0 || (r = step_done(s, st)) < 0)
+                return r;
+        *ret_id = sqlite3_last_insert_rowid(s->db);
+        return 0;
+}
+
+int store_run_end(struct store *s, int64_t run, const char *outcome) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = prepare(s, &st, "UPDATE runs SET finished_at = ?, outcome = ? WHERE id = ?", "iti", now_ms(), outcome,
+                        run);
+        return r < 0 ? r : step_done(s, st);
+}
+
+int store_event_begin(struct store *s, int64_t run, const char *service, const char *action,
+                      const char *reason, int64_t uid, const char *user, int64_t *ret_id) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = prepare(s, &st,
+                        "INSERT INTO events (run_id, time, service, action, reason, result, uid, user) "
+                        "VALUES (nullif(?, 0), ?, ?, ?, ?, 'running', nullif(?, -1), ?)",
+                        "iitttit", run, now_ms(), service, action, reason, uid, user);
+        if (r < 0 || (r = step_done(s, st)) < 0)
+                return r;
+        *ret_id = sqlite3_last_insert_rowid(s->db);
+        return 0;
+}
+
+int store_event_end(struct store *s, int64_t event, const char *result, int64_t duration_ms,
+                    const char *error) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = prepare(s, &st, "UPDATE events SET result = ?, duration_ms = ?, error = ? WHERE id = ?", "titi",
+                        result, duration_ms, error, event);
+        return r < 0 ? r : step_done(s, st);
+}
+
+int store_event_add(struct store *s, int64_t run, const char *service, const char *action,
+                    const char *reason, const char *result, const char *error) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = prepare(s, &st,
+                        "INSERT INTO events (run_id, time, service, action, reason, result, error) "
+                        "VALUES (nullif(?, 0), ?, ?, ?, ?, ?, ?)",
+                        "iittttt", run, now_ms(), service, action, reason, result, error);
+        return r < 0 ? r : step_done(s, st);
+}
+
+int store_mark_interrupted(struct store *s) {
+        int r;
+
+        r = exec_sql(s, "UPDATE events SET result = 'interrupted', error = 'hld stopped before the action finished' "
+                        "WHERE result = 'running'");
+        if (r < 0)
+                return r;
+        r = sqlite3_changes(s->db);
+        return exec_sql(s, "UPDATE runs SET outcome = 'interrupted' WHERE finished_at IS NULL") < 0 ? -EIO : r;
+}
+
+static json_t *column_json(sqlite3_stmt *st, int i) {
+        switch (sqlite3_column_type(st, i)) {
+        case SQLITE_NULL:
+                return json_null();
+        case SQLITE_INTEGER:
+                return json_integer(sqlite3_column_int64(st, i));
+        default:
+                return json_string((const char *) sqlite3_column_text(st, i));
+        }
+}
+
+int store_history(struct store *s, const char *service, int64_t since_ms, int64_t limit, json_t **ret) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        json_t *events;
+        int r, rc;
+
+        /* The newest `limit` events, returned oldest first. */
+        r = prepare(s, &st,
+                    "SELECT * FROM (SELECT id, time / 1000, run_id, service, action, reason, result, duration_ms, "
+                    "error, uid, user FROM events WHERE (?1 IS NULL OR service = ?1) AND time >= ?2 "
+                    "ORDER BY id DESC LIMIT ?3) ORDER BY id",
+                    "tii", service, since_ms, limit);
+        if (r < 0)
+                return r;
+        events = json_array();
+        if (!events)
+                return -ENOMEM;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                static const char *const names[] = { "id", "time", "run", "service", "action", "reason",
+                                                     "result", "duration_ms", "error", "uid", "user" };
+                json_t *e = json_object();
+
+                for (int i = 0; e && i < (int) HL_ELEMENTSOF(names); i++) {
+                        json_t *v = column_json(st, i);
+                        if (!json_is_null(v) || i < 7)
+                                json_object_set_new(e, names[i], v);
+                        else
+                                json_decref(v);
+                }
+                if (!e || json_array_append_new(events, e) < 0) {
+                        json_decref(events);
+                        return -ENOMEM;
+                }
+        }
+        if (rc != SQLITE_DONE) {
+                json_decref(events);
+                return sqlite_to_errno(rc);
+        }
+        *ret = events;
+        return 0;
+}
+
+int store_revisions(struct store *s, const char *service, json_t **ret) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        json_t *revs;
+        int r, rc;
+
+        r = prepare(s, &st,
+                    "SELECT revision, hash, applied_at / 1000, applied_by_uid, applied_by, file, canonical "
+                    "FROM revisions WHERE service = ? ORDER BY revision",
+                    "t", service);
+        if (r < 0)
+                return r;
+        revs = json_array();
+        if (!revs)
+                return -ENOMEM;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                json_t *def = json_loads((const char *) sqlite3_column_text(st, 6), 0, NULL);
+                json_t *rev = json_pack("{s:I, s:s, s:I, s:I, s:s, s:s, s:o}", "revision",
+                                        (json_int_t) sqlite3_column_int64(st, 0), "hash", sqlite3_column_text(st, 1),
+                                        "applied_at", (json_int_t) sqlite3_column_int64(st, 2), "applied_by_uid",
+                                        (json_int_t) sqlite3_column_int64(st, 3), "applied_by", sqlite3_column_text(st, 4),
+                                        "file", sqlite3_column_text(st, 5), "definition", def ? def : json_object());
+                if (!rev || json_array_append_new(revs, rev) < 0) {
+                        json_decref(revs);
+                        return -ENOMEM;
+                }
+        }
+        if (rc != SQLITE_DONE) {
+                json_decref(revs);
+                return sqlite_to_errno(rc);
+        }
+        *ret = revs;
+        return 0;
+}

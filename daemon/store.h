@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The database: service revisions, runs and events in one SQLite file. The only file
+ * that includes sqlite3.h. Used from the loop thread only. Times are Unix milliseconds. */
+
+#include <jansson.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct store;
+
+struct store_service {
+        const char *name;
+        const char *override; /* NULL, "running" or "stopped": hlctl start/stop */
+        int64_t revision;
+        const char *hash;
+        const char *text;
+        const char *file;
+};
+
+int store_open(const char *path, struct store **ret);
+struct store *store_close(struct store *s);
+
+int store_begin(struct store *s);
+int store_commit(struct store *s);
+void store_rollback(struct store *s);
+
+typedef int (*store_service_cb)(void *userdata, const struct store_service *service);
+/* Calls cb with the latest revision of every service that is not removed. */
+int store_load_services(struct store *s, store_service_cb cb, void *userdata);
+
+int store_add_revision(struct store *s, const char *service, const char *hash, const char *text,
+                       const char *canonical, const char *file, uid_t uid, const char *user,
+                       int64_t *ret_revision);
+int store_remove_service(struct store *s, const char *service);
+int store_set_override(struct store *s, const char *service, const char *override);
+
+int store_run_begin(struct store *s, const char *trigger, int64_t uid, const char *user, int64_t *ret_id);
+int store_run_end(struct store *s, int64_t run, const char *outcome);
+
+/* An event recorded as running before its action starts, and finished after. */
+int store_event_begin(struct store *s, int64_t run, const char *service, const char *action,
+                      const char *reason, int64_t uid, const char *user, int64_t *ret_id);
+int store_event_end(struct store *s, int64_t event, const char *result, int64_t duration_ms,
+                    const char *error);
+/* An event that is complete when it is recorded (an observation, a skipped action). */
+int store_event_add(struct store *s, int64_t run, const char *service, const char *action,
+                    const char *reason, const char *result, const char *error);
+
+/* At start-up: whatever a killed hld left running is marked interrupted. Returns how many. */
+int store_mark_interrupted(struct store *s);
+
+/* Replies for History and Show, as the JSON of io.hl.varlink. */
+int store_history(struct store *s, const char *service, int64_t since_ms, int64_t limit, json_t **ret);
+int store_revisions(struct store *s, const char *service, json_t **ret);
+
+int64_t now_ms(void);
