@@ -9,6 +9,7 @@
 #include <lxc/lxccontainer.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
@@ -539,6 +540,8 @@ int ct_configure(const char *lxcpath, const char *name, const struct ct_settings
 
 int ct_start(const char *lxcpath, const char *name, char **ret_error) {
         _cleanup_container_ struct lxc_container *c = lxc_container_new(name, lxcpath);
+        char thread_name[17] = "";
+        bool started;
 
         if (!c)
                 return fail(ret_error, -ENOMEM, "liblxc could not open %s", name);
@@ -549,7 +552,14 @@ int ct_start(const char *lxcpath, const char *name, char **ret_error) {
         /* The container must not inherit hld's sockets or database. */
         c->want_close_all_fds(c, true);
         c->want_daemonize(c, true);
-        if (!c->start(c, 0, NULL))
+        /* liblxc forks the container's monitor from this thread, and the child keeps the
+         * thread's name: were it "hld", `pkill -x hld` or a unit's KillMode would take
+         * every container down with the daemon. */
+        prctl(PR_GET_NAME, (unsigned long) thread_name, 0, 0, 0);
+        prctl(PR_SET_NAME, (unsigned long) "lxc-monitor", 0, 0, 0);
+        started = c->start(c, 0, NULL);
+        prctl(PR_SET_NAME, (unsigned long) thread_name, 0, 0, 0);
+        if (!started)
                 return fail(ret_error, -EIO, "liblxc could not start %s: %s (lxc-start -F -P %s -n %s shows why)", name,
                             lxc_reason(c), lxcpath, name);
         if (!c->wait(c, "RUNNING", 10))
