@@ -57,9 +57,12 @@ int ct_setup(void);
 bool ct_cgroup_v2(void);
 
 int ct_observe(const char *lxcpath, const char *name, const struct ct_settings *want, struct ct_observed *ret);
-/* Creates the container from its template with the given settings, provisions it, and
- * leaves it stopped. A marker file in its directory says "half made" until the end. */
-int ct_create(const char *lxcpath, const struct hl_def *def, const struct ct_settings *settings, char **ret_error);
+/* Creates the container from its template with the given settings and provisions it
+ * (Provision= runs in the started container). It is left stopped, or running when it was
+ * started for provisioning and leave_running is set: a clean shutdown only to start it
+ * again costs seconds. A marker file in its directory says "half made" until the end. */
+int ct_create(const char *lxcpath, const struct hl_def *def, const struct ct_settings *settings, bool leave_running,
+              char **ret_error);
 /* Writes settings to the config; with live, also to the running container's cgroup. */
 int ct_configure(const char *lxcpath, const char *name, const struct ct_settings *settings, bool live,
                  char **ret_error);

@@ -618,7 +618,8 @@ int ct_destroy(const char *lxcpath, const char *name, char **ret_error) {
         return 0;
 }
 
-static int provision(const char *lxcpath, const char *name, char *const *commands, char **ret_error) {
+static int provision(const char *lxcpath, const char *name, char *const *commands, bool leave_running,
+                     char **ret_error) {
         _cleanup_container_ struct lxc_container *c = lxc_container_new(name, lxcpath);
         lxc_attach_options_t options = LXC_ATTACH_OPTIONS_DEFAULT;
         int r;
@@ -639,7 +640,7 @@ static int provision(const char *lxcpath, const char *name, char *const *command
                         return fail(ret_error, -EIO, "Provision step %zu (%s) failed with status %d", i + 1, commands[i],
                                     WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
         }
-        return ct_stop(lxcpath, name, 10, ret_error);
+        return leave_running ? 0 : ct_stop(lxcpath, name, 10, ret_error);
 }
 
 static int create_from(struct lxc_container *c, const char *lxcpath, const struct hl_def *def, char **ret_error) {
@@ -685,7 +686,8 @@ static int create_from(struct lxc_container *c, const char *lxcpath, const struc
         return -EINVAL;
 }
 
-int ct_create(const char *lxcpath, const struct hl_def *def, const struct ct_settings *settings, char **ret_error) {
+int ct_create(const char *lxcpath, const struct hl_def *def, const struct ct_settings *settings, bool leave_running,
+              char **ret_error) {
         _cleanup_container_ struct lxc_container *c = NULL;
         _cleanup_free_ char *dir = hl_strdup_printf("%s/%s", lxcpath, def->name);
         _cleanup_free_ char *marker = path_in(lxcpath, def->name, MARKER_CREATING);
@@ -722,7 +724,7 @@ int ct_create(const char *lxcpath, const struct hl_def *def, const struct ct_set
         if (r >= 0)
                 r = ct_configure(lxcpath, def->name, settings, false, ret_error);
         if (r >= 0 && def->provision)
-                r = provision(lxcpath, def->name, def->provision, ret_error);
+                r = provision(lxcpath, def->name, def->provision, leave_running, ret_error);
         if (r >= 0 && unlink(marker) < 0)
                 r = fail(ret_error, -errno, "cannot unmark %s: %s", dir, strerror(errno));
         if (r < 0) {

@@ -132,6 +132,25 @@ static int add_item(struct run *run, const char *name, struct desired *desired, 
         return 0;
 }
 
+/* Dependencies first, so plans read top-down and runs start what others wait for. */
+static int sort_items(struct run *run) {
+        _cleanup_free_ struct hl_def **defs = calloc(run->n_items + 1, sizeof(*defs));
+        _cleanup_free_ size_t *order = calloc(run->n_items + 1, sizeof(*order));
+        _cleanup_free_ struct item *sorted = calloc(run->n_items + 1, sizeof(*sorted));
+        struct hl_def_error e;
+
+        if (!defs || !order || !sorted)
+                return -ENOMEM;
+        for (size_t i = 0; i < run->n_items; i++)
+                defs[i] = run->items[i].desired->def;
+        if (hl_def_order(defs, run->n_items, order, &e) < 0)
+                return 0; /* apply refuses cycles; keep the order as it is */
+        for (size_t i = 0; i < run->n_items; i++)
+                sorted[i] = run->items[order[i]];
+        memcpy(run->items, sorted, sizeof(*sorted) * run->n_items);
+        return 0;
+}
+
 /* Snapshots the services a run concerns, so that an apply during the run changes nothing
  * under the worker threads' feet. */
 static int run_collect(struct run *run, struct desired **extra, size_t n_extra) {
@@ -159,6 +178,9 @@ static int run_collect(struct run *run, struct desired **extra, size_t n_extra) 
                         if (r < 0)
                                 return r;
                 }
+        r = sort_items(run);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < run->n_items; i++) {
                 run->items[i].destroy = hl_strv_contains(run->prune, run->items[i].name) ||
                                         (run->request.kind == JOB_DESTROY);
@@ -382,7 +404,7 @@ static void action_work(uv_work_t *req) {
                 if (w->item->observed.half_created || w->item->observed.exists)
                         w->r = ct_destroy(lxcpath, name, &w->error);
                 if (w->r >= 0)
-                        w->r = ct_create(lxcpath, d->def, &d->settings, &w->error);
+                        w->r = ct_create(lxcpath, d->def, &d->settings, item_has(w->item, "start"), &w->error);
         } else if (strcmp(verb, "update") == 0)
                 w->r = ct_configure(lxcpath, name, &d->settings, true, &w->error);
         else if (strcmp(verb, "start") == 0)
