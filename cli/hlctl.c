@@ -77,10 +77,18 @@ static int call(const char *method, json_t *parameters, int (*print)(json_t *rep
         return call_method(arg_socket, method, parameters, false, &handler);
 }
 
-static bool has_conf_suffix(const char *name) {
-        size_t n = strlen(name);
+static const char *base_name(const char *path) {
+        const char *slash = strrchr(path, '/');
 
-        return n > 5 && strcmp(name + n - 5, ".conf") == 0;
+        return slash ? slash + 1 : path;
+}
+
+/* "x.conf", not ".conf": the service name is what comes before the suffix. */
+static bool has_conf_suffix(const char *path) {
+        const char *base = base_name(path);
+        size_t n = strlen(base);
+
+        return n > strlen(".conf") && strcmp(base + n - strlen(".conf"), ".conf") == 0;
 }
 
 /* Reads one definition file into {name, text, file}: -errno, with the error printed. */
@@ -128,8 +136,7 @@ static int read_definition(const char *path, json_t **ret) {
         if (len > HL_DEF_MAX_SIZE)
                 goto too_big;
 
-        base = strrchr(path, '/');
-        base = base ? base + 1 : path;
+        base = base_name(path);
         name = strndup(base, strlen(base) - strlen(".conf"));
         if (!name)
                 return log_oom();
@@ -222,7 +229,7 @@ static int collect_definitions(int argc, char **argv, json_t **ret) {
         /* The shape of the command line first, so a usage error reads no file. */
         for (int i = 0; i < argc; i++)
                 if ((stat(argv[i], &st) < 0 || !S_ISDIR(st.st_mode)) && !has_conf_suffix(argv[i])) {
-                        log_error("%s: a definition file's name must end in .conf", argv[i]);
+                        log_error("%s: a definition file must be named NAME.conf", argv[i]);
                         return HLCTL_EXIT_USAGE;
                 }
 

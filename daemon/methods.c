@@ -267,6 +267,12 @@ static int batch_parse(struct manager *m, struct request *req, json_t *definitio
                         batch_done(&b);
                         return -EINVAL;
                 }
+                if (a.file && strlen(a.file) > 4096) {
+                        request_errorf(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "file",
+                                       "a file name is longer than 4096 bytes");
+                        batch_done(&b);
+                        return -EINVAL;
+                }
                 file = a.file ? strdup(a.file) : hl_strdup_printf("%.80s.conf", a.name);
                 if (!file)
                         goto oom;

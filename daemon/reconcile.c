@@ -572,7 +572,7 @@ static void run_execute(struct run *run) {
 
                 /* What the survey saw is the freshest truth: status answers from it. */
                 if (s && it->observe_error >= 0) {
-                        if (s->observed_valid && strcmp(s->expected_state, "RUNNING") == 0 &&
+                        if (!run->plan_only && s->observed_valid && strcmp(s->expected_state, "RUNNING") == 0 &&
                             strcmp(it->observed.state, "RUNNING") != 0 && !s->busy)
                                 store_event_add(m->store, run->id, it->name, "observe",
                                                 "container stopped outside hld (was RUNNING)", "ok", NULL);
@@ -583,6 +583,11 @@ static void run_execute(struct run *run) {
                 }
                 if (plan_item(it) < 0)
                         log_error("out of memory while planning %s", it->name);
+                /* Nothing left to destroy: forgetting the service is all there is to do. */
+                if (it->destroy && it->n_actions == 0 && !run->plan_only && s) {
+                        store_remove_service(m->store, it->name);
+                        manager_forget(m, it->name);
+                }
                 any = any || it->n_actions > 0;
         }
         if (run->plan_only || !any) {
