@@ -558,11 +558,12 @@ static void service_action(struct manager *m, struct request *req, json_t *param
                                                m->services[i]->name, s->name, m->services[i]->name);
                                 return;
                         }
-        if (strcmp(verb, "start") == 0 || strcmp(verb, "stop") == 0) {
-                /* hlctl start/stop holds until the next start/stop or a revision with another State=. */
+        if (strcmp(verb, "destroy") != 0) {
+                /* hlctl start/stop holds until the next start/stop or a revision with another
+                 * State=; a restart, as systemctl's, leaves the service running. */
                 bool def_running = s->desired->def->state == HL_DESIRED_RUNNING;
-                const char *override = strcmp(verb, "start") == 0 ? (def_running ? NULL : "running")
-                                                                  : (def_running ? "stopped" : NULL);
+                const char *override = strcmp(verb, "stop") != 0 ? (def_running ? NULL : "running")
+                                                                 : (def_running ? "stopped" : NULL);
                 char *copy = override ? strdup(override) : NULL;
 
                 r = store_set_override(m->store, s->name, override);

@@ -306,7 +306,7 @@ int store_add_revision(struct store *s, const char *service, const char *hash, c
         r = prepare(s, &ins,
                     "INSERT INTO revisions (service, revision, hash, text, canonical, file, applied_at, "
                     "applied_by_uid, applied_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    "titttiiit", service, revision, hash, text, canonical, file, t, (int64_t) uid, user);
+                    "tittttiit", service, revision, hash, text, canonical, file, t, (int64_t) uid, user);
         if (r < 0 || (r = step_done(s, ins)) < 0)
                 return r;
         *ret_revision = revision;
