@@ -22,6 +22,7 @@ enum {
         OPT_YES = 1 << 1,
         OPT_SINCE = 1 << 2,
         OPT_LIMIT = 1 << 3,
+        OPT_PLAN = 1 << 4,
 };
 
 static const struct output *output = &output_table;
@@ -31,6 +32,7 @@ static bool arg_prune;
 static bool arg_yes;
 static uint64_t arg_since_ms;
 static uint64_t arg_limit;
+static const char *arg_plan;
 static unsigned arg_options; /* the OPT_* given, checked against the verb's */
 
 struct verb {
@@ -257,6 +259,8 @@ static int definitions_call(const char *method, int argc, char **argv, int (*pri
         parameters = json_pack("{s:b}", "prune", arg_prune);
         if (!parameters)
                 return exit_oom();
+        if (arg_plan && json_object_set_new(parameters, "plan", json_string(arg_plan)) < 0)
+                return exit_oom();
         if (argc > 1) {
                 r = collect_definitions(argc - 1, argv + 1, &definitions);
                 if (r != HLCTL_EXIT_OK)
@@ -379,7 +383,9 @@ static void help(void) {
                "Manage this node's service containers through hld.\n"
                "\n"
                "Verbs:\n"
-               "  apply FILE|DIR... [--prune]   Store changed definitions and reconcile\n"
+               "  apply FILE|DIR... [--prune] [--plan ID]\n"
+               "                                Store changed definitions and reconcile; with\n"
+               "                                --plan, only if the plan is still ID\n"
                "  plan [FILE|DIR...] [--prune]  Show what apply, or a reconcile, would do\n"
                "  status, list                  List the services and their state\n"
                "  show NAME                     Show a service, its definition and revisions\n"
@@ -415,7 +421,7 @@ static int verb_help(int argc, char **argv) {
 }
 
 static const struct verb verbs[] = {
-        { "apply", 1, UINT_MAX, OPT_PRUNE, verb_apply },
+        { "apply", 1, UINT_MAX, OPT_PRUNE | OPT_PLAN, verb_apply },
         { "plan", 0, UINT_MAX, OPT_PRUNE, verb_plan },
         { "status", 0, 0, 0, verb_list },
         { "list", 0, 0, 0, verb_list },
@@ -437,6 +443,7 @@ static const struct option options[] = {
         { "yes", no_argument, NULL, 'y' },
         { "since", required_argument, NULL, 'S' },
         { "limit", required_argument, NULL, 'l' },
+        { "plan", required_argument, NULL, 'P' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         {},
@@ -450,6 +457,8 @@ static const char *option_name(unsigned option) {
                 return "--yes";
         case OPT_SINCE:
                 return "--since";
+        case OPT_PLAN:
+                return "--plan";
         default:
                 return "--limit";
         }
@@ -496,6 +505,10 @@ static int parse_argv(int argc, char **argv) {
                                 return -EINVAL;
                         }
                         arg_options |= OPT_LIMIT;
+                        break;
+                case 'P':
+                        arg_plan = optarg;
+                        arg_options |= OPT_PLAN;
                         break;
                 case 'h':
                         help();
@@ -552,7 +565,7 @@ static int dispatch(int argc, char **argv) {
                           verb->max_args == 0 ? "s" : "");
                 return HLCTL_EXIT_USAGE;
         }
-        for (unsigned o = OPT_PRUNE; o <= OPT_LIMIT; o <<= 1)
+        for (unsigned o = OPT_PRUNE; o <= OPT_PLAN; o <<= 1)
                 if ((arg_options & o) && !(verb->options & o)) {
                         log_error("%s is not an option of %s", option_name(o), verb->name);
                         return HLCTL_EXIT_USAGE;

@@ -301,6 +301,9 @@ static int table_plan(json_t *reply) {
         if (count[5] > 0)
                 printf(", %zu to restart", count[5]);
         printf(".\n");
+        if (get_string(reply, "id"))
+                printf("Plan id: %.12s (hlctl apply --plan %.12s … runs exactly this plan)\n", get_string(reply, "id"),
+                       get_string(reply, "id"));
         return 0;
 }
 

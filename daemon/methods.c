@@ -355,13 +355,17 @@ static json_t *strv_json(char *const *v) {
         return a;
 }
 
-static void plan_done(void *userdata, int64_t run, json_t *actions, const char *error) {
+static void reply_error(struct request *req, const struct run_result *result) {
+        request_errorf(req, result->error_name ? result->error_name : HL_ERROR_INTERNAL, NULL, NULL, "%s", result->error);
+}
+
+static void plan_done(void *userdata, const struct run_result *result) {
         struct request *req = userdata;
 
-        if (error)
-                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "%s", error);
+        if (result->error)
+                reply_error(req, result);
         else
-                request_reply(req, json_pack("{s:O}", "actions", actions), false);
+                request_reply(req, json_pack("{s:s, s:O}", "id", result->plan_id, "actions", result->actions), false);
 }
 
 static void plan(struct manager *m, struct request *req, json_t *parameters) {
@@ -384,120 +388,53 @@ static void plan(struct manager *m, struct request *req, json_t *parameters) {
                 request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not plan: %s", strerror(-r));
 }
 
-struct apply_context {
-        struct request *req;
-        char **changed;
-        char **unchanged;
-};
+static void apply_done(void *userdata, const struct run_result *result) {
+        struct request *req = userdata;
 
-static void apply_done(void *userdata, int64_t run, json_t *actions, const char *error) {
-        struct apply_context *ctx = userdata;
-
-        if (error)
-                request_errorf(ctx->req, HL_ERROR_INTERNAL, NULL, NULL, "%s", error);
+        if (result->error)
+                reply_error(req, result);
         else
-                request_reply(ctx->req,
-                              json_pack("{s:I, s:o, s:o, s:O}", "run", (json_int_t) run, "changed",
-                                        strv_json(ctx->changed), "unchanged", strv_json(ctx->unchanged), "actions",
-                                        actions),
+                request_reply(req,
+                              json_pack("{s:I, s:s, s:o, s:o, s:O}", "run", (json_int_t) result->run, "plan",
+                                        result->plan_id, "changed", strv_json(result->changed), "unchanged",
+                                        strv_json(result->unchanged), "actions", result->actions),
                               false);
-        hl_strv_free(ctx->changed);
-        hl_strv_free(ctx->unchanged);
-        free(ctx);
 }
 
 static void apply(struct manager *m, struct request *req, json_t *parameters) {
-        struct definitions_args a = {};
+        struct {
+                json_t *definitions;
+                bool prune;
+                const char *plan;
+        } a = {};
         static const struct hl_field table[] = {
-                { "definitions", HL_FIELD_ARRAY, offsetof(struct definitions_args, definitions), true },
-                { "prune", HL_FIELD_BOOL, offsetof(struct definitions_args, prune), false },
+                { "definitions", HL_FIELD_ARRAY, offsetof(__typeof__(a), definitions), true },
+                { "prune", HL_FIELD_BOOL, offsetof(__typeof__(a), prune), false },
+                { "plan", HL_FIELD_STRING, offsetof(__typeof__(a), plan), false },
                 {},
         };
         const struct peer *peer = request_peer(req);
-        struct apply_context *ctx;
         struct batch b = {};
-        int64_t *revisions;
         int r;
 
         if (!dispatch(req, parameters, table, &a))
                 return;
+        if (a.plan && (strlen(a.plan) < 12 || strlen(a.plan) > 64 || strspn(a.plan, "0123456789abcdef") != strlen(a.plan))) {
+                request_errorf(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "plan",
+                               "a plan id is 12 to 64 hexadecimal digits, as hlctl plan prints it");
+                return;
+        }
         if (batch_parse(m, req, a.definitions, a.prune, &b) < 0)
                 return;
-        ctx = calloc(1, sizeof(*ctx));
-        revisions = calloc(b.n + 1, sizeof(*revisions));
-        if (!ctx || !revisions) {
-                free(ctx);
-                free(revisions);
-                batch_done(&b);
-                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "out of memory");
-                return;
-        }
-        ctx->req = req;
-
-        /* All revisions in one transaction: an apply is stored whole or not at all. */
-        r = store_begin(m->store);
-        for (size_t i = 0; r >= 0 && i < b.n; i++) {
-                struct desired *d = b.items[i];
-                struct service *s = manager_find(m, d->def->name);
-                _cleanup_free_ char *canonical = NULL;
-                json_t *j;
-
-                if (s && strcmp(s->desired->hash, d->hash) == 0) {
-                        r = hl_strv_push(&ctx->unchanged, d->def->name);
-                        continue;
-                }
-                j = hl_def_to_json(d->def);
-                canonical = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-                json_decref(j);
-                if (!canonical) {
-                        r = -ENOMEM;
-                        break;
-                }
-                r = store_add_revision(m->store, d->def->name, d->hash, d->text, canonical, d->file, peer->uid,
-                                       peer->user, &revisions[i]);
-                if (r >= 0 && s && s->override && s->desired->def->state != d->def->state)
-                        r = store_set_override(m->store, d->def->name, NULL);
-                if (r >= 0)
-                        r = hl_strv_push(&ctx->changed, d->def->name);
-        }
-        if (r >= 0)
-                r = store_commit(m->store);
-        if (r < 0) {
-                store_rollback(m->store);
-                hl_strv_free(ctx->changed);
-                hl_strv_free(ctx->unchanged);
-                free(ctx);
-                free(revisions);
-                batch_done(&b);
-                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not store the definitions: %s", strerror(-r));
-                return;
-        }
-        for (size_t i = 0; i < b.n; i++) {
-                struct desired *d = b.items[i];
-                struct service *s = manager_find(m, d->def->name);
-
-                if (revisions[i] == 0)
-                        continue;
-                d->revision = revisions[i];
-                log_full(LOG_INFO, d->def->name, "apply", 0, "revision %" PRId64 " applied by %s", d->revision, peer->user);
-                r = manager_set_desired(m, d->def->name, d,
-                                        s && s->override && s->desired->def->state == d->def->state ? s->override : NULL);
-                if (r < 0)
-                        log_error("out of memory keeping revision %" PRId64 " of %s", d->revision, d->def->name);
-        }
-        free(revisions);
-        manager_sort(m);
-        r = reconcile_enqueue(m, &(struct job_request) { .kind = JOB_RECONCILE, .trigger = "apply", .prune = b.prune,
+        /* The revisions are stored when the run begins: runs are serialized, so what is
+         * stored is exactly what that run plans and executes. */
+        r = reconcile_enqueue(m, &(struct job_request) { .kind = JOB_RECONCILE, .trigger = "apply", .apply = b.items,
+                                                         .n_apply = b.n, .prune = b.prune, .expect_plan = a.plan,
                                                          .uid = peer->uid, .user = peer->user, .done = apply_done,
-                                                         .userdata = ctx });
+                                                         .userdata = req });
         batch_done(&b);
-        if (r < 0) {
-                ctx->req = NULL;
-                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not queue the reconcile: %s", strerror(-r));
-                hl_strv_free(ctx->changed);
-                hl_strv_free(ctx->unchanged);
-                free(ctx);
-        }
+        if (r < 0)
+                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not queue the apply: %s", strerror(-r));
 }
 
 struct action_context {
@@ -507,17 +444,19 @@ struct action_context {
         const char *verb;
 };
 
-static void action_done(void *userdata, int64_t run, json_t *actions, const char *error) {
+static void action_done(void *userdata, const struct run_result *result) {
         struct action_context *ctx = userdata;
+        json_t *actions = result->actions;
+        const char *error = result->error;
         json_t *last = json_array_get(actions, json_array_size(actions) - 1), *v;
         size_t i;
 
         json_array_foreach(actions, i, v) {
-                const char *result = json_string_value(json_object_get(v, "result"));
-                if (result && strcmp(result, "ok") != 0) {
+                const char *outcome = json_string_value(json_object_get(v, "result"));
+                if (outcome && strcmp(outcome, "ok") != 0) {
                         const char *err = json_string_value(json_object_get(v, "error"));
                         request_errorf(ctx->req, HL_ERROR_ACTION_FAILED, "service", ctx->service, "%s %s %s: %s",
-                                       json_string_value(json_object_get(v, "action")), ctx->service, result,
+                                       json_string_value(json_object_get(v, "action")), ctx->service, outcome,
                                        err ? err : "no reason given");
                         goto finish;
                 }
@@ -528,7 +467,7 @@ static void action_done(void *userdata, int64_t run, json_t *actions, const char
                 manager_forget(ctx->m, ctx->service);
         }
         if (error)
-                request_errorf(ctx->req, HL_ERROR_INTERNAL, NULL, NULL, "%s", error);
+                reply_error(ctx->req, result);
         else if (last)
                 request_reply(ctx->req, json_pack("{s:O}", "action", last), false);
         else
@@ -610,13 +549,14 @@ static void destroy(struct manager *m, struct request *req, json_t *p) {
         service_action(m, req, p, "destroy", JOB_DESTROY);
 }
 
-static void reconcile_done(void *userdata, int64_t run, json_t *actions, const char *error) {
+static void reconcile_done(void *userdata, const struct run_result *result) {
         struct request *req = userdata;
 
-        if (error)
-                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "%s", error);
+        if (result->error)
+                reply_error(req, result);
         else
-                request_reply(req, json_pack("{s:I, s:O}", "run", (json_int_t) run, "actions", actions), false);
+                request_reply(req, json_pack("{s:I, s:O}", "run", (json_int_t) result->run, "actions", result->actions),
+                              false);
 }
 
 static void reconcile(struct manager *m, struct request *req, json_t *parameters) {

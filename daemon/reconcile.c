@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hl-protocol.h"
 #include "log.h"
 #include "reconcile.h"
 #include "store.h"
@@ -48,6 +49,13 @@ struct run {
         char *only;
         char **prune;
         char *user;
+        char *expect_plan;
+        struct desired **apply;
+        size_t n_apply;
+        char **changed, **unchanged;
+        char plan_id[65];
+        const char *error_name;
+        char *error;
         bool plan_only;
         bool queued;
         int64_t id;
@@ -104,7 +112,27 @@ static void run_free(struct run *run) {
         free(run->only);
         hl_strv_free(run->prune);
         free(run->user);
+        free(run->expect_plan);
+        for (size_t i = 0; i < run->n_apply; i++)
+                desired_unref(run->apply[i]);
+        free(run->apply);
+        hl_strv_free(run->changed);
+        hl_strv_free(run->unchanged);
+        free(run->error);
         free(run);
+}
+
+static void run_fail(struct run *run, const char *error_name, const char *fmt, ...) HL_PRINTF(3, 4);
+static void run_fail(struct run *run, const char *error_name, const char *fmt, ...) {
+        va_list ap;
+
+        if (run->error)
+                return;
+        run->error_name = error_name;
+        va_start(ap, fmt);
+        if (vasprintf(&run->error, fmt, ap) < 0)
+                run->error = NULL;
+        va_end(ap);
 }
 
 static struct item *run_find(struct run *run, const char *name) {
@@ -337,11 +365,22 @@ static void run_finish(struct run *run) {
                 failed = failed || run->items[i].status == ITEM_FAILED || run->items[i].status == ITEM_SKIPPED;
         }
         if (run->id > 0)
-                store_run_end(m->store, run->id, failed ? "failed" : any ? "ok" : "no-op");
+                store_run_end(m->store, run->id, run->error ? "refused" : failed ? "failed" : any ? "ok" : "no-op");
         actions = run_actions_json(run);
-        if (run->request.done)
-                run->request.done(run->request.userdata, run->id, actions ? actions : json_array(),
-                                  actions ? NULL : "out of memory");
+        if (!actions)
+                run_fail(run, NULL, "out of memory");
+        if (run->request.done) {
+                struct run_result result = {
+                        .run = run->id,
+                        .actions = actions,
+                        .plan_id = run->plan_id,
+                        .changed = run->changed,
+                        .unchanged = run->unchanged,
+                        .error = run->error ? run->error : (run->error_name ? "out of memory" : NULL),
+                        .error_name = run->error_name,
+                };
+                run->request.done(run->request.userdata, &result);
+        }
         json_decref(actions);
         if (run->queued) {
                 m->run = NULL;
@@ -562,6 +601,108 @@ static void run_schedule(struct run *run) {
         }
 }
 
+/* A plan's id: a hash of everything it was computed from (each service's revision and
+ * wanted state, what the survey saw) and of what it says, so that an apply --plan ID
+ * runs only what was reviewed. */
+static void plan_id(struct run *run) {
+        _cleanup_free_ char *text = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+
+        if (!f) {
+                snprintf(run->plan_id, sizeof(run->plan_id), "%s", "");
+                return;
+        }
+        for (size_t i = 0; i < run->n_items; i++) {
+                const struct item *it = &run->items[i];
+
+                fprintf(f, "%s\n%s\n%s\n%s %d %d\n", it->name, it->desired->hash, it->wanted, it->observed.state,
+                        it->observed.exists, it->observed.half_created);
+                for (size_t k = 0; k < it->observed.n_values; k++)
+                        fprintf(f, "=%s\n", it->observed.values[k]);
+                for (size_t k = 0; k < it->n_actions; k++) {
+                        fprintf(f, "%s %s\n", it->actions[k].verb, it->actions[k].reason);
+                        for (char **c = it->actions[k].changes; c && *c; c++)
+                                fprintf(f, "~%s\n", *c);
+                }
+        }
+        fclose(f);
+        hl_sha256_hex(text ? text : "", size, run->plan_id);
+}
+
+static void drop_actions(struct run *run) {
+        for (size_t i = 0; i < run->n_items; i++) {
+                struct item *it = &run->items[i];
+
+                for (size_t k = 0; k < it->n_actions; k++)
+                        action_done(&it->actions[k]);
+                free(it->actions);
+                it->actions = NULL;
+                it->n_actions = 0;
+        }
+}
+
+/* Stores the revisions an Apply brought, all or none, at the moment its run begins: what
+ * is stored is what this run executes. */
+static int store_apply(struct run *run) {
+        struct manager *m = run->m;
+        _cleanup_free_ int64_t *revisions = calloc(run->n_apply + 1, sizeof(int64_t));
+        int r;
+
+        if (!revisions) {
+                run_fail(run, NULL, "out of memory");
+                return -ENOMEM;
+        }
+        r = store_begin(m->store);
+        for (size_t i = 0; r >= 0 && i < run->n_apply; i++) {
+                struct desired *d = run->apply[i];
+                struct service *s = manager_find(m, d->def->name);
+                _cleanup_free_ char *canonical = NULL;
+                json_t *j;
+
+                if (s && strcmp(s->desired->hash, d->hash) == 0) {
+                        r = hl_strv_push(&run->unchanged, d->def->name);
+                        continue;
+                }
+                j = hl_def_to_json(d->def);
+                canonical = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+                json_decref(j);
+                if (!canonical) {
+                        r = -ENOMEM;
+                        break;
+                }
+                r = store_add_revision(m->store, d->def->name, d->hash, d->text, canonical, d->file, run->request.uid,
+                                       run->user ? run->user : "", &revisions[i]);
+                if (r >= 0 && s && s->override && s->desired->def->state != d->def->state)
+                        r = store_set_override(m->store, d->def->name, NULL);
+                if (r >= 0)
+                        r = hl_strv_push(&run->changed, d->def->name);
+        }
+        if (r >= 0)
+                r = store_commit(m->store);
+        if (r < 0) {
+                store_rollback(m->store);
+                hl_strv_free(TAKE_PTR(run->changed));
+                run_fail(run, NULL, "could not store the definitions: %s", strerror(-r));
+                return r;
+        }
+        for (size_t i = 0; i < run->n_apply; i++) {
+                struct desired *d = run->apply[i];
+                struct service *s = manager_find(m, d->def->name);
+
+                if (revisions[i] == 0)
+                        continue;
+                d->revision = revisions[i];
+                log_full(LOG_INFO, d->def->name, "apply", run->id, "revision %" PRId64 " applied by %s", d->revision,
+                         run->user);
+                if (manager_set_desired(m, d->def->name, d,
+                                        s && s->override && s->desired->def->state == d->def->state ? s->override : NULL) < 0)
+                        log_error("out of memory keeping revision %" PRId64 " of %s", d->revision, d->def->name);
+        }
+        manager_sort(m);
+        return 0;
+}
+
 static void run_execute(struct run *run) {
         struct manager *m = run->m;
         bool any = false;
@@ -589,6 +730,21 @@ static void run_execute(struct run *run) {
                         manager_forget(m, it->name);
                 }
                 any = any || it->n_actions > 0;
+        }
+        plan_id(run);
+        /* An id may be abbreviated to a prefix, as git's; Apply checks it has 12 or more digits. */
+        if (run->expect_plan && strncmp(run->expect_plan, run->plan_id, strlen(run->expect_plan)) != 0) {
+                run_fail(run, HL_ERROR_BUSY,
+                         "the plan changed since %.12s was reviewed (it is %.12s now): run plan again", run->expect_plan,
+                         run->plan_id);
+                drop_actions(run);
+                run_finish(run);
+                return;
+        }
+        if (!run->plan_only && run->n_apply > 0 && store_apply(run) < 0) {
+                drop_actions(run);
+                run_finish(run);
+                return;
         }
         if (run->plan_only || !any) {
                 run_finish(run);
@@ -652,7 +808,7 @@ static void run_start_next(struct manager *m) {
         m->run = (struct run *) run;
         r = store_run_begin(m->store, run->request.trigger, run->request.uid, run->user, &run->id);
         if (r >= 0)
-                r = run_collect(run, NULL, 0);
+                r = run_collect(run, run->apply, run->n_apply);
         if (r >= 0 && run->only && run->n_items == 0)
                 r = -ENOENT;
         if (r >= 0) {
@@ -662,6 +818,7 @@ static void run_start_next(struct manager *m) {
         }
         if (r < 0 && run->pending == 0) {
                 log_error("run %" PRId64 " could not start: %s", run->id, strerror(-r));
+                run_fail(run, NULL, "the run could not start: %s", strerror(-r));
                 run_finish(run);
         }
 }
@@ -678,11 +835,18 @@ static struct run *run_new(struct manager *m, const struct job_request *request)
         for (char **p = request->prune; p && *p; p++)
                 if (hl_strv_push(&run->prune, *p) < 0)
                         goto fail;
-        if ((request->only && !run->only) || (request->user && !run->user))
+        run->expect_plan = request->expect_plan ? strdup(request->expect_plan) : NULL;
+        run->apply = calloc(request->n_apply + 1, sizeof(*run->apply));
+        if ((request->only && !run->only) || (request->user && !run->user) ||
+            (request->expect_plan && !run->expect_plan) || !run->apply)
                 goto fail;
+        for (size_t i = 0; i < request->n_apply; i++)
+                run->apply[run->n_apply++] = desired_ref(request->apply[i]);
         run->request.only = run->only;
         run->request.user = run->user;
         run->request.prune = run->prune;
+        run->request.apply = NULL;
+        run->request.expect_plan = run->expect_plan;
         return run;
 fail:
         run_free(run);
@@ -746,7 +910,8 @@ void reconcile_drain(struct manager *m) {
                 m->queue_head = (struct job *) run->next;
                 if (run->request.done) {
                         json_t *none = json_array();
-                        run->request.done(run->request.userdata, 0, none, "hld is stopping");
+                        struct run_result result = { .actions = none, .error = "hld is stopping" };
+                        run->request.done(run->request.userdata, &result);
                         json_decref(none);
                 }
                 run_free(run);

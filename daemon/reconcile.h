@@ -16,15 +16,28 @@ enum job_kind {
         JOB_DESTROY,   /* destroy one service's container and forget it */
 };
 
-/* actions is borrowed; error is NULL on success. */
-typedef void (*job_done_cb)(void *userdata, int64_t run, json_t *actions, const char *error);
+/* What a job or a plan came to. Everything is borrowed for the callback's duration. */
+struct run_result {
+        int64_t run;       /* 0 for a plan */
+        json_t *actions;   /* [Action] in planned order */
+        const char *plan_id;
+        char **changed;    /* Apply: services that got a new revision */
+        char **unchanged;
+        const char *error; /* NULL on success */
+        const char *error_name;
+};
+
+typedef void (*job_done_cb)(void *userdata, const struct run_result *result);
 
 struct job_request {
         enum job_kind kind;
-        const char *trigger; /* startup, timer, apply, cli */
-        const char *only;    /* one service, or NULL for all */
-        char **prune;        /* services to destroy as part of the run */
-        int64_t uid;         /* -1 when hld itself is the actor */
+        const char *trigger;     /* startup, timer, apply, cli, container-exit */
+        const char *only;        /* one service, or NULL for all */
+        struct desired **apply;  /* revisions stored when the run begins (Apply) */
+        size_t n_apply;
+        char **prune;            /* services to destroy as part of the run */
+        const char *expect_plan; /* refuse to run unless the plan has this id */
+        int64_t uid;             /* -1 when hld itself is the actor */
         const char *user;
         job_done_cb done;
         void *userdata;
