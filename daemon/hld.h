@@ -15,6 +15,7 @@
 #include "hl-def.h"
 
 struct control;
+struct exit_watch;
 struct store;
 struct job;
 struct run;
@@ -56,7 +57,15 @@ struct service {
         char expected_state[16];
         char *last_action;
         char *last_error;
+        /* Restart back-off ([Restart]), mirrored in the database. */
+        unsigned restart_failures;
+        int64_t last_restart_ms;
+        /* The running container's init, watched through a pidfd to notice its exit. */
+        struct exit_watch *watch;
 };
+
+/* When the next automatic restart of s may happen (Unix ms), or 0 when it may go now. */
+int64_t service_next_restart(const struct service *s);
 
 struct manager {
         uv_loop_t *loop;
@@ -69,6 +78,7 @@ struct manager {
         struct control *control;
         uv_timer_t reconcile_timer;
         uv_timer_t watchdog_timer;
+        uv_timer_t backoff_timer;
         uv_signal_t signals[3];
         struct job *queue_head, *queue_tail;
         struct run *run;
@@ -84,3 +94,11 @@ void manager_sort(struct manager *m);
 /* "running" or "stopped": the definition's State= unless hlctl start/stop said otherwise. */
 const char *service_wanted_state(const struct service *s);
 void manager_notify_status(struct manager *m, const char *fmt, ...) HL_PRINTF(2, 3);
+
+/* Watches the init of s's running container (watch.c): when it exits, a reconcile of s
+ * is queued with the trigger container-exit. Re-arms when the pid changed; stops when
+ * the container is not running. */
+void watch_update(struct manager *m, struct service *s);
+void watch_stop(struct service *s);
+/* Arms the back-off timer for the earliest pending automatic restart. */
+void manager_schedule_backoff(struct manager *m);

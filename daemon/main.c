@@ -145,6 +145,10 @@ static int load_service(void *userdata, const struct store_service *svc) {
         }
         r = manager_set_desired(m, svc->name, d, svc->override);
         desired_unref(d);
+        if (r >= 0) {
+                struct service *s = manager_find(m, svc->name);
+                r = store_restart_get(m->store, svc->name, &s->restart_failures, &s->last_restart_ms);
+        }
         return r;
 }
 
@@ -199,10 +203,14 @@ static void on_signal(uv_signal_t *s, int signum) {
         m->control = NULL;
         uv_timer_stop(&m->reconcile_timer);
         uv_timer_stop(&m->watchdog_timer);
+        uv_timer_stop(&m->backoff_timer);
+        for (size_t i = 0; i < m->n_services; i++)
+                watch_stop(m->services[i]);
         for (size_t i = 0; i < HL_ELEMENTSOF(m->signals); i++)
                 uv_close((uv_handle_t *) &m->signals[i], NULL);
         uv_close((uv_handle_t *) &m->reconcile_timer, NULL);
         uv_close((uv_handle_t *) &m->watchdog_timer, NULL);
+        uv_close((uv_handle_t *) &m->backoff_timer, NULL);
         /* Work already in the thread pool finishes; nothing new starts. */
         reconcile_drain(m);
 }
@@ -271,7 +279,8 @@ static int run(struct manager *m) {
         }
         uv_timer_init(m->loop, &m->reconcile_timer);
         uv_timer_init(m->loop, &m->watchdog_timer);
-        m->reconcile_timer.data = m->watchdog_timer.data = m;
+        uv_timer_init(m->loop, &m->backoff_timer);
+        m->reconcile_timer.data = m->watchdog_timer.data = m->backoff_timer.data = m;
         start_timers(m);
 
         log_info("hld %s ready: %zu services, lxcpath %s, socket %s, cgroup %s", HL_VERSION, m->n_services,

@@ -7,6 +7,8 @@
 
 #include "hld.h"
 #include "log.h"
+#include "reconcile.h"
+#include "store.h"
 
 struct desired *desired_new(struct hl_def *def, const char *text, const char *file, int64_t revision) {
         struct desired *d = calloc(1, sizeof(*d));
@@ -90,6 +92,7 @@ void manager_forget(struct manager *m, const char *name) {
 
                 if (strcmp(s->name, name) != 0)
                         continue;
+                watch_stop(s);
                 desired_unref(s->desired);
                 ct_observed_done(&s->observed);
                 free(s->override);
@@ -137,4 +140,41 @@ void manager_sort(struct manager *m) {
         for (size_t i = 0; i < m->n_services; i++)
                 sorted[i] = m->services[order[i]];
         memcpy(m->services, sorted, sizeof(*sorted) * m->n_services);
+}
+
+int64_t service_next_restart(const struct service *s) {
+        const struct hl_restart *r = &s->desired->def->restart;
+        unsigned shift;
+        uint64_t delay;
+
+        if (s->restart_failures < r->start_limit_burst || s->restart_failures == 0)
+                return 0;
+        shift = s->restart_failures - r->start_limit_burst;
+        delay = r->restart_sec_ms << (shift > 30 ? 30 : shift);
+        if (delay > r->restart_max_delay_ms || delay < r->restart_sec_ms)
+                delay = r->restart_max_delay_ms;
+        return s->last_restart_ms + (int64_t) delay;
+}
+
+static void on_backoff(uv_timer_t *t) {
+        struct manager *m = t->data;
+        struct job_request request = { .kind = JOB_RECONCILE, .trigger = "backoff", .uid = -1 };
+
+        if (reconcile_enqueue(m, &request) < 0)
+                log_warning("could not queue the reconcile after a back-off, ignoring");
+}
+
+void manager_schedule_backoff(struct manager *m) {
+        int64_t next = 0, now = now_ms();
+
+        if (m->stopping)
+                return;
+        for (size_t i = 0; i < m->n_services; i++) {
+                int64_t t = service_next_restart(m->services[i]);
+                if (t > 0 && strcmp(m->services[i]->observed.state, "RUNNING") != 0 && (next == 0 || t < next))
+                        next = t;
+        }
+        uv_timer_stop(&m->backoff_timer);
+        if (next > 0)
+                uv_timer_start(&m->backoff_timer, on_backoff, next > now ? (uint64_t) (next - now) : 0, 0);
 }

@@ -105,6 +105,16 @@ static json_t *service_json(const struct service *s) {
                                                                   s->observed.live_swap));
                 json_object_set_new(j, "memory_usage", json_integer((json_int_t) s->observed.memory_usage));
         }
+        json_object_set_new(j, "restart_policy", json_string(hl_restart_policy_to_string(d->restart.policy)));
+        json_object_set_new(j, "restarts", json_integer(s->restart_failures));
+        if (strcmp(s->observed.state, "RUNNING") != 0 && strcmp(service_wanted_state(s), "running") == 0) {
+                int64_t next = service_next_restart(s);
+                if (next > now_ms()) {
+                        json_object_set_new(j, "condition", json_string("crash-looping"));
+                        json_object_set_new(j, "next_restart", json_integer(next / 1000));
+                } else if (s->last_action && strcmp(s->last_action, "hold") == 0)
+                        json_object_set_new(j, "condition", json_string("exited"));
+        }
         if (s->last_action)
                 json_object_set_new(j, "last_action", json_string(s->last_action));
         if (s->last_error)

@@ -35,6 +35,8 @@ struct item {
         char expected[16];
         bool destroy;
         bool restart;
+        bool automatic;       /* hld acts on its own (timer, exit, start-up), not for a person */
+        int64_t next_restart; /* back-off: no automatic start before this (Unix ms) */
         struct ct_observed observed;
         int observe_error;
         struct action *actions;
@@ -160,6 +162,11 @@ static int add_item(struct run *run, const char *name, struct desired *desired, 
         return 0;
 }
 
+static bool run_is_automatic(const struct run *run) {
+        return strcmp(run->request.trigger, "apply") != 0 && strcmp(run->request.trigger, "cli") != 0 &&
+               strcmp(run->request.trigger, "plan") != 0;
+}
+
 /* Dependencies first, so plans read top-down and runs start what others wait for. */
 static int sort_items(struct run *run) {
         _cleanup_free_ struct hl_def **defs = calloc(run->n_items + 1, sizeof(*defs));
@@ -210,9 +217,13 @@ static int run_collect(struct run *run, struct desired **extra, size_t n_extra) 
         if (r < 0)
                 return r;
         for (size_t i = 0; i < run->n_items; i++) {
-                run->items[i].destroy = hl_strv_contains(run->prune, run->items[i].name) ||
-                                        (run->request.kind == JOB_DESTROY);
-                run->items[i].restart = run->request.kind == JOB_RESTART;
+                struct item *it = &run->items[i];
+                struct service *s = manager_find(m, it->name);
+
+                it->destroy = hl_strv_contains(run->prune, it->name) || run->request.kind == JOB_DESTROY;
+                it->restart = run->request.kind == JOB_RESTART;
+                it->automatic = run_is_automatic(run);
+                it->next_restart = s ? service_next_restart(s) : 0;
         }
         return 0;
 }
@@ -301,9 +312,21 @@ static int plan_item(struct item *it) {
         }
         if (it->restart)
                 return add_action(it, "restart", NULL, "restart requested");
-        if (want_running && !running)
+        if (want_running && !running) {
+                bool unexpected = strcmp(it->expected, "RUNNING") == 0;
+                const struct hl_restart *policy = &it->desired->def->restart;
+
+                /* The restart policy governs what hld does on its own after an exit; a
+                 * person's apply, start or plan always gets the start. */
+                if (it->automatic && unexpected && policy->policy == HL_RESTART_NO)
+                        return add_action(it, "hold", NULL, "exited, and Restart Policy=no: hlctl start %s starts it",
+                                          it->name);
+                if (it->automatic && it->next_restart > now_ms())
+                        return add_action(it, "hold", NULL, "crash-looping: next start in %" PRId64 " s",
+                                          (it->next_restart - now_ms() + 999) / 1000);
                 return add_action(it, "start", NULL, "found %s%s, wants running", o->state,
-                                  strcmp(it->expected, "RUNNING") == 0 ? " (stopped outside hld)" : "");
+                                  unexpected ? " (stopped outside hld)" : "");
+        }
         if (!want_running && running)
                 return add_action(it, "stop", NULL, "found %s, wants stopped", o->state);
         return 0;
@@ -382,12 +405,37 @@ static void run_finish(struct run *run) {
                 run->request.done(run->request.userdata, &result);
         }
         json_decref(actions);
+        if (!run->plan_only)
+                manager_schedule_backoff(m);
         if (run->queued) {
                 m->run = NULL;
                 manager_notify_status(m, "Idle: %zu services.", m->n_services);
         }
         run_free(run);
         run_start_next(m);
+}
+
+static void service_observed(struct manager *m, struct service *s, const struct ct_observed *o) {
+        ct_observed_done(&s->observed);
+        if (ct_observe_copy(&s->observed, o) < 0) {
+                snprintf(s->observed.state, sizeof(s->observed.state), "UNKNOWN");
+                s->observed_valid = false;
+                return;
+        }
+        s->observed_valid = true;
+        watch_update(m, s);
+}
+
+/* A container that has stayed up for StartLimitIntervalSec since its last automatic
+ * restart is healthy again: the back-off count starts over. */
+static void stable_reset(struct run *run, struct service *s) {
+        if (run->plan_only || s->restart_failures == 0 || strcmp(s->observed.state, "RUNNING") != 0 ||
+            now_ms() - s->last_restart_ms < (int64_t) s->desired->def->restart.start_limit_interval_ms)
+                return;
+        s->restart_failures = 0;
+        s->last_restart_ms = 0;
+        if (store_restart_set(run->m->store, s->name, 0, 0) < 0)
+                log_warning("could not reset the restart count of %s, ignoring", s->name);
 }
 
 static void update_service(struct run *run, struct item *it) {
@@ -486,9 +534,7 @@ static void action_after(uv_work_t *req, int status) {
                 ct_observed_done(&it->observed);
                 it->observed = w->observed;
                 if (s && strcmp(a->verb, "destroy") != 0) {
-                        ct_observed_done(&s->observed);
-                        ct_observe_copy(&s->observed, &it->observed);
-                        s->observed_valid = true;
+                        service_observed(m, s, &it->observed);
                         free(s->last_action);
                         s->last_action = strdup(a->verb);
                         free(s->last_error);
@@ -513,6 +559,33 @@ static void action_after(uv_work_t *req, int status) {
         run_schedule(run);
 }
 
+/* Back-off bookkeeping: an automatic start after an exit counts; a person's start or
+ * apply clears the count. */
+static void count_restart(struct run *run, struct item *it, const struct action *a) {
+        struct service *s = manager_find(run->m, it->name);
+        unsigned failures;
+        int64_t when;
+
+        if (!s || (strcmp(a->verb, "start") != 0 && strcmp(a->verb, "restart") != 0))
+                return;
+        if (it->automatic && strcmp(it->expected, "RUNNING") == 0) {
+                failures = s->restart_failures + 1;
+                when = now_ms();
+        } else if (s->restart_failures > 0) {
+                failures = 0;
+                when = 0;
+        } else
+                return;
+        if (store_restart_set(run->m->store, s->name, failures, when) < 0)
+                log_warning("could not record the restart count of %s, ignoring", s->name);
+        s->restart_failures = failures;
+        s->last_restart_ms = when;
+        if (failures == s->desired->def->restart.start_limit_burst && failures > 0)
+                log_full(LOG_WARNING, s->name, "start", run->id,
+                         "%u restarts in a row: further restarts back off from %" PRIu64 " ms", failures,
+                         s->desired->def->restart.restart_sec_ms);
+}
+
 static int start_action(struct run *run, struct item *it) {
         struct manager *m = run->m;
         struct action *a = &it->actions[it->next];
@@ -523,6 +596,7 @@ static int start_action(struct run *run, struct item *it) {
         r = store_event_begin(m->store, run->id, it->name, a->verb, a->reason, run->request.uid, run->user, &a->event);
         if (r < 0)
                 return r;
+        count_restart(run, it, a);
         w = calloc(1, sizeof(*w));
         if (!w)
                 return -ENOMEM;
@@ -553,6 +627,29 @@ static void skip_item(struct run *run, struct item *it, const char *reason) {
         it->status = ITEM_SKIPPED;
 }
 
+/* What hld reports but does not do: a start the restart policy holds back, a change that
+ * needs the container recreated. Recorded once while it stays the same; the item is done. */
+static void hold_item(struct run *run, struct item *it) {
+        struct service *s = manager_find(run->m, it->name);
+        struct action *a = &it->actions[it->next];
+
+        a->result = "held";
+        if (s && s->last_action && strcmp(s->last_action, a->verb) == 0 && s->last_error &&
+            strcmp(s->last_error, a->reason) == 0) {
+                it->status = ITEM_DONE;
+                return;
+        }
+        store_event_add(run->m->store, run->id, it->name, a->verb, a->reason, "held", NULL);
+        log_full(LOG_WARNING, it->name, a->verb, run->id, "%s", a->reason);
+        if (s) {
+                free(s->last_action);
+                s->last_action = strdup(a->verb);
+                free(s->last_error);
+                s->last_error = strdup(a->reason);
+        }
+        it->status = ITEM_DONE;
+}
+
 static void run_schedule(struct run *run) {
         struct manager *m = run->m;
         bool waiting = false;
@@ -566,6 +663,11 @@ static void run_schedule(struct run *run) {
                         continue;
                 if (it->n_actions == 0 || it->next >= it->n_actions) {
                         it->status = ITEM_DONE;
+                        continue;
+                }
+                if (strcmp(it->actions[it->next].verb, "hold") == 0 ||
+                    strcmp(it->actions[it->next].verb, "recreate") == 0) {
+                        hold_item(run, it);
                         continue;
                 }
                 if (it->next == 0) {
@@ -711,16 +813,18 @@ static void run_execute(struct run *run) {
                 struct item *it = &run->items[i];
                 struct service *s = manager_find(m, it->name);
 
-                /* What the survey saw is the freshest truth: status answers from it. */
-                if (s && it->observe_error >= 0) {
-                        if (!run->plan_only && s->observed_valid && strcmp(s->expected_state, "RUNNING") == 0 &&
+                /* What the survey saw is the freshest truth: status answers from it. What hld
+                 * expects changes only with its own actions (and at start-up), so a stop
+                 * behind its back stays one until hld starts the container again. */
+                if (s && it->observe_error >= 0 && !run->plan_only) {
+                        if (s->observed_valid && strcmp(s->observed.state, "RUNNING") == 0 &&
                             strcmp(it->observed.state, "RUNNING") != 0 && !s->busy)
                                 store_event_add(m->store, run->id, it->name, "observe",
                                                 "container stopped outside hld (was RUNNING)", "ok", NULL);
-                        ct_observed_done(&s->observed);
-                        ct_observe_copy(&s->observed, &it->observed);
-                        s->observed_valid = true;
-                        update_service(run, it);
+                        service_observed(m, s, &it->observed);
+                        if (!s->expected_state[0])
+                                update_service(run, it);
+                        stable_reset(run, s);
                 }
                 if (plan_item(it) < 0)
                         log_error("out of memory while planning %s", it->name);

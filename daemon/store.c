@@ -56,6 +56,12 @@ static const char *const migrations[] = {
         "  user TEXT);"
         "CREATE INDEX events_service_time ON events(service, time);"
         "CREATE INDEX events_time ON events(time);",
+
+        /* Version 2: restart back-off, kept across restarts of hld. */
+        "CREATE TABLE restarts ("
+        "  service TEXT PRIMARY KEY REFERENCES services(name),"
+        "  failures INTEGER NOT NULL,"
+        "  last_attempt INTEGER NOT NULL);",
 };
 
 int64_t now_ms(void) {
@@ -469,4 +475,34 @@ int store_revisions(struct store *s, const char *service, json_t **ret) {
         }
         *ret = revs;
         return 0;
+}
+
+int store_restart_get(struct store *s, const char *service, unsigned *ret_failures, int64_t *ret_last_attempt) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r, rc;
+
+        r = prepare(s, &st, "SELECT failures, last_attempt FROM restarts WHERE service = ?", "t", service);
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE) {
+                *ret_failures = 0;
+                *ret_last_attempt = 0;
+                return 0;
+        }
+        if (rc != SQLITE_ROW)
+                return sqlite_to_errno(rc);
+        *ret_failures = (unsigned) sqlite3_column_int64(st, 0);
+        *ret_last_attempt = sqlite3_column_int64(st, 1);
+        return 0;
+}
+
+int store_restart_set(struct store *s, const char *service, unsigned failures, int64_t last_attempt) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = prepare(s, &st,
+                        "INSERT INTO restarts (service, failures, last_attempt) VALUES (?, ?, ?) "
+                        "ON CONFLICT (service) DO UPDATE SET failures = excluded.failures, "
+                        "last_attempt = excluded.last_attempt",
+                        "tii", service, (int64_t) failures, last_attempt);
+        return r < 0 ? r : step_done(s, st);
 }

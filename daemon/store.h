@@ -55,4 +55,8 @@ int store_mark_interrupted(struct store *s);
 int store_history(struct store *s, const char *service, int64_t since_ms, int64_t limit, json_t **ret);
 int store_revisions(struct store *s, const char *service, json_t **ret);
 
+/* Restart back-off of a service: consecutive automatic restarts and the last one's time. */
+int store_restart_get(struct store *s, const char *service, unsigned *ret_failures, int64_t *ret_last_attempt);
+int store_restart_set(struct store *s, const char *service, unsigned failures, int64_t last_attempt);
+
 int64_t now_ms(void);

@@ -15,6 +15,14 @@ enum section {
         SECTION_NONE,
         SECTION_SERVICE,
         SECTION_CONTAINER,
+        SECTION_RESTART,
+};
+
+static const char *const section_names[] = {
+        [SECTION_NONE] = "",
+        [SECTION_SERVICE] = "Service",
+        [SECTION_CONTAINER] = "Container",
+        [SECTION_RESTART] = "Restart",
 };
 
 struct parser {
@@ -425,6 +433,60 @@ static int parse_environment(struct parser *p, const char *value) {
         return push_list(&p->def->environment, value);
 }
 
+const char *hl_restart_policy_to_string(enum hl_restart_policy p) {
+        static const char *const names[] = {
+                [HL_RESTART_ON_FAILURE] = "on-failure",
+                [HL_RESTART_ALWAYS] = "always",
+                [HL_RESTART_NO] = "no",
+        };
+        return names[p];
+}
+
+static int parse_policy(struct parser *p, const char *value) {
+        for (enum hl_restart_policy i = HL_RESTART_ON_FAILURE; i <= HL_RESTART_NO; i++)
+                if (strcmp(value, hl_restart_policy_to_string(i)) == 0) {
+                        p->def->restart.policy = i;
+                        return 0;
+                }
+        if (!*value) {
+                p->def->restart.policy = HL_RESTART_ON_FAILURE;
+                return 0;
+        }
+        return fail(p, "\"%s\" is not a policy: use no, on-failure or always", value);
+}
+
+static int parse_duration_key(struct parser *p, const char *value, uint64_t *field, uint64_t dflt, uint64_t max) {
+        uint64_t v = dflt;
+
+        if (*value && (hl_parse_duration_ms(value, &v) < 0 || v > max))
+                return fail(p, "\"%s\" is not a duration such as 500ms, 10s, 5m or 1h (at most a day)", value);
+        *field = v;
+        return 0;
+}
+
+#define DAY_MS (24ULL * 3600 * 1000)
+
+static int parse_restart_sec(struct parser *p, const char *value) {
+        return parse_duration_key(p, value, &p->def->restart.restart_sec_ms, 1000, DAY_MS);
+}
+
+static int parse_restart_max_delay(struct parser *p, const char *value) {
+        return parse_duration_key(p, value, &p->def->restart.restart_max_delay_ms, 5 * 60 * 1000, DAY_MS);
+}
+
+static int parse_start_limit_interval(struct parser *p, const char *value) {
+        return parse_duration_key(p, value, &p->def->restart.start_limit_interval_ms, 60 * 1000, DAY_MS);
+}
+
+static int parse_start_limit_burst(struct parser *p, const char *value) {
+        uint64_t v = 5;
+
+        if (*value && hl_parse_uint(value, 0, 1000, &v) < 0)
+                return fail(p, "\"%s\" is not a number from 0 to 1000", value);
+        p->def->restart.start_limit_burst = (unsigned) v;
+        return 0;
+}
+
 static const struct {
         enum section section;
         const char *key;
@@ -443,6 +505,11 @@ static const struct {
         { SECTION_CONTAINER, "Unprivileged", parse_unprivileged },
         { SECTION_CONTAINER, "Provision", parse_provision },
         { SECTION_CONTAINER, "Environment", parse_environment },
+        { SECTION_RESTART, "Policy", parse_policy },
+        { SECTION_RESTART, "RestartSec", parse_restart_sec },
+        { SECTION_RESTART, "RestartMaxDelaySec", parse_restart_max_delay },
+        { SECTION_RESTART, "StartLimitIntervalSec", parse_start_limit_interval },
+        { SECTION_RESTART, "StartLimitBurst", parse_start_limit_burst },
 };
 
 static char *strip(char *s) {
@@ -465,13 +532,12 @@ static int parse_line(struct parser *p, enum section *section, char *line) {
                 if (line[n - 1] != ']')
                         return fail(p, "section header \"%s\" has no closing ']'", line);
                 line[n - 1] = 0;
-                if (strcmp(line + 1, "Service") == 0)
-                        *section = SECTION_SERVICE;
-                else if (strcmp(line + 1, "Container") == 0)
-                        *section = SECTION_CONTAINER;
-                else
-                        return fail(p, "unknown section [%s]: use [Service] or [Container]", line + 1);
-                return 0;
+                for (enum section i = SECTION_SERVICE; i <= SECTION_RESTART; i++)
+                        if (strcmp(line + 1, section_names[i]) == 0) {
+                                *section = i;
+                                return 0;
+                        }
+                return fail(p, "unknown section [%s]: use [Service], [Container] or [Restart]", line + 1);
         }
         eq = strchr(line, '=');
         if (!eq) {
@@ -489,9 +555,8 @@ static int parse_line(struct parser *p, enum section *section, char *line) {
                         return keys[i].parse(p, value);
         for (size_t i = 0; i < HL_ELEMENTSOF(keys); i++)
                 if (strcmp(keys[i].key, key) == 0)
-                        return fail(p, "unknown key in [%s]: it belongs in [%s]",
-                                    *section == SECTION_SERVICE ? "Service" : "Container",
-                                    keys[i].section == SECTION_SERVICE ? "Service" : "Container");
+                        return fail(p, "unknown key in [%s]: it belongs in [%s]", section_names[*section],
+                                    section_names[keys[i].section]);
         return fail(p, "unknown key");
 }
 
@@ -524,6 +589,13 @@ int hl_def_parse(const char *name, const char *file, const char *text, size_t le
         def->name = strdup(name);
         if (!def->name)
                 return -ENOMEM;
+        def->restart = (struct hl_restart) {
+                .policy = HL_RESTART_ON_FAILURE,
+                .restart_sec_ms = 1000,
+                .restart_max_delay_ms = 5 * 60 * 1000,
+                .start_limit_interval_ms = 60 * 1000,
+                .start_limit_burst = 5,
+        };
         memcpy(copy, text, len);
         copy[len] = 0;
         p.def = def;
@@ -620,7 +692,8 @@ json_t *hl_def_to_json(const struct hl_def *d) {
                                                           n->bridge, "ip", n->ip, "gw", n->gw, "hwaddr", n->hwaddr,
                                                           "mtu", (json_int_t) n->mtu));
         }
-        return json_pack("{s:s, s:s, s:o, s:s, s:{s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:b, s:o, s:o}}",
+        return json_pack("{s:s, s:s, s:o, s:s, s:{s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:b, s:o, s:o}, "
+                         "s:{s:s, s:I, s:I, s:I, s:I}}",
                          "name", d->name,
                          "description", d->description ? d->description : "",
                          "requires", strv_to_json(d->requires, true),
@@ -635,7 +708,13 @@ json_t *hl_def_to_json(const struct hl_def *d) {
                          "networks", networks,
                          "unprivileged", d->unprivileged,
                          "provision", strv_to_json(d->provision, false),
-                         "environment", strv_to_json(d->environment, false));
+                         "environment", strv_to_json(d->environment, false),
+                         "restart",
+                         "policy", hl_restart_policy_to_string(d->restart.policy),
+                         "restart_sec_ms", (json_int_t) d->restart.restart_sec_ms,
+                         "restart_max_delay_ms", (json_int_t) d->restart.restart_max_delay_ms,
+                         "start_limit_interval_ms", (json_int_t) d->restart.start_limit_interval_ms,
+                         "start_limit_burst", (json_int_t) d->restart.start_limit_burst);
 }
 
 int hl_def_hash(const struct hl_def *d, char ret[65]) {

@@ -34,6 +34,24 @@ struct hl_network {
         unsigned mtu; /* 0 = default */
 };
 
+enum hl_restart_policy {
+        HL_RESTART_ON_FAILURE,
+        HL_RESTART_ALWAYS,
+        HL_RESTART_NO,
+};
+
+/* [Restart]: what hld does when a container stops without being asked to. The first
+ * start_limit_burst restarts are immediate; after that each waits restart_sec, doubling
+ * up to restart_max_delay: the service is "crash-looping". A container that stays up for
+ * start_limit_interval ends the count. */
+struct hl_restart {
+        enum hl_restart_policy policy;
+        uint64_t restart_sec_ms;
+        uint64_t restart_max_delay_ms;
+        uint64_t start_limit_interval_ms;
+        unsigned start_limit_burst;
+};
+
 struct hl_def {
         char *name;
         char *description;
@@ -52,7 +70,11 @@ struct hl_def {
         bool unprivileged;
         char **provision;   /* strv of shell command lines, run once after create */
         char **environment; /* strv of KEY=VALUE */
+
+        struct hl_restart restart;
 };
+
+const char *hl_restart_policy_to_string(enum hl_restart_policy p);
 
 /* Where a definition is wrong: file:line: key: message. line 0 = the file as a whole. */
 struct hl_def_error {

@@ -82,7 +82,7 @@ TEST(errors_name_file_line_key) {
         ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nMemory=12X\n",
                            "t.conf:3: Memory: \"12X\" is not a size (bytes, or a number with K, M, G or T)");
         ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nMemory=1M\n", "t.conf:3: Memory: \"1M\" is below the minimum of 16M");
-        ASSERT_PARSE_ERROR("[Containers]\n", "t.conf:1: unknown section [Containers]: use [Service] or [Container]");
+        ASSERT_PARSE_ERROR("[Containers]\n", "t.conf:1: unknown section [Containers]: use [Service], [Container] or [Restart]");
         ASSERT_PARSE_ERROR("Template=busybox\n", "t.conf:1: Template: key outside of a section");
         ASSERT_PARSE_ERROR("[Service]\nTemplate=busybox\n", "t.conf:2: Template: unknown key in [Service]: it belongs in [Container]");
         ASSERT_PARSE_ERROR("[Service]\nDescription=x\n", "t.conf: Template: [Container] needs a Template=");

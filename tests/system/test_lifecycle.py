@@ -1,0 +1,117 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""start, stop, restart and destroy through hlctl."""
+
+from conftest import definition
+
+MIB = 1024 * 1024
+
+
+def test_status_reports_live_state(hld):
+    name = hld.name("web")
+    hld.write(name, definition(description="a web server", memory="64M"))
+    hld.apply()
+    s = hld.services()[name]
+    assert s["state"] == "RUNNING"
+    assert s["desired"] == "running"
+    assert s["description"] == "a web server"
+    assert s["template"] == "busybox"
+    assert s["revision"] == 1
+    assert s["pid"] == hld.container_pid(name)
+    assert s["limits"]["memory"] == 64 * MIB
+    assert s["live_limits"]["memory"] == 64 * MIB
+    table = hld.hlctl("status").out
+    assert name in table and "RUNNING" in table
+
+
+def test_stop_start_restart(hld):
+    name = hld.name("web")
+    hld.write(name, definition())
+    hld.apply()
+    pid = hld.container_pid(name)
+
+    r = hld.hlctl("stop", name, json=True).data["action"]
+    assert (r["service"], r["action"], r["result"]) == (name, "stop", "ok")
+    assert hld.state(name) == "STOPPED"
+    s = hld.services()[name]
+    assert s["state"] == "STOPPED" and s["desired"] == "stopped"
+    # Stop holds: a reconcile does not start it again.
+    assert hld.hlctl("reconcile", json=True).data["actions"] == []
+    assert hld.state(name) == "STOPPED"
+    # Stopping what is stopped is skipped, not an error.
+    r = hld.hlctl("stop", name, json=True).data["action"]
+    assert r["result"] == "skipped"
+
+    r = hld.hlctl("start", name, json=True).data["action"]
+    assert (r["action"], r["result"]) == ("start", "ok")
+    assert hld.state(name) == "RUNNING"
+    assert hld.services()[name]["desired"] == "running"
+    assert hld.container_pid(name) != pid
+    pid = hld.container_pid(name)
+    assert hld.hlctl("start", name, json=True).data["action"]["result"] == "skipped"
+    assert hld.container_pid(name) == pid
+
+    r = hld.hlctl("restart", name, json=True).data["action"]
+    assert (r["action"], r["result"]) == ("restart", "ok")
+    assert hld.state(name) == "RUNNING"
+    assert hld.container_pid(name) not in (None, pid)
+
+    actions = [(e["action"], e["result"]) for e in hld.history(name)]
+    for a in (("stop", "ok"), ("start", "ok"), ("restart", "ok")):
+        assert a in actions, actions
+    users = {e.get("user") for e in hld.history(name) if e["action"] in ("stop", "restart")}
+    assert users == {"root"}
+
+
+def test_start_brings_up_requirements(hld):
+    db, app = hld.name("db"), hld.name("app")
+    hld.write(db, definition())
+    hld.write(app, definition(requires=[db]))
+    hld.apply()
+    hld.hlctl("stop", app)
+    hld.hlctl("stop", db)
+    assert hld.containers(running=True) == []
+    hld.hlctl("start", app)
+    assert hld.state(db) == "RUNNING"
+    assert hld.state(app) == "RUNNING"
+
+
+def test_destroy(hld):
+    name, other = hld.name("gone"), hld.name("stays")
+    hld.write(name, definition())
+    hld.write(other, definition())
+    hld.apply()
+
+    # Without --yes and without a terminal to ask on, destroy refuses.
+    r = hld.hlctl("destroy", name, check=False)
+    assert r.rc == 2, r
+    assert r.err.strip(), r
+    assert hld.state(name) == "RUNNING"
+
+    r = hld.hlctl("destroy", name, "--yes", json=True).data["action"]
+    assert (r["service"], r["action"], r["result"]) == (name, "destroy", "ok")
+    assert hld.containers() == [other]
+    assert not (hld.lxcpath / name).exists()
+    assert name not in hld.services()
+    assert hld.hlctl("show", name, check=False).rc == 1
+    # History stays.
+    events = hld.history(name)
+    assert ("destroy", "ok") in [(e["action"], e["result"]) for e in events]
+    assert hld.count("revisions") == 2
+    # A reconcile does not bring it back; the other service is untouched.
+    assert hld.hlctl("reconcile", json=True).data["actions"] == []
+    assert hld.containers() == [other]
+    assert hld.state(other) == "RUNNING"
+
+
+def test_prune(hld):
+    keep, drop = hld.name("keep"), hld.name("drop")
+    hld.write(keep, definition())
+    path = hld.write(drop, definition())
+    hld.apply()
+    path.unlink()
+    # Without --prune a missing file destroys nothing.
+    assert hld.apply().data["actions"] == []
+    assert sorted(hld.containers()) == sorted([keep, drop])
+    r = hld.hlctl("apply", hld.defs, "--prune", json=True).data
+    assert [(a["service"], a["action"], a["result"]) for a in r["actions"]] == [(drop, "destroy", "ok")]
+    assert hld.containers() == [keep]
