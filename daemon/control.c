@@ -28,6 +28,7 @@ struct client {
         bool eof;        /* the peer closed its side */
         bool closing;
         bool processing; /* inside client_process: replies made there do not recurse */
+        struct request *current; /* the call being answered */
         struct client *prev, *next;
 };
 
@@ -35,6 +36,8 @@ struct request {
         struct client *client; /* NULL once the client is gone */
         bool oneway;
         bool more;
+        void (*cancel)(void *userdata);
+        void *cancel_userdata;
 };
 
 struct control {
@@ -65,6 +68,9 @@ static void client_close(struct client *c) {
         if (c->closing)
                 return;
         c->closing = true;
+        /* A call that would go on for ever (a stream) is told that nobody listens. */
+        if (c->current && c->current->cancel)
+                c->current->cancel(c->current->cancel_userdata);
         if (c->prev)
                 c->prev->next = c->next;
         else
@@ -162,12 +168,18 @@ bool request_wants_more(const struct request *req) {
         return req->more;
 }
 
+void request_on_cancel(struct request *req, void (*cancel)(void *userdata), void *userdata) {
+        req->cancel = cancel;
+        req->cancel_userdata = userdata;
+}
+
 static void request_end(struct request *req) {
         struct client *c = req->client;
 
         free(req);
         if (!c)
                 return;
+        c->current = NULL;
         c->busy = false;
         if (!c->closing) {
                 if (c->eof) {
@@ -235,6 +247,7 @@ static void handle_frame(struct client *c, const char *frame) {
                 return;
         }
         *req = (struct request) { .client = c, .oneway = call.oneway, .more = call.more };
+        c->current = req;
         c->busy = true;
         c->ref++;
         method = methods_find(call.method);

@@ -41,6 +41,9 @@ unsigned control_clients(struct control *c);
 
 const struct peer *request_peer(const struct request *req);
 bool request_wants_more(const struct request *req);
+/* For calls that stream until the client leaves: cancel is called when the client goes
+ * away (or hld stops), and must end the request. */
+void request_on_cancel(struct request *req, void (*cancel)(void *userdata), void *userdata);
 /* Both steal parameters (NULL = {}) and end the request unless continues is set. */
 void request_reply(struct request *req, json_t *parameters, bool continues);
 void request_error(struct request *req, const char *error, json_t *parameters);

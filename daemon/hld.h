@@ -16,6 +16,7 @@
 
 struct control;
 struct exit_watch;
+struct subscriber;
 struct store;
 struct job;
 struct run;
@@ -82,6 +83,7 @@ struct manager {
         uv_signal_t signals[3];
         struct job *queue_head, *queue_tail;
         struct run *run;
+        struct subscriber *subscribers; /* events -f */
         bool stopping;
 };
 

@@ -4,9 +4,13 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stddef.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "control.h"
+#include "events.h"
 #include "hl-protocol.h"
 #include "log.h"
 #include "reconcile.h"
@@ -182,11 +186,15 @@ static void show(struct manager *m, struct request *req, json_t *parameters) {
 static void history(struct manager *m, struct request *req, json_t *parameters) {
         struct {
                 const char *service;
+                const char *action;
+                bool failed;
                 int64_t since;
                 int64_t limit;
         } a = { .limit = 1000 };
         static const struct hl_field table[] = {
-                { "service", HL_FIELD_STRING, 0, false },
+                { "service", HL_FIELD_STRING, offsetof(__typeof__(a), service), false },
+                { "action", HL_FIELD_STRING, offsetof(__typeof__(a), action), false },
+                { "failed", HL_FIELD_BOOL, offsetof(__typeof__(a), failed), false },
                 { "since", HL_FIELD_INT, offsetof(__typeof__(a), since), false },
                 { "limit", HL_FIELD_INT, offsetof(__typeof__(a), limit), false },
                 {},
@@ -196,17 +204,168 @@ static void history(struct manager *m, struct request *req, json_t *parameters) 
 
         if (!dispatch(req, parameters, table, &a))
                 return;
-        if (a.limit < 1 || a.limit > MAX_HISTORY || a.since < 0 || a.since > INT64_MAX / 1000) {
-                request_errorf(req, HL_ERROR_INVALID_ARGUMENT, "parameter", a.limit < 1 || a.limit > MAX_HISTORY ? "limit" : "since",
-                               "limit must be 1..%d and since a Unix time in seconds", MAX_HISTORY);
+        if (a.limit < 1 || a.limit > MAX_HISTORY) {
+                request_errorf(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "limit", "limit must be 1 to %d",
+                               MAX_HISTORY);
                 return;
         }
-        r = store_history(m->store, a.service, a.since * 1000, a.limit, &events);
+        if (a.since < 0 || a.since > INT64_MAX / 1000) {
+                request_errorf(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "since",
+                               "since must be a Unix time in seconds");
+                return;
+        }
+        r = store_history(m->store,
+                          &(struct store_history_filter) { .service = a.service, .action = a.action, .failed = a.failed,
+                                                           .since_ms = a.since * 1000, .limit = a.limit },
+                          &events);
         if (r < 0) {
                 request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not read the history: %s", strerror(-r));
                 return;
         }
         request_reply(req, json_pack("{s:o}", "events", events), false);
+}
+
+static void events(struct manager *m, struct request *req, json_t *parameters) {
+        struct {
+                const char *service;
+        } a = {};
+        static const struct hl_field table[] = {
+                { "service", HL_FIELD_STRING, 0, false },
+                {},
+        };
+
+        if (!dispatch(req, parameters, table, &a))
+                return;
+        if (!request_wants_more(req)) {
+                request_error(req, HL_VARLINK_EXPECTED_MORE, NULL);
+                return;
+        }
+        if (events_subscribe(m, req, a.service) < 0)
+                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "out of memory");
+}
+
+static void reply_error(struct request *req, const struct run_result *result) {
+        request_errorf(req, result->error_name ? result->error_name : HL_ERROR_INTERNAL, NULL, NULL, "%s", result->error);
+}
+
+struct why_context {
+        struct manager *m;
+        struct request *req;
+        char *service;
+};
+
+static int push_line(json_t *lines, const char *fmt, ...) HL_PRINTF(2, 3);
+static int push_line(json_t *lines, const char *fmt, ...) {
+        char line[1024];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(line, sizeof(line), fmt, ap);
+        va_end(ap);
+        return json_array_append_new(lines, json_string(line));
+}
+
+static const char *clock_time(int64_t ms, char *buf, size_t size) {
+        time_t t = (time_t) (ms / 1000);
+        struct tm tm;
+
+        strftime(buf, size, "%H:%M:%S", localtime_r(&t, &tm));
+        return buf;
+}
+
+/* One screen on why a service is as it is, from the data the reconciler plans with. */
+static void why_done(void *userdata, const struct run_result *result) {
+        struct why_context *ctx = userdata;
+        struct manager *m = ctx->m;
+        struct service *s = manager_find(m, ctx->service);
+        json_t *lines = json_array(), *planned = json_array(), *v;
+        size_t i;
+
+        if (result->error || !s || !lines || !planned) {
+                json_decref(lines);
+                json_decref(planned);
+                if (result->error)
+                        reply_error(ctx->req, result);
+                else
+                        request_errorf(ctx->req, HL_ERROR_NO_SUCH_SERVICE, "name", ctx->service, "no service named %s",
+                                       ctx->service);
+                goto finish;
+        }
+        push_line(lines, "%s is %s; wanted %s (%s).", s->name, s->observed.state, service_wanted_state(s),
+                  s->override ? (strcmp(s->override, "stopped") == 0 ? "held by hlctl stop" : "held by hlctl start")
+                              : (s->desired->def->state == HL_DESIRED_RUNNING ? "State=running" : "State=stopped"));
+        push_line(lines, "Revision %" PRId64 " from %s.", s->desired->revision, s->desired->file);
+        for (char **r = s->desired->def->requires; r && *r; r++) {
+                struct service *dep = manager_find(m, *r);
+                const char *state = dep ? dep->observed.state : "not defined";
+
+                if (dep && strcmp(state, "RUNNING") == 0)
+                        push_line(lines, "Requires %s: RUNNING.", *r);
+                else
+                        push_line(lines, "Requires %s, which is %s: %s waits for it to run.", *r, state, s->name);
+        }
+        if (s->busy)
+                push_line(lines, "An action on %s is running now.", s->name);
+        if (s->restart_failures > 0) {
+                int64_t next = service_next_restart(s);
+                char when[16];
+
+                if (next > now_ms())
+                        push_line(lines, "Crash-looping: %u automatic restarts in a row; the next start at %s.",
+                                  s->restart_failures, clock_time(next, when, sizeof(when)));
+                else
+                        push_line(lines, "%u automatic restarts in a row (StartLimitBurst=%u).", s->restart_failures,
+                                  s->desired->def->restart.start_limit_burst);
+        }
+        if (s->last_action)
+                push_line(lines, "Last action: %s%s%s.", s->last_action, s->last_error ? ": " : " ok",
+                          s->last_error ? s->last_error : "");
+        json_array_foreach(result->actions, i, v) {
+                const char *name = json_string_value(json_object_get(v, "service"));
+                if (name && strcmp(name, s->name) == 0)
+                        json_array_append(planned, v);
+        }
+        if (json_array_size(planned) == 0)
+                push_line(lines, "Nothing to do: the container is as defined.");
+        json_array_foreach(planned, i, v) {
+                json_t *c;
+                size_t k;
+
+                push_line(lines, "To do: %s (%s).", json_string_value(json_object_get(v, "action")),
+                          json_string_value(json_object_get(v, "reason")));
+                json_array_foreach(json_object_get(v, "changes"), k, c)
+                        push_line(lines, "    %s", json_string_value(c));
+        }
+        request_reply(ctx->req,
+                      json_pack("{s:s, s:o, s:o, s:o}", "name", s->name, "service", service_json(s), "explanation", lines,
+                                "actions", planned),
+                      false);
+finish:
+        free(ctx->service);
+        free(ctx);
+}
+
+static void why(struct manager *m, struct request *req, json_t *parameters) {
+        struct service *s = find_named(m, req, parameters);
+        struct why_context *ctx;
+        int r;
+
+        if (!s)
+                return;
+        ctx = calloc(1, sizeof(*ctx));
+        if (!ctx || !(ctx->service = strdup(s->name))) {
+                free(ctx);
+                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "out of memory");
+                return;
+        }
+        ctx->m = m;
+        ctx->req = req;
+        r = reconcile_plan(m, NULL, 0, NULL, why_done, ctx);
+        if (r < 0) {
+                free(ctx->service);
+                free(ctx);
+                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not plan: %s", strerror(-r));
+        }
 }
 
 /* Definitions of an Apply or Plan, parsed and checked against each other and the store. */
@@ -363,10 +522,6 @@ static json_t *strv_json(char *const *v) {
         for (size_t i = 0; a && v && v[i]; i++)
                 json_array_append_new(a, json_string(v[i]));
         return a;
-}
-
-static void reply_error(struct request *req, const struct run_result *result) {
-        request_errorf(req, result->error_name ? result->error_name : HL_ERROR_INTERNAL, NULL, NULL, "%s", result->error);
 }
 
 static void plan_done(void *userdata, const struct run_result *result) {
@@ -589,6 +744,8 @@ static const struct method methods[] = {
         { HL_INTERFACE ".List", list, false },
         { HL_INTERFACE ".Show", show, false },
         { HL_INTERFACE ".History", history, false },
+        { HL_INTERFACE ".Events", events, false },
+        { HL_INTERFACE ".Why", why, false },
         { HL_INTERFACE ".Plan", plan, false },
         { HL_INTERFACE ".Apply", apply, true },
         { HL_INTERFACE ".Start", start, true },

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "events.h"
 #include "hl-protocol.h"
 #include "log.h"
 #include "reconcile.h"
@@ -87,6 +88,15 @@ struct work {
 
 static void run_schedule(struct run *run);
 static void run_start_next(struct manager *m);
+
+/* An event that is complete when it is written, sent on to events -f. */
+static void record_event(struct run *run, const char *service, const char *action, const char *reason,
+                         const char *result, const char *error) {
+        int64_t id = 0;
+
+        if (store_event_add(run->m->store, run->id, service, action, reason, result, error, &id) >= 0)
+                events_publish(run->m, id);
+}
 
 static struct run *queue_head(struct manager *m) {
         return (struct run *) m->queue_head;
@@ -526,6 +536,7 @@ static void action_after(uv_work_t *req, int status) {
                 a->error = w->error ? TAKE_PTR(w->error) : strdup(strerror(-w->r));
         free(w->error);
         store_event_end(m->store, a->event, a->result, a->duration_ms, a->error);
+        events_publish(m, a->event);
         log_full(w->r >= 0 ? LOG_INFO : LOG_ERR, it->name, a->verb, run->id, "%s %s%s%s (%s, %" PRId64 " ms)", a->verb,
                  a->result, a->error ? ": " : "", a->error ? a->error : "", a->reason, a->duration_ms);
         if (w->observe_error >= 0) {
@@ -596,6 +607,7 @@ static int start_action(struct run *run, struct item *it) {
         r = store_event_begin(m->store, run->id, it->name, a->verb, a->reason, run->request.uid, run->user, &a->event);
         if (r < 0)
                 return r;
+        events_publish(m, a->event);
         count_restart(run, it, a);
         w = calloc(1, sizeof(*w));
         if (!w)
@@ -621,7 +633,7 @@ static void skip_item(struct run *run, struct item *it, const char *reason) {
 
                 a->result = "skipped";
                 a->error = strdup(reason);
-                store_event_add(run->m->store, run->id, it->name, a->verb, a->reason, "skipped", reason);
+                record_event(run, it->name, a->verb, a->reason, "skipped", reason);
         }
         log_full(LOG_WARNING, it->name, it->actions[it->next].verb, run->id, "skipped: %s", reason);
         it->status = ITEM_SKIPPED;
@@ -639,7 +651,7 @@ static void hold_item(struct run *run, struct item *it) {
                 it->status = ITEM_DONE;
                 return;
         }
-        store_event_add(run->m->store, run->id, it->name, a->verb, a->reason, "held", NULL);
+        record_event(run, it->name, a->verb, a->reason, "held", NULL);
         log_full(LOG_WARNING, it->name, a->verb, run->id, "%s", a->reason);
         if (s) {
                 free(s->last_action);
@@ -819,8 +831,8 @@ static void run_execute(struct run *run) {
                 if (s && it->observe_error >= 0 && !run->plan_only) {
                         if (s->observed_valid && strcmp(s->observed.state, "RUNNING") == 0 &&
                             strcmp(it->observed.state, "RUNNING") != 0 && !s->busy)
-                                store_event_add(m->store, run->id, it->name, "observe",
-                                                "container stopped outside hld (was RUNNING)", "ok", NULL);
+                                record_event(run, it->name, "observe", "container stopped outside hld (was RUNNING)",
+                                             "ok", NULL);
                         service_observed(m, s, &it->observed);
                         if (!s->expected_state[0])
                                 update_service(run, it);

@@ -371,13 +371,17 @@ int store_event_end(struct store *s, int64_t event, const char *result, int64_t 
 }
 
 int store_event_add(struct store *s, int64_t run, const char *service, const char *action,
-                    const char *reason, const char *result, const char *error) {
+                    const char *reason, const char *result, const char *error, int64_t *ret_id) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = prepare(s, &st,
                         "INSERT INTO events (run_id, time, service, action, reason, result, error) "
                         "VALUES (nullif(?, 0), ?, ?, ?, ?, ?, ?)",
                         "iittttt", run, now_ms(), service, action, reason, result, error);
-        return r < 0 ? r : step_done(s, st);
+        if (r < 0 || (r = step_done(s, st)) < 0)
+                return r;
+        if (ret_id)
+                *ret_id = sqlite3_last_insert_rowid(s->db);
+        return 0;
 }
 
 int store_mark_interrupted(struct store *s) {
@@ -402,44 +406,67 @@ static json_t *column_json(sqlite3_stmt *st, int i) {
         }
 }
 
-int store_history(struct store *s, const char *service, int64_t since_ms, int64_t limit, json_t **ret) {
+static const char *const event_columns[] = { "id", "time", "run", "service", "action", "reason",
+                                             "result", "duration_ms", "error", "uid", "user" };
+#define EVENT_SELECT "SELECT id, time / 1000, run_id, service, action, reason, result, duration_ms, error, uid, user "
+
+static json_t *event_row(sqlite3_stmt *st) {
+        json_t *e = json_object();
+
+        for (int i = 0; e && i < (int) HL_ELEMENTSOF(event_columns); i++) {
+                json_t *v = column_json(st, i);
+                /* The optional fields of io.hl.Event are left out rather than null. */
+                if (!json_is_null(v) || i < 7)
+                        json_object_set_new(e, event_columns[i], v);
+                else
+                        json_decref(v);
+        }
+        return e;
+}
+
+int store_history(struct store *s, const struct store_history_filter *f, json_t **ret) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         json_t *events;
         int r, rc;
 
         /* The newest `limit` events, returned oldest first. */
         r = prepare(s, &st,
-                    "SELECT * FROM (SELECT id, time / 1000, run_id, service, action, reason, result, duration_ms, "
-                    "error, uid, user FROM events WHERE (?1 IS NULL OR service = ?1) AND time >= ?2 "
+                    "SELECT * FROM (" EVENT_SELECT "FROM events WHERE (?1 IS NULL OR service = ?1) AND time >= ?2 "
+                    "AND (?4 IS NULL OR action = ?4) "
+                    "AND (?5 = 0 OR result IN ('failed', 'skipped', 'interrupted')) "
                     "ORDER BY id DESC LIMIT ?3) ORDER BY id",
-                    "tii", service, since_ms, limit);
+                    "tiiti", f->service, f->since_ms, f->limit, f->action, (int64_t) f->failed);
         if (r < 0)
                 return r;
         events = json_array();
         if (!events)
                 return -ENOMEM;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                static const char *const names[] = { "id", "time", "run", "service", "action", "reason",
-                                                     "result", "duration_ms", "error", "uid", "user" };
-                json_t *e = json_object();
-
-                for (int i = 0; e && i < (int) HL_ELEMENTSOF(names); i++) {
-                        json_t *v = column_json(st, i);
-                        if (!json_is_null(v) || i < 7)
-                                json_object_set_new(e, names[i], v);
-                        else
-                                json_decref(v);
-                }
-                if (!e || json_array_append_new(events, e) < 0) {
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+                if (json_array_append_new(events, event_row(st)) < 0) {
                         json_decref(events);
                         return -ENOMEM;
                 }
-        }
         if (rc != SQLITE_DONE) {
                 json_decref(events);
                 return sqlite_to_errno(rc);
         }
         *ret = events;
+        return 0;
+}
+
+int store_event_get(struct store *s, int64_t id, json_t **ret) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        json_t *e;
+        int r = prepare(s, &st, EVENT_SELECT "FROM events WHERE id = ?", "i", id);
+
+        if (r < 0)
+                return r;
+        if (sqlite3_step(st) != SQLITE_ROW)
+                return -ENOENT;
+        e = event_row(st);
+        if (!e)
+                return -ENOMEM;
+        *ret = e;
         return 0;
 }
 

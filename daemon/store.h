@@ -5,6 +5,7 @@
  * that includes sqlite3.h. Used from the loop thread only. Times are Unix milliseconds. */
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -46,13 +47,22 @@ int store_event_end(struct store *s, int64_t event, const char *result, int64_t 
                     const char *error);
 /* An event that is complete when it is recorded (an observation, a skipped action). */
 int store_event_add(struct store *s, int64_t run, const char *service, const char *action,
-                    const char *reason, const char *result, const char *error);
+                    const char *reason, const char *result, const char *error, int64_t *ret_id);
+int store_event_get(struct store *s, int64_t id, json_t **ret);
 
 /* At start-up: whatever a killed hld left running is marked interrupted. Returns how many. */
 int store_mark_interrupted(struct store *s);
 
 /* Replies for History and Show, as the JSON of io.hl.varlink. */
-int store_history(struct store *s, const char *service, int64_t since_ms, int64_t limit, json_t **ret);
+struct store_history_filter {
+        const char *service; /* NULL = all */
+        const char *action;  /* NULL = all */
+        bool failed;         /* only failed, skipped and interrupted actions */
+        int64_t since_ms;
+        int64_t limit;
+};
+
+int store_history(struct store *s, const struct store_history_filter *filter, json_t **ret);
 int store_revisions(struct store *s, const char *service, json_t **ret);
 
 /* Restart back-off of a service: consecutive automatic restarts and the last one's time. */

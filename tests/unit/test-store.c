@@ -84,7 +84,7 @@ TEST(unfinished_actions_are_marked_interrupted) {
         store_close(s);
         ASSERT_INT_EQ(store_open(path, &s), 0);
         ASSERT_INT_EQ(store_mark_interrupted(s), 1);
-        ASSERT_INT_EQ(store_history(s, "dns", 0, 10, &events), 0);
+        ASSERT_INT_EQ(store_history(s, &(struct store_history_filter) { .service = "dns", .limit = 10 }, &events), 0);
         ASSERT_INT_EQ(json_array_size(events), 1);
         ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(events, 0), "result")), "interrupted");
         json_decref(events);
@@ -122,16 +122,22 @@ TEST(history_filters_and_limits) {
         fresh();
         ASSERT_INT_EQ(store_open(path, &s), 0);
         for (int i = 0; i < 5; i++)
-                ASSERT_INT_EQ(store_event_add(s, 0, i % 2 ? "dns" : "proxy", "start", "test", "ok", NULL), 0);
-        ASSERT_INT_EQ(store_history(s, "dns", 0, 100, &events), 0);
+                ASSERT_INT_EQ(store_event_add(s, 0, i % 2 ? "dns" : "proxy", i == 4 ? "stop" : "start", "test", i == 3 ? "failed" : "ok", NULL, NULL), 0);
+        ASSERT_INT_EQ(store_history(s, &(struct store_history_filter) { .service = "dns", .limit = 100 }, &events), 0);
         ASSERT_INT_EQ(json_array_size(events), 2);
         json_decref(events);
-        ASSERT_INT_EQ(store_history(s, NULL, 0, 3, &events), 0);
+        ASSERT_INT_EQ(store_history(s, &(struct store_history_filter) { .failed = true, .limit = 100 }, &events), 0);
+        ASSERT_INT_EQ(json_array_size(events), 1);
+        json_decref(events);
+        ASSERT_INT_EQ(store_history(s, &(struct store_history_filter) { .action = "stop", .limit = 100 }, &events), 0);
+        ASSERT_INT_EQ(json_array_size(events), 1);
+        json_decref(events);
+        ASSERT_INT_EQ(store_history(s, &(struct store_history_filter) { .limit = 3 }, &events), 0);
         ASSERT_INT_EQ(json_array_size(events), 3);
         /* The newest three, oldest first. */
         ASSERT_INT_EQ(json_integer_value(json_object_get(json_array_get(events, 0), "id")), 3);
         json_decref(events);
-        ASSERT_INT_EQ(store_history(s, NULL, now_ms() + 100000, 3, &events), 0);
+        ASSERT_INT_EQ(store_history(s, &(struct store_history_filter) { .since_ms = now_ms() + 100000, .limit = 3 }, &events), 0);
         ASSERT_INT_EQ(json_array_size(events), 0);
         json_decref(events);
         store_close(s);
