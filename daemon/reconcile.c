@@ -461,7 +461,14 @@ static void update_service(struct run *run, struct item *it) {
  * item may go, 0 to wait, -1 when it must be skipped (reason in ret_reason). */
 static int item_ready(struct run *run, struct item *it, char *reason, size_t size) {
         const struct hl_def *def = it->desired->def;
+        const char *source;
 
+        /* A clone waits for the container it copies to be made first. */
+        if (item_has(it, "create") && hl_def_template_kind(def, &source) == HL_TEMPLATE_CLONE) {
+                struct item *src = run_find(run, source);
+                if (src && (src->status == ITEM_WAITING || src->status == ITEM_ACTIVE))
+                        return 0;
+        }
         if (item_brings_up(it))
                 for (char **r = def->requires; r && *r; r++) {
                         struct item *dep = run_find(run, *r);
@@ -562,6 +569,14 @@ static void action_after(uv_work_t *req, int status) {
         run->active--;
         if (a->result[0] == 'f' || it->next == it->n_actions) {
                 struct service *s = manager_find(m, it->name);
+
+                /* What was to follow a failed action is not attempted. */
+                for (size_t k = it->next; k < it->n_actions; k++) {
+                        it->actions[k].result = "skipped";
+                        it->actions[k].error = hl_strdup_printf("%s failed", a->verb);
+                        record_event(run, it->name, it->actions[k].verb, it->actions[k].reason, "skipped",
+                                     it->actions[k].error);
+                }
                 it->status = a->result[0] == 'f' ? ITEM_FAILED : ITEM_DONE;
                 if (s)
                         s->busy = false;

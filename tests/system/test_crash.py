@@ -1,0 +1,110 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Crash safety: hld killed with SIGKILL at many points of an apply, then started again.
+
+Each round applies a small homelab (six services with Requires= between them) to an empty
+node and kills hld when its database holds the k-th event row of that apply, for k = 0, 1,
+2 ... (0: the moment the apply was sent), so the kills fall before, inside and between
+actions: mid-create, between create and start, during a start. After every kill hld is
+started again on the same directories and must bring the node to its definitions by
+itself: every container running, none doubled, none half-made, no history row lost,
+no action left "running", and a reconcile after that has nothing to do.
+"""
+
+import collections
+import os
+import signal
+import subprocess
+import time
+
+from conftest import HLCTL, definition
+
+# The shape of the demo homelab, with this test's own names.
+LAB = {
+    "dns": [],
+    "db": [],
+    "proxy": ["dns"],
+    "mon": ["dns"],
+    "auto": ["dns", "db"],
+    "media": ["proxy"],
+}
+# Each service makes a create and a start event, each written twice (running, then its
+# result): past about 24 rows the apply is over; the last points land after it.
+KILL_POINTS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 17, 20, 24]
+
+
+def wait_for_events(hld, baseline, k, proc, timeout=30):
+    """Waits until the events table has k rows (or updates) beyond baseline."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        (rows,), = hld.db("SELECT count(*) + coalesce(sum(result != 'running'), 0) FROM events WHERE id > ?",
+                          (baseline,))
+        if rows >= k or proc.poll() is not None:
+            return rows
+        time.sleep(0.002)
+    raise AssertionError("the apply did not reach %d event rows within %d s" % (k, timeout))
+
+
+def check_node(hld, names, rows_before, label):
+    """The invariants that must hold after hld came back and reconciled."""
+    violations = []
+    listed = hld.containers()
+    doubled = [n for n, c in collections.Counter(listed).items() if c > 1]
+    if doubled:
+        violations.append("%s: containers listed twice: %s" % (label, doubled))
+    if sorted(listed) != sorted(names):
+        violations.append("%s: containers %s, wanted %s" % (label, sorted(listed), sorted(names)))
+    leftovers = sorted(d for d in os.listdir(hld.lxcpath) if d not in names)
+    if leftovers:
+        violations.append("%s: directories in the lxcpath that are no container: %s" % (label, leftovers))
+    for n in names:
+        if os.path.exists(os.path.join(hld.lxcpath, n, "hl-creating")):
+            violations.append("%s: %s is still marked half-created" % (label, n))
+        if hld.state(n) != "RUNNING":
+            violations.append("%s: %s is %s" % (label, n, hld.state(n)))
+    ids = {r[0] for r in hld.db("SELECT id FROM events")}
+    lost = rows_before - ids
+    if lost:
+        violations.append("%s: history rows lost: %s" % (label, sorted(lost)))
+    (running,), = hld.db("SELECT count(*) FROM events WHERE result = 'running'")
+    if running:
+        violations.append("%s: %d events still 'running' after the restart" % (label, running))
+    if hld.hlctl("reconcile", json=True).data["actions"] != []:
+        violations.append("%s: the reconcile after recovery still had work" % label)
+    return violations
+
+
+def test_sigkill_at_many_points_during_apply(hld):
+    names = {short: hld.name(short) for short in LAB}
+    for short, requires in LAB.items():
+        hld.write(names[short], definition(memory="32M", requires=[names[r] for r in requires]))
+    violations = []
+    rounds = 0
+
+    for k in KILL_POINTS:
+        # An empty node: the apply has everything to do.
+        for short in reversed(list(LAB)):
+            if names[short] in hld.services():
+                hld.hlctl("destroy", names[short], "--yes")
+        assert hld.containers() == []
+        (baseline,), = hld.db("SELECT coalesce(max(id), 0) FROM events")
+
+        env = dict(os.environ, HLD_SOCKET=str(hld.socket))
+        proc = subprocess.Popen([str(HLCTL), "apply", str(hld.defs)], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        if k > 0:
+            wait_for_events(hld, baseline, k, proc)
+        else:
+            time.sleep(0.01)
+        hld.kill(signal.SIGKILL)
+        proc.wait(timeout=30)
+        rows_before = {r[0] for r in hld.db("SELECT id FROM events")}
+
+        hld.start()
+        # The apply may have died before its revisions were stored: what a user does then
+        # is apply again, which must finish the job whatever state the node was left in.
+        hld.apply()
+        violations += check_node(hld, list(names.values()), rows_before, "kill at event %d" % k)
+        rounds += 1
+
+    print("crash safety: %d kill points, %d runs, %d violations" % (len(KILL_POINTS), rounds, len(violations)))
+    assert violations == []
