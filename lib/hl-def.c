@@ -16,6 +16,7 @@ enum section {
         SECTION_SERVICE,
         SECTION_CONTAINER,
         SECTION_RESTART,
+        SECTION_HEALTH,
 };
 
 static const char *const section_names[] = {
@@ -23,6 +24,7 @@ static const char *const section_names[] = {
         [SECTION_SERVICE] = "Service",
         [SECTION_CONTAINER] = "Container",
         [SECTION_RESTART] = "Restart",
+        [SECTION_HEALTH] = "Health",
 };
 
 struct parser {
@@ -32,7 +34,7 @@ struct parser {
         unsigned line;
         const char *key;
         /* Lines of keys that later checks refer to. */
-        unsigned memory_line, swap_line, template_line;
+        unsigned memory_line, swap_line, template_line, timeout_line;
 };
 
 typedef int (*key_parser)(struct parser *p, const char *value);
@@ -487,6 +489,69 @@ static int parse_start_limit_burst(struct parser *p, const char *value) {
         return 0;
 }
 
+static int parse_check(struct parser *p, const char *value) {
+        struct hl_health *h = &p->def->health;
+        struct hl_check c, *checks;
+        char reason[256];
+        int r;
+
+        if (!*value) {
+                for (size_t i = 0; i < h->n_checks; i++)
+                        hl_check_done(&h->checks[i]);
+                free(h->checks);
+                h->checks = NULL;
+                h->n_checks = 0;
+                return 0;
+        }
+        r = hl_check_parse(value, &c, reason, sizeof(reason));
+        if (r == -EINVAL)
+                return fail(p, "%s", reason);
+        if (r < 0)
+                return r;
+        if (h->n_checks >= 32) {
+                hl_check_done(&c);
+                return fail(p, "at most 32 checks per service");
+        }
+        checks = realloc(h->checks, sizeof(*checks) * (h->n_checks + 1));
+        if (!checks) {
+                hl_check_done(&c);
+                return -ENOMEM;
+        }
+        h->checks = checks;
+        checks[h->n_checks++] = c;
+        return 0;
+}
+
+static int parse_interval(struct parser *p, const char *value) {
+        int r = parse_duration_key(p, value, &p->def->health.interval_ms, 30 * 1000, DAY_MS);
+        if (r >= 0 && p->def->health.interval_ms < 1000)
+                return fail(p, "the interval must be at least 1s");
+        return r;
+}
+
+static int parse_timeout(struct parser *p, const char *value) {
+        int r;
+
+        p->timeout_line = p->line;
+        r = parse_duration_key(p, value, &p->def->health.timeout_ms, 5 * 1000, DAY_MS);
+        if (r >= 0 && p->def->health.timeout_ms < 100)
+                return fail(p, "the timeout must be at least 100ms");
+        return r;
+}
+
+static int parse_retries(struct parser *p, const char *value) {
+        uint64_t v = 3;
+
+        if (*value && hl_parse_uint(value, 1, 100, &v) < 0)
+                return fail(p, "\"%s\" is not a number from 1 to 100", value);
+        p->def->health.retries = (unsigned) v;
+        return 0;
+}
+
+static int parse_start_period(struct parser *p, const char *value) {
+        return parse_duration_key(p, value, &p->def->health.start_period_ms, 0, DAY_MS);
+}
+
 static const struct {
         enum section section;
         const char *key;
@@ -510,6 +575,11 @@ static const struct {
         { SECTION_RESTART, "RestartMaxDelaySec", parse_restart_max_delay },
         { SECTION_RESTART, "StartLimitIntervalSec", parse_start_limit_interval },
         { SECTION_RESTART, "StartLimitBurst", parse_start_limit_burst },
+        { SECTION_HEALTH, "Check", parse_check },
+        { SECTION_HEALTH, "Interval", parse_interval },
+        { SECTION_HEALTH, "Timeout", parse_timeout },
+        { SECTION_HEALTH, "Retries", parse_retries },
+        { SECTION_HEALTH, "StartPeriod", parse_start_period },
 };
 
 static char *strip(char *s) {
@@ -532,12 +602,12 @@ static int parse_line(struct parser *p, enum section *section, char *line) {
                 if (line[n - 1] != ']')
                         return fail(p, "section header \"%s\" has no closing ']'", line);
                 line[n - 1] = 0;
-                for (enum section i = SECTION_SERVICE; i <= SECTION_RESTART; i++)
+                for (enum section i = SECTION_SERVICE; i <= SECTION_HEALTH; i++)
                         if (strcmp(line + 1, section_names[i]) == 0) {
                                 *section = i;
                                 return 0;
                         }
-                return fail(p, "unknown section [%s]: use [Service], [Container] or [Restart]", line + 1);
+                return fail(p, "unknown section [%s]: use [Service], [Container], [Health] or [Restart]", line + 1);
         }
         eq = strchr(line, '=');
         if (!eq) {
@@ -596,6 +666,11 @@ int hl_def_parse(const char *name, const char *file, const char *text, size_t le
                 .start_limit_interval_ms = 60 * 1000,
                 .start_limit_burst = 5,
         };
+        def->health = (struct hl_health) {
+                .interval_ms = 30 * 1000,
+                .timeout_ms = 5 * 1000,
+                .retries = 3,
+        };
         memcpy(copy, text, len);
         copy[len] = 0;
         p.def = def;
@@ -624,6 +699,10 @@ int hl_def_parse(const char *name, const char *file, const char *text, size_t le
         p.line = p.swap_line;
         if (def->swap > 0 && def->memory == 0)
                 return fail(&p, "Swap= needs Memory=");
+        p.key = "Timeout";
+        p.line = p.timeout_line;
+        if (def->health.timeout_ms >= def->health.interval_ms)
+                return fail(&p, "Timeout= must be shorter than Interval=");
         if (!def->hostname) {
                 def->hostname = strdup(def->name);
                 if (!def->hostname)
@@ -651,6 +730,9 @@ struct hl_def *hl_def_free(struct hl_def *d) {
         free(d->networks);
         hl_strv_free(d->provision);
         hl_strv_free(d->environment);
+        for (size_t i = 0; i < d->health.n_checks; i++)
+                hl_check_done(&d->health.checks[i]);
+        free(d->health.checks);
         free(d);
         return NULL;
 }
@@ -681,7 +763,10 @@ static json_t *strv_to_json(char *const *v, bool sorted) {
 }
 
 json_t *hl_def_to_json(const struct hl_def *d) {
-        json_t *mounts = json_array(), *networks = json_array();
+        json_t *mounts = json_array(), *networks = json_array(), *checks = json_array();
+
+        for (size_t i = 0; checks && i < d->health.n_checks; i++)
+                json_array_append_new(checks, json_string(d->health.checks[i].text));
 
         for (size_t i = 0; mounts && i < d->n_mounts; i++)
                 json_array_append_new(mounts, json_pack("{s:s, s:s, s:b}", "source", d->mounts[i].source, "target",
@@ -693,7 +778,7 @@ json_t *hl_def_to_json(const struct hl_def *d) {
                                                           "mtu", (json_int_t) n->mtu));
         }
         return json_pack("{s:s, s:s, s:o, s:s, s:{s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:b, s:o, s:o}, "
-                         "s:{s:s, s:I, s:I, s:I, s:I}}",
+                         "s:{s:s, s:I, s:I, s:I, s:I}, s:{s:o, s:I, s:I, s:I, s:I}}",
                          "name", d->name,
                          "description", d->description ? d->description : "",
                          "requires", strv_to_json(d->requires, true),
@@ -714,7 +799,13 @@ json_t *hl_def_to_json(const struct hl_def *d) {
                          "restart_sec_ms", (json_int_t) d->restart.restart_sec_ms,
                          "restart_max_delay_ms", (json_int_t) d->restart.restart_max_delay_ms,
                          "start_limit_interval_ms", (json_int_t) d->restart.start_limit_interval_ms,
-                         "start_limit_burst", (json_int_t) d->restart.start_limit_burst);
+                         "start_limit_burst", (json_int_t) d->restart.start_limit_burst,
+                         "health",
+                         "checks", checks,
+                         "interval_ms", (json_int_t) d->health.interval_ms,
+                         "timeout_ms", (json_int_t) d->health.timeout_ms,
+                         "retries", (json_int_t) d->health.retries,
+                         "start_period_ms", (json_int_t) d->health.start_period_ms);
 }
 
 int hl_def_hash(const struct hl_def *d, char ret[65]) {

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "hl-check.h"
 #include "hl-util.h"
 
 /* The largest definition file accepted, and the longest line in it. */
@@ -52,6 +53,18 @@ struct hl_restart {
         unsigned start_limit_burst;
 };
 
+/* [Health]: probes run every interval_ms (jittered); retries failures in a row make the
+ * service unhealthy, one success healthy again; failures in the start period after a
+ * start do not count. */
+struct hl_health {
+        struct hl_check *checks;
+        size_t n_checks;
+        uint64_t interval_ms;
+        uint64_t timeout_ms;
+        unsigned retries;
+        uint64_t start_period_ms;
+};
+
 struct hl_def {
         char *name;
         char *description;
@@ -72,6 +85,7 @@ struct hl_def {
         char **environment; /* strv of KEY=VALUE */
 
         struct hl_restart restart;
+        struct hl_health health;
 };
 
 const char *hl_restart_policy_to_string(enum hl_restart_policy p);

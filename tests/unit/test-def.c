@@ -82,7 +82,7 @@ TEST(errors_name_file_line_key) {
         ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nMemory=12X\n",
                            "t.conf:3: Memory: \"12X\" is not a size (bytes, or a number with K, M, G or T)");
         ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nMemory=1M\n", "t.conf:3: Memory: \"1M\" is below the minimum of 16M");
-        ASSERT_PARSE_ERROR("[Containers]\n", "t.conf:1: unknown section [Containers]: use [Service], [Container] or [Restart]");
+        ASSERT_PARSE_ERROR("[Containers]\n", "t.conf:1: unknown section [Containers]: use [Service], [Container], [Health] or [Restart]");
         ASSERT_PARSE_ERROR("Template=busybox\n", "t.conf:1: Template: key outside of a section");
         ASSERT_PARSE_ERROR("[Service]\nTemplate=busybox\n", "t.conf:2: Template: unknown key in [Service]: it belongs in [Container]");
         ASSERT_PARSE_ERROR("[Service]\nDescription=x\n", "t.conf: Template: [Container] needs a Template=");
@@ -105,6 +105,49 @@ TEST(errors_name_file_line_key) {
         ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nEnvironment=1X=2\n", "t.conf:3: Environment: \"1X\" is not a variable name");
         ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\njunk\n", "t.conf:3: \"junk\" is not KEY=VALUE, a [Section] or a comment");
         ASSERT_PARSE_ERROR("[Container\n", "t.conf:1: section header \"[Container\" has no closing ']'");
+}
+
+#define HEALTH(lines) "[Container]\nTemplate=busybox\n[Health]\n" lines
+
+TEST(health_check_errors) {
+        ASSERT_PARSE_ERROR(HEALTH("Check=tcp 0\n"), "t.conf:4: Check: port \"0\" is not between 1 and 65535");
+        ASSERT_PARSE_ERROR(HEALTH("Check=tcp 70000\n"), "t.conf:4: Check: port \"70000\" is not between 1 and 65535");
+        ASSERT_PARSE_ERROR(HEALTH("Check=http https://127.0.0.1/\n"),
+                           "t.conf:4: Check: \"https://127.0.0.1/\" is not an http:// URL");
+        ASSERT_PARSE_ERROR(HEALTH("Check=http http://example.com/\n"),
+                           "t.conf:4: Check: host \"example.com\" must be an IP address or localhost");
+        ASSERT_PARSE_ERROR(HEALTH("Check=http http://127.0.0.1/ 99\n"),
+                           "t.conf:4: Check: status \"99\" is not between 100 and 599");
+        ASSERT_PARSE_ERROR(HEALTH("Check=ping 1.2.3.4\n"),
+                           "t.conf:4: Check: \"ping\" is not a kind of check: use exec, tcp, http or dns");
+        ASSERT_PARSE_ERROR(HEALTH("Check=exec\n"), "t.conf:4: Check: exec needs a command");
+        ASSERT_PARSE_ERROR(HEALTH("Check=exec /bin/echo 'open\n"), "t.conf:4: Check: unterminated quote");
+        ASSERT_PARSE_ERROR(HEALTH("Check=dns bad..name\n"), "t.conf:4: Check: \"bad..name\" is not a DNS name");
+        ASSERT_PARSE_ERROR(HEALTH("Check=dns example.com BOGUS\n"),
+                           "t.conf:4: Check: \"BOGUS\" is not a query type (A, AAAA, CNAME, MX, NS, PTR, SOA, SRV, TXT) or "
+                           "noerror/nxdomain");
+        ASSERT_PARSE_ERROR(HEALTH("Interval=10s\nTimeout=10s\n"), "t.conf:5: Timeout: Timeout= must be shorter than Interval=");
+        ASSERT_PARSE_ERROR(HEALTH("Retries=0\n"), "t.conf:4: Retries: \"0\" is not a number from 1 to 100");
+        ASSERT_PARSE_ERROR(HEALTH("Interval=soon\n"),
+                           "t.conf:4: Interval: \"soon\" is not a duration such as 500ms, 10s, 5m or 1h (at most a day)");
+}
+
+TEST(health_checks_parse) {
+        struct hl_def *d = NULL;
+        struct hl_def_error e = {};
+
+        ASSERT_INT_EQ(parse("web", HEALTH("Check=http http://[::1]:8080/health\nCheck=tcp 53 10.0.0.1\n"
+                                          "Check=dns example.com AAAA\nCheck=exec /bin/sh -c 'test -e /run/ok'\n"),
+                            &d, &e), 0);
+        ASSERT_INT_EQ(d->health.n_checks, 4);
+        ASSERT_STR_EQ(d->health.checks[0].address, "::1");
+        ASSERT_INT_EQ(d->health.checks[0].port, 8080);
+        ASSERT_STR_EQ(d->health.checks[0].path, "/health");
+        ASSERT_STR_EQ(d->health.checks[1].address, "10.0.0.1");
+        ASSERT_INT_EQ(d->health.checks[2].type, 28);
+        ASSERT_STR_EQ(d->health.checks[3].argv[2], "test -e /run/ok");
+        ASSERT_INT_EQ(d->health.interval_ms, 30000);
+        hl_def_free(d);
 }
 
 TEST(bad_names_and_bytes) {
