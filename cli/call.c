@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -21,6 +23,50 @@ void log_error(const char *fmt, ...) {
         vfprintf(stderr, fmt, ap);
         va_end(ap);
         fputc('\n', stderr);
+}
+
+static volatile sig_atomic_t interrupted;
+static bool interruptible;
+static sigset_t wait_mask; /* the signal mask while waiting for hld */
+
+static void on_end_signal(int sig) {
+        interrupted = 1;
+}
+
+int call_end_on_signals(void) {
+        struct sigaction sa = { .sa_handler = on_end_signal };
+        sigset_t block;
+
+        sigemptyset(&block);
+        sigaddset(&block, SIGINT);
+        sigaddset(&block, SIGTERM);
+        /* Blocked but while waiting in ppoll(): a signal cannot slip in between a check
+         * of the flag and the wait. */
+        if (sigprocmask(SIG_BLOCK, &block, &wait_mask) < 0)
+                return -errno;
+        sigdelset(&wait_mask, SIGINT);
+        sigdelset(&wait_mask, SIGTERM);
+        sigemptyset(&sa.sa_mask);
+        if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
+                return -errno;
+        interruptible = true;
+        return 0;
+}
+
+/* Waits until fd is readable: 0, or -EINTR once an end signal came. */
+static int wait_readable(int fd) {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+        if (!interruptible)
+                return 0;
+        for (;;) {
+                if (interrupted)
+                        return -EINTR;
+                if (ppoll(&pfd, 1, NULL, &wait_mask) >= 0)
+                        return 0;
+                if (errno != EINTR)
+                        return -errno;
+        }
 }
 
 static int connect_socket(const char *path, int *ret_fd) {
@@ -56,8 +102,8 @@ static int send_all(int fd, const char *data, size_t len) {
         return 0;
 }
 
-/* Reads until the framer holds a complete frame. 0 and the frame, or -ECONNRESET when
- * hld closed the connection before finishing it. */
+/* Reads until the framer holds a complete frame. 0 and the frame, -ECONNRESET when hld
+ * closed the connection before finishing it, or -EINTR after an end signal. */
 static int receive_frame(int fd, struct hl_framer *framer, char **ret) {
         char buf[64 * 1024];
         int r;
@@ -69,6 +115,9 @@ static int receive_frame(int fd, struct hl_framer *framer, char **ret) {
                 if (r != 0)
                         return r < 0 ? r : 0;
 
+                r = wait_readable(fd);
+                if (r < 0)
+                        return r;
                 n = read(fd, buf, sizeof(buf));
                 if (n < 0) {
                         if (errno == EINTR)
@@ -182,6 +231,8 @@ static int handle_frame(const char *method, const char *frame, const struct call
         }
 
         r = handler->on_reply(reply.parameters, handler->userdata);
+        if (r == -ECANCELED)
+                return 0;
         if (r < 0) {
                 log_error("cannot print the reply: %s", strerror(-r));
                 return r;
@@ -197,7 +248,7 @@ int call_method(const char *socket_path, const char *method, json_t *parameters,
         _cleanup_free_ char *call = NULL;
         struct hl_framer framer;
         int status = HLCTL_EXIT_OK;
-        size_t len;
+        size_t len, replies = 0;
         int r;
 
         r = connect_socket(socket_path, &fd);
@@ -223,7 +274,14 @@ int call_method(const char *socket_path, const char *method, json_t *parameters,
                 _cleanup_free_ char *frame = NULL;
 
                 r = receive_frame(fd, &framer, &frame);
-                if (r == -ECONNRESET)
+                if (r == -EINTR) {
+                        /* The user ended it: not an error. */
+                        r = 0;
+                        break;
+                }
+                if (r == -ECONNRESET && replies > 0)
+                        log_error("hld closed the connection");
+                else if (r == -ECONNRESET)
                         log_error("hld closed the connection before replying to %s", method);
                 else if (r == -EMSGSIZE)
                         log_error("a reply from hld is larger than %u bytes", HL_MAX_FRAME);
@@ -232,6 +290,7 @@ int call_method(const char *socket_path, const char *method, json_t *parameters,
                 if (r < 0)
                         break;
 
+                replies++;
                 r = handle_frame(method, frame, handler, &status);
                 if (r <= 0)
                         break;

@@ -19,7 +19,8 @@ enum {
 void log_error(const char *fmt, ...) HL_PRINTF(1, 2);
 
 /* Called with the parameters of every successful reply (always an object). Returns 0,
- * a positive exit status to end with, or -errno. */
+ * a positive exit status to end with, -ECANCELED to end the call quietly (a stream whose
+ * output is no longer read), or -errno. */
 struct call_handler {
         int (*on_reply)(json_t *parameters, const void *userdata);
         const void *userdata;
@@ -30,6 +31,11 @@ struct call_handler {
  * "continues". Every error is printed here. Returns the exit status. */
 int call_method(const char *socket_path, const char *method, json_t *parameters, bool more,
                 const struct call_handler *handler);
+
+/* From now on SIGINT and SIGTERM end a call_method() waiting for hld quietly, with the
+ * exit status so far: for streams that last until the user stops them. The signals stay
+ * blocked except while waiting, so output is never cut short by them. */
+int call_end_on_signals(void);
 
 /* The sentence hlctl prints for a Varlink error reply; NULL on ENOMEM. */
 char *call_error_message(const char *error, const char *method, json_t *parameters);

@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -23,6 +25,11 @@ enum {
         OPT_SINCE = 1 << 2,
         OPT_LIMIT = 1 << 3,
         OPT_PLAN = 1 << 4,
+        OPT_SERVICE = 1 << 5,
+        OPT_ACTION = 1 << 6,
+        OPT_FAILED = 1 << 7,
+        OPT_FOLLOW = 1 << 8,
+        OPT_LAST = OPT_FOLLOW,
 };
 
 static const struct output *output = &output_table;
@@ -33,6 +40,8 @@ static bool arg_yes;
 static uint64_t arg_since_ms;
 static uint64_t arg_limit;
 static const char *arg_plan;
+static const char *arg_service;
+static const char *arg_action;
 static unsigned arg_options; /* the OPT_* given, checked against the verb's */
 
 struct verb {
@@ -348,15 +357,42 @@ static int verb_reconcile(int argc, char **argv) {
         return call(HL_INTERFACE ".Reconcile", NULL, output->reconcile);
 }
 
-static int verb_history(int argc, char **argv) {
+static int verb_why(int argc, char **argv) {
+        return name_call(HL_INTERFACE ".Why", argv[1], output->why);
+}
+
+/* {service} from NAME or --service NAME, or {} for every service. Returns the exit status. */
+static int service_parameters(int argc, char **argv, json_t **ret) {
         _cleanup_(json_decrefp) json_t *parameters = json_object();
+        const char *service = argc > 1 ? argv[1] : arg_service;
 
         if (!parameters)
                 return exit_oom();
-        if (argc > 1 && json_object_set_new(parameters, "service", json_string(argv[1])) < 0) {
-                log_error("invalid service name: %s", argv[1]);
+        if (argc > 1 && arg_service && strcmp(argv[1], arg_service) != 0) {
+                log_error("%s names two services: %s and %s", argv[0], argv[1], arg_service);
                 return HLCTL_EXIT_USAGE;
         }
+        if (service && json_object_set_new(parameters, "service", json_string(service)) < 0) {
+                log_error("invalid service name: %s", service);
+                return HLCTL_EXIT_USAGE;
+        }
+        *ret = TAKE_PTR(parameters);
+        return HLCTL_EXIT_OK;
+}
+
+static int verb_history(int argc, char **argv) {
+        _cleanup_(json_decrefp) json_t *parameters = NULL;
+        int r;
+
+        r = service_parameters(argc, argv, &parameters);
+        if (r != HLCTL_EXIT_OK)
+                return r;
+        if (arg_action && json_object_set_new(parameters, "action", json_string(arg_action)) < 0) {
+                log_error("invalid action: %s", arg_action);
+                return HLCTL_EXIT_USAGE;
+        }
+        if ((arg_options & OPT_FAILED) && json_object_set_new(parameters, "failed", json_true()) < 0)
+                return exit_oom();
         if (arg_options & OPT_SINCE) {
                 time_t now = time(NULL);
                 int64_t since = (int64_t) now - (int64_t) (arg_since_ms / 1000);
@@ -368,6 +404,36 @@ static int verb_history(int argc, char **argv) {
             json_object_set_new(parameters, "limit", json_integer((json_int_t) arg_limit)) < 0)
                 return exit_oom();
         return call(HL_INTERFACE ".History", parameters, output->history);
+}
+
+static int print_event(json_t *parameters, const void *userdata) {
+        int r = output->event(parameters);
+
+        if (r == -EPIPE) {
+                /* Nobody reads on (hlctl events | head): the end, not an error. */
+                __fpurge(stdout);
+                clearerr(stdout);
+                return -ECANCELED;
+        }
+        return r;
+}
+
+/* Follows until hld goes away or the user stops it: Ctrl-C ends it with status 0. */
+static int verb_events(int argc, char **argv) {
+        const struct call_handler handler = { .on_reply = print_event };
+        _cleanup_(json_decrefp) json_t *parameters = NULL;
+        int r;
+
+        r = service_parameters(argc, argv, &parameters);
+        if (r != HLCTL_EXIT_OK)
+                return r;
+        signal(SIGPIPE, SIG_IGN);
+        r = call_end_on_signals();
+        if (r < 0) {
+                log_error("cannot handle signals: %s", strerror(-r));
+                return HLCTL_EXIT_FAILED;
+        }
+        return call_method(arg_socket, HL_INTERFACE ".Events", parameters, true, &handler);
 }
 
 static int verb_version(int argc, char **argv) {
@@ -394,8 +460,10 @@ static void help(void) {
                "  restart NAME                  Restart a service's container\n"
                "  destroy NAME [--yes]          Destroy a service's container and forget it\n"
                "  reconcile                     Reconcile every service now\n"
-               "  history [NAME] [--since DUR] [--limit N]\n"
+               "  why NAME                      Explain why a service is as it is\n"
+               "  history [NAME] [--since DUR] [--limit N] [--action A] [--failed]\n"
                "                                Show what hld did, newest last\n"
+               "  events [-f] [NAME]            Follow what hld does, as it happens\n"
                "  version                       Show the versions of hlctl and hld\n"
                "  help                          Show this help\n"
                "\n"
@@ -406,6 +474,11 @@ static void help(void) {
                "      --yes           destroy: do not ask for confirmation\n"
                "      --since DUR     history: only the last DUR (30m, 2h, 7d)\n"
                "      --limit N       history: at most N events\n"
+               "      --service NAME  history, events: only this service (as NAME)\n"
+               "      --action A      history: only action A (start, hold, ...)\n"
+               "      --failed        history: only failed, skipped and interrupted actions\n"
+               "  -f, --follow        events: follow (what events always does)\n"
+               "      --plan ID       apply: only if the plan is still ID (from plan)\n"
                "  -h, --help          Show this help\n"
                "      --version       Show hlctl's version\n"
                "\n"
@@ -431,7 +504,9 @@ static const struct verb verbs[] = {
         { "restart", 1, 1, 0, verb_lifecycle },
         { "destroy", 1, 1, OPT_YES, verb_destroy },
         { "reconcile", 0, 0, 0, verb_reconcile },
-        { "history", 0, 1, OPT_SINCE | OPT_LIMIT, verb_history },
+        { "why", 1, 1, 0, verb_why },
+        { "history", 0, 1, OPT_SINCE | OPT_LIMIT | OPT_SERVICE | OPT_ACTION | OPT_FAILED, verb_history },
+        { "events", 0, 1, OPT_SERVICE | OPT_FOLLOW, verb_events },
         { "version", 0, 0, 0, verb_version },
         { "help", 0, 0, 0, verb_help },
 };
@@ -444,6 +519,10 @@ static const struct option options[] = {
         { "since", required_argument, NULL, 'S' },
         { "limit", required_argument, NULL, 'l' },
         { "plan", required_argument, NULL, 'P' },
+        { "service", required_argument, NULL, 'N' },
+        { "action", required_argument, NULL, 'A' },
+        { "failed", no_argument, NULL, 'F' },
+        { "follow", no_argument, NULL, 'f' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         {},
@@ -459,6 +538,14 @@ static const char *option_name(unsigned option) {
                 return "--since";
         case OPT_PLAN:
                 return "--plan";
+        case OPT_SERVICE:
+                return "--service";
+        case OPT_ACTION:
+                return "--action";
+        case OPT_FAILED:
+                return "--failed";
+        case OPT_FOLLOW:
+                return "--follow";
         default:
                 return "--limit";
         }
@@ -472,7 +559,7 @@ static int parse_argv(int argc, char **argv) {
         /* "+" would stop at the first non-option; "-" would return them in order.
          * Neither: the default permutes, so "hlctl apply dir --prune" works. */
         opterr = 0;
-        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, ":hf", options, NULL)) >= 0)
                 switch (c) {
                 case 'j':
                         arg_json = true;
@@ -509,6 +596,28 @@ static int parse_argv(int argc, char **argv) {
                 case 'P':
                         arg_plan = optarg;
                         arg_options |= OPT_PLAN;
+                        break;
+                case 'N':
+                        if (!*optarg) {
+                                log_error("--service needs a name");
+                                return -EINVAL;
+                        }
+                        arg_service = optarg;
+                        arg_options |= OPT_SERVICE;
+                        break;
+                case 'A':
+                        if (!*optarg) {
+                                log_error("--action needs an action");
+                                return -EINVAL;
+                        }
+                        arg_action = optarg;
+                        arg_options |= OPT_ACTION;
+                        break;
+                case 'F':
+                        arg_options |= OPT_FAILED;
+                        break;
+                case 'f':
+                        arg_options |= OPT_FOLLOW;
                         break;
                 case 'h':
                         help();
@@ -565,7 +674,7 @@ static int dispatch(int argc, char **argv) {
                           verb->max_args == 0 ? "s" : "");
                 return HLCTL_EXIT_USAGE;
         }
-        for (unsigned o = OPT_PRUNE; o <= OPT_PLAN; o <<= 1)
+        for (unsigned o = OPT_PRUNE; o <= OPT_LAST; o <<= 1)
                 if ((arg_options & o) && !(verb->options & o)) {
                         log_error("%s is not an option of %s", option_name(o), verb->name);
                         return HLCTL_EXIT_USAGE;

@@ -80,6 +80,20 @@ static const char *format_time(json_t *o, const char *key, char *buf, size_t siz
         return buf;
 }
 
+/* A time of day, with the date only when it is not today. */
+static const char *format_clock(int64_t v, char *buf, size_t size) {
+        time_t t = (time_t) v, now = time(NULL);
+        struct tm tm, today;
+
+        if (!localtime_r(&t, &tm) || !localtime_r(&now, &today))
+                return "-";
+        if (strftime(buf, size,
+                     tm.tm_year == today.tm_year && tm.tm_yday == today.tm_yday ? "%H:%M:%S" : "%Y-%m-%d %H:%M:%S",
+                     &tm) == 0)
+                return "-";
+        return buf;
+}
+
 static const char *format_limit(int64_t v, char *buf, size_t size) {
         if (v <= 0)
                 return "unlimited";
@@ -140,8 +154,9 @@ static const char *action_symbol(const char *action) {
                 const char *name;
                 const char *symbol;
         } table[] = {
-                { "create", "+" }, { "update", "~" }, { "start", ">" },
-                { "stop", "<" },   { "destroy", "-" }, { "restart", "*" },
+                { "create", "+" },  { "update", "~" },   { "start", ">" },
+                { "stop", "<" },    { "destroy", "-" },  { "restart", "*" },
+                { "hold", "!" },    { "recreate", "#" },
         };
 
         for (size_t i = 0; action && i < HL_ELEMENTSOF(table); i++)
@@ -202,8 +217,10 @@ static int print_actions(json_t *actions) {
         return table_print(t, stdout, NULL);
 }
 
+/* Held actions (a start the restart policy holds back, a recreate left to the operator)
+ * are not failures: they are counted apart. */
 static void print_action_summary(json_t *actions) {
-        size_t ok = 0, failed = 0, skipped = 0, i, n = json_array_size(actions);
+        size_t ok = 0, failed = 0, skipped = 0, held = 0, i, n = json_array_size(actions);
         json_t *a;
 
         json_array_foreach(actions, i, a) {
@@ -215,9 +232,14 @@ static void print_action_summary(json_t *actions) {
                         failed++;
                 else if (strcmp(result, "skipped") == 0)
                         skipped++;
+                else if (strcmp(result, "held") == 0)
+                        held++;
         }
-        printf("%zu action%s: %zu ok, %zu failed, %zu skipped.\n", n, n == 1 ? "" : "s", ok,
-               failed, skipped);
+        printf("%zu action%s: %zu ok, %zu failed, %zu skipped", n, n == 1 ? "" : "s", ok, failed,
+               skipped);
+        if (held > 0)
+                printf(", %zu held", held);
+        printf(".\n");
 }
 
 static int table_apply(json_t *reply) {
@@ -234,7 +256,10 @@ static int table_apply(json_t *reply) {
         r = print_actions(actions);
         if (r < 0)
                 return r;
-        printf("Applied %zu changed definition%s; ", n_changed, n_changed == 1 ? "" : "s");
+        printf("Applied %zu changed definition%s", n_changed, n_changed == 1 ? "" : "s");
+        if (get_string(reply, "plan"))
+                printf(" (plan %.12s)", get_string(reply, "plan"));
+        printf("; ");
         print_action_summary(actions);
         return 0;
 }
@@ -258,8 +283,9 @@ static int table_reconcile(json_t *reply) {
 }
 
 static int table_plan(json_t *reply) {
-        static const char *const counted[] = { "create", "update", "start", "stop", "destroy",
-                                               "restart" };
+        static const char *const counted[] = { "create", "update", "start",    "stop",
+                                               "destroy", "restart", "recreate", "hold" };
+        const char *id = get_string(reply, "id");
         size_t count[HL_ELEMENTSOF(counted)] = { 0 }, i, name_width = 0, action_width = 0;
         json_t *actions = get_array(reply, "actions"), *a;
 
@@ -300,10 +326,14 @@ static int table_plan(json_t *reply) {
                count[0], count[1], count[2], count[3], count[4]);
         if (count[5] > 0)
                 printf(", %zu to restart", count[5]);
+        if (count[6] > 0)
+                printf(", %zu to recreate by hand", count[6]);
+        if (count[7] > 0)
+                printf(", %zu held back", count[7]);
         printf(".\n");
-        if (get_string(reply, "id"))
-                printf("Plan id: %.12s (hlctl apply --plan %.12s … runs exactly this plan)\n", get_string(reply, "id"),
-                       get_string(reply, "id"));
+        /* Twelve digits are enough to name it; hld takes any prefix of 12 or more. */
+        if (id)
+                printf("Plan id: %.12s (apply --plan %.12s runs this plan and no other)\n", id, id);
         return 0;
 }
 
@@ -319,6 +349,32 @@ static const char *format_memory(json_t *s, char *buf, size_t size) {
                 snprintf(buf, size, "%s", usage);
         else
                 snprintf(buf, size, "%s/%s", usage, hl_format_size((uint64_t) v, limit, sizeof(limit)));
+        return buf;
+}
+
+/* "crash-looping, next start 12:03:04" or "exited"; NULL when the service is neither. */
+static const char *format_condition(json_t *s, char *buf, size_t size) {
+        const char *condition = get_string(s, "condition");
+        char when[64];
+        int64_t next;
+
+        if (!condition || !*condition)
+                return NULL;
+        if (strcmp(condition, "crash-looping") == 0 && get_int(s, "next_restart", &next))
+                snprintf(buf, size, "%s, next start %s", condition, format_clock(next, when, sizeof(when)));
+        else
+                snprintf(buf, size, "%s", condition);
+        return buf;
+}
+
+/* The state, and the condition after it: "STOPPED (exited)". */
+static const char *format_state(json_t *s, char *buf, size_t size) {
+        const char *state = get_string(s, "state");
+        char condition[128];
+
+        if (!format_condition(s, condition, sizeof(condition)))
+                return state;
+        snprintf(buf, size, "%s (%s)", state ?: "-", condition);
         return buf;
 }
 
@@ -338,9 +394,9 @@ static int table_list(json_t *reply) {
         if (r < 0)
                 return r;
         json_array_foreach(services, i, s) {
-                char rev[32], pid[32], memory[64];
+                char rev[32], pid[32], memory[64], state[192];
 
-                r = table_add(t, get_string(s, "name"), get_string(s, "state"),
+                r = table_add(t, get_string(s, "name"), format_state(s, state, sizeof(state)),
                               get_string(s, "desired"), format_int(s, "revision", rev, sizeof(rev)),
                               format_int(s, "pid", pid, sizeof(pid)),
                               format_memory(s, memory, sizeof(memory)),
@@ -401,7 +457,7 @@ static int table_show(json_t *reply) {
         _cleanup_free_ char *requires = NULL;
         json_t *s = get_object(reply, "service"), *revisions = get_array(reply, "revisions");
         const char *text = get_string(reply, "text");
-        char rev[32], pid[32], limits[128], live[128], usage[32];
+        char rev[32], pid[32], limits[128], live[128], usage[32], condition[128], restarts[32];
         int r;
 
         if (!t)
@@ -412,6 +468,8 @@ static int table_show(json_t *reply) {
                 r = table_add(t, "Description:", get_string(s, "description"));
         if (r >= 0)
                 r = table_add(t, "State:", get_string(s, "state"));
+        if (r >= 0)
+                r = table_add(t, "Condition:", format_condition(s, condition, sizeof(condition)));
         if (r >= 0)
                 r = table_add(t, "Desired:", get_string(s, "desired"));
         if (r >= 0)
@@ -430,6 +488,10 @@ static int table_show(json_t *reply) {
                               format_limits(get_object(s, "live_limits"), live, sizeof(live)));
         if (r >= 0)
                 r = table_add(t, "Memory usage:", format_size(s, "memory_usage", usage, sizeof(usage)));
+        if (r >= 0)
+                r = table_add(t, "Restart policy:", get_string(s, "restart_policy"));
+        if (r >= 0)
+                r = table_add(t, "Restarts:", format_int(s, "restarts", restarts, sizeof(restarts)));
         if (r >= 0)
                 r = table_add(t, "Last action:", get_string(s, "last_action"));
         if (r >= 0)
@@ -466,8 +528,45 @@ static int table_action(json_t *reply) {
         return table_print(t, stdout, NULL);
 }
 
+/* The columns of an event, in history and in a stream of events. */
+enum { EVENT_COLUMNS = 7 };
+static const char *const event_header[EVENT_COLUMNS] = { "TIME",     "SERVICE", "ACTION",      "RESULT",
+                                                         "DURATION", "USER",    "REASON/ERROR" };
+
+struct event_cells {
+        char time[64], duration[32], uid[32];
+        char *why;
+        const char *cells[EVENT_COLUMNS];
+};
+
+static void event_cells_done(struct event_cells *c) {
+        free(c->why);
+}
+
+static int event_cells(json_t *e, struct event_cells *c) {
+        const char *user = get_string(e, "user"), *reason = get_string(e, "reason"),
+                   *error = get_string(e, "error");
+
+        if (!user || !*user)
+                user = format_int(e, "uid", c->uid, sizeof(c->uid));
+        if (error && *error && reason && *reason)
+                c->why = hl_strdup_printf("%s: %s", reason, error);
+        else
+                c->why = strdup(error && *error ? error : reason ?: "-");
+        if (!c->why)
+                return -ENOMEM;
+        c->cells[0] = format_time(e, "time", c->time, sizeof(c->time));
+        c->cells[1] = get_string(e, "service");
+        c->cells[2] = get_string(e, "action");
+        c->cells[3] = get_string(e, "result");
+        c->cells[4] = format_duration(e, "duration_ms", c->duration, sizeof(c->duration));
+        c->cells[5] = user;
+        c->cells[6] = c->why;
+        return 0;
+}
+
 static int table_history(json_t *reply) {
-        _cleanup_(table_freep) struct table *t = table_new(7);
+        _cleanup_(table_freep) struct table *t = table_new(EVENT_COLUMNS);
         json_t *events = get_array(reply, "events"), *e;
         size_t i;
         int r;
@@ -479,33 +578,56 @@ static int table_history(json_t *reply) {
                 return 0;
         }
         table_align_right(t, 4);
-        r = table_add(t, "TIME", "SERVICE", "ACTION", "RESULT", "DURATION", "USER",
-                      "REASON/ERROR");
+        r = table_add(t, event_header[0], event_header[1], event_header[2], event_header[3], event_header[4],
+                      event_header[5], event_header[6]);
         if (r < 0)
                 return r;
         json_array_foreach(events, i, e) {
-                _cleanup_free_ char *why = NULL;
-                const char *user = get_string(e, "user"), *reason = get_string(e, "reason"),
-                           *error = get_string(e, "error");
-                char time[64], duration[32], uid[32];
+                struct event_cells c = {};
 
-                if (!user || !*user)
-                        user = format_int(e, "uid", uid, sizeof(uid));
-                if (error && *error && reason && *reason)
-                        why = hl_strdup_printf("%s: %s", reason, error);
-                else
-                        why = strdup(error && *error ? error : reason ?: "-");
-                if (!why)
-                        return -ENOMEM;
-                r = table_add(t, format_time(e, "time", time, sizeof(time)),
-                              get_string(e, "service"), get_string(e, "action"),
-                              get_string(e, "result"),
-                              format_duration(e, "duration_ms", duration, sizeof(duration)), user,
-                              why);
+                r = event_cells(e, &c);
+                if (r >= 0)
+                        r = table_add(t, c.cells[0], c.cells[1], c.cells[2], c.cells[3], c.cells[4], c.cells[5],
+                                      c.cells[6]);
+                event_cells_done(&c);
                 if (r < 0)
                         return r;
         }
         return table_print(t, stdout, NULL);
+}
+
+/* Each event is printed as it comes: the columns are as wide as the widest cell seen so
+ * far, starting wide enough for the usual names, and the header comes with the first. */
+static int flush_stdout(void) {
+        return fflush(stdout) == 0 ? 0 : -errno;
+}
+
+static int table_event(json_t *reply) {
+        static size_t width[EVENT_COLUMNS] = { 19, 12, 8, 11, 8, 4, 0 };
+        static const bool right[EVENT_COLUMNS] = { [4] = true };
+        static bool header_printed;
+        struct event_cells c = {};
+        int r;
+
+        r = event_cells(get_object(reply, "event"), &c);
+        if (r >= 0 && !header_printed) {
+                r = table_print_row(stdout, EVENT_COLUMNS, event_header, width, right);
+                header_printed = true;
+        }
+        if (r >= 0)
+                r = table_print_row(stdout, EVENT_COLUMNS, c.cells, width, right);
+        event_cells_done(&c);
+        return r < 0 ? r : flush_stdout();
+}
+
+static int table_why(json_t *reply) {
+        json_t *line;
+        size_t i;
+
+        json_array_foreach(get_array(reply, "explanation"), i, line)
+                if (json_is_string(line))
+                        print_indented(json_string_value(line), "");
+        return 0;
 }
 
 static int table_version(json_t *reply) {
@@ -522,6 +644,8 @@ const struct output output_table = {
         .show = table_show,
         .action = table_action,
         .history = table_history,
+        .event = table_event,
+        .why = table_why,
         .version = table_version,
 };
 
@@ -534,6 +658,16 @@ static int json_print(json_t *reply) {
         return 0;
 }
 
+/* JSON lines: each event as one compact object on a line of its own, at once. */
+static int json_event(json_t *reply) {
+        json_t *event = get_object(reply, "event");
+
+        if (json_dumpf(event ?: reply, stdout, JSON_COMPACT | JSON_SORT_KEYS) < 0)
+                return -EIO;
+        putchar('\n');
+        return flush_stdout();
+}
+
 const struct output output_json = {
         .apply = json_print,
         .plan = json_print,
@@ -542,5 +676,7 @@ const struct output output_json = {
         .show = json_print,
         .action = json_print,
         .history = json_print,
+        .event = json_event,
+        .why = json_print,
         .version = json_print,
 };

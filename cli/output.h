@@ -18,6 +18,9 @@ struct output {
         int (*show)(json_t *reply);
         int (*action)(json_t *reply);
         int (*history)(json_t *reply);
+        /* One reply of a stream of events, {event}: one line, flushed at once. */
+        int (*event)(json_t *reply);
+        int (*why)(json_t *reply);
         int (*version)(json_t *reply);
 };
 

@@ -106,6 +106,22 @@ static size_t text_width(const char *s) {
         return n;
 }
 
+static void print_row(FILE *f, const char *indent, size_t columns, char *const *cells, const size_t *width,
+                      const bool *right) {
+        fputs(indent ?: "", f);
+        for (size_t c = 0; c < columns; c++) {
+                size_t pad = width[c] - text_width(cells[c]);
+                bool last = c + 1 == columns, align_right = right && right[c];
+
+                if (align_right)
+                        fprintf(f, "%*s", (int) pad, "");
+                fputs(cells[c], f);
+                if (!last && !align_right)
+                        fprintf(f, "%*s", (int) pad, "");
+                fputs(last ? "\n" : "  ", f);
+        }
+}
+
 int table_print(const struct table *t, FILE *f, const char *indent) {
         _cleanup_free_ size_t *width = calloc(t->columns, sizeof(size_t));
 
@@ -118,20 +134,29 @@ int table_print(const struct table *t, FILE *f, const char *indent) {
                                 width[c] = w;
                 }
 
-        for (size_t r = 0; r < t->rows; r++) {
-                fputs(indent ?: "", f);
-                for (size_t c = 0; c < t->columns; c++) {
-                        const char *cell = t->cells[r * t->columns + c];
-                        size_t pad = width[c] - text_width(cell);
-                        bool last = c + 1 == t->columns;
-
-                        if (t->right[c])
-                                fprintf(f, "%*s", (int) pad, "");
-                        fputs(cell, f);
-                        if (!last && !t->right[c])
-                                fprintf(f, "%*s", (int) pad, "");
-                        fputs(last ? "\n" : "  ", f);
-                }
-        }
+        for (size_t r = 0; r < t->rows; r++)
+                print_row(f, indent, t->columns, t->cells + r * t->columns, width, t->right);
         return 0;
+}
+
+int table_print_row(FILE *f, size_t columns, const char *const *cells, size_t *width, const bool *right) {
+        _cleanup_free_ char **row = calloc(columns, sizeof(char *));
+        int r = 0;
+
+        if (!row)
+                return -ENOMEM;
+        for (size_t c = 0; c < columns; c++) {
+                row[c] = cell_dup(cells[c]);
+                if (!row[c]) {
+                        r = -ENOMEM;
+                        goto finish;
+                }
+                if (text_width(row[c]) > width[c])
+                        width[c] = text_width(row[c]);
+        }
+        print_row(f, NULL, columns, row, width, right);
+finish:
+        for (size_t c = 0; c < columns; c++)
+                free(row[c]);
+        return r;
 }

@@ -27,3 +27,8 @@ size_t table_rows(const struct table *t);
 
 /* Prints every row, each line starting with indent (may be NULL). */
 int table_print(const struct table *t, FILE *f, const char *indent);
+
+/* For a stream, whose rows cannot wait for the widest cell: prints one row of columns
+ * cells at once, each padded to width[i] (grown to fit it first) and right-aligned where
+ * right[i] (may be NULL). Cells as in table_add. */
+int table_print_row(FILE *f, size_t columns, const char *const *cells, size_t *width, const bool *right);

@@ -75,3 +75,8 @@ int ct_observe_copy(struct ct_observed *dst, const struct ct_observed *src);
 
 /* liblxc's configured lxc.lxcpath (usually /var/lib/lxc). */
 const char *ct_default_lxcpath(void);
+
+/* Starts argv inside the running container (liblxc attach, environment cleared, standard
+ * streams on /dev/null) and returns at once with the process's pid, a child of hld that
+ * the caller must reap. */
+int ct_attach(const char *lxcpath, const char *name, char *const *argv, pid_t *ret_pid, char **ret_error);

@@ -369,6 +369,12 @@ int ct_observe(const char *lxcpath, const char *name, const struct ct_settings *
         if (!c)
                 return -ENOMEM;
         o.exists = c->is_defined(c);
+        /* A directory under the service's name with no config is what an interrupted
+         * create leaves before its marker exists: remains, too. */
+        if (!o.exists && !o.half_created) {
+                _cleanup_free_ char *dir = hl_strdup_printf("%s/%s", lxcpath, name);
+                o.half_created = dir && lstat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+        }
         snprintf(o.state, sizeof(o.state), "%s", o.exists ? c->state(c) : "MISSING");
         if (o.exists && strcmp(o.state, "STOPPED") != 0) {
                 o.pid = c->init_pid(c);
@@ -495,19 +501,22 @@ static bool set_cgroup(struct lxc_container *c, const struct ct_setting *it) {
         const char *item = it->key + (cgroup_v2 ? strlen("lxc.cgroup2.") : strlen("lxc.cgroup."));
         const char *value = it->value;
 
+        if (!*value && strcmp(item, "cpu.cfs_period_us") == 0)
+                return true; /* the period has no "unlimited": the quota lifts the limit */
         if (!*value)
                 value = cgroup_v2 ? (strcmp(item, "cpu.max") == 0 ? "max 100000" : "max") : "-1";
         return c->set_cgroup_item(c, item, value);
 }
 
-static int apply_live(struct lxc_container *c, const struct ct_settings *s, char **ret_error) {
+/* changed[i]: the config held another value before; only those go to the cgroup. */
+static int apply_live(struct lxc_container *c, const struct ct_settings *s, const bool *changed, char **ret_error) {
         /* v1 refuses a memory limit above memsw and a memsw below memory: a second pass
          * applies whatever the order of the first made impossible. */
         bool failed[64] = {};
         size_t n = s->n < HL_ELEMENTSOF(failed) ? s->n : HL_ELEMENTSOF(failed);
 
         for (size_t i = 0; i < n; i++)
-                if (s->items[i].apply == CT_APPLY_LIVE)
+                if (s->items[i].apply == CT_APPLY_LIVE && changed[i])
                         failed[i] = !set_cgroup(c, &s->items[i]);
         for (size_t i = 0; i < n; i++)
                 if (failed[i] && !set_cgroup(c, &s->items[i]))
@@ -519,12 +528,18 @@ static int apply_live(struct lxc_container *c, const struct ct_settings *s, char
 int ct_configure(const char *lxcpath, const char *name, const struct ct_settings *settings, bool live,
                  char **ret_error) {
         _cleanup_container_ struct lxc_container *c = lxc_container_new(name, lxcpath);
+        bool changed[64] = {};
         int r;
 
         if (!c)
                 return fail(ret_error, -ENOMEM, "liblxc could not open %s", name);
         if (!c->is_defined(c))
                 return fail(ret_error, -ENOENT, "container %s does not exist", name);
+        for (size_t i = 0; i < settings->n && i < HL_ELEMENTSOF(changed); i++)
+                if (settings->items[i].apply == CT_APPLY_LIVE) {
+                        _cleanup_free_ char *old = config_value(c, settings->items[i].key);
+                        changed[i] = !old || strcmp(old, settings->items[i].value) != 0;
+                }
         r = set_settings(c, lxcpath, settings, ret_error);
         if (r < 0)
                 return r;
@@ -534,7 +549,7 @@ int ct_configure(const char *lxcpath, const char *name, const struct ct_settings
         if (r < 0)
                 return fail(ret_error, r, "could not record hl's settings of %s: %s", name, strerror(-r));
         if (live && c->is_running(c))
-                return apply_live(c, settings, ret_error);
+                return apply_live(c, settings, changed, ret_error);
         return 0;
 }
 
@@ -602,17 +617,22 @@ static int remove_tree(const char *path) {
 int ct_destroy(const char *lxcpath, const char *name, char **ret_error) {
         _cleanup_container_ struct lxc_container *c = lxc_container_new(name, lxcpath);
         _cleanup_free_ char *dir = hl_strdup_printf("%s/%s", lxcpath, name);
+        _cleanup_free_ char *marker = path_in(lxcpath, name, MARKER_CREATING);
         int r;
 
-        if (!c || !dir)
+        if (!c || !dir || !marker)
                 return fail(ret_error, -ENOMEM, "liblxc could not open %s", name);
         if (c->is_defined(c)) {
                 if (c->is_running(c) && !c->stop(c))
                         return fail(ret_error, -EIO, "liblxc could not stop %s: %s", name, lxc_reason(c));
-                if (!c->destroy(c))
+                /* A half-made container can have a config liblxc cannot destroy by (no
+                 * rootfs yet): its directory is removed below all the same. */
+                if (!c->destroy(c) && access(marker, F_OK) < 0)
                         return fail(ret_error, -EIO, "liblxc could not destroy %s: %s", name, lxc_reason(c));
         }
-        r = remove_tree(dir);
+        /* A template that a killed hld left running may still be writing: give it time. */
+        for (int attempt = 0; (r = remove_tree(dir)) < 0 && attempt < 10; attempt++)
+                usleep(500 * 1000);
         if (r < 0)
                 return fail(ret_error, r, "could not remove %s: %s", dir, strerror(-r));
         return 0;
@@ -750,4 +770,23 @@ int ct_observe_copy(struct ct_observed *dst, const struct ct_observed *src) {
 
 const char *ct_default_lxcpath(void) {
         return lxc_get_global_config_item("lxc.lxcpath");
+}
+
+int ct_attach(const char *lxcpath, const char *name, char *const *argv, pid_t *ret_pid, char **ret_error) {
+        _cleanup_container_ struct lxc_container *c = lxc_container_new(name, lxcpath);
+        lxc_attach_options_t options = LXC_ATTACH_OPTIONS_DEFAULT;
+        lxc_attach_command_t command = { .program = argv[0], .argv = (char **) argv };
+        _cleanup_close_ int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        pid_t pid = -1;
+
+        if (!c || null < 0)
+                return fail(ret_error, -ENOMEM, "liblxc could not open %s", name);
+        if (!c->is_running(c))
+                return fail(ret_error, -ESRCH, "%s is not running", name);
+        options.env_policy = LXC_ATTACH_CLEAR_ENV;
+        options.stdin_fd = options.stdout_fd = options.stderr_fd = null;
+        if (c->attach(c, lxc_attach_run_command, &command, &options, &pid) < 0 || pid <= 0)
+                return fail(ret_error, -EIO, "could not run %s in %s", argv[0], name);
+        *ret_pid = pid;
+        return 0;
 }

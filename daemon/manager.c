@@ -131,7 +131,7 @@ void manager_sort(struct manager *m) {
         _cleanup_free_ struct service **sorted = calloc(m->n_services + 1, sizeof(*sorted));
         struct hl_def_error e;
 
-        if (!defs || !order || !sorted)
+        if (m->n_services == 0 || !defs || !order || !sorted)
                 return;
         for (size_t i = 0; i < m->n_services; i++)
                 defs[i] = m->services[i]->desired->def;

@@ -566,6 +566,14 @@ static void apply_done(void *userdata, const struct run_result *result) {
                               false);
 }
 
+/* Apply with more: one reply per finished action, of the method's own type. */
+static void apply_progress(void *userdata, json_t *action) {
+        struct request *req = userdata;
+
+        request_reply(req, json_pack("{s:s, s:[], s:[], s:[O]}", "plan", "", "changed", "unchanged", "actions", action),
+                      true);
+}
+
 static void apply(struct manager *m, struct request *req, json_t *parameters) {
         struct {
                 json_t *definitions;
@@ -596,7 +604,8 @@ static void apply(struct manager *m, struct request *req, json_t *parameters) {
         r = reconcile_enqueue(m, &(struct job_request) { .kind = JOB_RECONCILE, .trigger = "apply", .apply = b.items,
                                                          .n_apply = b.n, .prune = b.prune, .expect_plan = a.plan,
                                                          .uid = peer->uid, .user = peer->user, .done = apply_done,
-                                                         .userdata = req });
+                                                         .userdata = req,
+                                                         .progress = request_wants_more(req) ? apply_progress : NULL });
         batch_done(&b);
         if (r < 0)
                 request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not queue the apply: %s", strerror(-r));
@@ -613,8 +622,14 @@ static void action_done(void *userdata, const struct run_result *result) {
         struct action_context *ctx = userdata;
         json_t *actions = result->actions;
         const char *error = result->error;
-        json_t *last = json_array_get(actions, json_array_size(actions) - 1), *v;
+        json_t *last = NULL, *v;
         size_t i;
+
+        json_array_foreach(actions, i, v) {
+                const char *name = json_string_value(json_object_get(v, "service"));
+                if (name && strcmp(name, ctx->service) == 0)
+                        last = v;
+        }
 
         json_array_foreach(actions, i, v) {
                 const char *outcome = json_string_value(json_object_get(v, "result"));
@@ -646,15 +661,28 @@ finish:
         free(ctx);
 }
 
+/* Everything s requires, directly or not. */
+static void requirements(struct manager *m, const struct service *s, char ***list) {
+        for (char **r = s->desired->def->requires; r && *r; r++) {
+                struct service *dep = manager_find(m, *r);
+
+                if (!dep || hl_strv_contains(*list, *r) || hl_strv_push(list, *r) < 0)
+                        continue;
+                requirements(m, dep, list);
+        }
+}
+
 static void service_action(struct manager *m, struct request *req, json_t *parameters, const char *verb,
                            enum job_kind kind) {
         struct service *s = find_named(m, req, parameters);
-        const struct peer *peer = request_peer(req);
+        _cleanup_(hl_strv_freep) char **also = NULL;
+        const struct peer *peer;
         struct action_context *ctx;
         int r;
 
         if (!s)
-                return;
+                return; /* answered, and req is gone */
+        peer = request_peer(req);
         if (kind == JOB_DESTROY)
                 for (size_t i = 0; i < m->n_services; i++)
                         if (hl_strv_contains(m->services[i]->desired->def->requires, s->name)) {
@@ -688,9 +716,12 @@ static void service_action(struct manager *m, struct request *req, json_t *param
         ctx->m = m;
         ctx->req = req;
         ctx->verb = verb;
+        /* As systemctl start does with Requires=: what the service needs comes up too. */
+        if (strcmp(verb, "start") == 0 || strcmp(verb, "restart") == 0)
+                requirements(m, s, &also);
         r = reconcile_enqueue(m, &(struct job_request) { .kind = kind, .trigger = "cli", .only = s->name,
-                                                         .uid = peer->uid, .user = peer->user, .done = action_done,
-                                                         .userdata = ctx });
+                                                         .also = also, .uid = peer->uid, .user = peer->user,
+                                                         .done = action_done, .userdata = ctx });
         if (r < 0) {
                 free(ctx->service);
                 free(ctx);

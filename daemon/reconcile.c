@@ -50,6 +50,7 @@ struct run {
         struct manager *m;
         struct job_request request; /* strings owned below */
         char *only;
+        char **also;
         char **prune;
         char *user;
         char *expect_plan;
@@ -122,6 +123,7 @@ static void run_free(struct run *run) {
                 item_done(&run->items[i]);
         free(run->items);
         free(run->only);
+        hl_strv_free(run->also);
         hl_strv_free(run->prune);
         free(run->user);
         free(run->expect_plan);
@@ -184,6 +186,8 @@ static int sort_items(struct run *run) {
         _cleanup_free_ struct item *sorted = calloc(run->n_items + 1, sizeof(*sorted));
         struct hl_def_error e;
 
+        if (run->n_items == 0)
+                return 0;
         if (!defs || !order || !sorted)
                 return -ENOMEM;
         for (size_t i = 0; i < run->n_items; i++)
@@ -206,7 +210,7 @@ static int run_collect(struct run *run, struct desired **extra, size_t n_extra) 
                 struct service *s = m->services[i];
                 struct desired *d = s->desired;
 
-                if (run->only && strcmp(run->only, s->name) != 0)
+                if (run->only && strcmp(run->only, s->name) != 0 && !hl_strv_contains(run->also, s->name))
                         continue;
                 for (size_t j = 0; j < n_extra; j++)
                         if (strcmp(extra[j]->def->name, s->name) == 0)
@@ -230,8 +234,10 @@ static int run_collect(struct run *run, struct desired **extra, size_t n_extra) 
                 struct item *it = &run->items[i];
                 struct service *s = manager_find(m, it->name);
 
-                it->destroy = hl_strv_contains(run->prune, it->name) || run->request.kind == JOB_DESTROY;
-                it->restart = run->request.kind == JOB_RESTART;
+                bool target = !run->only || strcmp(run->only, it->name) == 0;
+
+                it->destroy = hl_strv_contains(run->prune, it->name) || (target && run->request.kind == JOB_DESTROY);
+                it->restart = target && run->request.kind == JOB_RESTART;
                 it->automatic = run_is_automatic(run);
                 it->next_restart = s ? service_next_restart(s) : 0;
         }
@@ -563,6 +569,12 @@ static void action_after(uv_work_t *req, int status) {
         if (strcmp(a->verb, "destroy") == 0 && w->r >= 0) {
                 store_remove_service(m->store, it->name);
                 manager_forget(m, it->name);
+        }
+        if (run->request.progress) {
+                json_t *j = action_json(it, a);
+                if (j)
+                        run->request.progress(run->request.userdata, j);
+                json_decref(j);
         }
         free(w);
         it->next++;
@@ -966,6 +978,9 @@ static struct run *run_new(struct manager *m, const struct job_request *request)
         for (char **p = request->prune; p && *p; p++)
                 if (hl_strv_push(&run->prune, *p) < 0)
                         goto fail;
+        for (char **p = request->also; p && *p; p++)
+                if (hl_strv_push(&run->also, *p) < 0)
+                        goto fail;
         run->expect_plan = request->expect_plan ? strdup(request->expect_plan) : NULL;
         run->apply = calloc(request->n_apply + 1, sizeof(*run->apply));
         if ((request->only && !run->only) || (request->user && !run->user) ||
@@ -976,6 +991,7 @@ static struct run *run_new(struct manager *m, const struct job_request *request)
         run->request.only = run->only;
         run->request.user = run->user;
         run->request.prune = run->prune;
+        run->request.also = run->also;
         run->request.apply = NULL;
         run->request.expect_plan = run->expect_plan;
         return run;

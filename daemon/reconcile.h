@@ -33,6 +33,7 @@ struct job_request {
         enum job_kind kind;
         const char *trigger;     /* startup, timer, apply, cli, container-exit */
         const char *only;        /* one service, or NULL for all */
+        char **also;             /* with only: services to include as well (what it requires) */
         struct desired **apply;  /* revisions stored when the run begins (Apply) */
         size_t n_apply;
         char **prune;            /* services to destroy as part of the run */
@@ -41,6 +42,8 @@ struct job_request {
         const char *user;
         job_done_cb done;
         void *userdata;
+        /* With more: each action as it finishes (a borrowed Action object). */
+        void (*progress)(void *userdata, json_t *action);
 };
 
 int reconcile_enqueue(struct manager *m, const struct job_request *request);

@@ -51,4 +51,4 @@ mkdir -p /var/lib/lxc
 if [ ! -f build/build.ninja ]; then
         quiet meson setup build
 fi
-ninja -C build --quiet
+quiet ninja -C build

@@ -1,0 +1,418 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "container.h"
+#include "hl-dns.h"
+#include "log.h"
+#include "probe.h"
+
+#define HTTP_MAX_HEAD 1024
+
+struct probe {
+        struct manager *m;
+        const struct hl_check *check; /* owned by a desired, referenced below */
+        char *service;
+        pid_t init_pid;
+        uint64_t started;
+        uint64_t timeout_ms;
+        probe_cb cb;
+        void *userdata;
+        bool reported;
+        unsigned open_handles;
+        uv_timer_t timer;
+        union {
+                uv_tcp_t tcp;
+                uv_udp_t udp;
+                uv_poll_t poll;
+        } io;
+        bool io_open;
+        uv_connect_t connect;
+        uv_write_t write;
+        uv_udp_send_t send;
+        uv_work_t work;
+        /* exec */
+        pid_t pid;
+        int pidfd;
+        char *error;
+        /* http, dns */
+        char buf[HTTP_MAX_HEAD];
+        size_t len;
+        uint16_t dns_id;
+        uint8_t query[512];
+};
+
+static void probe_unref(struct probe *p) {
+        if (--p->open_handles > 0)
+                return;
+        if (p->pidfd >= 0)
+                close(p->pidfd);
+        free(p->service);
+        free(p->error);
+        free(p);
+}
+
+static void on_closed(uv_handle_t *h) {
+        probe_unref(h->data);
+}
+
+static void close_all(struct probe *p) {
+        if (!uv_is_closing((uv_handle_t *) &p->timer))
+                uv_close((uv_handle_t *) &p->timer, on_closed);
+        if (p->io_open && !uv_is_closing((uv_handle_t *) &p->io)) {
+                /* An exec probe still running keeps its pidfd poll until it is reaped. */
+                if (p->pid > 0)
+                        return;
+                uv_close((uv_handle_t *) &p->io, on_closed);
+        }
+}
+
+static void report(struct probe *p, bool ok, const char *fmt, ...) HL_PRINTF(3, 4);
+static void report(struct probe *p, bool ok, const char *fmt, ...) {
+        struct probe_result r = { .ok = ok };
+        va_list ap;
+
+        if (p->reported)
+                return;
+        p->reported = true;
+        r.latency_ms = (int64_t) ((uv_hrtime() - p->started) / 1000000);
+        va_start(ap, fmt);
+        vsnprintf(r.message, sizeof(r.message), fmt, ap);
+        va_end(ap);
+        p->cb(p->userdata, &r);
+        close_all(p);
+}
+
+static void on_timeout(uv_timer_t *t) {
+        struct probe *p = t->data;
+
+        if (p->pid > 0)
+                kill(p->pid, SIGKILL); /* reaped when its pidfd says it is gone */
+        report(p, false, "%s within %.1f s", p->check->kind == HL_CHECK_EXEC ? "not finished" : "no answer",
+               (double) p->timeout_ms / 1000);
+}
+
+/* A socket of the container's network namespace: the loop thread enters the namespace
+ * just for socket(2) and comes back, so probes test the service, not a route to it. */
+static int netns_socket(int netns_fd, int domain, int type) {
+        _cleanup_close_ int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        int fd, r = 0;
+
+        if (self < 0)
+                return -errno;
+        if (setns(netns_fd, CLONE_NEWNET) < 0)
+                return -errno;
+        fd = socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                r = -errno;
+        if (setns(self, CLONE_NEWNET) < 0) {
+                /* Staying in a container's namespace would be worse than stopping. */
+                log_error("cannot return to hld's network namespace: %s", strerror(errno));
+                abort();
+        }
+        return fd < 0 ? r : fd;
+}
+
+static int make_address(const char *address, uint16_t port, struct sockaddr_storage *ret) {
+        if (strchr(address, ':'))
+                return uv_ip6_addr(address, port, (struct sockaddr_in6 *) ret);
+        return uv_ip4_addr(address, port, (struct sockaddr_in *) ret);
+}
+
+static void on_http_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+        struct probe *p = h->data;
+
+        *buf = uv_buf_init(p->buf + p->len, (unsigned) (sizeof(p->buf) - 1 - p->len));
+}
+
+static void on_http_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
+        struct probe *p = s->data;
+        unsigned status = 0;
+        char *eol;
+
+        if (n < 0) {
+                report(p, false, "connection closed before a status line (%s)", uv_strerror((int) n));
+                return;
+        }
+        p->len += (size_t) n;
+        p->buf[p->len] = 0;
+        eol = strstr(p->buf, "\r\n");
+        if (!eol && p->len < sizeof(p->buf) - 1)
+                return;
+        if (sscanf(p->buf, "HTTP/%*u.%*u %u", &status) != 1 || status < 100 || status > 599) {
+                report(p, false, "not an HTTP answer");
+                return;
+        }
+        if (p->check->status ? status == p->check->status : status < 400)
+                report(p, true, "HTTP %u", status);
+        else
+                report(p, false, "HTTP %u%s", status, p->check->status ? " (wanted another status)" : "");
+}
+
+static void on_written(uv_write_t *w, int status) {
+        struct probe *p = w->data;
+
+        if (status < 0)
+                report(p, false, "cannot send the request: %s", uv_strerror(status));
+}
+
+static void on_connected(uv_connect_t *c, int status) {
+        struct probe *p = c->data;
+        char request[1024];
+        uv_buf_t buf;
+
+        if (p->reported)
+                return;
+        if (status < 0) {
+                report(p, false, "%s port %u: %s", p->check->address, p->check->port, uv_strerror(status));
+                return;
+        }
+        if (p->check->kind == HL_CHECK_TCP) {
+                report(p, true, "connected to %s port %u", p->check->address, p->check->port);
+                return;
+        }
+        snprintf(request, sizeof(request),
+                 "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: hld/" "health\r\nConnection: close\r\n\r\n", p->check->path,
+                 p->check->host);
+        buf = uv_buf_init(strdup(request), (unsigned) strlen(request));
+        if (!buf.base) {
+                report(p, false, "out of memory");
+                return;
+        }
+        /* The buffer is freed with the probe's error string slot. */
+        free(p->error);
+        p->error = buf.base;
+        p->write.data = p;
+        if (uv_write(&p->write, (uv_stream_t *) &p->io.tcp, &buf, 1, on_written) < 0 ||
+            uv_read_start((uv_stream_t *) &p->io.tcp, on_http_alloc, on_http_read) < 0)
+                report(p, false, "cannot send the request");
+}
+
+static int start_tcp(struct probe *p, int netns_fd) {
+        struct sockaddr_storage addr = {};
+        int fd, r;
+
+        r = make_address(p->check->address, p->check->port, &addr);
+        if (r < 0)
+                return r;
+        fd = netns_socket(netns_fd, addr.ss_family, SOCK_STREAM);
+        if (fd < 0)
+                return fd;
+        uv_tcp_init(p->m->loop, &p->io.tcp);
+        p->io.tcp.data = p;
+        p->io_open = true;
+        p->open_handles++;
+        r = uv_tcp_open(&p->io.tcp, fd);
+        if (r < 0) {
+                close(fd);
+                return r;
+        }
+        p->connect.data = p;
+        return uv_tcp_connect(&p->connect, &p->io.tcp, (struct sockaddr *) &addr, on_connected);
+}
+
+/* The first nameserver of the container's resolv.conf, read within its root so that a
+ * symlink in it cannot point at the host's files; 127.0.0.1 when there is none. */
+static void container_resolver(pid_t pid, char *ret, size_t size) {
+        struct open_how how = { .flags = O_RDONLY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+        char root[64], text[4096];
+        _cleanup_close_ int dir = -1, fd = -1;
+        ssize_t n;
+
+        snprintf(ret, size, "127.0.0.1");
+        snprintf(root, sizeof(root), "/proc/%d/root", (int) pid);
+        dir = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dir < 0)
+                return;
+        fd = (int) syscall(SYS_openat2, dir, "etc/resolv.conf", &how, sizeof(how));
+        if (fd < 0)
+                return;
+        n = read(fd, text, sizeof(text) - 1);
+        if (n <= 0)
+                return;
+        text[n] = 0;
+        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+                char server[64];
+                unsigned char probe[16];
+                if (sscanf(line, " nameserver %63s", server) == 1 &&
+                    (inet_pton(AF_INET, server, probe) == 1 || inet_pton(AF_INET6, server, probe) == 1)) {
+                        snprintf(ret, size, "%s", server);
+                        return;
+                }
+        }
+}
+
+static void on_dns_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+        struct probe *p = h->data;
+
+        *buf = uv_buf_init(p->buf, sizeof(p->buf));
+}
+
+static void on_dns_recv(uv_udp_t *u, ssize_t n, const uv_buf_t *buf, const struct sockaddr *from, unsigned flags) {
+        struct probe *p = u->data;
+        unsigned answers = 0;
+        int rcode, wanted;
+
+        if (n == 0 && !from)
+                return;
+        if (n < 0) {
+                report(p, false, "%s", uv_strerror((int) n));
+                return;
+        }
+        rcode = hl_dns_rcode((const uint8_t *) buf->base, (size_t) n, p->dns_id, &answers);
+        if (rcode < 0)
+                return; /* not the answer to our query: keep waiting */
+        wanted = p->check->nxdomain ? HL_DNS_NXDOMAIN : HL_DNS_NOERROR;
+        if (rcode == wanted)
+                report(p, true, "%s, %u answers", hl_dns_rcode_to_string(rcode), answers);
+        else
+                report(p, false, "%s, wanted %s", hl_dns_rcode_to_string(rcode), hl_dns_rcode_to_string(wanted));
+}
+
+static void on_dns_sent(uv_udp_send_t *s, int status) {
+        struct probe *p = s->data;
+
+        if (status < 0)
+                report(p, false, "cannot send the query: %s", uv_strerror(status));
+}
+
+static int start_dns(struct probe *p, int netns_fd) {
+        struct sockaddr_storage addr = {};
+        char server[64];
+        uv_buf_t buf;
+        int fd, n, r;
+
+        container_resolver(p->init_pid, server, sizeof(server));
+        r = make_address(server, 53, &addr);
+        if (r < 0)
+                return r;
+        p->dns_id = (uint16_t) (uv_hrtime() ^ (uint64_t) p->init_pid);
+        n = hl_dns_query(p->dns_id, p->check->name, p->check->type, p->query, sizeof(p->query));
+        if (n < 0)
+                return n;
+        fd = netns_socket(netns_fd, addr.ss_family, SOCK_DGRAM);
+        if (fd < 0)
+                return fd;
+        uv_udp_init(p->m->loop, &p->io.udp);
+        p->io.udp.data = p;
+        p->io_open = true;
+        p->open_handles++;
+        r = uv_udp_open(&p->io.udp, fd);
+        if (r < 0) {
+                close(fd);
+                return r;
+        }
+        r = uv_udp_recv_start(&p->io.udp, on_dns_alloc, on_dns_recv);
+        if (r < 0)
+                return r;
+        buf = uv_buf_init((char *) p->query, (unsigned) n);
+        p->send.data = p;
+        return uv_udp_send(&p->send, &p->io.udp, &buf, 1, (struct sockaddr *) &addr, on_dns_sent);
+}
+
+static void on_exec_exit(uv_poll_t *h, int status, int events) {
+        struct probe *p = h->data;
+        siginfo_t info = {};
+
+        if (waitid(P_PIDFD, (id_t) p->pidfd, &info, WEXITED | WNOHANG) < 0 || info.si_pid == 0)
+                return;
+        p->pid = 0;
+        if (info.si_code == CLD_EXITED && info.si_status == 0)
+                report(p, true, "exit status 0");
+        else if (info.si_code == CLD_EXITED)
+                report(p, false, "exit status %d", info.si_status);
+        else
+                report(p, false, "killed by signal %d", info.si_status);
+        /* Reaped: the poll can go now too. */
+        if (!uv_is_closing((uv_handle_t *) &p->io))
+                uv_close((uv_handle_t *) &p->io, on_closed);
+}
+
+static void exec_work(uv_work_t *w) {
+        struct probe *p = w->data;
+
+        if (ct_attach(p->m->config.lxcpath, p->service, p->check->argv, &p->pid, &p->error) < 0)
+                p->pid = 0;
+}
+
+static void exec_after(uv_work_t *w, int status) {
+        struct probe *p = w->data;
+
+        p->open_handles--; /* the work item */
+        if (p->pid <= 0) {
+                report(p, false, "%s", p->error ? p->error : "could not run the command");
+                if (p->open_handles == 0) {
+                        p->open_handles = 1;
+                        probe_unref(p);
+                }
+                return;
+        }
+        p->pidfd = (int) syscall(SYS_pidfd_open, p->pid, 0);
+        if (p->pidfd < 0) {
+                /* Cannot watch it: wait for it in the worst case, it is our child. */
+                kill(p->pid, SIGKILL);
+                waitpid(p->pid, NULL, 0);
+                p->pid = 0;
+                report(p, false, "cannot watch the command: %s", strerror(errno));
+                return;
+        }
+        uv_poll_init(p->m->loop, &p->io.poll, p->pidfd);
+        p->io.poll.data = p;
+        p->io_open = true;
+        p->open_handles++;
+        uv_poll_start(&p->io.poll, UV_READABLE, on_exec_exit);
+        if (p->reported) /* timed out while attaching */
+                kill(p->pid, SIGKILL);
+}
+
+int probe_start(struct manager *m, const char *service, pid_t init_pid, int netns_fd, const struct hl_check *check,
+                uint64_t timeout_ms, probe_cb cb, void *userdata) {
+        struct probe *p = calloc(1, sizeof(*p));
+        int r;
+
+        if (!p)
+                return -ENOMEM;
+        *p = (struct probe) { .m = m, .check = check, .init_pid = init_pid, .started = uv_hrtime(),
+                              .timeout_ms = timeout_ms, .cb = cb,
+                              .userdata = userdata, .pidfd = -1, .service = strdup(service) };
+        if (!p->service) {
+                free(p);
+                return -ENOMEM;
+        }
+        uv_timer_init(m->loop, &p->timer);
+        p->timer.data = p;
+        p->open_handles = 1;
+        uv_timer_start(&p->timer, on_timeout, timeout_ms, 0);
+
+        switch (check->kind) {
+        case HL_CHECK_TCP:
+        case HL_CHECK_HTTP:
+                r = start_tcp(p, netns_fd);
+                break;
+        case HL_CHECK_DNS:
+                r = start_dns(p, netns_fd);
+                break;
+        case HL_CHECK_EXEC:
+                p->work.data = p;
+                p->open_handles++;
+                r = uv_queue_work(m->loop, &p->work, exec_work, exec_after);
+                if (r < 0)
+                        p->open_handles--;
+                break;
+        default:
+                r = -EINVAL;
+        }
+        if (r < 0)
+                report(p, false, "cannot start the check: %s", strerror(-r));
+        return 0;
+}
