@@ -279,7 +279,7 @@ int call_method(const char *socket_path, const char *method, json_t *parameters,
                         r = 0;
                         break;
                 }
-                if (r == -ECONNRESET && replies > 0)
+                if (r == -ECONNRESET && (replies > 0 || more))
                         log_error("hld closed the connection");
                 else if (r == -ECONNRESET)
                         log_error("hld closed the connection before replying to %s", method);

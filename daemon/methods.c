@@ -360,7 +360,8 @@ static void why(struct manager *m, struct request *req, json_t *parameters) {
         }
         ctx->m = m;
         ctx->req = req;
-        r = reconcile_plan(m, NULL, 0, NULL, why_done, ctx);
+        /* Planned as hld's own next reconcile would: holds of the restart policy show. */
+        r = reconcile_plan(m, "why", NULL, 0, NULL, why_done, ctx);
         if (r < 0) {
                 free(ctx->service);
                 free(ctx);
@@ -436,6 +437,14 @@ static int batch_parse(struct manager *m, struct request *req, json_t *definitio
                         batch_done(&b);
                         return -EINVAL;
                 }
+                /* A name that no file could give is the caller's mistake, not the file's. */
+                if (!hl_name_is_valid(a.name)) {
+                        request_errorf(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "definitions",
+                                       "\"%.80s\" is not a valid service name: use a-z, 0-9 and '-', at most %d "
+                                       "characters, not starting or ending with '-'", a.name, HL_NAME_MAX);
+                        batch_done(&b);
+                        return -EINVAL;
+                }
                 if (a.file && strlen(a.file) > 4096) {
                         request_errorf(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "file",
                                        "a file name is longer than 4096 bytes");
@@ -451,9 +460,9 @@ static int batch_parse(struct manager *m, struct request *req, json_t *definitio
                         return -EINVAL;
                 }
                 if (batch_find(&b, def->name)) {
-                        hl_def_error_set(&e, file, 0, "", "service %s is defined twice", def->name);
+                        request_errorf(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "definitions",
+                                       "service %s is defined twice (%s)", def->name, file);
                         hl_def_free(def);
-                        definition_error(req, &e);
                         batch_done(&b);
                         return -EINVAL;
                 }
@@ -547,7 +556,7 @@ static void plan(struct manager *m, struct request *req, json_t *parameters) {
                 return;
         if (a.definitions && batch_parse(m, req, a.definitions, a.prune, &b) < 0)
                 return;
-        r = reconcile_plan(m, b.items, b.n, b.prune, plan_done, req);
+        r = reconcile_plan(m, "plan", b.items, b.n, b.prune, plan_done, req);
         batch_done(&b);
         if (r < 0)
                 request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not plan: %s", strerror(-r));
@@ -653,12 +662,32 @@ static void action_done(void *userdata, const struct run_result *result) {
         else
                 request_reply(ctx->req,
                               json_pack("{s:{s:s, s:s, s:s, s:[], s:s, s:i}}", "action", "service", ctx->service, "action",
-                                        ctx->verb, "reason", "nothing to do: already as wanted", "changes", "result", "ok",
-                                        "duration_ms", 0),
+                                        ctx->verb, "reason", "nothing to do: already as wanted", "changes", "result",
+                                        "skipped", "duration_ms", 0),
                               false);
 finish:
         free(ctx->service);
         free(ctx);
+}
+
+/* hlctl start/stop holds until the next start/stop or a revision with another State=;
+ * a restart, as systemctl's, leaves the service running. */
+static int set_override(struct manager *m, struct service *s, bool running) {
+        bool def_running = s->desired->def->state == HL_DESIRED_RUNNING;
+        const char *override = running ? (def_running ? NULL : "running") : (def_running ? "stopped" : NULL);
+        char *copy = override ? strdup(override) : NULL;
+        int r;
+
+        if (override && !copy)
+                return -ENOMEM;
+        r = store_set_override(m->store, s->name, override);
+        if (r < 0) {
+                free(copy);
+                return r;
+        }
+        free(s->override);
+        s->override = copy;
+        return 0;
 }
 
 /* Everything s requires, directly or not. */
@@ -690,22 +719,17 @@ static void service_action(struct manager *m, struct request *req, json_t *param
                                                m->services[i]->name, s->name, m->services[i]->name);
                                 return;
                         }
+        /* As systemctl start does with Requires=: what the service needs comes up too. */
+        if (strcmp(verb, "start") == 0 || strcmp(verb, "restart") == 0)
+                requirements(m, s, &also);
         if (strcmp(verb, "destroy") != 0) {
-                /* hlctl start/stop holds until the next start/stop or a revision with another
-                 * State=; a restart, as systemctl's, leaves the service running. */
-                bool def_running = s->desired->def->state == HL_DESIRED_RUNNING;
-                const char *override = strcmp(verb, "stop") != 0 ? (def_running ? NULL : "running")
-                                                                 : (def_running ? "stopped" : NULL);
-                char *copy = override ? strdup(override) : NULL;
-
-                r = store_set_override(m->store, s->name, override);
-                if (r < 0 || (override && !copy)) {
-                        free(copy);
+                r = set_override(m, s, strcmp(verb, "stop") != 0);
+                for (char **a = also; r >= 0 && a && *a; a++)
+                        r = set_override(m, manager_find(m, *a), true);
+                if (r < 0) {
                         request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not record the %s", verb);
                         return;
                 }
-                free(s->override);
-                s->override = copy;
         }
         ctx = calloc(1, sizeof(*ctx));
         if (!ctx || !(ctx->service = strdup(s->name))) {
@@ -716,9 +740,6 @@ static void service_action(struct manager *m, struct request *req, json_t *param
         ctx->m = m;
         ctx->req = req;
         ctx->verb = verb;
-        /* As systemctl start does with Requires=: what the service needs comes up too. */
-        if (strcmp(verb, "start") == 0 || strcmp(verb, "restart") == 0)
-                requirements(m, s, &also);
         r = reconcile_enqueue(m, &(struct job_request) { .kind = kind, .trigger = "cli", .only = s->name,
                                                          .also = also, .uid = peer->uid, .user = peer->user,
                                                          .done = action_done, .userdata = ctx });

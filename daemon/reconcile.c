@@ -1015,9 +1015,9 @@ int reconcile_enqueue(struct manager *m, const struct job_request *request) {
         return 0;
 }
 
-int reconcile_plan(struct manager *m, struct desired **extra, size_t n_extra, char **prune, job_done_cb done,
-                   void *userdata) {
-        struct job_request request = { .kind = JOB_RECONCILE, .trigger = "plan", .prune = prune, .uid = -1,
+int reconcile_plan(struct manager *m, const char *trigger, struct desired **extra, size_t n_extra, char **prune,
+                   job_done_cb done, void *userdata) {
+        struct job_request request = { .kind = JOB_RECONCILE, .trigger = trigger, .prune = prune, .uid = -1,
                                        .done = done, .userdata = userdata };
         struct run *run = run_new(m, &request);
         int r;

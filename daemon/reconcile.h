@@ -50,8 +50,8 @@ int reconcile_enqueue(struct manager *m, const struct job_request *request);
 
 /* What a reconcile would do now; with extra, as if those revisions were stored and prune
  * destroyed. Changes nothing. The callback's run is 0. */
-int reconcile_plan(struct manager *m, struct desired **extra, size_t n_extra, char **prune, job_done_cb done,
-                   void *userdata);
+int reconcile_plan(struct manager *m, const char *trigger, struct desired **extra, size_t n_extra, char **prune,
+                   job_done_cb done, void *userdata);
 
 /* Queues a timer-triggered reconcile unless one is already waiting. */
 void reconcile_on_timer(struct manager *m);
