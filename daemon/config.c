@@ -13,6 +13,7 @@ void config_defaults(struct config *c) {
                 .jobs = 4,
                 .reconcile_interval_ms = 60 * 1000,
                 .stop_timeout_s = 10,
+                .health_retention_ms = 30ULL * 24 * 3600 * 1000,
         };
 }
 
@@ -21,6 +22,7 @@ void config_done(struct config *c) {
         free(c->lxcpath);
         free(c->socket_path);
         free(c->admin_group);
+        free(c->metrics_file);
 }
 
 static int set_path(char **field, const char *value) {
@@ -37,6 +39,19 @@ static int set_path(char **field, const char *value) {
 static int set_key(struct config *c, const char *key, const char *value, const char **ret_reason) {
         uint64_t v;
 
+        if (strcmp(key, "MetricsFile") == 0) {
+                *ret_reason = "must be an absolute path without \".\" or \"..\"";
+                if (!*value) {
+                        free(c->metrics_file);
+                        c->metrics_file = NULL;
+                        return 0;
+                }
+                return set_path(&c->metrics_file, value);
+        }
+        if (strcmp(key, "HealthRetention") == 0) {
+                *ret_reason = "must be a duration such as 30d (0 keeps everything)";
+                return hl_parse_duration_ms(value, &c->health_retention_ms);
+        }
         if (strcmp(key, "StateDir") == 0 || strcmp(key, "LXCPath") == 0 || strcmp(key, "Socket") == 0) {
                 char **field = key[0] == 'S' ? (key[1] == 't' ? &c->state_dir : &c->socket_path) : &c->lxcpath;
                 *ret_reason = "must be an absolute path without \".\" or \"..\"";

@@ -77,3 +77,11 @@ unsigned events_subscribers(struct manager *m) {
                 n++;
         return n;
 }
+
+void events_record(struct manager *m, int64_t run, const char *service, const char *action, const char *reason,
+                   const char *result, const char *error) {
+        int64_t id = 0;
+
+        if (store_event_add(m->store, run, service, action, reason, result, error, &id) >= 0)
+                events_publish(m, id);
+}

@@ -16,6 +16,7 @@
 
 struct control;
 struct exit_watch;
+struct health;
 struct subscriber;
 struct store;
 struct job;
@@ -29,6 +30,8 @@ struct config {
         unsigned jobs;
         uint64_t reconcile_interval_ms;
         unsigned stop_timeout_s;
+        char *metrics_file;          /* Prometheus text file, NULL = none */
+        uint64_t health_retention_ms;
 };
 
 /* One revision of a service's definition, with what follows from it. Immutable once made. */
@@ -63,6 +66,8 @@ struct service {
         int64_t last_restart_ms;
         /* The running container's init, watched through a pidfd to notice its exit. */
         struct exit_watch *watch;
+        /* [Health] checks and their verdict (health.c). */
+        struct health *health;
 };
 
 /* When the next automatic restart of s may happen (Unix ms), or 0 when it may go now. */
@@ -80,6 +85,7 @@ struct manager {
         uv_timer_t reconcile_timer;
         uv_timer_t watchdog_timer;
         uv_timer_t backoff_timer;
+        uv_timer_t expire_timer;
         uv_signal_t signals[3];
         struct job *queue_head, *queue_tail;
         struct run *run;
@@ -102,5 +108,7 @@ void manager_notify_status(struct manager *m, const char *fmt, ...) HL_PRINTF(2,
  * the container is not running. */
 void watch_update(struct manager *m, struct service *s);
 void watch_stop(struct service *s);
+/* The pidfd of s's container init, or -1: a handle on its namespaces that cannot go stale. */
+int watch_fd(const struct service *s);
 /* Arms the back-off timer for the earliest pending automatic restart. */
 void manager_schedule_backoff(struct manager *m);

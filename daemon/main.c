@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "control.h"
+#include "health.h"
 #include "hl-protocol.h"
 #include "log.h"
 #include "reconcile.h"
@@ -27,13 +28,15 @@ static void help(void) {
                "  --jobs N                   container actions run in parallel (default 4)\n"
                "  --reconcile-interval DUR   periodic reconcile, 0 = off (default 60s)\n"
                "  --stop-timeout DUR         clean shutdown time before a kill (default 10s)\n"
+               "  --metrics-file PATH        Prometheus text file written after health sweeps\n"
+               "  --health-retention DUR     keep probe results this long, then daily sums (30d)\n"
                "  -h, --help                 this text\n"
                "      --version              the version\n");
 }
 
 static int parse_argv(int argc, char **argv, struct config *c) {
         enum { ARG_STATE_DIR = 0x100, ARG_LXCPATH, ARG_SOCKET, ARG_CONFIG, ARG_ADMIN_GROUP, ARG_JOBS,
-               ARG_INTERVAL, ARG_STOP_TIMEOUT, ARG_VERSION };
+               ARG_INTERVAL, ARG_STOP_TIMEOUT, ARG_METRICS, ARG_RETENTION, ARG_VERSION };
         static const struct option options[] = {
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
                 { "lxcpath", required_argument, NULL, ARG_LXCPATH },
@@ -43,6 +46,8 @@ static int parse_argv(int argc, char **argv, struct config *c) {
                 { "jobs", required_argument, NULL, ARG_JOBS },
                 { "reconcile-interval", required_argument, NULL, ARG_INTERVAL },
                 { "stop-timeout", required_argument, NULL, ARG_STOP_TIMEOUT },
+                { "metrics-file", required_argument, NULL, ARG_METRICS },
+                { "health-retention", required_argument, NULL, ARG_RETENTION },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {},
@@ -56,6 +61,8 @@ static int parse_argv(int argc, char **argv, struct config *c) {
                 [ARG_JOBS - ARG_STATE_DIR] = "Jobs",
                 [ARG_INTERVAL - ARG_STATE_DIR] = "ReconcileInterval",
                 [ARG_STOP_TIMEOUT - ARG_STATE_DIR] = "StopTimeout",
+                [ARG_METRICS - ARG_STATE_DIR] = "MetricsFile",
+                [ARG_RETENTION - ARG_STATE_DIR] = "HealthRetention",
         };
         const char *config_file = NULL;
         int opt, r;
@@ -80,7 +87,7 @@ static int parse_argv(int argc, char **argv, struct config *c) {
                 case ARG_VERSION:
                         printf("hld %s\n", HL_VERSION);
                         return 0;
-                case ARG_STATE_DIR ... ARG_STOP_TIMEOUT:
+                case ARG_STATE_DIR ... ARG_RETENTION:
                         if (opt == ARG_CONFIG) /* read above */
                                 break;
                         r = config_set(c, keys[opt - ARG_STATE_DIR], optarg, &reason);
@@ -156,6 +163,10 @@ static void on_reconcile_timer(uv_timer_t *t) {
         reconcile_on_timer(t->data);
 }
 
+static void on_expire(uv_timer_t *t) {
+        health_expire(t->data);
+}
+
 static void on_watchdog(uv_timer_t *t) {
         /* From the loop itself: a stuck loop stops the pings and systemd restarts hld. */
         sd_notify(0, "WATCHDOG=1");
@@ -204,13 +215,17 @@ static void on_signal(uv_signal_t *s, int signum) {
         uv_timer_stop(&m->reconcile_timer);
         uv_timer_stop(&m->watchdog_timer);
         uv_timer_stop(&m->backoff_timer);
-        for (size_t i = 0; i < m->n_services; i++)
+        uv_timer_stop(&m->expire_timer);
+        for (size_t i = 0; i < m->n_services; i++) {
                 watch_stop(m->services[i]);
+                health_forget(m->services[i]);
+        }
         for (size_t i = 0; i < HL_ELEMENTSOF(m->signals); i++)
                 uv_close((uv_handle_t *) &m->signals[i], NULL);
         uv_close((uv_handle_t *) &m->reconcile_timer, NULL);
         uv_close((uv_handle_t *) &m->watchdog_timer, NULL);
         uv_close((uv_handle_t *) &m->backoff_timer, NULL);
+        uv_close((uv_handle_t *) &m->expire_timer, NULL);
         /* Work already in the thread pool finishes; nothing new starts. */
         reconcile_drain(m);
 }
@@ -280,7 +295,10 @@ static int run(struct manager *m) {
         uv_timer_init(m->loop, &m->reconcile_timer);
         uv_timer_init(m->loop, &m->watchdog_timer);
         uv_timer_init(m->loop, &m->backoff_timer);
-        m->reconcile_timer.data = m->watchdog_timer.data = m->backoff_timer.data = m;
+        uv_timer_init(m->loop, &m->expire_timer);
+        m->reconcile_timer.data = m->watchdog_timer.data = m->backoff_timer.data = m->expire_timer.data = m;
+        /* Old probe results are summarized hourly, and once at start. */
+        uv_timer_start(&m->expire_timer, on_expire, 1000, 3600 * 1000);
         start_timers(m);
 
         log_info("hld %s ready: %zu services, lxcpath %s, socket %s, cgroup %s", HL_VERSION, m->n_services,

@@ -6,6 +6,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "hld.h"
+#include "health.h"
 #include "log.h"
 #include "reconcile.h"
 #include "store.h"
@@ -83,6 +84,8 @@ int manager_set_desired(struct manager *m, const char *name, struct desired *des
         }
         desired_unref(s->desired);
         s->desired = desired_ref(desired);
+        if (s->observed_valid)
+                health_update(m, s);
         return set_string(&s->override, override);
 }
 
@@ -93,6 +96,7 @@ void manager_forget(struct manager *m, const char *name) {
                 if (strcmp(s->name, name) != 0)
                         continue;
                 watch_stop(s);
+                health_forget(s);
                 desired_unref(s->desired);
                 ct_observed_done(&s->observed);
                 free(s->override);

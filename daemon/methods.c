@@ -11,6 +11,7 @@
 
 #include "control.h"
 #include "events.h"
+#include "health.h"
 #include "hl-protocol.h"
 #include "log.h"
 #include "reconcile.h"
@@ -90,7 +91,7 @@ static json_t *limits_json(uint64_t cores, uint64_t memory, uint64_t swap) {
                          (json_int_t) swap);
 }
 
-static json_t *service_json(const struct service *s) {
+static json_t *service_json(struct manager *m, const struct service *s) {
         const struct hl_def *d = s->desired->def;
         json_t *requires = json_array(), *j;
 
@@ -108,6 +109,15 @@ static json_t *service_json(const struct service *s) {
                 json_object_set_new(j, "live_limits", limits_json(s->observed.live_cores, s->observed.live_memory,
                                                                   s->observed.live_swap));
                 json_object_set_new(j, "memory_usage", json_integer((json_int_t) s->observed.memory_usage));
+        }
+        json_object_set_new(j, "health", json_string(health_status_to_string(health_status(s))));
+        for (char **r = d->requires; r && *r; r++) {
+                struct service *dep = manager_find(m, *r);
+                /* Running on something that is not well: degraded, whatever its own checks say. */
+                if (dep && health_status(dep) == HEALTH_UNHEALTHY) {
+                        json_object_set_new(j, "degraded", json_string(*r));
+                        break;
+                }
         }
         json_object_set_new(j, "restart_policy", json_string(hl_restart_policy_to_string(d->restart.policy)));
         json_object_set_new(j, "restarts", json_integer(s->restart_failures));
@@ -134,7 +144,7 @@ static void list(struct manager *m, struct request *req, json_t *parameters) {
                 return;
         services = json_array();
         for (size_t i = 0; services && i < m->n_services; i++)
-                json_array_append_new(services, service_json(m->services[i]));
+                json_array_append_new(services, service_json(m, m->services[i]));
         request_reply(req, json_pack("{s:o}", "services", services), false);
 }
 
@@ -178,7 +188,7 @@ static void show(struct manager *m, struct request *req, json_t *parameters) {
                 return;
         }
         request_reply(req,
-                      json_pack("{s:o, s:s, s:o, s:o}", "service", service_json(s), "text", s->desired->text,
+                      json_pack("{s:o, s:s, s:o, s:o}", "service", service_json(m, s), "text", s->desired->text,
                                 "definition", hl_def_to_json(s->desired->def), "revisions", revisions),
                       false);
 }
@@ -337,7 +347,7 @@ static void why_done(void *userdata, const struct run_result *result) {
                         push_line(lines, "    %s", json_string_value(c));
         }
         request_reply(ctx->req,
-                      json_pack("{s:s, s:o, s:o, s:o}", "name", s->name, "service", service_json(s), "explanation", lines,
+                      json_pack("{s:s, s:o, s:o, s:o}", "name", s->name, "service", service_json(m, s), "explanation", lines,
                                 "actions", planned),
                       false);
 finish:
@@ -789,6 +799,80 @@ static void reconcile(struct manager *m, struct request *req, json_t *parameters
                 request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not queue the reconcile: %s", strerror(-r));
 }
 
+static void health_done(void *userdata, json_t *reply) {
+        request_reply(userdata, json_incref(reply), false);
+}
+
+/* A sweep runs probes (reads, from hld's side): anyone who may read may ask for one. */
+static void health(struct manager *m, struct request *req, json_t *parameters) {
+        struct {
+                json_t *names;
+        } a = {};
+        static const struct hl_field table[] = {
+                { "names", HL_FIELD_ARRAY, 0, false },
+                {},
+        };
+        _cleanup_(hl_strv_freep) char **names = NULL;
+        size_t i;
+        json_t *v;
+
+        if (!dispatch(req, parameters, table, &a))
+                return;
+        json_array_foreach(a.names, i, v) {
+                const char *name = json_string_value(v);
+
+                if (!name || !hl_name_is_valid(name)) {
+                        request_errorf(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "names", "names must be service names");
+                        return;
+                }
+                if (!manager_find(m, name)) {
+                        request_errorf(req, HL_ERROR_NO_SUCH_SERVICE, "name", name, "no service named %s", name);
+                        return;
+                }
+                if (hl_strv_push(&names, name) < 0) {
+                        request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "out of memory");
+                        return;
+                }
+        }
+        if (a.names && !names) {
+                request_errorf(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "names", "names is empty");
+                return;
+        }
+        if (health_sweep(m, names, health_done, req) < 0)
+                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "out of memory");
+}
+
+static void health_history(struct manager *m, struct request *req, json_t *parameters) {
+        struct {
+                const char *name;
+                int64_t since;
+        } a = {};
+        static const struct hl_field table[] = {
+                { "name", HL_FIELD_STRING, 0, true },
+                { "since", HL_FIELD_INT, offsetof(__typeof__(a), since), false },
+                {},
+        };
+        json_t *reply = NULL;
+        int r;
+
+        if (!dispatch(req, parameters, table, &a))
+                return;
+        if (!hl_name_is_valid(a.name)) {
+                request_errorf(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "name", "\"%.80s\" is not a service name", a.name);
+                return;
+        }
+        if (a.since < 0 || a.since > INT64_MAX / 1000) {
+                request_errorf(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "since", "since must be a Unix time in seconds");
+                return;
+        }
+        r = store_health_history(m->store, a.name, a.since * 1000, &reply);
+        if (r < 0) {
+                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not read the health history: %s", strerror(-r));
+                return;
+        }
+        request_reply(req, reply, false);
+}
+
 static const struct method methods[] = {
         { "org.varlink.service.GetInfo", get_info, false },
         { "org.varlink.service.GetInterfaceDescription", get_interface_description, false },
@@ -798,6 +882,8 @@ static const struct method methods[] = {
         { HL_INTERFACE ".History", history, false },
         { HL_INTERFACE ".Events", events, false },
         { HL_INTERFACE ".Why", why, false },
+        { HL_INTERFACE ".Health", health, false },
+        { HL_INTERFACE ".HealthHistory", health_history, false },
         { HL_INTERFACE ".Plan", plan, false },
         { HL_INTERFACE ".Apply", apply, true },
         { HL_INTERFACE ".Start", start, true },

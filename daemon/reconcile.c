@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "events.h"
+#include "health.h"
 #include "hl-protocol.h"
 #include "log.h"
 #include "reconcile.h"
@@ -37,6 +38,7 @@ struct item {
         bool destroy;
         bool restart;
         bool automatic;       /* hld acts on its own (timer, exit, start-up), not for a person */
+        bool unhealthy;       /* its checks failed Retries= rounds in a row */
         int64_t next_restart; /* back-off: no automatic start before this (Unix ms) */
         struct ct_observed observed;
         int observe_error;
@@ -90,13 +92,9 @@ struct work {
 static void run_schedule(struct run *run);
 static void run_start_next(struct manager *m);
 
-/* An event that is complete when it is written, sent on to events -f. */
 static void record_event(struct run *run, const char *service, const char *action, const char *reason,
                          const char *result, const char *error) {
-        int64_t id = 0;
-
-        if (store_event_add(run->m->store, run->id, service, action, reason, result, error, &id) >= 0)
-                events_publish(run->m, id);
+        events_record(run->m, run->id, service, action, reason, result, error);
 }
 
 static struct run *queue_head(struct manager *m) {
@@ -239,6 +237,7 @@ static int run_collect(struct run *run, struct desired **extra, size_t n_extra) 
                 it->destroy = hl_strv_contains(run->prune, it->name) || (target && run->request.kind == JOB_DESTROY);
                 it->restart = target && run->request.kind == JOB_RESTART;
                 it->automatic = run_is_automatic(run);
+                it->unhealthy = s && health_status(s) == HEALTH_UNHEALTHY;
                 it->next_restart = s ? service_next_restart(s) : 0;
         }
         return 0;
@@ -328,6 +327,15 @@ static int plan_item(struct item *it) {
         }
         if (it->restart)
                 return add_action(it, "restart", NULL, "restart requested");
+        /* An unhealthy service is restarted, under the same policy and back-off as a crash. */
+        if (it->unhealthy && running && want_running && it->automatic) {
+                if (it->desired->def->restart.policy == HL_RESTART_NO)
+                        return 0;
+                if (it->next_restart > now_ms())
+                        return add_action(it, "hold", NULL, "unhealthy, and crash-looping: next restart in %" PRId64 " s",
+                                          (it->next_restart - now_ms() + 999) / 1000);
+                return add_action(it, "restart", NULL, "unhealthy: its checks failed");
+        }
         if (want_running && !running) {
                 bool unexpected = strcmp(it->expected, "RUNNING") == 0;
                 const struct hl_restart *policy = &it->desired->def->restart;
@@ -440,6 +448,7 @@ static void service_observed(struct manager *m, struct service *s, const struct 
         }
         s->observed_valid = true;
         watch_update(m, s);
+        health_update(m, s);
 }
 
 /* A container that has stayed up for StartLimitIntervalSec since its last automatic
@@ -490,6 +499,13 @@ static int item_ready(struct run *run, struct item *it, char *reason, size_t siz
                         s = manager_find(run->m, *r);
                         if (!s || !s->observed_valid || strcmp(s->observed.state, "RUNNING") != 0) {
                                 snprintf(reason, size, "requires %s, which is not running", *r);
+                                return -1;
+                        }
+                        /* With checks, running is not enough: healthy is. */
+                        if (health_status(s) == HEALTH_STARTING)
+                                return 0;
+                        if (health_status(s) == HEALTH_UNHEALTHY) {
+                                snprintf(reason, size, "requires %s, which is unhealthy", *r);
                                 return -1;
                         }
                 }
@@ -1064,4 +1080,9 @@ void reconcile_drain(struct manager *m) {
                 run_free(run);
         }
         m->queue_tail = NULL;
+}
+
+void reconcile_poke(struct manager *m) {
+        if (m->run && !m->run->finished && m->run->pending == 0 && !m->run->plan_only)
+                run_schedule(m->run);
 }

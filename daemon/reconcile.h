@@ -58,3 +58,5 @@ void reconcile_on_timer(struct manager *m);
 bool reconcile_idle(struct manager *m);
 /* At shutdown: queued jobs are answered with an error; the running one starts nothing new. */
 void reconcile_drain(struct manager *m);
+/* Something a waiting run depends on changed (a health verdict): let it look again. */
+void reconcile_poke(struct manager *m);

@@ -62,6 +62,26 @@ static const char *const migrations[] = {
         "  service TEXT PRIMARY KEY REFERENCES services(name),"
         "  failures INTEGER NOT NULL,"
         "  last_attempt INTEGER NOT NULL);",
+
+        /* Version 3: every probe result, and one row per service, check and day for what
+         * is older than the retention. */
+        "CREATE TABLE health_results ("
+        "  id INTEGER PRIMARY KEY,"
+        "  time INTEGER NOT NULL,"
+        "  service TEXT NOT NULL,"
+        "  check_text TEXT NOT NULL,"
+        "  ok INTEGER NOT NULL,"
+        "  latency_ms INTEGER NOT NULL,"
+        "  message TEXT NOT NULL);"
+        "CREATE INDEX health_results_service_time ON health_results(service, time);"
+        "CREATE TABLE health_daily ("
+        "  service TEXT NOT NULL,"
+        "  check_text TEXT NOT NULL,"
+        "  day TEXT NOT NULL,"
+        "  probes INTEGER NOT NULL,"
+        "  failures INTEGER NOT NULL,"
+        "  latency_sum_ms INTEGER NOT NULL,"
+        "  PRIMARY KEY (service, check_text, day));",
 };
 
 int64_t now_ms(void) {
@@ -532,4 +552,97 @@ int store_restart_set(struct store *s, const char *service, unsigned failures, i
                         "last_attempt = excluded.last_attempt",
                         "tii", service, (int64_t) failures, last_attempt);
         return r < 0 ? r : step_done(s, st);
+}
+
+int store_health_add(struct store *s, const char *service, const char *check, bool ok, int64_t latency_ms,
+                     const char *message) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = prepare(s, &st,
+                        "INSERT INTO health_results (time, service, check_text, ok, latency_ms, message) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        "ittiit", now_ms(), service, check, (int64_t) ok, latency_ms, message);
+        return r < 0 ? r : step_done(s, st);
+}
+
+int store_health_expire(struct store *s, int64_t before_ms) {
+        _cleanup_stmt_ sqlite3_stmt *sum = NULL, *del = NULL;
+        int r;
+
+        /* Summarized and deleted in one transaction: a crash loses neither. */
+        r = store_begin(s);
+        if (r < 0)
+                return r;
+        r = prepare(s, &sum,
+                    "INSERT INTO health_daily (service, check_text, day, probes, failures, latency_sum_ms) "
+                    "SELECT service, check_text, date(time / 1000, 'unixepoch'), count(*), sum(ok = 0), sum(latency_ms) "
+                    "FROM health_results WHERE time < ?1 GROUP BY 1, 2, 3 "
+                    "ON CONFLICT (service, check_text, day) DO UPDATE SET probes = probes + excluded.probes, "
+                    "failures = failures + excluded.failures, latency_sum_ms = latency_sum_ms + excluded.latency_sum_ms",
+                    "i", before_ms);
+        if (r >= 0)
+                r = step_done(s, sum);
+        if (r >= 0)
+                r = prepare(s, &del, "DELETE FROM health_results WHERE time < ?", "i", before_ms);
+        if (r >= 0)
+                r = step_done(s, del);
+        if (r < 0) {
+                store_rollback(s);
+                return r;
+        }
+        return store_commit(s);
+}
+
+int store_health_history(struct store *s, const char *service, int64_t since_ms, json_t **ret) {
+        _cleanup_stmt_ sqlite3_stmt *totals = NULL, *fails = NULL, *streak = NULL, *flaps = NULL;
+        json_t *failures, *reply;
+        int64_t probes = 0, failed = 0, flap_count = 0;
+        int r, rc;
+
+        r = prepare(s, &totals, "SELECT count(*), coalesce(sum(ok = 0), 0) FROM health_results WHERE service = ? AND time >= ?",
+                    "ti", service, since_ms);
+        if (r < 0)
+                return r;
+        if (sqlite3_step(totals) == SQLITE_ROW) {
+                probes = sqlite3_column_int64(totals, 0);
+                failed = sqlite3_column_int64(totals, 1);
+        }
+        /* Flaps: changes between healthy and unhealthy, as recorded in the events. */
+        r = prepare(s, &flaps, "SELECT count(*) FROM events WHERE service = ? AND action = 'health' AND time >= ?", "ti",
+                    service, since_ms);
+        if (r < 0)
+                return r;
+        if (sqlite3_step(flaps) == SQLITE_ROW)
+                flap_count = sqlite3_column_int64(flaps, 0);
+        /* Failing since: the first failure after the last success, if the newest failed. */
+        r = prepare(s, &streak,
+                    "SELECT min(time) FROM health_results WHERE service = ?1 AND ok = 0 AND time > "
+                    "coalesce((SELECT max(time) FROM health_results WHERE service = ?1 AND ok = 1), 0)",
+                    "t", service);
+        if (r < 0)
+                return r;
+        reply = json_pack("{s:s, s:I, s:I, s:I, s:f, s:I}", "service", service, "since", (json_int_t) (since_ms / 1000),
+                          "probes", (json_int_t) probes, "failures_count", (json_int_t) failed, "uptime",
+                          probes ? (double) (probes - failed) / (double) probes : 1.0, "flaps", (json_int_t) flap_count);
+        if (!reply)
+                return -ENOMEM;
+        if (sqlite3_step(streak) == SQLITE_ROW && sqlite3_column_type(streak, 0) != SQLITE_NULL)
+                json_object_set_new(reply, "failing_since", json_integer(sqlite3_column_int64(streak, 0) / 1000));
+        r = prepare(s, &fails,
+                    "SELECT time / 1000, check_text, latency_ms, message FROM health_results "
+                    "WHERE service = ? AND time >= ? AND ok = 0 ORDER BY id DESC LIMIT 200",
+                    "ti", service, since_ms);
+        if (r < 0) {
+                json_decref(reply);
+                return r;
+        }
+        failures = json_array();
+        while ((rc = sqlite3_step(fails)) == SQLITE_ROW)
+                json_array_append_new(failures, json_pack("{s:I, s:s, s:I, s:s}", "time",
+                                                          (json_int_t) sqlite3_column_int64(fails, 0), "check",
+                                                          (const char *) sqlite3_column_text(fails, 1), "latency_ms",
+                                                          (json_int_t) sqlite3_column_int64(fails, 2), "message",
+                                                          (const char *) sqlite3_column_text(fails, 3)));
+        json_object_set_new(reply, "failures", failures ? failures : json_array());
+        *ret = reply;
+        return 0;
 }

@@ -69,4 +69,11 @@ int store_revisions(struct store *s, const char *service, json_t **ret);
 int store_restart_get(struct store *s, const char *service, unsigned *ret_failures, int64_t *ret_last_attempt);
 int store_restart_set(struct store *s, const char *service, unsigned failures, int64_t last_attempt);
 
+/* Health: every probe result; older ones summarized per day and deleted. */
+int store_health_add(struct store *s, const char *service, const char *check, bool ok, int64_t latency_ms,
+                     const char *message);
+int store_health_expire(struct store *s, int64_t before_ms);
+/* io.hl.HealthHistory: uptime share, flaps, failing since and the failures themselves. */
+int store_health_history(struct store *s, const char *service, int64_t since_ms, json_t **ret);
+
 int64_t now_ms(void);

@@ -95,3 +95,7 @@ void watch_update(struct manager *m, struct service *s) {
         uv_poll_start(&w->poll, UV_READABLE, on_exit_event);
         s->watch = w;
 }
+
+int watch_fd(const struct service *s) {
+        return s->watch ? s->watch->fd : -1;
+}

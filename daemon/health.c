@@ -1,0 +1,452 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "events.h"
+#include "health.h"
+#include "log.h"
+#include "probe.h"
+#include "reconcile.h"
+#include "store.h"
+
+/* Until the first verdict after a start, checks run this often (or at Interval=). */
+#define STARTING_CADENCE_MS 1000
+
+struct sweep;
+
+struct health {
+        struct manager *m;
+        char *service;
+        uv_timer_t timer;
+        bool timer_closing;
+        enum health_status status;
+        unsigned failures;  /* failed rounds in a row */
+        int64_t started_ms; /* the container start the verdict is about */
+        pid_t pid;
+        /* The round in flight. */
+        struct desired *round_desired;
+        unsigned pending;
+        bool round_failed;
+        char round_message[320];
+        struct sweep **waiters;
+        size_t n_waiters;
+        /* The last result of each check, for status and the metrics. */
+        struct probe_result *last;
+        size_t n_last;
+};
+
+struct sweep {
+        struct manager *m;
+        json_t *results;
+        unsigned pending;
+        uint64_t started;
+        bool healthy;
+        health_sweep_cb cb;
+        void *userdata;
+};
+
+struct probe_ctx {
+        struct health *h;
+        size_t index;
+};
+
+const char *health_status_to_string(enum health_status s) {
+        static const char *const names[] = {
+                [HEALTH_NONE] = "none",
+                [HEALTH_STARTING] = "starting",
+                [HEALTH_HEALTHY] = "healthy",
+                [HEALTH_UNHEALTHY] = "unhealthy",
+        };
+        return names[s];
+}
+
+enum health_status health_status(const struct service *s) {
+        return s->health ? s->health->status : HEALTH_NONE;
+}
+
+static void on_timer_closed(uv_handle_t *handle) {
+        struct health *h = handle->data;
+
+        /* Probes still in flight hold their own reference: freed when they are in. */
+        h->timer_closing = false;
+        if (h->pending == 0) {
+                free(h->service);
+                free(h->last);
+                free(h->waiters);
+                desired_unref(h->round_desired);
+                free(h);
+        }
+}
+
+static void health_free(struct health *h) {
+        uv_timer_stop(&h->timer);
+        h->timer_closing = true;
+        h->m = NULL; /* orphaned: results still arriving are dropped */
+        uv_close((uv_handle_t *) &h->timer, on_timer_closed);
+}
+
+void health_forget(struct service *s) {
+        if (s->health)
+                health_free(s->health);
+        s->health = NULL;
+}
+
+static uint64_t jitter(uint64_t interval_ms) {
+        /* Spreads the first round over the interval so that a node's services do not all
+         * probe in the same millisecond. */
+        return interval_ms ? (uv_hrtime() * 2654435761u) % interval_ms : 0;
+}
+
+static void round_start(struct health *h);
+
+static void on_timer(uv_timer_t *t) {
+        round_start(t->data);
+}
+
+static uint64_t cadence(const struct health *h, const struct hl_health *cfg) {
+        return h->status == HEALTH_STARTING && cfg->interval_ms > STARTING_CADENCE_MS ? STARTING_CADENCE_MS
+                                                                                       : cfg->interval_ms;
+}
+
+static void finish_waiters(struct health *h, struct service *s);
+
+static void sweep_add(struct sweep *sw, const char *service, const char *check, const struct probe_result *r) {
+        json_t *row = json_pack("{s:s, s:s, s:b, s:I, s:s}", "service", service, "check", check, "ok", r->ok,
+                                "latency_ms", (json_int_t) r->latency_ms, "message", r->message);
+
+        if (row)
+                json_array_append_new(sw->results, row);
+        if (!r->ok)
+                sw->healthy = false;
+}
+
+static void sweep_done(struct sweep *sw) {
+        json_t *reply;
+
+        if (--sw->pending > 0)
+                return;
+        reply = json_pack("{s:o, s:b, s:I}", "results", sw->results, "healthy", sw->healthy, "duration_ms",
+                          (json_int_t) ((uv_hrtime() - sw->started) / 1000000));
+        health_export(sw->m);
+        sw->cb(sw->userdata, reply);
+        json_decref(reply);
+        free(sw);
+}
+
+/* The verdict of a finished round: Retries failed rounds in a row make a service
+ * unhealthy, one good round healthy; failures in the start period do not count. */
+static void round_end(struct health *h) {
+        struct manager *m = h->m;
+        struct service *s = m ? manager_find(m, h->service) : NULL;
+        const struct hl_health *cfg;
+        enum health_status before = h->status;
+
+        if (!s || s->health != h) {
+                finish_waiters(h, NULL);
+                return;
+        }
+        cfg = &h->round_desired->def->health;
+        if (!h->round_failed) {
+                h->failures = 0;
+                h->status = HEALTH_HEALTHY;
+        } else if (now_ms() - h->started_ms >= (int64_t) cfg->start_period_ms) {
+                h->failures++;
+                if (h->failures >= cfg->retries)
+                        h->status = HEALTH_UNHEALTHY;
+        }
+        if (h->status != before && (h->status == HEALTH_HEALTHY || h->status == HEALTH_UNHEALTHY)) {
+                bool bad = h->status == HEALTH_UNHEALTHY;
+                char reason[512];
+
+                if (bad)
+                        snprintf(reason, sizeof(reason), "unhealthy after %u failed rounds", h->failures);
+                else
+                        snprintf(reason, sizeof(reason), "healthy: %zu checks pass", cfg->n_checks);
+                events_record(m, 0, s->name, "health", reason, bad ? "failed" : "ok", bad ? h->round_message : NULL);
+                log_full(bad ? LOG_WARNING : LOG_INFO, s->name, "health", 0, "%s%s%s", reason, bad ? ": " : "",
+                         bad ? h->round_message : "");
+                health_export(m);
+                /* Dependents waiting in a run, and the restart policy, act on the news. */
+                if (bad && s->desired->def->restart.policy != HL_RESTART_NO) {
+                        if (reconcile_enqueue(m, &(struct job_request) { .kind = JOB_RECONCILE, .trigger = "health",
+                                                                         .only = s->name, .uid = -1 }) < 0)
+                                log_warning("could not queue a reconcile of unhealthy %s, ignoring", s->name);
+                }
+                reconcile_poke(m);
+        }
+        finish_waiters(h, s);
+        if (!h->timer_closing)
+                uv_timer_start(&h->timer, on_timer, cadence(h, cfg), 0);
+}
+
+static void finish_waiters(struct health *h, struct service *s) {
+        struct sweep **waiters = h->waiters;
+        size_t n = h->n_waiters;
+
+        h->waiters = NULL;
+        h->n_waiters = 0;
+        for (size_t i = 0; i < n; i++) {
+                for (size_t k = 0; k < h->n_last && h->round_desired; k++)
+                        sweep_add(waiters[i], h->service, h->round_desired->def->health.checks[k].text, &h->last[k]);
+                sweep_done(waiters[i]);
+        }
+        free(waiters);
+        desired_unref(TAKE_PTR(h->round_desired));
+}
+
+static void on_probe(void *userdata, const struct probe_result *r) {
+        struct probe_ctx *ctx = userdata;
+        struct health *h = ctx->h;
+        const struct hl_check *check = &h->round_desired->def->health.checks[ctx->index];
+
+        if (ctx->index < h->n_last)
+                h->last[ctx->index] = *r;
+        if (h->m)
+                store_health_add(h->m->store, h->service, check->text, r->ok, r->latency_ms, r->message);
+        if (!r->ok && !h->round_failed) {
+                h->round_failed = true;
+                snprintf(h->round_message, sizeof(h->round_message), "%s: %s", check->text, r->message);
+        }
+        free(ctx);
+        if (--h->pending > 0)
+                return;
+        if (!h->m) {
+                /* Forgotten meanwhile: finish the waiters and free once the timer is closed. */
+                finish_waiters(h, NULL);
+                if (!h->timer_closing) {
+                        free(h->service);
+                        free(h->last);
+                        free(h);
+                }
+                return;
+        }
+        round_end(h);
+}
+
+static void round_start(struct health *h) {
+        struct manager *m = h->m;
+        struct service *s = m ? manager_find(m, h->service) : NULL;
+        const struct hl_health *cfg;
+        _cleanup_close_ int nsfd = -1;
+        int fd;
+
+        if (!s || h->pending > 0)
+                return;
+        cfg = &s->desired->def->health;
+        if (strcmp(s->observed.state, "RUNNING") != 0 || s->observed.pid <= 0 || cfg->n_checks == 0) {
+                finish_waiters(h, s);
+                return;
+        }
+        fd = watch_fd(s);
+        if (fd < 0) {
+                char path[64];
+                snprintf(path, sizeof(path), "/proc/%d/ns/net", (int) s->observed.pid);
+                fd = nsfd = open(path, O_RDONLY | O_CLOEXEC);
+        }
+        h->round_desired = desired_ref(s->desired);
+        h->round_failed = false;
+        h->round_message[0] = 0;
+        if (h->n_last != cfg->n_checks) {
+                free(h->last);
+                h->last = calloc(cfg->n_checks, sizeof(*h->last));
+                h->n_last = h->last ? cfg->n_checks : 0;
+        }
+        h->pending = (unsigned) cfg->n_checks + 1; /* + 1 until every probe is started */
+        for (size_t i = 0; i < cfg->n_checks; i++) {
+                struct probe_ctx *ctx = calloc(1, sizeof(*ctx));
+                struct probe_result failed = { .ok = false };
+
+                if (ctx) {
+                        *ctx = (struct probe_ctx) { .h = h, .index = i };
+                        if (fd >= 0 && probe_start(m, s->name, s->observed.pid, fd, &cfg->checks[i], cfg->timeout_ms,
+                                                   on_probe, ctx) >= 0)
+                                continue;
+                }
+                snprintf(failed.message, sizeof(failed.message), "%s", fd < 0 ? "cannot enter the container" : "out of memory");
+                if (ctx)
+                        on_probe(ctx, &failed);
+                else
+                        h->pending--;
+        }
+        if (--h->pending == 0)
+                round_end(h);
+}
+
+void health_update(struct manager *m, struct service *s) {
+        const struct hl_health *cfg = &s->desired->def->health;
+        bool running = strcmp(s->observed.state, "RUNNING") == 0 && s->observed.pid > 0;
+        struct health *h = s->health;
+
+        if (cfg->n_checks == 0 || m->stopping) {
+                health_forget(s);
+                return;
+        }
+        if (!h) {
+                h = calloc(1, sizeof(*h));
+                if (!h || !(h->service = strdup(s->name))) {
+                        free(h);
+                        return;
+                }
+                h->m = m;
+                uv_timer_init(m->loop, &h->timer);
+                h->timer.data = h;
+                s->health = h;
+        }
+        if (!running) {
+                uv_timer_stop(&h->timer);
+                h->status = HEALTH_NONE;
+                h->pid = 0;
+                return;
+        }
+        if (h->pid == s->observed.pid && uv_is_active((uv_handle_t *) &h->timer))
+                return;
+        if (h->pid != s->observed.pid) {
+                /* A new start: a new verdict, StartPeriod= from now. */
+                h->pid = s->observed.pid;
+                h->status = HEALTH_STARTING;
+                h->failures = 0;
+                h->started_ms = now_ms();
+        }
+        uv_timer_start(&h->timer, on_timer,
+                       h->status == HEALTH_STARTING ? STARTING_CADENCE_MS : jitter(cfg->interval_ms), 0);
+}
+
+int health_sweep(struct manager *m, char **names, health_sweep_cb cb, void *userdata) {
+        struct sweep *sw = calloc(1, sizeof(*sw));
+
+        if (!sw || !(sw->results = json_array())) {
+                free(sw);
+                return -ENOMEM;
+        }
+        *sw = (struct sweep) { .m = m, .results = sw->results, .pending = 1, .started = uv_hrtime(), .healthy = true,
+                               .cb = cb, .userdata = userdata };
+        for (size_t i = 0; i < m->n_services; i++) {
+                struct service *s = m->services[i];
+                struct health *h;
+                struct sweep **w;
+
+                if (names ? !hl_strv_contains(names, s->name) : s->desired->def->health.n_checks == 0)
+                        continue;
+                if (s->desired->def->health.n_checks == 0) {
+                        struct probe_result none = { .ok = true };
+                        snprintf(none.message, sizeof(none.message), "no checks defined");
+                        sweep_add(sw, s->name, "-", &none);
+                        continue;
+                }
+                if (strcmp(s->observed.state, "RUNNING") != 0 || !s->health) {
+                        struct probe_result down = { .ok = false };
+                        snprintf(down.message, sizeof(down.message), "container is %s", s->observed.state);
+                        sweep_add(sw, s->name, "-", &down);
+                        continue;
+                }
+                h = s->health;
+                w = realloc(h->waiters, sizeof(*w) * (h->n_waiters + 1));
+                if (!w)
+                        continue;
+                h->waiters = w;
+                w[h->n_waiters++] = sw;
+                sw->pending++;
+                if (h->pending == 0) {
+                        uv_timer_stop(&h->timer);
+                        round_start(h);
+                }
+        }
+        sweep_done(sw);
+        return 0;
+}
+
+static void escape_label(FILE *f, const char *s) {
+        for (; *s; s++) {
+                if (*s == '\\' || *s == '"')
+                        fputc('\\', f);
+                if (*s == '\n')
+                        fputs("\\n", f);
+                else
+                        fputc(*s, f);
+        }
+}
+
+void health_export(struct manager *m) {
+        _cleanup_free_ char *tmp = NULL;
+        FILE *f;
+        int fd;
+
+        if (!m->config.metrics_file)
+                return;
+        tmp = hl_strdup_printf("%s.XXXXXX", m->config.metrics_file);
+        if (!tmp)
+                return;
+        fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0 || !(f = fdopen(fd, "w"))) {
+                if (fd >= 0)
+                        close(fd);
+                log_warning("cannot write %s: %s, ignoring", m->config.metrics_file, strerror(errno));
+                return;
+        }
+        fprintf(f, "# HELP hl_service_up Whether the service's container runs (1) or not (0).\n"
+                   "# TYPE hl_service_up gauge\n");
+        for (size_t i = 0; i < m->n_services; i++) {
+                fputs("hl_service_up{service=\"", f);
+                escape_label(f, m->services[i]->name);
+                fprintf(f, "\"} %d\n", strcmp(m->services[i]->observed.state, "RUNNING") == 0);
+        }
+        fprintf(f, "# HELP hl_service_healthy 1 healthy, 0 unhealthy; absent while unknown or without checks.\n"
+                   "# TYPE hl_service_healthy gauge\n");
+        for (size_t i = 0; i < m->n_services; i++) {
+                enum health_status st = health_status(m->services[i]);
+                if (st != HEALTH_HEALTHY && st != HEALTH_UNHEALTHY)
+                        continue;
+                fputs("hl_service_healthy{service=\"", f);
+                escape_label(f, m->services[i]->name);
+                fprintf(f, "\"} %d\n", st == HEALTH_HEALTHY);
+        }
+        fprintf(f, "# HELP hl_service_restarts Automatic restarts in a row (the back-off count).\n"
+                   "# TYPE hl_service_restarts gauge\n");
+        for (size_t i = 0; i < m->n_services; i++) {
+                fputs("hl_service_restarts{service=\"", f);
+                escape_label(f, m->services[i]->name);
+                fprintf(f, "\"} %u\n", m->services[i]->restart_failures);
+        }
+        fprintf(f, "# HELP hl_check_ok The last result of a check: 1 passed, 0 failed.\n"
+                   "# TYPE hl_check_ok gauge\n"
+                   "# HELP hl_check_latency_seconds How long the last run of a check took.\n"
+                   "# TYPE hl_check_latency_seconds gauge\n");
+        for (size_t i = 0; i < m->n_services; i++) {
+                struct service *s = m->services[i];
+                const struct hl_health *cfg = &s->desired->def->health;
+
+                for (size_t k = 0; s->health && k < s->health->n_last && k < cfg->n_checks; k++) {
+                        const struct probe_result *r = &s->health->last[k];
+                        for (int metric = 0; metric < 2; metric++) {
+                                fputs(metric ? "hl_check_latency_seconds{service=\"" : "hl_check_ok{service=\"", f);
+                                escape_label(f, s->name);
+                                fputs("\",check=\"", f);
+                                escape_label(f, cfg->checks[k].text);
+                                if (metric)
+                                        fprintf(f, "\"} %.3f\n", (double) r->latency_ms / 1000);
+                                else
+                                        fprintf(f, "\"} %d\n", r->ok);
+                        }
+                }
+        }
+        fchmod(fileno(f), 0644);
+        if (fflush(f) != 0 || fsync(fileno(f)) < 0 || fclose(f) != 0 || rename(tmp, m->config.metrics_file) < 0) {
+                log_warning("cannot write %s: %s, ignoring", m->config.metrics_file, strerror(errno));
+                unlink(tmp);
+        }
+}
+
+void health_expire(struct manager *m) {
+        int r;
+
+        if (m->config.health_retention_ms == 0)
+                return;
+        r = store_health_expire(m->store, now_ms() - (int64_t) m->config.health_retention_ms);
+        if (r < 0)
+                log_warning("could not summarize old health results: %s, ignoring", strerror(-r));
+}
