@@ -252,6 +252,15 @@ int call_method(const char *socket_path, const char *method, json_t *parameters,
         int r;
 
         r = connect_socket(socket_path, &fd);
+        if (r == -EACCES) {
+                /* Not root nor in hld's admin group: the read-only socket beside it still
+                 * answers every question (and refuses changes with a clear error). */
+                const char *slash = strrchr(socket_path, '/');
+                _cleanup_free_ char *ro = hl_strdup_printf("%.*s/hld-ro.sock", slash ? (int) (slash - socket_path) : 1,
+                                                           slash ? socket_path : ".");
+                if (ro && connect_socket(ro, &fd) >= 0)
+                        r = 0;
+        }
         if (r < 0) {
                 log_error("cannot connect to %s: %s%s", socket_path, strerror(-r),
                           r == -ENOENT || r == -ECONNREFUSED ? " (is hld running?)" : "");

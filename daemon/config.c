@@ -21,6 +21,7 @@ void config_done(struct config *c) {
         free(c->state_dir);
         free(c->lxcpath);
         free(c->socket_path);
+        free(c->readonly_socket_path);
         free(c->admin_group);
         free(c->metrics_file);
 }
@@ -39,6 +40,15 @@ static int set_path(char **field, const char *value) {
 static int set_key(struct config *c, const char *key, const char *value, const char **ret_reason) {
         uint64_t v;
 
+        if (strcmp(key, "ReadOnlySocket") == 0) {
+                *ret_reason = "must be an absolute path without \".\" or \"..\", or empty for none";
+                if (!*value) {
+                        free(c->readonly_socket_path);
+                        c->readonly_socket_path = strdup("");
+                        return c->readonly_socket_path ? 0 : -ENOMEM;
+                }
+                return set_path(&c->readonly_socket_path, value);
+        }
         if (strcmp(key, "MetricsFile") == 0) {
                 *ret_reason = "must be an absolute path without \".\" or \"..\"";
                 if (!*value) {

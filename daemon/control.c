@@ -43,6 +43,7 @@ struct request {
 struct control {
         uv_pipe_t server; /* first: the close callback frees the struct through it */
         struct manager *m;
+        bool readonly;
         struct client *clients;
         unsigned n_clients;
         char read_buffer[65536];
@@ -253,6 +254,11 @@ static void handle_frame(struct client *c, const char *frame) {
         method = methods_find(call.method);
         if (!method)
                 request_errorf(req, HL_VARLINK_METHOD_NOT_FOUND, "method", call.method, "no method %s", call.method);
+        else if (method->mutating && ctl->readonly)
+                request_errorf(req, HL_ERROR_READ_ONLY, "method", call.method,
+                               "permission denied: %s changes the node, which the read-only socket does not allow "
+                               "(use %s as root or a member of %s)",
+                               call.method, ctl->m->config.socket_path, ctl->m->config.admin_group);
         else if (method->mutating && !c->peer.admin)
                 request_errorf(req, HL_ERROR_PERMISSION_DENIED, "method", call.method,
                                "%s changes the node: it needs root or the group %s (you are %s)", call.method,
@@ -391,23 +397,39 @@ static int make_socket_dir(const char *path) {
         return 0;
 }
 
-int control_listen(struct manager *m, const char *path, struct control **ret) {
+/* The fd systemd passed for this socket (hld.socket names them), or -1. */
+static int passed_fd(bool readonly) {
+        char **names = NULL;
+        int n, fd = -1;
+
+        n = sd_listen_fds_with_names(0, &names);
+        for (int i = 0; i < n; i++) {
+                if (fd < 0 && strcmp(names[i], readonly ? "readonly" : "control") == 0)
+                        fd = SD_LISTEN_FDS_START + i;
+                free(names[i]);
+        }
+        free(names);
+        return fd;
+}
+
+int control_listen(struct manager *m, const char *path, bool readonly, struct control **ret) {
         struct control *ctl = calloc(1, sizeof(*ctl));
         struct stat st;
-        int r, n;
+        int r, fd;
 
         if (!ctl)
                 return -ENOMEM;
         ctl->m = m;
+        ctl->readonly = readonly;
         uv_pipe_init(m->loop, &ctl->server, 0);
         ctl->server.data = ctl;
-        /* Socket activation: systemd hands over the listening socket (hld.socket). */
-        n = sd_listen_fds(1);
-        if (n == 1) {
-                r = uv_pipe_open(&ctl->server, SD_LISTEN_FDS_START);
+        /* Socket activation: systemd hands over the listening sockets (hld.socket). */
+        fd = passed_fd(readonly);
+        if (fd >= 0) {
+                r = uv_pipe_open(&ctl->server, fd);
                 if (r < 0)
                         goto fail;
-                log_info("listening on the socket passed by systemd");
+                log_info("listening on the %s socket passed by systemd", readonly ? "read-only" : "control");
         } else {
                 r = make_socket_dir(path);
                 if (r < 0)
@@ -423,8 +445,13 @@ int control_listen(struct manager *m, const char *path, struct control **ret) {
                 r = uv_pipe_bind(&ctl->server, path);
                 if (r < 0)
                         goto fail;
-                /* Anyone may connect; what a peer may do is decided per method. */
-                if (chmod(path, 0666) < 0) {
+                /* Who may connect is the file's business; what a peer may do is still
+                 * checked per method with its credentials. */
+                if (!readonly && m->admin_gid_valid && chown(path, 0, m->admin_gid) < 0) {
+                        r = -errno;
+                        goto fail;
+                }
+                if (chmod(path, readonly ? 0666 : 0660) < 0) {
                         r = -errno;
                         goto fail;
                 }

@@ -33,7 +33,10 @@ struct method {
 /* Looks a fully qualified method name up in the daemon's table (methods.c). */
 const struct method *methods_find(const char *name);
 
-int control_listen(struct manager *m, const char *path, struct control **ret);
+/* The control socket (mode 0660, root and the admin group) or, with readonly, the
+ * read-only one (0666) that refuses every mutating method, as bgpd's does. A socket
+ * passed by systemd under the name "control" or "readonly" is used instead of path. */
+int control_listen(struct manager *m, const char *path, bool readonly, struct control **ret);
 /* Closes the listening socket and every client; requests in flight are answered into
  * the void. */
 void control_close(struct control *c);

@@ -26,6 +26,7 @@ struct config {
         char *state_dir;
         char *lxcpath;
         char *socket_path;
+        char *readonly_socket_path; /* "" = none */
         char *admin_group;
         unsigned jobs;
         uint64_t reconcile_interval_ms;
@@ -81,7 +82,8 @@ struct manager {
         struct store *store;
         struct service **services;
         size_t n_services;
-        struct control *control;
+        struct control *control;          /* root and the admin group */
+        struct control *readonly_control; /* anyone, reads only */
         uv_timer_t reconcile_timer;
         uv_timer_t watchdog_timer;
         uv_timer_t backoff_timer;

@@ -23,6 +23,8 @@ static void help(void) {
                "  --state-dir DIR            database directory (default " HLD_DEFAULT_STATE_DIR ")\n"
                "  --lxcpath DIR              where the containers live (default: liblxc's lxc.lxcpath)\n"
                "  --socket PATH              control socket (default " HL_DEFAULT_SOCKET ")\n"
+               "  --readonly-socket PATH     socket for reads only, \"\" for none\n"
+               "                             (default: hld-ro.sock beside the control socket)\n"
                "  --config FILE              configuration (default " HLD_DEFAULT_CONFIG ")\n"
                "  --admin-group NAME         group allowed to change the node (default " HLD_DEFAULT_ADMIN_GROUP ")\n"
                "  --jobs N                   container actions run in parallel (default 4)\n"
@@ -36,7 +38,7 @@ static void help(void) {
 
 static int parse_argv(int argc, char **argv, struct config *c) {
         enum { ARG_STATE_DIR = 0x100, ARG_LXCPATH, ARG_SOCKET, ARG_CONFIG, ARG_ADMIN_GROUP, ARG_JOBS,
-               ARG_INTERVAL, ARG_STOP_TIMEOUT, ARG_METRICS, ARG_RETENTION, ARG_VERSION };
+               ARG_INTERVAL, ARG_STOP_TIMEOUT, ARG_METRICS, ARG_RETENTION, ARG_READONLY_SOCKET, ARG_VERSION };
         static const struct option options[] = {
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
                 { "lxcpath", required_argument, NULL, ARG_LXCPATH },
@@ -48,6 +50,7 @@ static int parse_argv(int argc, char **argv, struct config *c) {
                 { "stop-timeout", required_argument, NULL, ARG_STOP_TIMEOUT },
                 { "metrics-file", required_argument, NULL, ARG_METRICS },
                 { "health-retention", required_argument, NULL, ARG_RETENTION },
+                { "readonly-socket", required_argument, NULL, ARG_READONLY_SOCKET },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {},
@@ -63,6 +66,7 @@ static int parse_argv(int argc, char **argv, struct config *c) {
                 [ARG_STOP_TIMEOUT - ARG_STATE_DIR] = "StopTimeout",
                 [ARG_METRICS - ARG_STATE_DIR] = "MetricsFile",
                 [ARG_RETENTION - ARG_STATE_DIR] = "HealthRetention",
+                [ARG_READONLY_SOCKET - ARG_STATE_DIR] = "ReadOnlySocket",
         };
         const char *config_file = NULL;
         int opt, r;
@@ -87,7 +91,7 @@ static int parse_argv(int argc, char **argv, struct config *c) {
                 case ARG_VERSION:
                         printf("hld %s\n", HL_VERSION);
                         return 0;
-                case ARG_STATE_DIR ... ARG_RETENTION:
+                case ARG_STATE_DIR ... ARG_READONLY_SOCKET:
                         if (opt == ARG_CONFIG) /* read above */
                                 break;
                         r = config_set(c, keys[opt - ARG_STATE_DIR], optarg, &reason);
@@ -114,6 +118,18 @@ static int fill_defaults(struct config *c) {
                 return -ENOMEM;
         if (!c->socket_path && !(c->socket_path = strdup(HL_DEFAULT_SOCKET)))
                 return -ENOMEM;
+        /* By default beside the control socket, so that private instances keep theirs apart. */
+        if (!c->readonly_socket_path) {
+                const char *slash = strrchr(c->socket_path, '/');
+                c->readonly_socket_path = hl_strdup_printf("%.*s/hld-ro.sock", (int) (slash - c->socket_path),
+                                                           c->socket_path);
+                if (!c->readonly_socket_path)
+                        return -ENOMEM;
+                if (strcmp(c->readonly_socket_path, c->socket_path) == 0) {
+                        fprintf(stderr, "hld: the control socket cannot be named hld-ro.sock; pass --readonly-socket\n");
+                        return -EINVAL;
+                }
+        }
         if (!c->admin_group && !(c->admin_group = strdup(HLD_DEFAULT_ADMIN_GROUP)))
                 return -ENOMEM;
         if (!c->lxcpath && !(c->lxcpath = strdup(lxcpath ? lxcpath : "/var/lib/lxc")))
@@ -212,6 +228,8 @@ static void on_signal(uv_signal_t *s, int signum) {
         m->stopping = true;
         control_close(m->control);
         m->control = NULL;
+        control_close(m->readonly_control);
+        m->readonly_control = NULL;
         uv_timer_stop(&m->reconcile_timer);
         uv_timer_stop(&m->watchdog_timer);
         uv_timer_stop(&m->backoff_timer);
@@ -281,10 +299,17 @@ static int run(struct manager *m) {
         snprintf(pool, sizeof(pool), "%u", m->config.jobs + 4);
         setenv("UV_THREADPOOL_SIZE", pool, 1);
 
-        r = control_listen(m, m->config.socket_path, &m->control);
+        r = control_listen(m, m->config.socket_path, false, &m->control);
         if (r < 0) {
                 log_error("cannot listen on %s: %s", m->config.socket_path, strerror(-r));
                 return r;
+        }
+        if (*m->config.readonly_socket_path) {
+                r = control_listen(m, m->config.readonly_socket_path, true, &m->readonly_control);
+                if (r < 0) {
+                        log_error("cannot listen on %s: %s", m->config.readonly_socket_path, strerror(-r));
+                        return r;
+                }
         }
         for (size_t i = 0; i < HL_ELEMENTSOF(m->signals); i++) {
                 static const int signals[] = { SIGTERM, SIGINT, SIGHUP };
@@ -333,6 +358,8 @@ int main(int argc, char **argv) {
         free(m.services);
         if (m.control)
                 control_close(m.control);
+        if (m.readonly_control)
+                control_close(m.readonly_control);
         uv_walk(&loop, close_handle, NULL);
         uv_run(&loop, UV_RUN_DEFAULT);
         if (uv_loop_close(&loop) < 0)

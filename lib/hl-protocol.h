@@ -14,6 +14,8 @@
 #define HL_VERSION "0.1.0"
 #define HL_INTERFACE "io.hl"
 #define HL_DEFAULT_SOCKET "/run/hld/hld.sock"
+/* Anyone may connect here; every method that changes the node is refused. */
+#define HL_DEFAULT_READONLY_SOCKET "/run/hld/hld-ro.sock"
 #define HL_SOCKET_ENV "HLD_SOCKET"
 
 /* Limits: a frame (one NUL-terminated message) larger than this is refused and the
@@ -25,6 +27,7 @@
 #define HL_ERROR_INVALID_DEFINITION HL_INTERFACE ".InvalidDefinition"
 #define HL_ERROR_NO_SUCH_SERVICE HL_INTERFACE ".NoSuchService"
 #define HL_ERROR_PERMISSION_DENIED HL_INTERFACE ".PermissionDenied"
+#define HL_ERROR_READ_ONLY HL_INTERFACE ".ReadOnly"
 #define HL_ERROR_INVALID_ARGUMENT HL_INTERFACE ".InvalidArgument"
 #define HL_ERROR_BUSY HL_INTERFACE ".Busy"
 #define HL_ERROR_ACTION_FAILED HL_INTERFACE ".ActionFailed"
