@@ -16,6 +16,7 @@
 #include "hl-dns.h"
 #include "log.h"
 #include "probe.h"
+#include "work.h"
 
 #define HTTP_MAX_HEAD 1024
 
@@ -405,7 +406,7 @@ int probe_start(struct manager *m, const char *service, pid_t init_pid, int netn
         case HL_CHECK_EXEC:
                 p->work.data = p;
                 p->open_handles++;
-                r = uv_queue_work(m->loop, &p->work, exec_work, exec_after);
+                r = work_queue(m->loop, &p->work, exec_work, exec_after);
                 if (r < 0)
                         p->open_handles--;
                 break;

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "reconcile.h"
 #include "store.h"
+#include "work.h"
 
 enum item_status {
         ITEM_WAITING,
@@ -656,7 +657,7 @@ static int start_action(struct run *run, struct item *it) {
         if (!w)
                 return -ENOMEM;
         *w = (struct work) { .run = run, .item = it, .action = a, .started = uv_hrtime() };
-        r = uv_queue_work(m->loop, &w->req, action_work, action_after);
+        r = work_queue(m->loop, &w->req, action_work, action_after);
         if (r < 0) {
                 free(w);
                 return r;
@@ -944,7 +945,7 @@ static int run_survey(struct run *run) {
                         return -ENOMEM;
                 w->run = run;
                 w->item = &run->items[i];
-                r = uv_queue_work(run->m->loop, &w->req, survey_work, survey_after);
+                r = work_queue(run->m->loop, &w->req, survey_work, survey_after);
                 if (r < 0) {
                         free(w);
                         return r;
