@@ -33,12 +33,65 @@
 
 static bool cgroup_v2;
 
+/* The cgroup.procs files of the cgroups hld started in, one per hierarchy. */
+static char *home_cgroups[16];
+static size_t n_home_cgroups;
+
+/* liblxc's start notes the caller's pid as the monitor's before it forks, and the forked
+ * monitor then moves that pid — hld — into lxc.monitor.NAME. hld would leave its own
+ * cgroup (its systemd unit's) and the container's monitor cgroup could never be removed.
+ * So hld remembers where it belongs and goes back after every start. */
+static void record_home_cgroups(void) {
+        _cleanup_free_ char *line = NULL;
+        size_t size = 0;
+        FILE *f = fopen("/proc/self/cgroup", "re");
+
+        if (!f)
+                return;
+        while (getline(&line, &size, f) > 0 && n_home_cgroups < HL_ELEMENTSOF(home_cgroups)) {
+                char *controllers = strchr(line, ':'), *path, *file;
+                const char *base;
+
+                if (!controllers || !(path = strchr(++controllers, ':')))
+                        continue;
+                *path++ = 0;
+                path[strcspn(path, "\n")] = 0;
+                if (!*controllers)
+                        base = cgroup_v2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified";
+                else if (strncmp(controllers, "name=", 5) == 0)
+                        controllers += 5, base = "/sys/fs/cgroup";
+                else
+                        base = "/sys/fs/cgroup";
+                file = *controllers ? hl_strdup_printf("%s/%s%s/cgroup.procs", base, controllers, path)
+                                    : hl_strdup_printf("%s%s/cgroup.procs", base, path);
+                if (file && access(file, W_OK) == 0)
+                        home_cgroups[n_home_cgroups++] = file;
+                else
+                        free(file);
+        }
+        fclose(f);
+}
+
+static void return_home(void) {
+        char pid[32];
+
+        snprintf(pid, sizeof(pid), "%d", (int) getpid());
+        for (size_t i = 0; i < n_home_cgroups; i++) {
+                int fd = open(home_cgroups[i], O_WRONLY | O_CLOEXEC);
+                if (fd >= 0) {
+                        (void) !write(fd, pid, strlen(pid));
+                        close(fd);
+                }
+        }
+}
+
 int ct_setup(void) {
         struct statfs fs;
 
         if (statfs("/sys/fs/cgroup", &fs) < 0)
                 return -errno;
         cgroup_v2 = (uint32_t) fs.f_type == CGROUP2_SUPER_MAGIC;
+        record_home_cgroups();
         return 0;
 }
 
@@ -574,6 +627,7 @@ int ct_start(const char *lxcpath, const char *name, char **ret_error) {
         prctl(PR_SET_NAME, (unsigned long) "lxc-monitor", 0, 0, 0);
         started = c->start(c, 0, NULL);
         prctl(PR_SET_NAME, (unsigned long) thread_name, 0, 0, 0);
+        return_home();
         if (!started)
                 return fail(ret_error, -EIO, "liblxc could not start %s: %s (lxc-start -F -P %s -n %s shows why)", name,
                             lxc_reason(c), lxcpath, name);
