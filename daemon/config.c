@@ -14,6 +14,7 @@ void config_defaults(struct config *c) {
                 .reconcile_interval_ms = 60 * 1000,
                 .stop_timeout_s = 10,
                 .health_retention_ms = 30ULL * 24 * 3600 * 1000,
+                .idle_timeout_ms = HL_IDLE_TIMEOUT_MS,
         };
 }
 
@@ -57,6 +58,13 @@ static int set_key(struct config *c, const char *key, const char *value, const c
                         return 0;
                 }
                 return set_path(&c->metrics_file, value);
+        }
+        if (strcmp(key, "IdleTimeout") == 0) {
+                *ret_reason = "must be a duration from 1s to 1h";
+                if (hl_parse_duration_ms(value, &v) < 0 || v < 1000 || v > 3600 * 1000)
+                        return -EINVAL;
+                c->idle_timeout_ms = v;
+                return 0;
         }
         if (strcmp(key, "HealthRetention") == 0) {
                 *ret_reason = "must be a duration such as 30d (0 keeps everything)";

@@ -46,6 +46,7 @@ struct control {
         bool readonly;
         struct client *clients;
         unsigned n_clients;
+        size_t buffered; /* bytes held by every client's unfinished frames */
         char read_buffer[65536];
 };
 
@@ -69,6 +70,8 @@ static void client_close(struct client *c) {
         if (c->closing)
                 return;
         c->closing = true;
+        ctl->buffered -= c->framer.len;
+        hl_framer_done(&c->framer);
         /* A call that would go on for ever (a stream) is told that nobody listens. */
         if (c->current && c->current->cancel)
                 c->current->cancel(c->current->cancel_userdata);
@@ -276,7 +279,9 @@ static void client_process(struct client *c) {
                 return;
         c->processing = true;
         while (!c->busy && !c->closing) {
+                c->control->buffered -= c->framer.len;
                 r = hl_framer_next(&c->framer, &frame);
+                c->control->buffered += c->framer.len;
                 if (r == 0)
                         break;
                 if (r < 0) {
@@ -298,6 +303,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
         struct client *c = s->data;
+        struct control *ctl = c->control;
         int r;
 
         if (n < 0) {
@@ -309,8 +315,17 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
         }
         if (n == 0)
                 return;
-        uv_timer_again(&c->idle);
+        /* Bytes alone are no activity: a client that trickles half a frame (slowloris) is
+         * closed at the idle timeout. Only answered calls re-arm the timer. */
+        if (ctl->buffered + c->framer.len + (size_t) n > HL_MAX_BUFFERED) {
+                log_warning("client pid %d would take buffered requests past %u bytes, disconnecting",
+                            (int) c->peer.pid, HL_MAX_BUFFERED);
+                client_protocol_error(c, "hld is too busy to buffer this request");
+                return;
+        }
+        ctl->buffered -= c->framer.len;
         r = hl_framer_append(&c->framer, buf->base, (size_t) n);
+        ctl->buffered += c->framer.len;
         if (r == -EMSGSIZE) {
                 char msg[96];
                 snprintf(msg, sizeof(msg), "message exceeds the limit of %u bytes", HL_MAX_FRAME);
@@ -351,6 +366,15 @@ static void read_peer(struct client *c, struct manager *m) {
                 snprintf(c->peer.user, sizeof(c->peer.user), "uid %u", (unsigned) cred.uid);
 }
 
+static unsigned clients_of(struct control *ctl, uid_t uid) {
+        unsigned n = 0;
+
+        for (struct client *c = ctl->clients; c; c = c->next)
+                if (!c->closing && c->peer.uid == uid)
+                        n++;
+        return n;
+}
+
 static void on_connection(uv_stream_t *server, int status) {
         struct control *ctl = server->data;
         struct client *c;
@@ -378,7 +402,13 @@ static void on_connection(uv_stream_t *server, int status) {
                 return;
         }
         read_peer(c, ctl->m);
-        uv_timer_start(&c->idle, on_idle, HL_IDLE_TIMEOUT_MS, HL_IDLE_TIMEOUT_MS);
+        /* One local user cannot take every slot from the others. */
+        if (c->peer.uid != 0 && clients_of(ctl, c->peer.uid) > HL_MAX_CLIENTS_PER_UID) {
+                log_warning("%s has more than %d connections, refusing one", c->peer.user, HL_MAX_CLIENTS_PER_UID);
+                client_close(c);
+                return;
+        }
+        uv_timer_start(&c->idle, on_idle, ctl->m->config.idle_timeout_ms, ctl->m->config.idle_timeout_ms);
         uv_read_start((uv_stream_t *) &c->pipe, on_alloc, on_read);
 }
 

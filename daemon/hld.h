@@ -33,6 +33,7 @@ struct config {
         unsigned stop_timeout_s;
         char *metrics_file;          /* Prometheus text file, NULL = none */
         uint64_t health_retention_ms;
+        uint64_t idle_timeout_ms; /* a client with no complete call for this long is closed */
 };
 
 /* One revision of a service's definition, with what follows from it. Immutable once made. */

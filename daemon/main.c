@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
@@ -32,13 +33,14 @@ static void help(void) {
                "  --stop-timeout DUR         clean shutdown time before a kill (default 10s)\n"
                "  --metrics-file PATH        Prometheus text file written after health sweeps\n"
                "  --health-retention DUR     keep probe results this long, then daily sums (30d)\n"
+               "  --idle-timeout DUR         close clients with no complete call this long (60s)\n"
                "  -h, --help                 this text\n"
                "      --version              the version\n");
 }
 
 static int parse_argv(int argc, char **argv, struct config *c) {
         enum { ARG_STATE_DIR = 0x100, ARG_LXCPATH, ARG_SOCKET, ARG_CONFIG, ARG_ADMIN_GROUP, ARG_JOBS,
-               ARG_INTERVAL, ARG_STOP_TIMEOUT, ARG_METRICS, ARG_RETENTION, ARG_READONLY_SOCKET, ARG_VERSION };
+               ARG_INTERVAL, ARG_STOP_TIMEOUT, ARG_METRICS, ARG_RETENTION, ARG_READONLY_SOCKET, ARG_IDLE_TIMEOUT, ARG_VERSION };
         static const struct option options[] = {
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
                 { "lxcpath", required_argument, NULL, ARG_LXCPATH },
@@ -51,6 +53,7 @@ static int parse_argv(int argc, char **argv, struct config *c) {
                 { "metrics-file", required_argument, NULL, ARG_METRICS },
                 { "health-retention", required_argument, NULL, ARG_RETENTION },
                 { "readonly-socket", required_argument, NULL, ARG_READONLY_SOCKET },
+                { "idle-timeout", required_argument, NULL, ARG_IDLE_TIMEOUT },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {},
@@ -67,6 +70,7 @@ static int parse_argv(int argc, char **argv, struct config *c) {
                 [ARG_METRICS - ARG_STATE_DIR] = "MetricsFile",
                 [ARG_RETENTION - ARG_STATE_DIR] = "HealthRetention",
                 [ARG_READONLY_SOCKET - ARG_STATE_DIR] = "ReadOnlySocket",
+                [ARG_IDLE_TIMEOUT - ARG_STATE_DIR] = "IdleTimeout",
         };
         const char *config_file = NULL;
         int opt, r;
@@ -91,7 +95,7 @@ static int parse_argv(int argc, char **argv, struct config *c) {
                 case ARG_VERSION:
                         printf("hld %s\n", HL_VERSION);
                         return 0;
-                case ARG_STATE_DIR ... ARG_READONLY_SOCKET:
+                case ARG_STATE_DIR ... ARG_IDLE_TIMEOUT:
                         if (opt == ARG_CONFIG) /* read above */
                                 break;
                         r = config_set(c, keys[opt - ARG_STATE_DIR], optarg, &reason);
@@ -135,6 +139,18 @@ static int fill_defaults(struct config *c) {
         if (!c->lxcpath && !(c->lxcpath = strdup(lxcpath ? lxcpath : "/var/lib/lxc")))
                 return -ENOMEM;
         return 0;
+}
+
+/* Thousands of clients need as many descriptors: the soft limit goes up to the hard one
+ * (systemd's default hard limit is 512K). Containers do not inherit hld's descriptors. */
+static void raise_fd_limit(void) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+                return;
+        rl.rlim_cur = rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                log_warning("cannot raise the descriptor limit: %s, ignoring", strerror(errno));
 }
 
 static int make_dir(const char *path, mode_t mode) {
@@ -258,6 +274,7 @@ static int run(struct manager *m) {
         r = fill_defaults(&m->config);
         if (r < 0)
                 return r;
+        raise_fd_limit();
         r = ct_setup();
         if (r < 0) {
                 log_error("cannot find the cgroup file system: %s", strerror(-r));

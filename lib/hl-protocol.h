@@ -19,9 +19,13 @@
 #define HL_SOCKET_ENV "HLD_SOCKET"
 
 /* Limits: a frame (one NUL-terminated message) larger than this is refused and the
- * connection closed; so are clients beyond the maximum, and clients idle past the timeout. */
+ * connection closed; so are clients beyond the maximum (per socket, and per uid other
+ * than root), clients that send no complete call within the idle timeout, and a client
+ * whose unfinished frame would take the bytes buffered for all clients past the budget. */
 #define HL_MAX_FRAME (4u * 1024u * 1024u)
-#define HL_MAX_CLIENTS 256
+#define HL_MAX_CLIENTS 4096
+#define HL_MAX_CLIENTS_PER_UID 128
+#define HL_MAX_BUFFERED (64u * 1024u * 1024u)
 #define HL_IDLE_TIMEOUT_MS (60u * 1000u)
 
 #define HL_ERROR_INVALID_DEFINITION HL_INTERFACE ".InvalidDefinition"

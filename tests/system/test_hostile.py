@@ -1,0 +1,132 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Hostile clients cost bounded memory and do not slow the others: half frames sent slowly
+(slowloris), a thousand idle connections, one user taking every slot."""
+
+import os
+import socket
+import time
+
+from conftest import NOBODY, HLCTL
+
+
+def rss_kib(pid):
+    for line in open("/proc/%d/status" % pid):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def status_ms(hld):
+    start = time.monotonic()
+    hld.hlctl("status", json=True)
+    return (time.monotonic() - start) * 1000
+
+
+def connect(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(str(path))
+    return s
+
+
+def is_closed(s, timeout):
+    s.settimeout(timeout)
+    try:
+        return s.recv(4096) == b""
+    except socket.timeout:
+        return False
+    except OSError:
+        return True
+
+
+def test_slowloris_is_closed_at_the_idle_timeout(hld):
+    hld.stop()
+    hld.start("--idle-timeout", "2s")
+    clients = []
+    for _ in range(50):
+        s = connect(hld.socket)
+        s.sendall(b'{"method":"io.hl.Li')  # half a frame, never finished
+        clients.append(s)
+    # Trickling bytes does not keep a connection alive: only answered calls do.
+    for _ in range(3):
+        time.sleep(0.5)
+        for s in clients:
+            try:
+                s.sendall(b" ")
+            except OSError:
+                pass
+        assert status_ms(hld) < 1000
+    deadline = time.monotonic() + 5
+    closed = 0
+    for s in clients:
+        if is_closed(s, max(0.1, deadline - time.monotonic())):
+            closed += 1
+        s.close()
+    assert closed == len(clients)
+    # A client that keeps calling is not idle.
+    with hld.varlink(timeout=5) as v:
+        for _ in range(6):
+            assert "error" not in v.call("io.hl.Version", {})
+            time.sleep(0.5)
+
+
+def test_a_thousand_idle_clients(hld):
+    pid = hld.pid
+    before = rss_kib(pid)
+    clients = [connect(hld.socket) for _ in range(1000)]
+    try:
+        time.sleep(0.5)
+        during = rss_kib(pid)
+        latencies = sorted(status_ms(hld) for _ in range(20))
+        # Every one of them is still served.
+        for s in clients[::100]:
+            s.sendall(b'{"method":"io.hl.Version","parameters":{}}\0')
+            s.settimeout(5)
+            assert b'"version"' in s.recv(4096)
+    finally:
+        for s in clients:
+            s.close()
+    grown_mib = (during - before) / 1024
+    print("1000 idle clients: hld VmRSS %.1f -> %.1f MiB (+%.2f MiB); hlctl status median %.1f ms, max %.1f ms"
+          % (before / 1024, during / 1024, grown_mib, latencies[10], latencies[-1]))
+    assert grown_mib < 16, grown_mib
+    assert latencies[10] < 200, latencies
+
+
+def test_one_user_cannot_take_every_slot(hld):
+    """Past 128 connections of one non-root user, more are refused; root still gets in."""
+    ro = hld.dir / "hld-ro.sock"
+    r, w = os.pipe()
+    child = os.fork()
+    if child == 0:
+        try:
+            os.close(r)
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            held, refused = [], 0
+            for _ in range(200):
+                s = connect(ro)
+                s.sendall(b'{"method":"io.hl.Version","parameters":{}}\0')
+                s.settimeout(5)
+                try:
+                    data = s.recv(4096)
+                except OSError:
+                    data = b""
+                if data:
+                    held.append(s)
+                else:
+                    refused += 1
+                    s.close()
+            os.write(w, ("%d %d" % (len(held), refused)).encode())
+            os.read(os.open("/dev/null", os.O_RDONLY), 1)
+        finally:
+            os._exit(0)
+    os.close(w)
+    with os.fdopen(r) as f:
+        held, refused = map(int, f.read().split())
+    try:
+        assert held == 128 and refused == 72, (held, refused)
+        assert status_ms(hld) < 1000
+    finally:
+        os.kill(child, 9)
+        os.waitpid(child, 0)
