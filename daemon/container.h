@@ -31,11 +31,18 @@ struct ct_settings {
         size_t n;
 };
 
+/* Keys and units the settings (settings.c) and the adapter (lxc.c) agree on. */
+#define KEY_ORIGIN "hl.origin"
+#define KEY_MOUNTS "lxc.mount.entry"
+#define CPU_PERIOD_US 100000
+
 void ct_settings_done(struct ct_settings *s);
 /* The settings a definition asks for, for this host's cgroup layout. */
 int ct_settings_for(const struct hl_def *def, struct ct_settings *ret);
 /* "memory 256M -> 512M (live)", for plans; ret is malloc'd. */
 char *ct_setting_describe(const struct ct_setting *want, const char *have);
+/* A list as the settings compare it: its lines joined by newlines, in order; malloc'd. */
+char *ct_join_lines(char *const *v);
 
 struct ct_observed {
         bool exists;       /* the container is defined (its config exists) */

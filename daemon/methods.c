@@ -1,45 +1,24 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The handlers of io.hl and org.varlink.service: decode with tables, answer from memory
- * where the answer is there, hand work that changes the node to the reconciler. */
+/* The method table, and the handlers of io.hl that list services or change them: decode
+ * with tables, answer from memory where the answer is there, hand work that changes the
+ * node to the reconciler. The handlers that only explain are in methods-info.c. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stddef.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
-#include "control.h"
-#include "events.h"
 #include "health.h"
 #include "hl-protocol.h"
 #include "log.h"
+#include "methods.h"
 #include "reconcile.h"
 #include "store.h"
 
 #define MAX_DEFINITIONS 1000
-#define MAX_HISTORY 100000
-
-static const char varlink_service_description[] =
-        "# The Varlink Service Interface is provided by every varlink service. It\n"
-        "# describes the service and the interfaces it implements.\n"
-        "interface org.varlink.service\n\n"
-        "# Get a list of all the interfaces a service provides and information\n"
-        "# about the implementation.\n"
-        "method GetInfo() -> (\n  vendor: string,\n  product: string,\n  version: string,\n  url: string,\n"
-        "  interfaces: []string\n)\n\n"
-        "# Get the description of an interface that is implemented by this service.\n"
-        "method GetInterfaceDescription(interface: string) -> (description: string)\n\n"
-        "# The requested interface was not found.\nerror InterfaceNotFound (interface: string)\n\n"
-        "# The requested method was not found\nerror MethodNotFound (method: string)\n\n"
-        "# The interface defines the requested method, but the service does not\n# implement it.\n"
-        "error MethodNotImplemented (method: string)\n\n"
-        "# One of the passed parameters is invalid.\nerror InvalidParameter (parameter: string)\n\n"
-        "# Client is denied access\nerror PermissionDenied ()\n\n"
-        "# Method is expected to be called with 'more' set to true, but wasn't\nerror ExpectedMore ()\n";
 
 /* Decodes parameters with a table; on failure answers InvalidParameter and returns false. */
-static bool dispatch(struct request *req, json_t *parameters, const struct hl_field *table, void *base) {
+bool dispatch(struct request *req, json_t *parameters, const struct hl_field *table, void *base) {
         const char *bad = NULL;
 
         if (hl_json_dispatch(parameters, table, base, &bad) < 0) {
@@ -49,49 +28,12 @@ static bool dispatch(struct request *req, json_t *parameters, const struct hl_fi
         return true;
 }
 
-static void get_info(struct manager *m, struct request *req, json_t *parameters) {
-        static const struct hl_field table[] = { {} };
-
-        if (!dispatch(req, parameters, table, NULL))
-                return;
-        request_reply(req,
-                      json_pack("{s:s, s:s, s:s, s:s, s:[s, s]}", "vendor", "hl", "product", "hld", "version",
-                                HL_VERSION, "url", "", "interfaces", "org.varlink.service", HL_INTERFACE),
-                      false);
-}
-
-static void get_interface_description(struct manager *m, struct request *req, json_t *parameters) {
-        struct {
-                const char *interface;
-        } a = {};
-        static const struct hl_field table[] = {
-                { "interface", HL_FIELD_STRING, 0, true },
-                {},
-        };
-
-        if (!dispatch(req, parameters, table, &a))
-                return;
-        if (strcmp(a.interface, HL_INTERFACE) == 0)
-                request_reply(req, json_pack("{s:s}", "description", hl_interface_description), false);
-        else if (strcmp(a.interface, "org.varlink.service") == 0)
-                request_reply(req, json_pack("{s:s}", "description", varlink_service_description), false);
-        else
-                request_error(req, HL_VARLINK_INTERFACE_NOT_FOUND, json_pack("{s:s}", "interface", a.interface));
-}
-
-static void version(struct manager *m, struct request *req, json_t *parameters) {
-        static const struct hl_field table[] = { {} };
-
-        if (dispatch(req, parameters, table, NULL))
-                request_reply(req, json_pack("{s:s, s:s}", "version", HL_VERSION, "interface", HL_INTERFACE), false);
-}
-
 static json_t *limits_json(uint64_t cores, uint64_t memory, uint64_t swap) {
         return json_pack("{s:I, s:I, s:I}", "cores", (json_int_t) cores, "memory", (json_int_t) memory, "swap",
                          (json_int_t) swap);
 }
 
-static json_t *service_json(struct manager *m, const struct service *s) {
+json_t *service_json(struct manager *m, const struct service *s) {
         const struct hl_def *d = s->desired->def;
         json_t *requires = json_array(), *j;
 
@@ -158,7 +100,7 @@ static const struct hl_field name_table[] = {
 };
 
 /* Decodes {name} and finds the service, or answers the error. */
-static struct service *find_named(struct manager *m, struct request *req, json_t *parameters) {
+struct service *find_named(struct manager *m, struct request *req, json_t *parameters) {
         struct name_args a = {};
         struct service *s;
 
@@ -193,190 +135,8 @@ static void show(struct manager *m, struct request *req, json_t *parameters) {
                       false);
 }
 
-static void history(struct manager *m, struct request *req, json_t *parameters) {
-        struct {
-                const char *service;
-                const char *action;
-                bool failed;
-                int64_t since;
-                int64_t limit;
-        } a = { .limit = 1000 };
-        static const struct hl_field table[] = {
-                { "service", HL_FIELD_STRING, offsetof(__typeof__(a), service), false },
-                { "action", HL_FIELD_STRING, offsetof(__typeof__(a), action), false },
-                { "failed", HL_FIELD_BOOL, offsetof(__typeof__(a), failed), false },
-                { "since", HL_FIELD_INT, offsetof(__typeof__(a), since), false },
-                { "limit", HL_FIELD_INT, offsetof(__typeof__(a), limit), false },
-                {},
-        };
-        json_t *events = NULL;
-        int r;
-
-        if (!dispatch(req, parameters, table, &a))
-                return;
-        if (a.limit < 1 || a.limit > MAX_HISTORY) {
-                request_errorf(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "limit", "limit must be 1 to %d",
-                               MAX_HISTORY);
-                return;
-        }
-        if (a.since < 0 || a.since > INT64_MAX / 1000) {
-                request_errorf(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "since",
-                               "since must be a Unix time in seconds");
-                return;
-        }
-        r = store_history(m->store,
-                          &(struct store_history_filter) { .service = a.service, .action = a.action, .failed = a.failed,
-                                                           .since_ms = a.since * 1000, .limit = a.limit },
-                          &events);
-        if (r < 0) {
-                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not read the history: %s", strerror(-r));
-                return;
-        }
-        request_reply(req, json_pack("{s:o}", "events", events), false);
-}
-
-static void events(struct manager *m, struct request *req, json_t *parameters) {
-        struct {
-                const char *service;
-        } a = {};
-        static const struct hl_field table[] = {
-                { "service", HL_FIELD_STRING, 0, false },
-                {},
-        };
-
-        if (!dispatch(req, parameters, table, &a))
-                return;
-        if (!request_wants_more(req)) {
-                request_error(req, HL_VARLINK_EXPECTED_MORE, NULL);
-                return;
-        }
-        if (events_subscribe(m, req, a.service) < 0)
-                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "out of memory");
-}
-
-static void reply_error(struct request *req, const struct run_result *result) {
+void reply_error(struct request *req, const struct run_result *result) {
         request_errorf(req, result->error_name ? result->error_name : HL_ERROR_INTERNAL, NULL, NULL, "%s", result->error);
-}
-
-struct why_context {
-        struct manager *m;
-        struct request *req;
-        char *service;
-};
-
-static int push_line(json_t *lines, const char *fmt, ...) HL_PRINTF(2, 3);
-static int push_line(json_t *lines, const char *fmt, ...) {
-        char line[1024];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(line, sizeof(line), fmt, ap);
-        va_end(ap);
-        return json_array_append_new(lines, json_string(line));
-}
-
-static const char *clock_time(int64_t ms, char *buf, size_t size) {
-        time_t t = (time_t) (ms / 1000);
-        struct tm tm;
-
-        strftime(buf, size, "%H:%M:%S", localtime_r(&t, &tm));
-        return buf;
-}
-
-/* One screen on why a service is as it is, from the data the reconciler plans with. */
-static void why_done(void *userdata, const struct run_result *result) {
-        struct why_context *ctx = userdata;
-        struct manager *m = ctx->m;
-        struct service *s = manager_find(m, ctx->service);
-        json_t *lines = json_array(), *planned = json_array(), *v;
-        size_t i;
-
-        if (result->error || !s || !lines || !planned) {
-                json_decref(lines);
-                json_decref(planned);
-                if (result->error)
-                        reply_error(ctx->req, result);
-                else
-                        request_errorf(ctx->req, HL_ERROR_NO_SUCH_SERVICE, "name", ctx->service, "no service named %s",
-                                       ctx->service);
-                goto finish;
-        }
-        push_line(lines, "%s is %s; wanted %s (%s).", s->name, s->observed.state, service_wanted_state(s),
-                  s->override ? (strcmp(s->override, "stopped") == 0 ? "held by hlctl stop" : "held by hlctl start")
-                              : (s->desired->def->state == HL_DESIRED_RUNNING ? "State=running" : "State=stopped"));
-        push_line(lines, "Revision %" PRId64 " from %s.", s->desired->revision, s->desired->file);
-        for (char **r = s->desired->def->requires; r && *r; r++) {
-                struct service *dep = manager_find(m, *r);
-                const char *state = dep ? dep->observed.state : "not defined";
-
-                if (dep && strcmp(state, "RUNNING") == 0)
-                        push_line(lines, "Requires %s: RUNNING.", *r);
-                else
-                        push_line(lines, "Requires %s, which is %s: %s waits for it to run.", *r, state, s->name);
-        }
-        if (s->busy)
-                push_line(lines, "An action on %s is running now.", s->name);
-        if (s->restart_failures > 0) {
-                int64_t next = service_next_restart(s);
-                char when[16];
-
-                if (next > now_ms())
-                        push_line(lines, "Crash-looping: %u automatic restarts in a row; the next start at %s.",
-                                  s->restart_failures, clock_time(next, when, sizeof(when)));
-                else
-                        push_line(lines, "%u automatic restarts in a row (StartLimitBurst=%u).", s->restart_failures,
-                                  s->desired->def->restart.start_limit_burst);
-        }
-        if (s->last_action)
-                push_line(lines, "Last action: %s%s%s.", s->last_action, s->last_error ? ": " : " ok",
-                          s->last_error ? s->last_error : "");
-        json_array_foreach(result->actions, i, v) {
-                const char *name = json_string_value(json_object_get(v, "service"));
-                if (name && strcmp(name, s->name) == 0)
-                        json_array_append(planned, v);
-        }
-        if (json_array_size(planned) == 0)
-                push_line(lines, "Nothing to do: the container is as defined.");
-        json_array_foreach(planned, i, v) {
-                json_t *c;
-                size_t k;
-
-                push_line(lines, "To do: %s (%s).", json_string_value(json_object_get(v, "action")),
-                          json_string_value(json_object_get(v, "reason")));
-                json_array_foreach(json_object_get(v, "changes"), k, c)
-                        push_line(lines, "    %s", json_string_value(c));
-        }
-        request_reply(ctx->req,
-                      json_pack("{s:s, s:o, s:o, s:o}", "name", s->name, "service", service_json(m, s), "explanation", lines,
-                                "actions", planned),
-                      false);
-finish:
-        free(ctx->service);
-        free(ctx);
-}
-
-static void why(struct manager *m, struct request *req, json_t *parameters) {
-        struct service *s = find_named(m, req, parameters);
-        struct why_context *ctx;
-        int r;
-
-        if (!s)
-                return;
-        ctx = calloc(1, sizeof(*ctx));
-        if (!ctx || !(ctx->service = strdup(s->name))) {
-                free(ctx);
-                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "out of memory");
-                return;
-        }
-        ctx->m = m;
-        ctx->req = req;
-        /* Planned as hld's own next reconcile would: holds of the restart policy show. */
-        r = reconcile_plan(m, "why", NULL, 0, NULL, why_done, ctx);
-        if (r < 0) {
-                free(ctx->service);
-                free(ctx);
-                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not plan: %s", strerror(-r));
-        }
 }
 
 /* Definitions of an Apply or Plan, parsed and checked against each other and the store. */
@@ -797,80 +557,6 @@ static void reconcile(struct manager *m, struct request *req, json_t *parameters
                                                          .user = peer->user, .done = reconcile_done, .userdata = req });
         if (r < 0)
                 request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not queue the reconcile: %s", strerror(-r));
-}
-
-static void health_done(void *userdata, json_t *reply) {
-        request_reply(userdata, json_incref(reply), false);
-}
-
-/* A sweep runs probes (reads, from hld's side): anyone who may read may ask for one. */
-static void health(struct manager *m, struct request *req, json_t *parameters) {
-        struct {
-                json_t *names;
-        } a = {};
-        static const struct hl_field table[] = {
-                { "names", HL_FIELD_ARRAY, 0, false },
-                {},
-        };
-        _cleanup_(hl_strv_freep) char **names = NULL;
-        size_t i;
-        json_t *v;
-
-        if (!dispatch(req, parameters, table, &a))
-                return;
-        json_array_foreach(a.names, i, v) {
-                const char *name = json_string_value(v);
-
-                if (!name || !hl_name_is_valid(name)) {
-                        request_errorf(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "names", "names must be service names");
-                        return;
-                }
-                if (!manager_find(m, name)) {
-                        request_errorf(req, HL_ERROR_NO_SUCH_SERVICE, "name", name, "no service named %s", name);
-                        return;
-                }
-                if (hl_strv_push(&names, name) < 0) {
-                        request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "out of memory");
-                        return;
-                }
-        }
-        if (a.names && !names) {
-                request_errorf(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "names", "names is empty");
-                return;
-        }
-        if (health_sweep(m, names, health_done, req) < 0)
-                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "out of memory");
-}
-
-static void health_history(struct manager *m, struct request *req, json_t *parameters) {
-        struct {
-                const char *name;
-                int64_t since;
-        } a = {};
-        static const struct hl_field table[] = {
-                { "name", HL_FIELD_STRING, 0, true },
-                { "since", HL_FIELD_INT, offsetof(__typeof__(a), since), false },
-                {},
-        };
-        json_t *reply = NULL;
-        int r;
-
-        if (!dispatch(req, parameters, table, &a))
-                return;
-        if (!hl_name_is_valid(a.name)) {
-                request_errorf(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "name", "\"%.80s\" is not a service name", a.name);
-                return;
-        }
-        if (a.since < 0 || a.since > INT64_MAX / 1000) {
-                request_errorf(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "since", "since must be a Unix time in seconds");
-                return;
-        }
-        r = store_health_history(m->store, a.name, a.since * 1000, &reply);
-        if (r < 0) {
-                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not read the health history: %s", strerror(-r));
-                return;
-        }
-        request_reply(req, reply, false);
 }
 
 static const struct method methods[] = {

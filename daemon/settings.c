@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* What a definition asks of its container, as lxc config keys and values: computed,
+ * compared and described here, without liblxc (lxc.c writes and reads them). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "container.h"
+
+void ct_settings_done(struct ct_settings *s) {
+        for (size_t i = 0; i < s->n; i++) {
+                free(s->items[i].key);
+                free(s->items[i].label);
+                free(s->items[i].value);
+        }
+        free(s->items);
+        *s = (struct ct_settings) {};
+}
+
+static int add(struct ct_settings *s, enum ct_apply apply, const char *label, const char *key, const char *fmt, ...)
+        HL_PRINTF(5, 6);
+static int add(struct ct_settings *s, enum ct_apply apply, const char *label, const char *key, const char *fmt, ...) {
+        struct ct_setting *items;
+        char *value;
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&value, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+        items = realloc(s->items, sizeof(*items) * (s->n + 1));
+        if (!items) {
+                free(value);
+                return -ENOMEM;
+        }
+        s->items = items;
+        items[s->n] = (struct ct_setting) { .key = strdup(key), .label = strdup(label), .value = value, .apply = apply };
+        if (!items[s->n].key || !items[s->n].label) {
+                s->n++;
+                return -ENOMEM;
+        }
+        s->n++;
+        return 0;
+}
+
+static int add_limits(struct ct_settings *s, const struct hl_def *d) {
+        int r;
+
+        if (ct_cgroup_v2()) {
+                r = d->memory ? add(s, CT_APPLY_LIVE, "memory", "lxc.cgroup2.memory.max", "%" PRIu64, d->memory)
+                              : add(s, CT_APPLY_LIVE, "memory", "lxc.cgroup2.memory.max", "%s", "");
+                if (r >= 0)
+                        r = d->memory ? add(s, CT_APPLY_LIVE, "swap", "lxc.cgroup2.memory.swap.max", "%" PRIu64, d->swap)
+                                      : add(s, CT_APPLY_LIVE, "swap", "lxc.cgroup2.memory.swap.max", "%s", "");
+                if (r >= 0)
+                        r = d->cores ? add(s, CT_APPLY_LIVE, "cores", "lxc.cgroup2.cpu.max", "%u %u", d->cores * CPU_PERIOD_US,
+                                           CPU_PERIOD_US)
+                                     : add(s, CT_APPLY_LIVE, "cores", "lxc.cgroup2.cpu.max", "%s", "");
+                return r;
+        }
+        /* cgroup v1 limits memory + swap together. */
+        r = d->memory ? add(s, CT_APPLY_LIVE, "memory", "lxc.cgroup.memory.limit_in_bytes", "%" PRIu64, d->memory)
+                      : add(s, CT_APPLY_LIVE, "memory", "lxc.cgroup.memory.limit_in_bytes", "%s", "");
+        if (r >= 0)
+                r = d->memory && d->swap
+                            ? add(s, CT_APPLY_LIVE, "swap", "lxc.cgroup.memory.memsw.limit_in_bytes", "%" PRIu64,
+                                  d->memory + d->swap)
+                            : add(s, CT_APPLY_LIVE, "swap", "lxc.cgroup.memory.memsw.limit_in_bytes", "%s", "");
+        if (r >= 0)
+                r = d->cores ? add(s, CT_APPLY_LIVE, "cores", "lxc.cgroup.cpu.cfs_quota_us", "%u", d->cores * CPU_PERIOD_US)
+                             : add(s, CT_APPLY_LIVE, "cores", "lxc.cgroup.cpu.cfs_quota_us", "%s", "");
+        if (r >= 0)
+                r = add(s, CT_APPLY_LIVE, "cores", "lxc.cgroup.cpu.cfs_period_us", "%s", d->cores ? "100000" : "");
+        return r;
+}
+
+static int add_networks(struct ct_settings *s, const struct hl_def *d) {
+        int r = 0;
+
+        if (d->n_networks == 0)
+                return add(s, CT_APPLY_RESTART, "network", "lxc.net.0.type", "empty");
+        for (size_t i = 0; i < d->n_networks && r >= 0; i++) {
+                const struct hl_network *n = &d->networks[i];
+                _cleanup_free_ char *label = hl_strdup_printf("network %s", n->name);
+                bool v6 = n->ip && strchr(n->ip, ':');
+                char key[64];
+
+                if (!label)
+                        return -ENOMEM;
+#define NETKEY(suffix) (snprintf(key, sizeof(key), "lxc.net.%zu.%s", i, suffix), key)
+                r = add(s, CT_APPLY_RESTART, label, NETKEY("type"), "veth");
+                if (r >= 0)
+                        r = add(s, CT_APPLY_RESTART, label, NETKEY("link"), "%s", n->bridge);
+                if (r >= 0)
+                        r = add(s, CT_APPLY_RESTART, label, NETKEY("name"), "%s", n->name);
+                if (r >= 0)
+                        r = add(s, CT_APPLY_RESTART, label, NETKEY("flags"), "up");
+                if (r >= 0 && n->ip && strcmp(n->ip, "dhcp") != 0)
+                        r = add(s, CT_APPLY_RESTART, label, NETKEY(v6 ? "ipv6.address" : "ipv4.address"), "%s", n->ip);
+                if (r >= 0 && n->gw)
+                        r = add(s, CT_APPLY_RESTART, label, NETKEY(v6 ? "ipv6.gateway" : "ipv4.gateway"), "%s", n->gw);
+                if (r >= 0 && n->hwaddr)
+                        r = add(s, CT_APPLY_RESTART, label, NETKEY("hwaddr"), "%s", n->hwaddr);
+                if (r >= 0 && n->mtu)
+                        r = add(s, CT_APPLY_RESTART, label, NETKEY("mtu"), "%u", n->mtu);
+#undef NETKEY
+        }
+        return r;
+}
+
+/* Lists are compared as newline-joined text, in definition order. */
+char *ct_join_lines(char *const *v) {
+        size_t len = 1;
+        char *s, *p;
+
+        for (size_t i = 0; v && v[i]; i++)
+                len += strlen(v[i]) + 1;
+        s = p = malloc(len);
+        if (!s)
+                return NULL;
+        *p = 0;
+        for (size_t i = 0; v && v[i]; i++)
+                p += sprintf(p, "%s%s", i ? "\n" : "", v[i]);
+        return s;
+}
+
+static char *mount_entries(const struct hl_def *d) {
+        _cleanup_(hl_strv_freep) char **entries = NULL;
+
+        for (size_t i = 0; i < d->n_mounts; i++) {
+                _cleanup_free_ char *e = hl_strdup_printf("%s %s none bind,create=dir%s 0 0", d->mounts[i].source,
+                                                          d->mounts[i].target + 1, d->mounts[i].read_only ? ",ro" : "");
+                if (!e || hl_strv_push(&entries, e) < 0)
+                        return NULL;
+        }
+        return ct_join_lines(entries);
+}
+
+int ct_settings_for(const struct hl_def *d, struct ct_settings *ret) {
+        struct ct_settings s = {};
+        _cleanup_free_ char *mounts = mount_entries(d), *env = ct_join_lines(d->environment);
+        int r;
+
+        if (!mounts || !env)
+                return -ENOMEM;
+        r = add(&s, CT_APPLY_RECREATE, "template", KEY_ORIGIN, "template=%s unprivileged=%s", d->template_name,
+                d->unprivileged ? "yes" : "no");
+        if (r >= 0)
+                r = add_limits(&s, d);
+        if (r >= 0)
+                r = add(&s, CT_APPLY_RESTART, "hostname", "lxc.uts.name", "%s", d->hostname);
+        if (r >= 0)
+                r = add_networks(&s, d);
+        if (r >= 0)
+                r = add(&s, CT_APPLY_RESTART, "mounts", KEY_MOUNTS, "%s", mounts);
+        if (r >= 0)
+                r = add(&s, CT_APPLY_RESTART, "environment", "lxc.environment", "%s", env);
+        if (r < 0) {
+                ct_settings_done(&s);
+                return r;
+        }
+        *ret = s;
+        return 0;
+}
+
+static void describe_value(const struct ct_setting *want, const char *value, char *buf, size_t size) {
+        uint64_t v;
+
+        if (!value || !*value)
+                snprintf(buf, size, "%s", "(none)");
+        else if ((strcmp(want->label, "memory") == 0 || strcmp(want->label, "swap") == 0) &&
+                 hl_parse_uint(value, 0, UINT64_MAX, &v) >= 0)
+                hl_format_size(v, buf, size);
+        else if (strcmp(want->label, "cores") == 0 && strtoull(value, NULL, 10) >= CPU_PERIOD_US)
+                snprintf(buf, size, "%llu", strtoull(value, NULL, 10) / CPU_PERIOD_US);
+        else
+                snprintf(buf, size, "%s", value);
+        for (char *c = buf; *c; c++)
+                if (*c == '\n')
+                        *c = ';';
+}
+
+char *ct_setting_describe(const struct ct_setting *want, const char *have) {
+        static const char *const how[] = {
+                [CT_APPLY_LIVE] = "live",
+                [CT_APPLY_RESTART] = "restart required",
+                [CT_APPLY_RECREATE] = "recreate required",
+        };
+        char a[512], b[512];
+
+        describe_value(want, have, a, sizeof(a));
+        describe_value(want, want->value, b, sizeof(b));
+        return hl_strdup_printf("%s %s -> %s (%s)", want->label, a, b, how[want->apply]);
+}

@@ -1,0 +1,81 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Benchmark: a health sweep of N services with one exec check each (`hlctl health`, all at
+# once) against the same checks done one after the other with `lxc-attach -- true`, in the
+# same run; and hld's CPU time for the sweep. Run as root: tests/bench/health.sh (N=100).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=$(realpath -m "${BUILD:-build}")
+N=${N:-100}
+[ "$(id -u)" -eq 0 ] || { echo "health.sh: run as root" >&2; exit 1; }
+[ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" >/dev/null
+ninja -C "$BUILD" --quiet
+HLD=$BUILD/daemon/hld
+HLCTL=$BUILD/cli/hlctl
+PYTHON=/usr/bin/python3
+
+tmp=$(mktemp -d /tmp/hl-bench-XXXXXX)
+chmod 755 "$tmp"
+lxcpath=$tmp/lxc
+export HLD_SOCKET=$tmp/hld.sock
+mkdir -p "$lxcpath" "$tmp/state" "$tmp/defs"
+tag=h$(head -c 64 /dev/urandom | tr -dc 'a-z0-9' | head -c 4)
+hld_pid=
+
+cleanup() {
+        local rc=$?
+        set +e
+        [ -n "$hld_pid" ] && kill "$hld_pid" 2>/dev/null && wait "$hld_pid" 2>/dev/null
+        lxc-ls -P "$lxcpath" -1 2>/dev/null | xargs -r -n 1 -P 4 sh -c \
+                'lxc-stop -P "$0" -n "$1" -k >/dev/null 2>&1; lxc-destroy -P "$0" -n "$1" -f >/dev/null 2>&1' "$lxcpath"
+        if [ -n "$(lxc-ls -P "$lxcpath" -1 2>/dev/null)" ]; then
+                echo "health.sh: containers left in $lxcpath" >&2
+                rc=1
+        else
+                rm -rf "$tmp"
+        fi
+        exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+"$HLD" --state-dir "$tmp/state" --lxcpath "$lxcpath" --socket "$HLD_SOCKET" --jobs 4 \
+        --reconcile-interval 0 2>"$tmp/hld.log" &
+hld_pid=$!
+for _ in $(seq 100); do "$HLCTL" version >/dev/null 2>&1 && break; sleep 0.1; done
+
+printf '[Service]\nState=stopped\n[Container]\nTemplate=busybox\n' >"$tmp/defs/$tag-base.conf"
+for i in $(seq 1 "$N"); do
+        # A long interval: only the sweeps below run the checks.
+        printf '[Container]\nTemplate=clone:%s-base\nMemory=32M\n[Health]\nCheck=exec /bin/true\nInterval=1h\nTimeout=5s\n' \
+                "$tag" >"$tmp/defs/$tag-s$(printf %03d "$i").conf"
+done
+"$HLCTL" apply "$tmp/defs" >"$tmp/apply.log" || { tail "$tmp/apply.log" >&2; exit 1; }
+sleep 2 # the first rounds after the starts
+
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$hld_pid/stat"; }
+hz=$(getconf CLK_TCK)
+
+echo "Health sweep of $N services, 1 exec check each (medians of 5)"
+sweeps=()
+cpus=()
+for _ in $(seq 5); do
+        before=$(cpu_ticks)
+        start=$(date +%s%N)
+        "$HLCTL" health >/dev/null || true
+        sweeps+=($(( ($(date +%s%N) - start) / 1000000 )))
+        cpus+=($(( ($(cpu_ticks) - before) * 1000 / hz )))
+done
+sweep=$(printf '%s\n' "${sweeps[@]}" | sort -n | sed -n 3p)
+cpu=$(printf '%s\n' "${cpus[@]}" | sort -n | sed -n 3p)
+one=$("$HLCTL" --json health "$tag-s001" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["results"][0]["latency_ms"])')
+
+start=$(date +%s%N)
+for i in $(seq 1 "$N"); do
+        lxc-attach -P "$lxcpath" -n "$tag-s$(printf %03d "$i")" -- /bin/true
+done
+serial=$(( ($(date +%s%N) - start) / 1000000 ))
+
+echo "  hlctl health (all at once):     $sweep ms wall, hld CPU $cpu ms"
+echo "  one check's latency:            $one ms  (sweep / one check = $("$PYTHON" -c "print(round($sweep / max($one, 1), 1))"))"
+echo "  lxc-attach -- true, one by one: $serial ms  (ratio sweep / serial = $("$PYTHON" -c "print(round($sweep / $serial, 3))"))"
