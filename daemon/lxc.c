@@ -415,6 +415,17 @@ int ct_configure(const char *lxcpath, const char *name, const struct ct_settings
         return 0;
 }
 
+static bool rootfs_is_own(struct lxc_container *c, const char *lxcpath, const char *name) {
+        _cleanup_free_ char *path = config_value(c, "lxc.rootfs.path");
+        const char *p = path;
+
+        if (!p || !*p)
+                return false;
+        if (strchr(p, ':') && strncmp(p, "/", 1) != 0)
+                p = strchr(p, ':') + 1; /* dir:, overlay:, zfs: … */
+        return *p && strcmp(p, "/") != 0;
+}
+
 int ct_start(const char *lxcpath, const char *name, char **ret_error) {
         _cleanup_container_ struct lxc_container *c = lxc_container_new(name, lxcpath);
         char thread_name[17] = "";
@@ -426,6 +437,10 @@ int ct_start(const char *lxcpath, const char *name, char **ret_error) {
                 return fail(ret_error, -ENOENT, "container %s does not exist", name);
         if (c->is_running(c))
                 return 0;
+        /* A container with no rootfs of its own would run on the host's root file system. */
+        if (!rootfs_is_own(c, lxcpath, name))
+                return fail(ret_error, -EINVAL, "%s has no root file system of its own (lxc.rootfs.path); refusing to "
+                            "start it on the host's", name);
         /* The container must not inherit hld's sockets or database. */
         c->want_close_all_fds(c, true);
         c->want_daemonize(c, true);
@@ -538,14 +553,22 @@ static int create_from(struct lxc_container *c, const char *lxcpath, const struc
                 return 0;
         case HL_TEMPLATE_TARBALL: {
                 _cleanup_free_ char *rootfs = hl_strdup_printf("%s/%s/rootfs", lxcpath, def->name);
+                _cleanup_free_ char *path = hl_strdup_printf("dir:%s", rootfs ? rootfs : "");
                 _cleanup_free_ char *error = NULL;
 
-                if (!rootfs)
+                if (!rootfs || !path)
                         return -ENOMEM;
                 if (access("/usr/share/lxc/config/common.conf", R_OK) == 0)
                         set_item(c, "lxc.include", "/usr/share/lxc/config/common.conf", NULL);
                 if (!c->create(c, NULL, "dir", NULL, LXC_CREATE_QUIET, no_args))
                         return fail(ret_error, -EIO, "liblxc could not create %s: %s", def->name, lxc_reason(c));
+                /* Without a template liblxc writes no rootfs path: the container would run
+                 * on the host's /. */
+                r = set_item(c, "lxc.rootfs.path", path, ret_error);
+                if (r < 0)
+                        return r;
+                if (!c->save_config(c, NULL))
+                        return fail(ret_error, -EIO, "liblxc could not save the config of %s", def->name);
                 r = rootfs_extract(arg, rootfs, def->unprivileged ? IDMAP_BASE : 0, &error);
                 if (r < 0)
                         return fail(ret_error, r, "could not unpack %s: %s", arg, error ? error : strerror(-r));

@@ -2,7 +2,9 @@
 /* The only file that includes libarchive. */
 #include <archive.h>
 #include <archive_entry.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,9 +12,59 @@
 #include "rootfs.h"
 #include "hl-util.h"
 
+/* libarchive is loaded when a tarball is first unpacked, not with hld: its dependencies
+ * (libxml2, ICU, libstdc++) would add megabytes to the resident daemon for a template kind
+ * many nodes never use. */
+#define ARCHIVE_SYMBOLS(X) \
+        X(archive_entry_gid) \
+        X(archive_entry_hardlink) \
+        X(archive_entry_pathname) \
+        X(archive_entry_set_gid) \
+        X(archive_entry_set_hardlink) \
+        X(archive_entry_set_pathname) \
+        X(archive_entry_set_uid) \
+        X(archive_entry_size) \
+        X(archive_entry_uid) \
+        X(archive_error_string) \
+        X(archive_read_data_block) \
+        X(archive_read_free) \
+        X(archive_read_new) \
+        X(archive_read_next_header) \
+        X(archive_read_open_filename) \
+        X(archive_read_support_filter_all) \
+        X(archive_read_support_format_tar) \
+        X(archive_write_data_block) \
+        X(archive_write_disk_new) \
+        X(archive_write_disk_set_options) \
+        X(archive_write_disk_set_standard_lookup) \
+        X(archive_write_finish_entry) \
+        X(archive_write_free) \
+        X(archive_write_header) \
+
+#define DECLARE(name) static __typeof__(name) *sym_##name;
+ARCHIVE_SYMBOLS(DECLARE)
+#undef DECLARE
+
+static pthread_once_t load_once = PTHREAD_ONCE_INIT;
+static const char *load_error;
+
+static void load(void) {
+        void *dl = dlopen("libarchive.so.13", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+
+        if (!dl) {
+                load_error = "libarchive.so.13 cannot be loaded (apt-get install libarchive13)";
+                return;
+        }
+#define RESOLVE(name)                                                        \
+        if (!(sym_##name = (__typeof__(name) *) dlsym(dl, #name)))           \
+                load_error = "libarchive.so.13 lacks " #name;
+        ARCHIVE_SYMBOLS(RESOLVE)
+#undef RESOLVE
+}
+
 static int fail(struct archive *a, char **ret_error, int r) {
         if (ret_error)
-                *ret_error = strdup(archive_error_string(a) ? archive_error_string(a) : strerror(-r));
+                *ret_error = strdup(sym_archive_error_string(a) ? sym_archive_error_string(a) : strerror(-r));
         return r;
 }
 
@@ -31,32 +83,41 @@ static bool name_is_safe(const char *name) {
 }
 
 int rootfs_extract(const char *tarball, const char *dir, uint32_t uid_shift, char **ret_error) {
-        struct archive *in = archive_read_new(), *out = archive_write_disk_new();
+        struct archive *in = NULL, *out = NULL;
         struct archive_entry *entry;
         int r = 0;
+
+        pthread_once(&load_once, load);
+        if (load_error) {
+                if (ret_error)
+                        *ret_error = strdup(load_error);
+                return -EOPNOTSUPP;
+        }
+        in = sym_archive_read_new();
+        out = sym_archive_write_disk_new();
 
         if (!in || !out) {
                 r = -ENOMEM;
                 goto finish;
         }
-        archive_read_support_format_tar(in);
-        archive_read_support_filter_all(in);
+        sym_archive_read_support_format_tar(in);
+        sym_archive_read_support_filter_all(in);
         /* The flags that make extraction safe against a hostile tarball. */
-        archive_write_disk_set_options(out, ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
+        sym_archive_write_disk_set_options(out, ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
                                                     ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_ACL |
                                                     ARCHIVE_EXTRACT_FFLAGS | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
                                                     ARCHIVE_EXTRACT_SECURE_NODOTDOT);
-        archive_write_disk_set_standard_lookup(out);
-        if (archive_read_open_filename(in, tarball, 1 << 16) != ARCHIVE_OK) {
+        sym_archive_write_disk_set_standard_lookup(out);
+        if (sym_archive_read_open_filename(in, tarball, 1 << 16) != ARCHIVE_OK) {
                 r = fail(in, ret_error, -EIO);
                 goto finish;
         }
         /* Entry names are prefixed with dir rather than changing directory: the thread pool
          * shares one working directory. Names are checked here since they are made absolute. */
-        while ((r = archive_read_next_header(in, &entry)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+        while ((r = sym_archive_read_next_header(in, &entry)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
                 _cleanup_free_ char *path = NULL, *hardlink = NULL;
-                const char *name = archive_entry_pathname(entry);
-                const char *link = archive_entry_hardlink(entry);
+                const char *name = sym_archive_entry_pathname(entry);
+                const char *link = sym_archive_entry_hardlink(entry);
 
                 if (!name || !name_is_safe(name)) {
                         if (ret_error)
@@ -69,7 +130,7 @@ int rootfs_extract(const char *tarball, const char *dir, uint32_t uid_shift, cha
                         r = -ENOMEM;
                         goto finish;
                 }
-                archive_entry_set_pathname(entry, path);
+                sym_archive_entry_set_pathname(entry, path);
                 if (link && !name_is_safe(link)) {
                         if (ret_error)
                                 *ret_error = hl_strdup_printf("unsafe hard link %s -> %s", name, link);
@@ -82,24 +143,24 @@ int rootfs_extract(const char *tarball, const char *dir, uint32_t uid_shift, cha
                                 r = -ENOMEM;
                                 goto finish;
                         }
-                        archive_entry_set_hardlink(entry, hardlink);
+                        sym_archive_entry_set_hardlink(entry, hardlink);
                 }
                 if (uid_shift) {
-                        archive_entry_set_uid(entry, archive_entry_uid(entry) + uid_shift);
-                        archive_entry_set_gid(entry, archive_entry_gid(entry) + uid_shift);
+                        sym_archive_entry_set_uid(entry, sym_archive_entry_uid(entry) + uid_shift);
+                        sym_archive_entry_set_gid(entry, sym_archive_entry_gid(entry) + uid_shift);
                 }
-                if (archive_write_header(out, entry) < ARCHIVE_WARN) {
+                if (sym_archive_write_header(out, entry) < ARCHIVE_WARN) {
                         r = fail(out, ret_error, -EIO);
                         goto finish;
                 }
-                if (archive_entry_size(entry) > 0) {
+                if (sym_archive_entry_size(entry) > 0) {
                         const void *buf;
                         size_t size;
                         la_int64_t offset;
                         int rr;
 
-                        while ((rr = archive_read_data_block(in, &buf, &size, &offset)) == ARCHIVE_OK)
-                                if (archive_write_data_block(out, buf, size, offset) < ARCHIVE_OK) {
+                        while ((rr = sym_archive_read_data_block(in, &buf, &size, &offset)) == ARCHIVE_OK)
+                                if (sym_archive_write_data_block(out, buf, size, offset) < ARCHIVE_OK) {
                                         r = fail(out, ret_error, -EIO);
                                         goto finish;
                                 }
@@ -108,7 +169,7 @@ int rootfs_extract(const char *tarball, const char *dir, uint32_t uid_shift, cha
                                 goto finish;
                         }
                 }
-                if (archive_write_finish_entry(out) < ARCHIVE_WARN) {
+                if (sym_archive_write_finish_entry(out) < ARCHIVE_WARN) {
                         r = fail(out, ret_error, -EIO);
                         goto finish;
                 }
@@ -116,8 +177,8 @@ int rootfs_extract(const char *tarball, const char *dir, uint32_t uid_shift, cha
         r = r == ARCHIVE_EOF ? 0 : fail(in, ret_error, -EIO);
 finish:
         if (in)
-                archive_read_free(in);
+                sym_archive_read_free(in);
         if (out)
-                archive_write_free(out);
+                sym_archive_write_free(out);
         return r;
 }

@@ -248,7 +248,9 @@ int store_open(const char *path, struct store **ret) {
         sqlite3_busy_timeout(s->db, 5000);
         r = check_integrity(s);
         if (r >= 0)
-                r = exec_sql(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
+                r = exec_sql(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; "
+                                  /* hld keeps what it serves in memory: a small page cache will do. */
+                                  "PRAGMA cache_size = -512;");
         if (r >= 0)
                 r = migrate(s);
         if (r < 0) {
