@@ -110,26 +110,30 @@ int config_set(struct config *c, const char *key, const char *value, const char 
 }
 
 int config_load(struct config *c, const char *path, bool required) {
-        _cleanup_free_ char *line = NULL;
-        size_t size = 0;
+        _cleanup_free_ char *text = NULL;
+        char *next;
         unsigned n = 0;
         bool in_daemon = false;
-        FILE *f;
-        int r = 0;
+        int r;
 
-        f = fopen(path, "re");
-        if (!f) {
-                if (errno == ENOENT && !required)
+        /* Read whole, without stdio: SIGHUP reloads on the loop thread (lxc.c says why). */
+        r = hl_read_file(path, 1024 * 1024, &text, NULL);
+        if (r < 0) {
+                if (r == -ENOENT && !required)
                         return 0;
-                fprintf(stderr, "hld: %s: %s\n", path, strerror(errno));
-                return -errno;
+                log_error("%s: %s", path, strerror(-r));
+                return r;
         }
-        while (getline(&line, &size, f) > 0) {
+        r = 0;
+        for (char *line = text; line && r >= 0; line = next) {
                 char *key = line, *eq, *value;
                 const char *reason = "";
 
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = 0;
                 n++;
-                key[strcspn(key, "\r\n")] = 0;
+                key[strcspn(key, "\r")] = 0;
                 while (isspace((unsigned char) *key))
                         key++;
                 if (!*key || *key == '#' || *key == ';')
@@ -137,15 +141,14 @@ int config_load(struct config *c, const char *path, bool required) {
                 if (*key == '[') {
                         in_daemon = strcmp(key, "[Daemon]") == 0;
                         if (!in_daemon) {
-                                fprintf(stderr, "hld: %s:%u: unknown section %s: use [Daemon]\n", path, n, key);
+                                log_error("%s:%u: unknown section %s: use [Daemon]", path, n, key);
                                 r = -EINVAL;
-                                break;
                         }
                         continue;
                 }
                 eq = strchr(key, '=');
                 if (!eq || !in_daemon) {
-                        fprintf(stderr, "hld: %s:%u: expected KEY=VALUE in [Daemon]\n", path, n);
+                        log_error("%s:%u: expected KEY=VALUE in [Daemon]", path, n);
                         r = -EINVAL;
                         break;
                 }
@@ -158,11 +161,8 @@ int config_load(struct config *c, const char *path, bool required) {
                 for (char *e = value + strlen(value); e > value && isspace((unsigned char) e[-1]); e--)
                         e[-1] = 0;
                 r = set_key(c, key, value, &reason);
-                if (r < 0) {
-                        fprintf(stderr, "hld: %s:%u: %s: %s\n", path, n, key, reason);
-                        break;
-                }
+                if (r < 0)
+                        log_error("%s:%u: %s: %s", path, n, key, reason);
         }
-        fclose(f);
         return r;
 }

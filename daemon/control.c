@@ -339,14 +339,34 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
         client_process(c);
 }
 
+/* The name of uid from /etc/passwd, read without stdio or NSS: getpwuid_r would fopen on
+ * the loop thread, which must hold no stdio lock when liblxc clones (lxc.c). Users known
+ * only to a directory service show as "uid N". */
+static bool user_name(uid_t uid, char *ret, size_t size) {
+        _cleanup_free_ char *text = NULL;
+        char *save = NULL;
+
+        if (hl_read_file("/etc/passwd", 4 * 1024 * 1024, &text, NULL) < 0)
+                return false;
+        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char *name = line, *x = strchr(line, ':'), *id;
+                if (!x || !(id = strchr(x + 1, ':')))
+                        continue;
+                *x = 0;
+                if (strtoul(id + 1, NULL, 10) == uid && id[1] >= '0' && id[1] <= '9') {
+                        snprintf(ret, size, "%s", name);
+                        return true;
+                }
+        }
+        return false;
+}
+
 static void read_peer(struct client *c, struct manager *m) {
         struct ucred cred = {};
         socklen_t len = sizeof(cred);
         gid_t groups[256];
         socklen_t glen = sizeof(groups);
         uv_os_fd_t fd;
-        struct passwd pw, *pwp = NULL;
-        char pwbuf[4096];
 
         c->peer = (struct peer) { .uid = (uid_t) -1, .gid = (gid_t) -1 };
         if (uv_fileno((uv_handle_t *) &c->pipe, &fd) < 0 ||
@@ -360,9 +380,7 @@ static void read_peer(struct client *c, struct manager *m) {
                 for (size_t i = 0; i < glen / sizeof(gid_t); i++)
                         if (groups[i] == m->admin_gid)
                                 c->peer.admin = true;
-        if (getpwuid_r(cred.uid, &pw, pwbuf, sizeof(pwbuf), &pwp) == 0 && pwp)
-                snprintf(c->peer.user, sizeof(c->peer.user), "%s", pw.pw_name);
-        else
+        if (!user_name(cred.uid, c->peer.user, sizeof(c->peer.user)))
                 snprintf(c->peer.user, sizeof(c->peer.user), "uid %u", (unsigned) cred.uid);
 }
 

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -360,62 +361,83 @@ int health_sweep(struct manager *m, char **names, health_sweep_cb cb, void *user
         return 0;
 }
 
-static void escape_label(FILE *f, const char *s) {
-        for (; *s; s++) {
-                if (*s == '\\' || *s == '"')
-                        fputc('\\', f);
-                if (*s == '\n')
-                        fputs("\\n", f);
-                else
-                        fputc(*s, f);
+/* A growing text, formatted without stdio (the loop thread takes no stdio locks, lxc.c). */
+struct text {
+        char *buf;
+        size_t len, cap;
+        bool failed;
+};
+
+static void text_add(struct text *t, const char *fmt, ...) HL_PRINTF(2, 3);
+static void text_add(struct text *t, const char *fmt, ...) {
+        va_list ap;
+        int n;
+
+        if (t->failed)
+                return;
+        for (;;) {
+                va_start(ap, fmt);
+                n = vsnprintf(t->buf ? t->buf + t->len : NULL, t->buf ? t->cap - t->len : 0, fmt, ap);
+                va_end(ap);
+                if (n < 0) {
+                        t->failed = true;
+                        return;
+                }
+                if (t->buf && t->len + (size_t) n < t->cap) {
+                        t->len += (size_t) n;
+                        return;
+                }
+                char *p = realloc(t->buf, (t->cap + (size_t) n + 1) * 2);
+                if (!p) {
+                        t->failed = true;
+                        return;
+                }
+                t->buf = p;
+                t->cap = (t->cap + (size_t) n + 1) * 2;
         }
+}
+
+/* A Prometheus label value: backslash, quote and newline escaped. */
+static void text_label(struct text *t, const char *s) {
+        for (; *s; s++)
+                text_add(t, "%s", *s == '\\' ? "\\\\" : *s == '"' ? "\\\"" : *s == '\n' ? "\\n" : (char[2]) { *s, 0 });
 }
 
 void health_export(struct manager *m) {
         _cleanup_free_ char *tmp = NULL;
-        FILE *f;
+        struct text t = {};
         int fd;
 
         if (!m->config.metrics_file)
                 return;
-        tmp = hl_strdup_printf("%s.XXXXXX", m->config.metrics_file);
-        if (!tmp)
-                return;
-        fd = mkostemp(tmp, O_CLOEXEC);
-        if (fd < 0 || !(f = fdopen(fd, "w"))) {
-                if (fd >= 0)
-                        close(fd);
-                log_warning("cannot write %s: %s, ignoring", m->config.metrics_file, strerror(errno));
-                return;
-        }
-        fprintf(f, "# HELP hl_service_up Whether the service's container runs (1) or not (0).\n"
-                   "# TYPE hl_service_up gauge\n");
+        text_add(&t, "# HELP hl_service_up Whether the service's container runs (1) or not (0).\n"
+                     "# TYPE hl_service_up gauge\n");
         for (size_t i = 0; i < m->n_services; i++) {
-                fputs("hl_service_up{service=\"", f);
-                escape_label(f, m->services[i]->name);
-                fprintf(f, "\"} %d\n", strcmp(m->services[i]->observed.state, "RUNNING") == 0);
+                text_add(&t, "hl_service_up{service=\"");
+                text_label(&t, m->services[i]->name);
+                text_add(&t, "\"} %d\n", strcmp(m->services[i]->observed.state, "RUNNING") == 0);
         }
-        fprintf(f, "# HELP hl_service_healthy 1 healthy, 0 unhealthy; absent while unknown or without checks.\n"
-                   "# TYPE hl_service_healthy gauge\n");
+        text_add(&t, "# HELP hl_service_healthy 1 healthy, 0 unhealthy; absent while unknown or without checks.\n"
+                     "# TYPE hl_service_healthy gauge\n");
         for (size_t i = 0; i < m->n_services; i++) {
                 enum health_status st = health_status(m->services[i]);
                 if (st != HEALTH_HEALTHY && st != HEALTH_UNHEALTHY)
                         continue;
-                fputs("hl_service_healthy{service=\"", f);
-                escape_label(f, m->services[i]->name);
-                fprintf(f, "\"} %d\n", st == HEALTH_HEALTHY);
+                text_add(&t, "hl_service_healthy{service=\"");
+                text_label(&t, m->services[i]->name);
+                text_add(&t, "\"} %d\n", st == HEALTH_HEALTHY);
         }
-        fprintf(f, "# HELP hl_service_restarts Automatic restarts in a row (the back-off count).\n"
-                   "# TYPE hl_service_restarts gauge\n");
+        text_add(&t, "# HELP hl_service_restarts Automatic restarts in a row (the back-off count).\n"
+                     "# TYPE hl_service_restarts gauge\n");
         for (size_t i = 0; i < m->n_services; i++) {
-                fputs("hl_service_restarts{service=\"", f);
-                escape_label(f, m->services[i]->name);
-                fprintf(f, "\"} %u\n", m->services[i]->restart_failures);
+                text_add(&t, "hl_service_restarts{service=\"");
+                text_label(&t, m->services[i]->name);
+                text_add(&t, "\"} %u\n", m->services[i]->restart_failures);
         }
-        fprintf(f, "# HELP hl_check_ok The last result of a check: 1 passed, 0 failed.\n"
-                   "# TYPE hl_check_ok gauge\n"
-                   "# HELP hl_check_latency_seconds How long the last run of a check took.\n"
-                   "# TYPE hl_check_latency_seconds gauge\n");
+        text_add(&t, "# HELP hl_check_ok The last result of a check: 1 passed, 0 failed.\n"
+                     "# TYPE hl_check_ok gauge\n"
+                     "# HELP hl_check_latency_seconds How long the last run of a check took.\n"
+                     "# TYPE hl_check_latency_seconds gauge\n");
         for (size_t i = 0; i < m->n_services; i++) {
                 struct service *s = m->services[i];
                 const struct hl_health *cfg = &s->desired->def->health;
@@ -423,22 +445,28 @@ void health_export(struct manager *m) {
                 for (size_t k = 0; s->health && k < s->health->n_last && k < cfg->n_checks; k++) {
                         const struct probe_result *r = &s->health->last[k];
                         for (int metric = 0; metric < 2; metric++) {
-                                fputs(metric ? "hl_check_latency_seconds{service=\"" : "hl_check_ok{service=\"", f);
-                                escape_label(f, s->name);
-                                fputs("\",check=\"", f);
-                                escape_label(f, cfg->checks[k].text);
+                                text_add(&t, metric ? "hl_check_latency_seconds{service=\"" : "hl_check_ok{service=\"");
+                                text_label(&t, s->name);
+                                text_add(&t, "\",check=\"");
+                                text_label(&t, cfg->checks[k].text);
                                 if (metric)
-                                        fprintf(f, "\"} %.3f\n", (double) r->latency_ms / 1000);
+                                        text_add(&t, "\"} %.3f\n", (double) r->latency_ms / 1000);
                                 else
-                                        fprintf(f, "\"} %d\n", r->ok);
+                                        text_add(&t, "\"} %d\n", r->ok);
                         }
                 }
         }
-        fchmod(fileno(f), 0644);
-        if (fflush(f) != 0 || fsync(fileno(f)) < 0 || fclose(f) != 0 || rename(tmp, m->config.metrics_file) < 0) {
+        tmp = hl_strdup_printf("%s.XXXXXX", m->config.metrics_file);
+        fd = tmp && !t.failed ? mkostemp(tmp, O_CLOEXEC) : -1;
+        if (fd < 0 || fchmod(fd, 0644) < 0 || write(fd, t.buf, t.len) != (ssize_t) t.len || fsync(fd) < 0 ||
+            close(TAKE_FD(fd)) < 0 || rename(tmp, m->config.metrics_file) < 0) {
                 log_warning("cannot write %s: %s, ignoring", m->config.metrics_file, strerror(errno));
-                unlink(tmp);
+                if (fd >= 0)
+                        close(fd);
+                if (tmp)
+                        unlink(tmp);
         }
+        free(t.buf);
 }
 
 void health_expire(struct manager *m) {

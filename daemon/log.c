@@ -7,6 +7,7 @@
 #include <sys/uio.h>
 #include <systemd/sd-journal.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -53,8 +54,13 @@ void log_full(int priority, const char *service, const char *action, int64_t run
                 sd_journal_sendv(iov, n);
                 return;
         }
-        if (service)
-                fprintf(stderr, "hld: %s%s%s: %s\n", service, action ? " " : "", action ? action : "", msg);
-        else
-                fprintf(stderr, "hld: %s\n", msg);
+        /* One write(2), no stdio: stderr's lock must never be held at the instant liblxc
+         * clones a child (lxc.c explains why). */
+        char line[2300];
+        int n = service ? snprintf(line, sizeof(line), "hld: %s%s%s: %s\n", service, action ? " " : "",
+                                   action ? action : "", msg)
+                        : snprintf(line, sizeof(line), "hld: %s\n", msg);
+        if (n > (int) sizeof(line) - 1)
+                n = (int) sizeof(line) - 1;
+        (void) !write(STDERR_FILENO, line, (size_t) n);
 }

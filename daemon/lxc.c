@@ -5,6 +5,7 @@
 #include <ftw.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <lxc/attach_options.h>
 #include <lxc/lxccontainer.h>
 #include <stdio.h>
@@ -29,6 +30,23 @@
 #define IDMAP_RANGE 65536
 
 static bool cgroup_v2;
+
+/* liblxc makes its children with raw clone(2) in places (a container's init, the copy of a
+ * clone, attach), which skips glibc's fork handlers: a child that then takes a stdio or
+ * malloc lock another thread held at that instant waits for ever (seen: a clone's child
+ * stuck in fopen on _IO_list_all_lock). So calls that make children run alone, and calls
+ * that only read run together. The loop thread takes no stdio locks (see log.c). */
+static pthread_rwlock_t lxc_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+static void unlockp(pthread_rwlock_t **l) {
+        if (*l)
+                pthread_rwlock_unlock(*l);
+}
+
+#define LOCK_SHARED()                                                                        \
+        _cleanup_(unlockp) pthread_rwlock_t *_lock_ = (pthread_rwlock_rdlock(&lxc_lock), &lxc_lock)
+#define LOCK_EXCLUSIVE()                                                                     \
+        _cleanup_(unlockp) pthread_rwlock_t *_lock_ = (pthread_rwlock_wrlock(&lxc_lock), &lxc_lock)
 
 /* The cgroup.procs files of the cgroups hld started in, one per hierarchy. */
 static char *home_cgroups[16];
@@ -218,7 +236,7 @@ static void observe_live(struct lxc_container *c, struct ct_observed *o) {
         o->live_cores = (unsigned) (cgroup_u64(c, "cpu.cfs_quota_us") / CPU_PERIOD_US);
 }
 
-int ct_observe(const char *lxcpath, const char *name, const struct ct_settings *want, struct ct_observed *ret) {
+static int do_observe(const char *lxcpath, const char *name, const struct ct_settings *want, struct ct_observed *ret) {
         _cleanup_container_ struct lxc_container *c = NULL;
         _cleanup_free_ char *marker = path_in(lxcpath, name, MARKER_CREATING);
         struct ct_observed o = {};
@@ -387,7 +405,7 @@ static int apply_live(struct lxc_container *c, const struct ct_settings *s, cons
         return 0;
 }
 
-int ct_configure(const char *lxcpath, const char *name, const struct ct_settings *settings, bool live,
+static int do_configure(const char *lxcpath, const char *name, const struct ct_settings *settings, bool live,
                  char **ret_error) {
         _cleanup_container_ struct lxc_container *c = lxc_container_new(name, lxcpath);
         bool changed[64] = {};
@@ -426,7 +444,7 @@ static bool rootfs_is_own(struct lxc_container *c, const char *lxcpath, const ch
         return *p && strcmp(p, "/") != 0;
 }
 
-int ct_start(const char *lxcpath, const char *name, char **ret_error) {
+static int do_start(const char *lxcpath, const char *name, char **ret_error) {
         _cleanup_container_ struct lxc_container *c = lxc_container_new(name, lxcpath);
         char thread_name[17] = "";
         bool started;
@@ -460,7 +478,7 @@ int ct_start(const char *lxcpath, const char *name, char **ret_error) {
         return 0;
 }
 
-int ct_stop(const char *lxcpath, const char *name, int timeout_s, char **ret_error) {
+static int do_stop(const char *lxcpath, const char *name, int timeout_s, char **ret_error) {
         _cleanup_container_ struct lxc_container *c = lxc_container_new(name, lxcpath);
 
         if (!c)
@@ -492,7 +510,7 @@ static int remove_tree(const char *path) {
         return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 ? -errno : 0;
 }
 
-int ct_destroy(const char *lxcpath, const char *name, char **ret_error) {
+static int do_destroy(const char *lxcpath, const char *name, char **ret_error) {
         _cleanup_container_ struct lxc_container *c = lxc_container_new(name, lxcpath);
         _cleanup_free_ char *dir = hl_strdup_printf("%s/%s", lxcpath, name);
         _cleanup_free_ char *marker = path_in(lxcpath, name, MARKER_CREATING);
@@ -524,7 +542,7 @@ static int provision(const char *lxcpath, const char *name, char *const *command
 
         if (!c)
                 return -ENOMEM;
-        r = ct_start(lxcpath, name, ret_error);
+        r = do_start(lxcpath, name, ret_error);
         if (r < 0)
                 return r;
         options.env_policy = LXC_ATTACH_CLEAR_ENV;
@@ -538,7 +556,7 @@ static int provision(const char *lxcpath, const char *name, char *const *command
                         return fail(ret_error, -EIO, "Provision step %zu (%s) failed with status %d", i + 1, commands[i],
                                     WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
         }
-        return leave_running ? 0 : ct_stop(lxcpath, name, 10, ret_error);
+        return leave_running ? 0 : do_stop(lxcpath, name, 10, ret_error);
 }
 
 static int create_from(struct lxc_container *c, const char *lxcpath, const struct hl_def *def, char **ret_error) {
@@ -592,7 +610,7 @@ static int create_from(struct lxc_container *c, const char *lxcpath, const struc
         return -EINVAL;
 }
 
-int ct_create(const char *lxcpath, const struct hl_def *def, const struct ct_settings *settings, bool leave_running,
+static int do_create(const char *lxcpath, const struct hl_def *def, const struct ct_settings *settings, bool leave_running,
               char **ret_error) {
         _cleanup_container_ struct lxc_container *c = NULL;
         _cleanup_free_ char *dir = hl_strdup_printf("%s/%s", lxcpath, def->name);
@@ -628,7 +646,7 @@ int ct_create(const char *lxcpath, const struct hl_def *def, const struct ct_set
                 r = create_from(c, lxcpath, def, ret_error);
         /* Templates append their own lines: write hl's settings once more over them. */
         if (r >= 0)
-                r = ct_configure(lxcpath, def->name, settings, false, ret_error);
+                r = do_configure(lxcpath, def->name, settings, false, ret_error);
         if (r >= 0 && def->provision)
                 r = provision(lxcpath, def->name, def->provision, leave_running, ret_error);
         if (r >= 0 && unlink(marker) < 0)
@@ -636,7 +654,7 @@ int ct_create(const char *lxcpath, const struct hl_def *def, const struct ct_set
         if (r < 0) {
                 /* Never leave a half-made container behind under the service's name. */
                 lxc_container_put(TAKE_PTR(c));
-                ct_destroy(lxcpath, def->name, NULL);
+                do_destroy(lxcpath, def->name, NULL);
         }
         return r;
 }
@@ -658,7 +676,7 @@ const char *ct_default_lxcpath(void) {
         return lxc_get_global_config_item("lxc.lxcpath");
 }
 
-int ct_attach(const char *lxcpath, const char *name, char *const *argv, pid_t *ret_pid, char **ret_error) {
+static int do_attach(const char *lxcpath, const char *name, char *const *argv, pid_t *ret_pid, char **ret_error) {
         _cleanup_container_ struct lxc_container *c = lxc_container_new(name, lxcpath);
         lxc_attach_options_t options = LXC_ATTACH_OPTIONS_DEFAULT;
         lxc_attach_command_t command = { .program = argv[0], .argv = (char **) argv };
@@ -675,4 +693,41 @@ int ct_attach(const char *lxcpath, const char *name, char *const *argv, pid_t *r
                 return fail(ret_error, -EIO, "could not run %s in %s", argv[0], name);
         *ret_pid = pid;
         return 0;
+}
+
+int ct_observe(const char *lxcpath, const char *name, const struct ct_settings *want, struct ct_observed *ret) {
+        LOCK_SHARED();
+        return do_observe(lxcpath, name, want, ret);
+}
+
+int ct_configure(const char *lxcpath, const char *name, const struct ct_settings *settings, bool live,
+                 char **ret_error) {
+        LOCK_SHARED();
+        return do_configure(lxcpath, name, settings, live, ret_error);
+}
+
+int ct_start(const char *lxcpath, const char *name, char **ret_error) {
+        LOCK_EXCLUSIVE();
+        return do_start(lxcpath, name, ret_error);
+}
+
+int ct_stop(const char *lxcpath, const char *name, int timeout_s, char **ret_error) {
+        LOCK_SHARED();
+        return do_stop(lxcpath, name, timeout_s, ret_error);
+}
+
+int ct_destroy(const char *lxcpath, const char *name, char **ret_error) {
+        LOCK_EXCLUSIVE();
+        return do_destroy(lxcpath, name, ret_error);
+}
+
+int ct_create(const char *lxcpath, const struct hl_def *def, const struct ct_settings *settings, bool leave_running,
+              char **ret_error) {
+        LOCK_EXCLUSIVE();
+        return do_create(lxcpath, def, settings, leave_running, ret_error);
+}
+
+int ct_attach(const char *lxcpath, const char *name, char *const *argv, pid_t *ret_pid, char **ret_error) {
+        LOCK_EXCLUSIVE();
+        return do_attach(lxcpath, name, argv, ret_pid, ret_error);
 }

@@ -3,7 +3,6 @@
 #include <getopt.h>
 #include <grp.h>
 #include <inttypes.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -361,9 +360,6 @@ int main(int argc, char **argv) {
 
         log_setup();
         signal(SIGPIPE, SIG_IGN);
-        /* A malloc arena per pool thread would cost more resident memory than it saves in
-         * contention: hld's threads mostly wait on liblxc. */
-        mallopt(M_ARENA_MAX, 2);
         config_defaults(&m.config);
         r = parse_argv(argc, argv, &m.config);
         if (r <= 0) {

@@ -254,28 +254,51 @@ json_t *run_actions_json(struct run *run) {
 /* A plan's id: a hash of everything it was computed from (each service's revision and
  * wanted state, what the survey saw) and of what it says, so that an apply --plan ID
  * runs only what was reviewed. */
+/* Appends to a growing string; no stdio on the loop thread (lxc.c explains why). */
+static int append(char **buf, size_t *len, size_t *cap, const char *a, const char *b) {
+        size_t n = strlen(a) + strlen(b) + 2;
+        char *p;
+
+        if (*len + n > *cap) {
+                size_t c = (*cap + n) * 2;
+                p = realloc(*buf, c);
+                if (!p)
+                        return -ENOMEM;
+                *buf = p;
+                *cap = c;
+        }
+        *len += (size_t) sprintf(*buf + *len, "%s%s\n", a, b);
+        return 0;
+}
+
 void plan_id(struct run *run) {
         _cleanup_free_ char *text = NULL;
-        size_t size = 0;
-        FILE *f = open_memstream(&text, &size);
+        size_t len = 0, cap = 0;
+        int r = append(&text, &len, &cap, "", "");
 
-        if (!f) {
-                snprintf(run->plan_id, sizeof(run->plan_id), "%s", "");
-                return;
-        }
-        for (size_t i = 0; i < run->n_items; i++) {
+        for (size_t i = 0; r >= 0 && i < run->n_items; i++) {
                 const struct item *it = &run->items[i];
+                char flags[32];
 
-                fprintf(f, "%s\n%s\n%s\n%s %d %d\n", it->name, it->desired->hash, it->wanted, it->observed.state,
-                        it->observed.exists, it->observed.half_created);
-                for (size_t k = 0; k < it->observed.n_values; k++)
-                        fprintf(f, "=%s\n", it->observed.values[k]);
-                for (size_t k = 0; k < it->n_actions; k++) {
-                        fprintf(f, "%s %s\n", it->actions[k].verb, it->actions[k].reason);
-                        for (char **c = it->actions[k].changes; c && *c; c++)
-                                fprintf(f, "~%s\n", *c);
+                snprintf(flags, sizeof(flags), " %d %d", it->observed.exists, it->observed.half_created);
+                r = append(&text, &len, &cap, it->name, "");
+                if (r >= 0)
+                        r = append(&text, &len, &cap, it->desired->hash, "");
+                if (r >= 0)
+                        r = append(&text, &len, &cap, it->wanted, "");
+                if (r >= 0)
+                        r = append(&text, &len, &cap, it->observed.state, flags);
+                for (size_t k = 0; r >= 0 && k < it->observed.n_values; k++)
+                        r = append(&text, &len, &cap, "=", it->observed.values[k]);
+                for (size_t k = 0; r >= 0 && k < it->n_actions; k++) {
+                        r = append(&text, &len, &cap, it->actions[k].verb, it->actions[k].reason);
+                        for (char **c = it->actions[k].changes; r >= 0 && c && *c; c++)
+                                r = append(&text, &len, &cap, "~", *c);
                 }
         }
-        fclose(f);
-        hl_sha256_hex(text ? text : "", size, run->plan_id);
+        if (r < 0) {
+                run->plan_id[0] = 0;
+                return;
+        }
+        hl_sha256_hex(text, len, run->plan_id);
 }
