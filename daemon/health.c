@@ -434,17 +434,19 @@ void health_export(struct manager *m) {
                 text_label(&t, m->services[i]->name);
                 text_add(&t, "\"} %u\n", m->services[i]->restart_failures);
         }
-        text_add(&t, "# HELP hl_check_ok The last result of a check: 1 passed, 0 failed.\n"
-                     "# TYPE hl_check_ok gauge\n"
-                     "# HELP hl_check_latency_seconds How long the last run of a check took.\n"
-                     "# TYPE hl_check_latency_seconds gauge\n");
-        for (size_t i = 0; i < m->n_services; i++) {
-                struct service *s = m->services[i];
-                const struct hl_health *cfg = &s->desired->def->health;
+        /* The text format wants each metric's samples together: one pass per metric. */
+        for (int metric = 0; metric < 2; metric++) {
+                text_add(&t, "%s", metric ? "# HELP hl_check_latency_seconds How long the last run of a check took.\n"
+                                            "# TYPE hl_check_latency_seconds gauge\n"
+                                          : "# HELP hl_check_ok The last result of a check: 1 passed, 0 failed.\n"
+                                            "# TYPE hl_check_ok gauge\n");
+                for (size_t i = 0; i < m->n_services; i++) {
+                        struct service *s = m->services[i];
+                        const struct hl_health *cfg = &s->desired->def->health;
 
-                for (size_t k = 0; s->health && k < s->health->n_last && k < cfg->n_checks; k++) {
-                        const struct probe_result *r = &s->health->last[k];
-                        for (int metric = 0; metric < 2; metric++) {
+                        for (size_t k = 0; s->health && k < s->health->n_last && k < cfg->n_checks; k++) {
+                                const struct probe_result *r = &s->health->last[k];
+
                                 text_add(&t, metric ? "hl_check_latency_seconds{service=\"" : "hl_check_ok{service=\"");
                                 text_label(&t, s->name);
                                 text_add(&t, "\",check=\"");

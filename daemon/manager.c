@@ -175,7 +175,10 @@ void manager_schedule_backoff(struct manager *m) {
                 return;
         for (size_t i = 0; i < m->n_services; i++) {
                 int64_t t = service_next_restart(m->services[i]);
-                if (t > 0 && strcmp(m->services[i]->observed.state, "RUNNING") != 0 && (next == 0 || t < next))
+                /* Held back: stopped, or running but unhealthy and waiting for its restart. */
+                bool held = strcmp(m->services[i]->observed.state, "RUNNING") != 0 ||
+                            health_status(m->services[i]) == HEALTH_UNHEALTHY;
+                if (t > 0 && held && (next == 0 || t < next))
                         next = t;
         }
         uv_timer_stop(&m->backoff_timer);

@@ -131,8 +131,12 @@ static void run_finish(struct run *run) {
                 run->request.done(run->request.userdata, &result);
         }
         json_decref(actions);
-        if (!run->plan_only)
+        if (!run->plan_only) {
                 manager_schedule_backoff(m);
+                /* States changed: the metrics file follows (when one is configured). */
+                if (any)
+                        health_export(m);
+        }
         if (run->queued) {
                 m->run = NULL;
                 manager_notify_status(m, "Idle: %zu services.", m->n_services);

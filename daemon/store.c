@@ -615,10 +615,16 @@ int store_health_history(struct store *s, const char *service, int64_t since_ms,
                 return r;
         if (sqlite3_step(flaps) == SQLITE_ROW)
                 flap_count = sqlite3_column_int64(flaps, 0);
-        /* Failing since: the first failure after the last success, if the newest failed. */
+        /* Failing since: per check whose newest result failed, its first failure after its
+         * own last success; the earliest of those. */
         r = prepare(s, &streak,
-                    "SELECT min(time) FROM health_results WHERE service = ?1 AND ok = 0 AND time > "
-                    "coalesce((SELECT max(time) FROM health_results WHERE service = ?1 AND ok = 1), 0)",
+                    "SELECT min(since) FROM (SELECT c.check_text, "
+                    "  (SELECT min(f.time) FROM health_results f WHERE f.service = ?1 AND f.check_text = c.check_text "
+                    "   AND f.ok = 0 AND f.id > coalesce((SELECT max(g.id) FROM health_results g WHERE g.service = ?1 "
+                    "   AND g.check_text = c.check_text AND g.ok = 1), 0)) AS since "
+                    " FROM (SELECT DISTINCT check_text FROM health_results WHERE service = ?1) c "
+                    " WHERE (SELECT l.ok FROM health_results l WHERE l.service = ?1 AND l.check_text = c.check_text "
+                    "        ORDER BY l.id DESC LIMIT 1) = 0)",
                     "t", service);
         if (r < 0)
                 return r;
