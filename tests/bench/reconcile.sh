@@ -89,13 +89,10 @@ n, hld_ms, path = sys.argv[1], float(sys.argv[2]), sys.argv[3]
 r = {x["command"]: x["median"] * 1000 for x in json.load(open(path))["results"]}
 print("%6s %14.1f %18.1f %14.1f %10.3f" % (n, hld_ms, r["reconcile"], r["lxc-ls"], r["reconcile"] / r["lxc-ls"]))
 PY
-done
-
-echo
-echo "hlctl status while reconciles of the largest N run back to back (200 calls)"
-( for _ in $(seq 40); do "$HLCTL" reconcile >/dev/null 2>&1 || true; done ) &
-loop=$!
-"$PYTHON" - "$HLCTL" <<'PY'
+        # hlctl status answers from memory while reconciles of these N services run.
+        ( while [ ! -e "$tmp/stop" ]; do "$HLCTL" reconcile >/dev/null 2>&1 || true; done ) &
+        loop=$!
+        "$PYTHON" - "$HLCTL" "$n" >>"$tmp/status.txt" <<'PY'
 import subprocess, sys, time
 lat = []
 for _ in range(200):
@@ -103,10 +100,16 @@ for _ in range(200):
     subprocess.run([sys.argv[1], "status"], stdout=subprocess.DEVNULL, check=True)
     lat.append((time.perf_counter() - t) * 1000)
 lat.sort()
-print("status: median %.2f ms, p99 %.2f ms, max %.2f ms" % (lat[len(lat) // 2], lat[int(len(lat) * 0.99) - 1], lat[-1]))
+print("  N=%4s: status median %.2f ms, p99 %.2f ms, max %.2f ms" % (sys.argv[2], lat[len(lat) // 2], lat[int(len(lat) * 0.99) - 1], lat[-1]))
 PY
-wait "$loop"
+        touch "$tmp/stop"
+        wait "$loop"
+        rm -f "$tmp/stop"
+done
 
+echo
+echo "hlctl status while reconciles run back to back (200 calls at each N)"
+cat "$tmp/status.txt"
 echo
 echo "Apply of 20 new services (clones): independent vs a Requires= chain, --jobs 4"
 for i in $(seq 1 20); do
