@@ -29,7 +29,8 @@ enum {
         OPT_ACTION = 1 << 6,
         OPT_FAILED = 1 << 7,
         OPT_FOLLOW = 1 << 8,
-        OPT_LAST = OPT_FOLLOW,
+        OPT_HISTORY = 1 << 9,
+        OPT_LAST = OPT_HISTORY,
 };
 
 static const struct output *output = &output_table;
@@ -380,6 +381,13 @@ static int service_parameters(int argc, char **argv, json_t **ret) {
         return HLCTL_EXIT_OK;
 }
 
+/* "now - --since", as hld wants it: Unix seconds, never before 0. */
+static json_t *since_time(void) {
+        int64_t since = (int64_t) time(NULL) - (int64_t) (arg_since_ms / 1000);
+
+        return json_integer(since > 0 ? since : 0);
+}
+
 static int verb_history(int argc, char **argv) {
         _cleanup_(json_decrefp) json_t *parameters = NULL;
         int r;
@@ -393,13 +401,8 @@ static int verb_history(int argc, char **argv) {
         }
         if ((arg_options & OPT_FAILED) && json_object_set_new(parameters, "failed", json_true()) < 0)
                 return exit_oom();
-        if (arg_options & OPT_SINCE) {
-                time_t now = time(NULL);
-                int64_t since = (int64_t) now - (int64_t) (arg_since_ms / 1000);
-
-                if (json_object_set_new(parameters, "since", json_integer(since > 0 ? since : 0)) < 0)
-                        return exit_oom();
-        }
+        if ((arg_options & OPT_SINCE) && json_object_set_new(parameters, "since", since_time()) < 0)
+                return exit_oom();
         if ((arg_options & OPT_LIMIT) &&
             json_object_set_new(parameters, "limit", json_integer((json_int_t) arg_limit)) < 0)
                 return exit_oom();
@@ -436,6 +439,62 @@ static int verb_events(int argc, char **argv) {
         return call_method(arg_socket, HL_INTERFACE ".Events", parameters, true, &handler);
 }
 
+static int print_health(json_t *parameters, const void *userdata) {
+        int r = output->health(parameters);
+
+        if (r < 0)
+                return r;
+        /* What cron and monitoring act on: anything but a clear yes is a failure. */
+        return json_is_true(json_object_get(parameters, "healthy")) ? HLCTL_EXIT_OK : HLCTL_EXIT_FAILED;
+}
+
+static int verb_health_history(int argc, char **argv) {
+        _cleanup_(json_decrefp) json_t *parameters = NULL;
+
+        if (argc != 2) {
+                log_error("health --history needs one service name");
+                return HLCTL_EXIT_USAGE;
+        }
+        parameters = json_pack("{s:s}", "name", argv[1]);
+        if (!parameters) {
+                log_error("invalid service name: %s", argv[1]);
+                return HLCTL_EXIT_USAGE;
+        }
+        if ((arg_options & OPT_SINCE) && json_object_set_new(parameters, "since", since_time()) < 0)
+                return exit_oom();
+        return call(HL_INTERFACE ".HealthHistory", parameters, output->health_history);
+}
+
+/* Exits 0 when every check passed, 1 when one did not, 2 when hld cannot be reached:
+ * made for cron. */
+static int verb_health(int argc, char **argv) {
+        const struct call_handler handler = { .on_reply = print_health };
+        _cleanup_(json_decrefp) json_t *parameters = NULL, *names = NULL;
+
+        if (arg_options & OPT_HISTORY)
+                return verb_health_history(argc, argv);
+        if (arg_options & OPT_SINCE) {
+                log_error("--since goes with health --history");
+                return HLCTL_EXIT_USAGE;
+        }
+        parameters = json_object();
+        if (!parameters)
+                return exit_oom();
+        if (argc > 1) {
+                names = json_array();
+                if (!names)
+                        return exit_oom();
+                for (int i = 1; i < argc; i++)
+                        if (json_array_append_new(names, json_string(argv[i])) < 0) {
+                                log_error("invalid service name: %s", argv[i]);
+                                return HLCTL_EXIT_USAGE;
+                        }
+                if (json_object_set(parameters, "names", names) < 0)
+                        return exit_oom();
+        }
+        return call_method(arg_socket, HL_INTERFACE ".Health", parameters, false, &handler);
+}
+
 static int verb_version(int argc, char **argv) {
         /* JSON output stays one document: hld's reply; hlctl's own is in --version. */
         if (!arg_json)
@@ -464,6 +523,10 @@ static void help(void) {
                "  history [NAME] [--since DUR] [--limit N] [--action A] [--failed]\n"
                "                                Show what hld did, newest last\n"
                "  events [-f] [NAME]            Follow what hld does, as it happens\n"
+               "  health [NAME...]              Run the health checks now; exit status 1 when\n"
+               "                                one fails\n"
+               "  health --history NAME [--since DUR]\n"
+               "                                Show a service's uptime, flaps and failures\n"
                "  version                       Show the versions of hlctl and hld\n"
                "  help                          Show this help\n"
                "\n"
@@ -472,19 +535,20 @@ static void help(void) {
                "      --socket PATH   Talk to hld at PATH (default: $%s, else %s)\n"
                "      --prune         apply, plan: destroy services not among the definitions\n"
                "      --yes           destroy: do not ask for confirmation\n"
-               "      --since DUR     history: only the last DUR (30m, 2h, 7d)\n"
+               "      --since DUR     history, health --history: only the last DUR (30m, 2h, 7d)\n"
                "      --limit N       history: at most N events\n"
                "      --service NAME  history, events: only this service (as NAME)\n"
                "      --action A      history: only action A (start, hold, ...)\n"
                "      --failed        history: only failed, skipped and interrupted actions\n"
                "  -f, --follow        events: follow (what events always does)\n"
+               "      --history       health: the record of probes instead of probing now\n"
                "      --plan ID       apply: only if the plan is still ID (from plan)\n"
                "  -h, --help          Show this help\n"
                "      --version       Show hlctl's version\n"
                "\n"
                "A directory stands for every *.conf file in it. Exit status: 0 on success,\n"
-               "1 when hld returned an error or an action failed, 2 on a usage error or when\n"
-               "hld cannot be reached.\n",
+               "1 when hld returned an error, an action failed or (health) a check failed,\n"
+               "2 on a usage error or when hld cannot be reached.\n",
                HL_SOCKET_ENV, HL_DEFAULT_SOCKET);
 }
 
@@ -507,6 +571,7 @@ static const struct verb verbs[] = {
         { "why", 1, 1, 0, verb_why },
         { "history", 0, 1, OPT_SINCE | OPT_LIMIT | OPT_SERVICE | OPT_ACTION | OPT_FAILED, verb_history },
         { "events", 0, 1, OPT_SERVICE | OPT_FOLLOW, verb_events },
+        { "health", 0, UINT_MAX, OPT_HISTORY | OPT_SINCE, verb_health },
         { "version", 0, 0, 0, verb_version },
         { "help", 0, 0, 0, verb_help },
 };
@@ -523,6 +588,7 @@ static const struct option options[] = {
         { "action", required_argument, NULL, 'A' },
         { "failed", no_argument, NULL, 'F' },
         { "follow", no_argument, NULL, 'f' },
+        { "history", no_argument, NULL, 'H' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         {},
@@ -546,6 +612,8 @@ static const char *option_name(unsigned option) {
                 return "--failed";
         case OPT_FOLLOW:
                 return "--follow";
+        case OPT_HISTORY:
+                return "--history";
         default:
                 return "--limit";
         }
@@ -618,6 +686,9 @@ static int parse_argv(int argc, char **argv) {
                         break;
                 case 'f':
                         arg_options |= OPT_FOLLOW;
+                        break;
+                case 'H':
+                        arg_options |= OPT_HISTORY;
                         break;
                 case 'h':
                         help();

@@ -7,91 +7,15 @@
 
 #include "hl-util.h"
 #include "output.h"
+#include "reply.h"
 #include "table.h"
-
-static const char *get_string(json_t *o, const char *key) {
-        json_t *v = json_object_get(o, key);
-
-        return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
-static bool get_int(json_t *o, const char *key, int64_t *ret) {
-        json_t *v = json_object_get(o, key);
-
-        if (!json_is_integer(v))
-                return false;
-        *ret = (int64_t) json_integer_value(v);
-        return true;
-}
-
-static json_t *get_array(json_t *o, const char *key) {
-        json_t *v = json_object_get(o, key);
-
-        return json_is_array(v) ? v : NULL;
-}
-
-static json_t *get_object(json_t *o, const char *key) {
-        json_t *v = json_object_get(o, key);
-
-        return json_is_object(v) ? v : NULL;
-}
-
-static const char *format_int(json_t *o, const char *key, char *buf, size_t size) {
-        int64_t v;
-
-        if (!get_int(o, key, &v))
-                return "-";
-        snprintf(buf, size, "%" PRId64, v);
-        return buf;
-}
 
 static const char *format_size(json_t *o, const char *key, char *buf, size_t size) {
         int64_t v;
 
-        if (!get_int(o, key, &v) || v < 0)
+        if (!reply_int(o, key, &v) || v < 0)
                 return "-";
         return hl_format_size((uint64_t) v, buf, size);
-}
-
-static const char *format_duration(json_t *o, const char *key, char *buf, size_t size) {
-        int64_t ms;
-
-        if (!get_int(o, key, &ms) || ms < 0)
-                return "-";
-        if (ms < 1000)
-                snprintf(buf, size, "%" PRId64 " ms", ms);
-        else if (ms < 60 * 1000)
-                snprintf(buf, size, "%.1f s", (double) ms / 1000.0);
-        else
-                snprintf(buf, size, "%" PRId64 "m %02" PRId64 "s", ms / 60000, ms / 1000 % 60);
-        return buf;
-}
-
-static const char *format_time(json_t *o, const char *key, char *buf, size_t size) {
-        int64_t v;
-        time_t t;
-        struct tm tm;
-
-        if (!get_int(o, key, &v))
-                return "-";
-        t = (time_t) v;
-        if (!localtime_r(&t, &tm) || strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm) == 0)
-                return "-";
-        return buf;
-}
-
-/* A time of day, with the date only when it is not today. */
-static const char *format_clock(int64_t v, char *buf, size_t size) {
-        time_t t = (time_t) v, now = time(NULL);
-        struct tm tm, today;
-
-        if (!localtime_r(&t, &tm) || !localtime_r(&now, &today))
-                return "-";
-        if (strftime(buf, size,
-                     tm.tm_year == today.tm_year && tm.tm_yday == today.tm_yday ? "%H:%M:%S" : "%Y-%m-%d %H:%M:%S",
-                     &tm) == 0)
-                return "-";
-        return buf;
 }
 
 static const char *format_limit(int64_t v, char *buf, size_t size) {
@@ -106,15 +30,15 @@ static const char *format_limits(json_t *limits, char *buf, size_t size) {
 
         if (!limits)
                 return "-";
-        if (!get_int(limits, "cores", &v))
+        if (!reply_int(limits, "cores", &v))
                 snprintf(cores, sizeof(cores), "-");
         else if (v <= 0)
                 snprintf(cores, sizeof(cores), "unlimited");
         else
                 snprintf(cores, sizeof(cores), "%" PRId64, v);
         snprintf(buf, size, "cores %s, memory %s, swap %s", cores,
-                 get_int(limits, "memory", &v) ? format_limit(v, memory, sizeof(memory)) : "-",
-                 get_int(limits, "swap", &v) ? format_limit(v, swap, sizeof(swap)) : "-");
+                 reply_int(limits, "memory", &v) ? format_limit(v, memory, sizeof(memory)) : "-",
+                 reply_int(limits, "swap", &v) ? format_limit(v, swap, sizeof(swap)) : "-");
         return buf;
 }
 
@@ -166,7 +90,7 @@ static const char *action_symbol(const char *action) {
 }
 
 bool output_action_failed(json_t *action) {
-        const char *result = get_string(action, "result");
+        const char *result = reply_string(action, "result");
 
         return result && strcmp(result, "failed") == 0;
 }
@@ -185,8 +109,8 @@ bool output_actions_failed(json_t *actions) {
  * error of a failed one). */
 static int add_action_row(struct table *t, json_t *a) {
         _cleanup_free_ char *what = NULL, *why = NULL;
-        const char *action = get_string(a, "action"), *reason = get_string(a, "reason"),
-                   *error = get_string(a, "error");
+        const char *action = reply_string(a, "action"), *reason = reply_string(a, "reason"),
+                   *error = reply_string(a, "error");
         char duration[32];
 
         what = hl_strdup_printf("%s %s", action_symbol(action), action ?: "-");
@@ -196,8 +120,8 @@ static int add_action_row(struct table *t, json_t *a) {
                 why = strdup(reason ?: "-");
         if (!what || !why)
                 return -ENOMEM;
-        return table_add(t, what, get_string(a, "service"), get_string(a, "result"),
-                         format_duration(a, "duration_ms", duration, sizeof(duration)), why);
+        return table_add(t, what, reply_string(a, "service"), reply_string(a, "result"),
+                         reply_format_duration(a, "duration_ms", duration, sizeof(duration)), why);
 }
 
 static int print_actions(json_t *actions) {
@@ -224,7 +148,7 @@ static void print_action_summary(json_t *actions) {
         json_t *a;
 
         json_array_foreach(actions, i, a) {
-                const char *result = get_string(a, "result") ?: "";
+                const char *result = reply_string(a, "result") ?: "";
 
                 if (strcmp(result, "ok") == 0)
                         ok++;
@@ -243,12 +167,12 @@ static void print_action_summary(json_t *actions) {
 }
 
 static int table_apply(json_t *reply) {
-        json_t *actions = get_array(reply, "actions"), *changed = get_array(reply, "changed");
+        json_t *actions = reply_array(reply, "actions"), *changed = reply_array(reply, "changed");
         size_t n_changed = json_array_size(changed);
         int r;
 
         if (json_array_size(actions) == 0 && n_changed == 0) {
-                size_t n = json_array_size(get_array(reply, "unchanged"));
+                size_t n = json_array_size(reply_array(reply, "unchanged"));
 
                 printf("No changes: %zu service%s up to date.\n", n, n == 1 ? "" : "s");
                 return 0;
@@ -257,15 +181,15 @@ static int table_apply(json_t *reply) {
         if (r < 0)
                 return r;
         printf("Applied %zu changed definition%s", n_changed, n_changed == 1 ? "" : "s");
-        if (get_string(reply, "plan"))
-                printf(" (plan %.12s)", get_string(reply, "plan"));
+        if (reply_string(reply, "plan"))
+                printf(" (plan %.12s)", reply_string(reply, "plan"));
         printf("; ");
         print_action_summary(actions);
         return 0;
 }
 
 static int table_reconcile(json_t *reply) {
-        json_t *actions = get_array(reply, "actions");
+        json_t *actions = reply_array(reply, "actions");
         int64_t run;
         int r;
 
@@ -276,7 +200,7 @@ static int table_reconcile(json_t *reply) {
         r = print_actions(actions);
         if (r < 0)
                 return r;
-        if (get_int(reply, "run", &run))
+        if (reply_int(reply, "run", &run))
                 printf("Run %" PRId64 ": ", run);
         print_action_summary(actions);
         return 0;
@@ -285,9 +209,9 @@ static int table_reconcile(json_t *reply) {
 static int table_plan(json_t *reply) {
         static const char *const counted[] = { "create", "update", "start",    "stop",
                                                "destroy", "restart", "recreate", "hold" };
-        const char *id = get_string(reply, "id");
+        const char *id = reply_string(reply, "id");
         size_t count[HL_ELEMENTSOF(counted)] = { 0 }, i, name_width = 0, action_width = 0;
-        json_t *actions = get_array(reply, "actions"), *a;
+        json_t *actions = reply_array(reply, "actions"), *a;
 
         if (json_array_size(actions) == 0) {
                 printf("No changes.\n");
@@ -295,8 +219,8 @@ static int table_plan(json_t *reply) {
         }
 
         json_array_foreach(actions, i, a) {
-                const char *action = get_string(a, "action") ?: "-",
-                           *service = get_string(a, "service") ?: "-";
+                const char *action = reply_string(a, "action") ?: "-",
+                           *service = reply_string(a, "service") ?: "-";
 
                 if (strlen(action) > action_width)
                         action_width = strlen(action);
@@ -308,16 +232,16 @@ static int table_plan(json_t *reply) {
         }
 
         json_array_foreach(actions, i, a) {
-                const char *action = get_string(a, "action"), *reason = get_string(a, "reason");
+                const char *action = reply_string(a, "action"), *reason = reply_string(a, "reason");
                 size_t k;
                 json_t *change;
 
                 printf("%s %-*s %-*s", action_symbol(action), (int) action_width,
-                       action ?: "-", (int) name_width, get_string(a, "service") ?: "-");
+                       action ?: "-", (int) name_width, reply_string(a, "service") ?: "-");
                 if (reason && *reason)
                         printf("  (%s)", reason);
                 putchar('\n');
-                json_array_foreach(get_array(a, "changes"), k, change)
+                json_array_foreach(reply_array(a, "changes"), k, change)
                         if (json_is_string(change))
                                 printf("      %s\n", json_string_value(change));
         }
@@ -338,14 +262,14 @@ static int table_plan(json_t *reply) {
 }
 
 static const char *format_memory(json_t *s, char *buf, size_t size) {
-        json_t *limits = get_object(s, "limits");
+        json_t *limits = reply_object(s, "limits");
         char usage[32], limit[32];
         int64_t v;
 
-        if (!get_int(s, "memory_usage", &v) || v < 0)
+        if (!reply_int(s, "memory_usage", &v) || v < 0)
                 return "-";
         hl_format_size((uint64_t) v, usage, sizeof(usage));
-        if (!get_int(limits, "memory", &v) || v <= 0)
+        if (!reply_int(limits, "memory", &v) || v <= 0)
                 snprintf(buf, size, "%s", usage);
         else
                 snprintf(buf, size, "%s/%s", usage, hl_format_size((uint64_t) v, limit, sizeof(limit)));
@@ -354,14 +278,14 @@ static const char *format_memory(json_t *s, char *buf, size_t size) {
 
 /* "crash-looping, next start 12:03:04" or "exited"; NULL when the service is neither. */
 static const char *format_condition(json_t *s, char *buf, size_t size) {
-        const char *condition = get_string(s, "condition");
+        const char *condition = reply_string(s, "condition");
         char when[64];
         int64_t next;
 
         if (!condition || !*condition)
                 return NULL;
-        if (strcmp(condition, "crash-looping") == 0 && get_int(s, "next_restart", &next))
-                snprintf(buf, size, "%s, next start %s", condition, format_clock(next, when, sizeof(when)));
+        if (strcmp(condition, "crash-looping") == 0 && reply_int(s, "next_restart", &next))
+                snprintf(buf, size, "%s, next start %s", condition, reply_format_clock(next, when, sizeof(when)));
         else
                 snprintf(buf, size, "%s", condition);
         return buf;
@@ -369,7 +293,7 @@ static const char *format_condition(json_t *s, char *buf, size_t size) {
 
 /* The state, and the condition after it: "STOPPED (exited)". */
 static const char *format_state(json_t *s, char *buf, size_t size) {
-        const char *state = get_string(s, "state");
+        const char *state = reply_string(s, "state");
         char condition[128];
 
         if (!format_condition(s, condition, sizeof(condition)))
@@ -378,9 +302,22 @@ static const char *format_state(json_t *s, char *buf, size_t size) {
         return buf;
 }
 
+/* "healthy", or "unhealthy, degraded (db)" for one running on an unhealthy requirement;
+ * "-" without checks or while not running. */
+static const char *format_health(json_t *s, char *buf, size_t size) {
+        const char *health = reply_string(s, "health"), *degraded = reply_string(s, "degraded");
+
+        if (!health || strcmp(health, "none") == 0)
+                health = "-";
+        if (!degraded || !*degraded)
+                return health;
+        snprintf(buf, size, "%s, degraded (%s)", health, degraded);
+        return buf;
+}
+
 static int table_list(json_t *reply) {
-        _cleanup_(table_freep) struct table *t = table_new(7);
-        json_t *services = get_array(reply, "services"), *s;
+        _cleanup_(table_freep) struct table *t = table_new(8);
+        json_t *services = reply_array(reply, "services"), *s;
         size_t i;
         int r;
 
@@ -390,17 +327,17 @@ static int table_list(json_t *reply) {
                 printf("No services.\n");
                 return 0;
         }
-        r = table_add(t, "NAME", "STATE", "DESIRED", "REV", "PID", "MEMORY", "DESCRIPTION");
+        r = table_add(t, "NAME", "STATE", "HEALTH", "DESIRED", "REV", "PID", "MEMORY", "DESCRIPTION");
         if (r < 0)
                 return r;
         json_array_foreach(services, i, s) {
-                char rev[32], pid[32], memory[64], state[192];
+                char rev[32], pid[32], memory[64], state[192], health[192];
 
-                r = table_add(t, get_string(s, "name"), format_state(s, state, sizeof(state)),
-                              get_string(s, "desired"), format_int(s, "revision", rev, sizeof(rev)),
-                              format_int(s, "pid", pid, sizeof(pid)),
-                              format_memory(s, memory, sizeof(memory)),
-                              get_string(s, "description"));
+                r = table_add(t, reply_string(s, "name"), format_state(s, state, sizeof(state)),
+                              format_health(s, health, sizeof(health)), reply_string(s, "desired"),
+                              reply_format_int(s, "revision", rev, sizeof(rev)),
+                              reply_format_int(s, "pid", pid, sizeof(pid)), format_memory(s, memory, sizeof(memory)),
+                              reply_string(s, "description"));
                 if (r < 0)
                         return r;
         }
@@ -437,15 +374,15 @@ static int print_revisions(json_t *revisions) {
                 return r;
         json_array_foreach(revisions, i, rev) {
                 char number[32], at[64], uid[32], hash[13] = "";
-                const char *by = get_string(rev, "applied_by"), *h = get_string(rev, "hash");
+                const char *by = reply_string(rev, "applied_by"), *h = reply_string(rev, "hash");
 
                 if (!by || !*by)
-                        by = format_int(rev, "applied_by_uid", uid, sizeof(uid));
+                        by = reply_format_int(rev, "applied_by_uid", uid, sizeof(uid));
                 if (h)
                         snprintf(hash, sizeof(hash), "%s", h);
-                r = table_add(t, format_int(rev, "revision", number, sizeof(number)),
-                              format_time(rev, "applied_at", at, sizeof(at)), by, hash,
-                              get_string(rev, "file"));
+                r = table_add(t, reply_format_int(rev, "revision", number, sizeof(number)),
+                              reply_format_time(rev, "applied_at", at, sizeof(at)), by, hash,
+                              reply_string(rev, "file"));
                 if (r < 0)
                         return r;
         }
@@ -455,47 +392,58 @@ static int print_revisions(json_t *revisions) {
 static int table_show(json_t *reply) {
         _cleanup_(table_freep) struct table *t = table_new(2);
         _cleanup_free_ char *requires = NULL;
-        json_t *s = get_object(reply, "service"), *revisions = get_array(reply, "revisions");
-        const char *text = get_string(reply, "text");
-        char rev[32], pid[32], limits[128], live[128], usage[32], condition[128], restarts[32];
+        json_t *s = reply_object(reply, "service"), *revisions = reply_array(reply, "revisions");
+        const char *text = reply_string(reply, "text");
+        char rev[32], pid[32], limits[128], live[128], usage[32], condition[128], restarts[32], degraded[160];
+        const char *health = reply_string(s, "health"), *degraded_by = reply_string(s, "degraded");
         int r;
 
         if (!t)
                 return -ENOMEM;
-        requires = join_strings(get_array(s, "requires"));
-        r = table_add(t, "Name:", get_string(s, "name"));
+        requires = join_strings(reply_array(s, "requires"));
+        r = table_add(t, "Name:", reply_string(s, "name"));
         if (r >= 0)
-                r = table_add(t, "Description:", get_string(s, "description"));
+                r = table_add(t, "Description:", reply_string(s, "description"));
         if (r >= 0)
-                r = table_add(t, "State:", get_string(s, "state"));
+                r = table_add(t, "State:", reply_string(s, "state"));
         if (r >= 0)
                 r = table_add(t, "Condition:", format_condition(s, condition, sizeof(condition)));
         if (r >= 0)
-                r = table_add(t, "Desired:", get_string(s, "desired"));
+                r = table_add(t, "Health:",
+                              health && strcmp(health, "none") == 0 ? "- (no checks, or not running)" : health);
+        if (r >= 0) {
+                if (degraded_by && *degraded_by)
+                        snprintf(degraded, sizeof(degraded), "yes: it requires %s, which is unhealthy", degraded_by);
+                else
+                        snprintf(degraded, sizeof(degraded), "%s", health ? "no" : "-");
+                r = table_add(t, "Degraded:", degraded);
+        }
         if (r >= 0)
-                r = table_add(t, "Revision:", format_int(s, "revision", rev, sizeof(rev)));
+                r = table_add(t, "Desired:", reply_string(s, "desired"));
         if (r >= 0)
-                r = table_add(t, "Template:", get_string(s, "template"));
+                r = table_add(t, "Revision:", reply_format_int(s, "revision", rev, sizeof(rev)));
+        if (r >= 0)
+                r = table_add(t, "Template:", reply_string(s, "template"));
         if (r >= 0)
                 r = table_add(t, "Requires:", requires);
         if (r >= 0)
-                r = table_add(t, "PID:", format_int(s, "pid", pid, sizeof(pid)));
+                r = table_add(t, "PID:", reply_format_int(s, "pid", pid, sizeof(pid)));
         if (r >= 0)
                 r = table_add(t, "Limits (defined):",
-                              format_limits(get_object(s, "limits"), limits, sizeof(limits)));
+                              format_limits(reply_object(s, "limits"), limits, sizeof(limits)));
         if (r >= 0)
                 r = table_add(t, "Limits (live):",
-                              format_limits(get_object(s, "live_limits"), live, sizeof(live)));
+                              format_limits(reply_object(s, "live_limits"), live, sizeof(live)));
         if (r >= 0)
                 r = table_add(t, "Memory usage:", format_size(s, "memory_usage", usage, sizeof(usage)));
         if (r >= 0)
-                r = table_add(t, "Restart policy:", get_string(s, "restart_policy"));
+                r = table_add(t, "Restart policy:", reply_string(s, "restart_policy"));
         if (r >= 0)
-                r = table_add(t, "Restarts:", format_int(s, "restarts", restarts, sizeof(restarts)));
+                r = table_add(t, "Restarts:", reply_format_int(s, "restarts", restarts, sizeof(restarts)));
         if (r >= 0)
-                r = table_add(t, "Last action:", get_string(s, "last_action"));
+                r = table_add(t, "Last action:", reply_string(s, "last_action"));
         if (r >= 0)
-                r = table_add(t, "Last error:", get_string(s, "last_error"));
+                r = table_add(t, "Last error:", reply_string(s, "last_error"));
         if (r < 0)
                 return r;
         r = table_print(t, stdout, NULL);
@@ -503,7 +451,7 @@ static int table_show(json_t *reply) {
                 return r;
 
         if (text) {
-                printf("\nDefinition (revision %s):\n", format_int(s, "revision", rev, sizeof(rev)));
+                printf("\nDefinition (revision %s):\n", reply_format_int(s, "revision", rev, sizeof(rev)));
                 print_indented(text, "    ");
         }
         if (json_array_size(revisions) > 0) {
@@ -522,7 +470,7 @@ static int table_action(json_t *reply) {
         if (!t)
                 return -ENOMEM;
         table_align_right(t, 3);
-        r = add_action_row(t, get_object(reply, "action"));
+        r = add_action_row(t, reply_object(reply, "action"));
         if (r < 0)
                 return r;
         return table_print(t, stdout, NULL);
@@ -544,22 +492,22 @@ static void event_cells_done(struct event_cells *c) {
 }
 
 static int event_cells(json_t *e, struct event_cells *c) {
-        const char *user = get_string(e, "user"), *reason = get_string(e, "reason"),
-                   *error = get_string(e, "error");
+        const char *user = reply_string(e, "user"), *reason = reply_string(e, "reason"),
+                   *error = reply_string(e, "error");
 
         if (!user || !*user)
-                user = format_int(e, "uid", c->uid, sizeof(c->uid));
+                user = reply_format_int(e, "uid", c->uid, sizeof(c->uid));
         if (error && *error && reason && *reason)
                 c->why = hl_strdup_printf("%s: %s", reason, error);
         else
                 c->why = strdup(error && *error ? error : reason ?: "-");
         if (!c->why)
                 return -ENOMEM;
-        c->cells[0] = format_time(e, "time", c->time, sizeof(c->time));
-        c->cells[1] = get_string(e, "service");
-        c->cells[2] = get_string(e, "action");
-        c->cells[3] = get_string(e, "result");
-        c->cells[4] = format_duration(e, "duration_ms", c->duration, sizeof(c->duration));
+        c->cells[0] = reply_format_time(e, "time", c->time, sizeof(c->time));
+        c->cells[1] = reply_string(e, "service");
+        c->cells[2] = reply_string(e, "action");
+        c->cells[3] = reply_string(e, "result");
+        c->cells[4] = reply_format_duration(e, "duration_ms", c->duration, sizeof(c->duration));
         c->cells[5] = user;
         c->cells[6] = c->why;
         return 0;
@@ -567,7 +515,7 @@ static int event_cells(json_t *e, struct event_cells *c) {
 
 static int table_history(json_t *reply) {
         _cleanup_(table_freep) struct table *t = table_new(EVENT_COLUMNS);
-        json_t *events = get_array(reply, "events"), *e;
+        json_t *events = reply_array(reply, "events"), *e;
         size_t i;
         int r;
 
@@ -609,7 +557,7 @@ static int table_event(json_t *reply) {
         struct event_cells c = {};
         int r;
 
-        r = event_cells(get_object(reply, "event"), &c);
+        r = event_cells(reply_object(reply, "event"), &c);
         if (r >= 0 && !header_printed) {
                 r = table_print_row(stdout, EVENT_COLUMNS, event_header, width, right);
                 header_printed = true;
@@ -624,15 +572,15 @@ static int table_why(json_t *reply) {
         json_t *line;
         size_t i;
 
-        json_array_foreach(get_array(reply, "explanation"), i, line)
+        json_array_foreach(reply_array(reply, "explanation"), i, line)
                 if (json_is_string(line))
                         print_indented(json_string_value(line), "");
         return 0;
 }
 
 static int table_version(json_t *reply) {
-        printf("hld %s (interface %s)\n", get_string(reply, "version") ?: "-",
-               get_string(reply, "interface") ?: "-");
+        printf("hld %s (interface %s)\n", reply_string(reply, "version") ?: "-",
+               reply_string(reply, "interface") ?: "-");
         return 0;
 }
 
@@ -647,6 +595,8 @@ const struct output output_table = {
         .event = table_event,
         .why = table_why,
         .version = table_version,
+        .health = output_table_health,
+        .health_history = output_table_health_history,
 };
 
 /* Scripts get each reply's parameters as they are, so fields hlctl does not know yet
@@ -660,7 +610,7 @@ static int json_print(json_t *reply) {
 
 /* JSON lines: each event as one compact object on a line of its own, at once. */
 static int json_event(json_t *reply) {
-        json_t *event = get_object(reply, "event");
+        json_t *event = reply_object(reply, "event");
 
         if (json_dumpf(event ?: reply, stdout, JSON_COMPACT | JSON_SORT_KEYS) < 0)
                 return -EIO;
@@ -679,4 +629,6 @@ const struct output output_json = {
         .event = json_event,
         .why = json_print,
         .version = json_print,
+        .health = json_print,
+        .health_history = json_print,
 };

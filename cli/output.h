@@ -5,7 +5,7 @@
  * for scripts, in the manner of OpenBSD bgpctl's struct output. Each function gets the
  * parameters object of one reply (always an object, possibly empty: the daemon may be
  * older or newer than hlctl, so every field is optional here and printed as "-" when it
- * is missing or has the wrong type). Functions return 0 or -errno. */
+ * is missing or has the wrong type, see reply.h). Functions return 0 or -errno. */
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -22,10 +22,16 @@ struct output {
         int (*event)(json_t *reply);
         int (*why)(json_t *reply);
         int (*version)(json_t *reply);
+        int (*health)(json_t *reply);
+        int (*health_history)(json_t *reply);
 };
 
 extern const struct output output_table;
 extern const struct output output_json;
+
+/* The tables of health and health --history (output-health.c). */
+int output_table_health(json_t *reply);
+int output_table_health_history(json_t *reply);
 
 /* Whether an action object's result, or any in an array of actions, is "failed". */
 bool output_action_failed(json_t *action);

@@ -56,7 +56,7 @@ json_t *service_json(struct manager *m, const struct service *s) {
         for (char **r = d->requires; r && *r; r++) {
                 struct service *dep = manager_find(m, *r);
                 /* Running on something that is not well: degraded, whatever its own checks say. */
-                if (dep && health_status(dep) == HEALTH_UNHEALTHY) {
+                if (dep && health_status(dep) == HEALTH_UNHEALTHY && strcmp(s->observed.state, "RUNNING") == 0) {
                         json_object_set_new(j, "degraded", json_string(*r));
                         break;
                 }
@@ -78,15 +78,27 @@ json_t *service_json(struct manager *m, const struct service *s) {
         return j;
 }
 
+static int compare_names(const void *a, const void *b) {
+        return strcmp((*(struct service *const *) a)->name, (*(struct service *const *) b)->name);
+}
+
 static void list(struct manager *m, struct request *req, json_t *parameters) {
         static const struct hl_field table[] = { {} };
         json_t *services;
 
         if (!dispatch(req, parameters, table, NULL))
                 return;
+        /* By name, as documented; m->services itself stays in Requires= order for runs. */
+        _cleanup_free_ struct service **sorted = calloc(m->n_services + 1, sizeof(*sorted));
+        if (!sorted) {
+                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "out of memory");
+                return;
+        }
+        memcpy(sorted, m->services, sizeof(*sorted) * m->n_services);
+        qsort(sorted, m->n_services, sizeof(*sorted), compare_names);
         services = json_array();
         for (size_t i = 0; services && i < m->n_services; i++)
-                json_array_append_new(services, service_json(m, m->services[i]));
+                json_array_append_new(services, service_json(m, sorted[i]));
         request_reply(req, json_pack("{s:o}", "services", services), false);
 }
 

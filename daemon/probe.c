@@ -313,12 +313,17 @@ static int start_dns(struct probe *p, int netns_fd) {
                 close(fd);
                 return r;
         }
+        /* Connected, so that a closed port answers "connection refused" at once instead
+         * of the probe waiting for its timeout. */
+        r = uv_udp_connect(&p->io.udp, (struct sockaddr *) &addr);
+        if (r < 0)
+                return r;
         r = uv_udp_recv_start(&p->io.udp, on_dns_alloc, on_dns_recv);
         if (r < 0)
                 return r;
         buf = uv_buf_init((char *) p->query, (unsigned) n);
         p->send.data = p;
-        return uv_udp_send(&p->send, &p->io.udp, &buf, 1, (struct sockaddr *) &addr, on_dns_sent);
+        return uv_udp_send(&p->send, &p->io.udp, &buf, 1, NULL, on_dns_sent);
 }
 
 static void on_exec_exit(uv_poll_t *h, int status, int events) {

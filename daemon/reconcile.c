@@ -531,6 +531,15 @@ static int store_apply(struct run *run) {
                 if (manager_set_desired(m, d->def->name, d,
                                         s && s->override && s->desired->def->state == d->def->state ? s->override : NULL) < 0)
                         log_error("out of memory keeping revision %" PRId64 " of %s", d->revision, d->def->name);
+                /* A new service: what the survey of this run saw is its state (MISSING). */
+                if (!s && (s = manager_find(m, d->def->name))) {
+                        struct item *it = run_find(run, d->def->name);
+                        if (it && it->observe_error >= 0) {
+                                ct_observed_done(&s->observed);
+                                if (ct_observe_copy(&s->observed, &it->observed) >= 0)
+                                        s->observed_valid = true;
+                        }
+                }
         }
         manager_sort(m);
         return 0;
