@@ -83,7 +83,10 @@ int ct_observe_copy(struct ct_observed *dst, const struct ct_observed *src);
 /* liblxc's configured lxc.lxcpath (usually /var/lib/lxc). */
 const char *ct_default_lxcpath(void);
 
-/* Starts argv inside the running container (liblxc attach, environment cleared, standard
- * streams on /dev/null) and returns at once with the process's pid, a child of hld that
- * the caller must reap. */
-int ct_attach(const char *lxcpath, const char *name, char *const *argv, pid_t *ret_pid, char **ret_error);
+/* Runs argv inside the running container (liblxc attach, environment cleared, standard
+ * streams on /dev/null) from a helper process, and returns at once: ret_fd then yields
+ * two ints, how it ended (0 exited, 1 killed at timeout_ms, -1 never started) and its
+ * wait status, followed by an error text if it never started; EOF when the helper is
+ * done. The helper is hld's child: reap it after EOF. */
+int ct_attach(const char *lxcpath, const char *name, char *const *argv, uint64_t timeout_ms, pid_t *ret_helper,
+              int *ret_fd, char **ret_error);

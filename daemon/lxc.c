@@ -5,7 +5,9 @@
 #include <ftw.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <pthread.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <lxc/attach_options.h>
 #include <lxc/lxccontainer.h>
 #include <stdio.h>
@@ -32,30 +34,83 @@
 static bool cgroup_v2;
 
 /* liblxc makes its children with raw clone(2) in places (a container's init, the copy of a
- * clone, attach), which skips glibc's fork handlers: a child that then takes a stdio or
- * malloc lock another thread held at that instant waits for ever (seen: a clone's child
- * stuck in fopen on _IO_list_all_lock). So calls that make children run alone, and calls
- * that only read run together. The loop thread takes no stdio locks (see log.c). */
-static pthread_rwlock_t lxc_lock = PTHREAD_RWLOCK_INITIALIZER;
+ * clone, attach), which skips glibc's fork handlers: in a threaded process, a child that
+ * then takes a stdio or malloc lock another thread held at that instant waits for ever
+ * (seen: a clone's child stuck in fopen on _IO_list_all_lock). So every call that makes
+ * children runs in a helper process forked for it: fork(2) itself leaves malloc, stdio and
+ * liblxc's own locks usable in the child, and in the single-threaded helper liblxc's
+ * clones are safe. Helpers run in parallel; reads stay in hld's threads. */
+static int fail(char **ret_error, int r, const char *fmt, ...) HL_PRINTF(3, 4);
 
-static void unlockp(pthread_rwlock_t **l) {
-        if (*l)
-                pthread_rwlock_unlock(*l);
+struct helper_result {
+        int r;
+        char error[1024];
+};
+
+static int read_full(int fd, void *buf, size_t size) {
+        size_t done = 0;
+
+        while (done < size) {
+                ssize_t n = read(fd, (char *) buf + done, size - done);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return -EIO;
+                done += (size_t) n;
+        }
+        return 0;
 }
 
-#define LOCK_SHARED()                                                                        \
-        _cleanup_(unlockp) pthread_rwlock_t *_lock_ = (pthread_rwlock_rdlock(&lxc_lock), &lxc_lock)
-#define LOCK_EXCLUSIVE()                                                                     \
-        _cleanup_(unlockp) pthread_rwlock_t *_lock_ = (pthread_rwlock_wrlock(&lxc_lock), &lxc_lock)
+typedef int (*helper_fn)(void *data, char **ret_error);
+
+static int run_in_helper(const char *name, helper_fn fn, void *data, char **ret_error) {
+        struct helper_result res = {};
+        int fds[2], status = 0, r;
+        pid_t pid;
+
+        if (pipe2(fds, O_CLOEXEC) < 0)
+                return fail(ret_error, -errno, "cannot make a pipe: %s", strerror(errno));
+        pid = fork();
+        if (pid < 0) {
+                r = -errno;
+                close(fds[0]);
+                close(fds[1]);
+                return fail(ret_error, r, "cannot fork a helper for %s: %s", name, strerror(-r));
+        }
+        if (pid == 0) {
+                char *error = NULL;
+
+                close(fds[0]);
+                prctl(PR_SET_NAME, (unsigned long) "hld-lxc", 0, 0, 0);
+                res.r = fn(data, &error);
+                if (error)
+                        snprintf(res.error, sizeof(res.error), "%s", error);
+                (void) !write(fds[1], &res, sizeof(res));
+                _exit(0);
+        }
+        close(fds[1]);
+        r = read_full(fds[0], &res, sizeof(res));
+        close(fds[0]);
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        if (r < 0)
+                return fail(ret_error, -EIO, "the helper for %s died (%s %d)", name,
+                            WIFSIGNALED(status) ? "signal" : "status",
+                            WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+        if (res.r < 0 && res.error[0])
+                fail(ret_error, res.r, "%s", res.error);
+        return res.r;
+}
 
 /* The cgroup.procs files of the cgroups hld started in, one per hierarchy. */
 static char *home_cgroups[16];
 static size_t n_home_cgroups;
 
 /* liblxc's start notes the caller's pid as the monitor's before it forks, and the forked
- * monitor then moves that pid — hld — into lxc.monitor.NAME. hld would leave its own
- * cgroup (its systemd unit's) and the container's monitor cgroup could never be removed.
- * So hld remembers where it belongs and goes back after every start. */
+ * monitor then moves that pid into lxc.monitor.NAME. Were the caller hld, it would leave
+ * its own cgroup (its systemd unit's) and the monitor cgroup could never be removed. Starts
+ * run in a helper process (below), which is what gets moved and then exits; the caller
+ * still goes back to where it belongs after every start, should that ever change. */
 static void record_home_cgroups(void) {
         _cleanup_free_ char *line = NULL;
         size_t size = 0;
@@ -696,38 +751,106 @@ static int do_attach(const char *lxcpath, const char *name, char *const *argv, p
 }
 
 int ct_observe(const char *lxcpath, const char *name, const struct ct_settings *want, struct ct_observed *ret) {
-        LOCK_SHARED();
         return do_observe(lxcpath, name, want, ret);
 }
 
 int ct_configure(const char *lxcpath, const char *name, const struct ct_settings *settings, bool live,
                  char **ret_error) {
-        LOCK_SHARED();
         return do_configure(lxcpath, name, settings, live, ret_error);
 }
 
-int ct_start(const char *lxcpath, const char *name, char **ret_error) {
-        LOCK_EXCLUSIVE();
-        return do_start(lxcpath, name, ret_error);
-}
-
 int ct_stop(const char *lxcpath, const char *name, int timeout_s, char **ret_error) {
-        LOCK_SHARED();
         return do_stop(lxcpath, name, timeout_s, ret_error);
 }
 
+struct call {
+        const char *lxcpath;
+        const char *name;
+        const struct hl_def *def;
+        const struct ct_settings *settings;
+        bool leave_running;
+};
+
+static int start_helper(void *data, char **ret_error) {
+        struct call *c = data;
+        return do_start(c->lxcpath, c->name, ret_error);
+}
+
+static int destroy_helper(void *data, char **ret_error) {
+        struct call *c = data;
+        return do_destroy(c->lxcpath, c->name, ret_error);
+}
+
+static int create_helper(void *data, char **ret_error) {
+        struct call *c = data;
+        return do_create(c->lxcpath, c->def, c->settings, c->leave_running, ret_error);
+}
+
+int ct_start(const char *lxcpath, const char *name, char **ret_error) {
+        return run_in_helper(name, start_helper, &(struct call) { .lxcpath = lxcpath, .name = name }, ret_error);
+}
+
 int ct_destroy(const char *lxcpath, const char *name, char **ret_error) {
-        LOCK_EXCLUSIVE();
-        return do_destroy(lxcpath, name, ret_error);
+        return run_in_helper(name, destroy_helper, &(struct call) { .lxcpath = lxcpath, .name = name }, ret_error);
 }
 
 int ct_create(const char *lxcpath, const struct hl_def *def, const struct ct_settings *settings, bool leave_running,
               char **ret_error) {
-        LOCK_EXCLUSIVE();
-        return do_create(lxcpath, def, settings, leave_running, ret_error);
+        return run_in_helper(def->name, create_helper,
+                             &(struct call) { .lxcpath = lxcpath, .def = def, .settings = settings,
+                                              .leave_running = leave_running },
+                             ret_error);
 }
 
-int ct_attach(const char *lxcpath, const char *name, char *const *argv, pid_t *ret_pid, char **ret_error) {
-        LOCK_EXCLUSIVE();
-        return do_attach(lxcpath, name, argv, ret_pid, ret_error);
+/* The helper of an exec probe: attaches, tells hld the pid, waits for the command up to
+ * the timeout (killing it then: it is the helper's own child, so no pid can be reused
+ * meanwhile) and tells hld how it ended. */
+static void attach_helper(const char *lxcpath, const char *name, char *const *argv, uint64_t timeout_ms, int fd) {
+        int msg[2] = { -1, 0 }; /* [0]: 0 exited, 1 killed at the timeout, -1 not started; [1]: wait status */
+        _cleanup_free_ char *error = NULL;
+        pid_t pid = -1;
+        int pidfd;
+
+        if (do_attach(lxcpath, name, argv, &pid, &error) >= 0) {
+                struct pollfd p = { .events = POLLIN };
+
+                pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+                p.fd = pidfd;
+                if (pidfd >= 0 && poll(&p, 1, (int) timeout_ms) == 0) {
+                        kill(pid, SIGKILL);
+                        msg[0] = 1;
+                } else
+                        msg[0] = 0;
+                while (waitpid(pid, &msg[1], 0) < 0 && errno == EINTR)
+                        ;
+        }
+        (void) !write(fd, msg, sizeof(msg));
+        if (error)
+                (void) !write(fd, error, strlen(error));
+        _exit(0);
+}
+
+int ct_attach(const char *lxcpath, const char *name, char *const *argv, uint64_t timeout_ms, pid_t *ret_helper,
+              int *ret_fd, char **ret_error) {
+        int fds[2];
+        pid_t pid;
+
+        if (pipe2(fds, O_CLOEXEC) < 0)
+                return fail(ret_error, -errno, "cannot make a pipe: %s", strerror(errno));
+        pid = fork();
+        if (pid < 0) {
+                int r = -errno;
+                close(fds[0]);
+                close(fds[1]);
+                return fail(ret_error, r, "cannot fork a helper for %s: %s", name, strerror(-r));
+        }
+        if (pid == 0) {
+                close(fds[0]);
+                prctl(PR_SET_NAME, (unsigned long) "hld-probe", 0, 0, 0);
+                attach_helper(lxcpath, name, argv, timeout_ms, fds[1]);
+        }
+        close(fds[1]);
+        *ret_helper = pid;
+        *ret_fd = fds[0];
+        return 0;
 }

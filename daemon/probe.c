@@ -42,7 +42,7 @@ struct probe {
         uv_write_t write;
         uv_udp_send_t send;
         uv_work_t work;
-        /* exec */
+        /* exec: the helper process and the read end of its pipe */
         pid_t pid;
         int pidfd;
         char *error;
@@ -97,8 +97,8 @@ static void report(struct probe *p, bool ok, const char *fmt, ...) {
 static void on_timeout(uv_timer_t *t) {
         struct probe *p = t->data;
 
-        if (p->pid > 0)
-                kill(p->pid, SIGKILL); /* reaped when its pidfd says it is gone */
+        /* An exec probe's helper kills the command at the same timeout and is reaped when
+         * its pipe closes. */
         report(p, false, "%s within %.1f s", p->check->kind == HL_CHECK_EXEC ? "not finished" : "no answer",
                (double) p->timeout_ms / 1000);
 }
@@ -326,28 +326,49 @@ static int start_dns(struct probe *p, int netns_fd) {
         return uv_udp_send(&p->send, &p->io.udp, &buf, 1, NULL, on_dns_sent);
 }
 
-static void on_exec_exit(uv_poll_t *h, int status, int events) {
+/* The helper's pipe (see ct_attach): how the command ended, then EOF when the helper is
+ * done and can be reaped. */
+static void on_exec_output(uv_poll_t *h, int status, int events) {
         struct probe *p = h->data;
-        siginfo_t info = {};
+        ssize_t n = read(p->pidfd, p->buf + p->len, sizeof(p->buf) - 1 - p->len);
+        int msg[2];
 
-        if (waitid(P_PIDFD, (id_t) p->pidfd, &info, WEXITED | WNOHANG) < 0 || info.si_pid == 0)
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
                 return;
+        if (n > 0 && p->len + (size_t) n < sizeof(p->buf) - 1) {
+                p->len += (size_t) n;
+                return;
+        }
+        /* EOF (or a full buffer): the helper is done. */
+        while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
+                ;
         p->pid = 0;
-        if (info.si_code == CLD_EXITED && info.si_status == 0)
-                report(p, true, "exit status 0");
-        else if (info.si_code == CLD_EXITED)
-                report(p, false, "exit status %d", info.si_status);
-        else
-                report(p, false, "killed by signal %d", info.si_status);
-        /* Reaped: the poll can go now too. */
+        p->buf[p->len] = 0;
+        if (p->len < sizeof(msg))
+                report(p, false, "the probe's helper died");
+        else {
+                memcpy(msg, p->buf, sizeof(msg));
+                if (msg[0] < 0)
+                        report(p, false, "%s", p->len > sizeof(msg) ? p->buf + sizeof(msg) : "could not run the command");
+                else if (msg[0] == 1)
+                        report(p, false, "not finished within %.1f s", (double) p->timeout_ms / 1000);
+                else if (WIFEXITED(msg[1]) && WEXITSTATUS(msg[1]) == 0)
+                        report(p, true, "exit status 0");
+                else if (WIFEXITED(msg[1]))
+                        report(p, false, "exit status %d", WEXITSTATUS(msg[1]));
+                else
+                        report(p, false, "killed by signal %d", WTERMSIG(msg[1]));
+        }
         if (!uv_is_closing((uv_handle_t *) &p->io))
                 uv_close((uv_handle_t *) &p->io, on_closed);
 }
 
+/* In the thread pool: forking the helper costs a millisecond or so, kept off the loop. */
 static void exec_work(uv_work_t *w) {
         struct probe *p = w->data;
 
-        if (ct_attach(p->m->config.lxcpath, p->service, p->check->argv, &p->pid, &p->error) < 0)
+        if (ct_attach(p->m->config.lxcpath, p->service, p->check->argv, p->timeout_ms, &p->pid, &p->pidfd,
+                      &p->error) < 0)
                 p->pid = 0;
 }
 
@@ -363,22 +384,12 @@ static void exec_after(uv_work_t *w, int status) {
                 }
                 return;
         }
-        p->pidfd = (int) syscall(SYS_pidfd_open, p->pid, 0);
-        if (p->pidfd < 0) {
-                /* Cannot watch it: wait for it in the worst case, it is our child. */
-                kill(p->pid, SIGKILL);
-                waitpid(p->pid, NULL, 0);
-                p->pid = 0;
-                report(p, false, "cannot watch the command: %s", strerror(errno));
-                return;
-        }
+        fcntl(p->pidfd, F_SETFL, fcntl(p->pidfd, F_GETFL) | O_NONBLOCK);
         uv_poll_init(p->m->loop, &p->io.poll, p->pidfd);
         p->io.poll.data = p;
         p->io_open = true;
         p->open_handles++;
-        uv_poll_start(&p->io.poll, UV_READABLE, on_exec_exit);
-        if (p->reported) /* timed out while attaching */
-                kill(p->pid, SIGKILL);
+        uv_poll_start(&p->io.poll, UV_READABLE | UV_DISCONNECT, on_exec_output);
 }
 
 int probe_start(struct manager *m, const char *service, pid_t init_pid, int netns_fd, const struct hl_check *check,
