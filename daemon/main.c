@@ -191,6 +191,9 @@ static int load_service(void *userdata, const struct store_service *svc) {
         return r;
 }
 
+static int saved_argc;
+static char **saved_argv;
+
 static void on_reconcile_timer(uv_timer_t *t) {
         reconcile_on_timer(t->data);
 }
@@ -225,14 +228,22 @@ static void on_signal(uv_signal_t *s, int signum) {
 
         if (signum == SIGHUP) {
                 struct config c;
+
+                /* The same file and command line as at start, read again: the command line
+                 * still wins. Paths and sockets stay as they are; the pool keeps its size. */
+                sd_notify(0, "RELOADING=1");
                 config_defaults(&c);
-                log_info("SIGHUP: re-reading %s", HLD_DEFAULT_CONFIG);
-                if (config_load(&c, HLD_DEFAULT_CONFIG, false) >= 0) {
+                optind = 0;
+                if (parse_argv(saved_argc, saved_argv, &c) > 0) {
                         m->config.jobs = c.jobs;
                         m->config.reconcile_interval_ms = c.reconcile_interval_ms;
                         m->config.stop_timeout_s = c.stop_timeout_s;
+                        m->config.idle_timeout_ms = c.idle_timeout_ms;
+                        m->config.health_retention_ms = c.health_retention_ms;
                         start_timers(m);
-                }
+                        log_info("SIGHUP: configuration read again");
+                } else
+                        log_warning("SIGHUP: the configuration has errors, keeping the one in force");
                 config_done(&c);
                 sd_notify(0, "READY=1");
                 return;
@@ -361,6 +372,8 @@ int main(int argc, char **argv) {
         log_setup();
         signal(SIGPIPE, SIG_IGN);
         config_defaults(&m.config);
+        saved_argc = argc;
+        saved_argv = argv;
         r = parse_argv(argc, argv, &m.config);
         if (r <= 0) {
                 config_done(&m.config);

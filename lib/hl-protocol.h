@@ -14,8 +14,6 @@
 #define HL_VERSION "0.1.0"
 #define HL_INTERFACE "io.hl"
 #define HL_DEFAULT_SOCKET "/run/hld/hld.sock"
-/* Anyone may connect here; every method that changes the node is refused. */
-#define HL_DEFAULT_READONLY_SOCKET "/run/hld/hld-ro.sock"
 #define HL_SOCKET_ENV "HLD_SOCKET"
 
 /* Limits: a frame (one NUL-terminated message) larger than this is refused and the
