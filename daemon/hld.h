@@ -93,6 +93,7 @@ struct manager {
         struct job *queue_head, *queue_tail;
         struct run *run;
         struct subscriber *subscribers; /* events -f */
+        size_t survey_threads;          /* pool threads a survey may use */
         bool stopping;
 };
 

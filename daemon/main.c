@@ -323,6 +323,10 @@ static int run(struct manager *m) {
         }
         manager_sort(m);
 
+        {
+                long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+                m->survey_threads = cpus > 2 ? (size_t) cpus - 1 : 1;
+        }
         /* Before the first uv_queue_work: container actions plus surveys in parallel. */
         snprintf(pool, sizeof(pool), "%u", m->config.jobs + 4);
         setenv("UV_THREADPOOL_SIZE", pool, 1);

@@ -27,6 +27,8 @@ struct work {
         uint64_t started;
         struct ct_observed observed;
         int observe_error;
+        /* A survey work item looks at items first, first + stride, ... */
+        size_t first, stride;
 };
 
 static void run_schedule(struct run *run);
@@ -601,16 +603,19 @@ static void survey_work(uv_work_t *req) {
         struct work *w = (struct work *) req;
         struct run *run = w->run;
 
-        w->item->observe_error =
-                ct_observe(run->m->config.lxcpath, w->item->name, &w->item->desired->settings, &w->item->observed);
+        for (size_t i = w->first; i < run->n_items; i += w->stride) {
+                struct item *it = &run->items[i];
+                it->observe_error = ct_observe(run->m->config.lxcpath, it->name, &it->desired->settings, &it->observed);
+        }
 }
 
 static void survey_after(uv_work_t *req, int status) {
         struct work *w = (struct work *) req;
         struct run *run = w->run;
 
-        if (status < 0 && w->item->observe_error >= 0)
-                w->item->observe_error = status;
+        for (size_t i = w->first; status < 0 && i < run->n_items; i += w->stride)
+                if (run->items[i].observe_error >= 0)
+                        run->items[i].observe_error = status;
         free(w);
         if (--run->pending == 0)
                 run_execute(run);
@@ -621,14 +626,18 @@ static int run_survey(struct run *run) {
                 run_execute(run);
                 return 0;
         }
-        for (size_t i = 0; i < run->n_items; i++) {
+        /* A survey is CPU work (parsing configs, asking monitors): it gets one thread less
+         * than there are cores, so that the node — and hlctl status — keeps one. */
+        size_t slots = run->m->survey_threads < run->n_items ? run->m->survey_threads : run->n_items;
+        for (size_t i = 0; i < slots; i++) {
                 struct work *w = calloc(1, sizeof(*w));
                 int r;
 
                 if (!w)
                         return -ENOMEM;
                 w->run = run;
-                w->item = &run->items[i];
+                w->first = i;
+                w->stride = slots;
                 r = work_queue(run->m->loop, &w->req, survey_work, survey_after);
                 if (r < 0) {
                         free(w);
