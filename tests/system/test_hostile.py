@@ -105,10 +105,12 @@ def test_one_user_cannot_take_every_slot(hld):
             os.setuid(NOBODY)
             held, refused = [], 0
             for _ in range(200):
-                s = connect(ro)
-                s.sendall(b'{"method":"io.hl.Version","parameters":{}}\0')
-                s.settimeout(5)
+                # A refused connection is accepted and closed at once: any step may fail.
+                s = None
                 try:
+                    s = connect(ro)
+                    s.sendall(b'{"method":"io.hl.Version","parameters":{}}\0')
+                    s.settimeout(5)
                     data = s.recv(4096)
                 except OSError:
                     data = b""
@@ -116,7 +118,8 @@ def test_one_user_cannot_take_every_slot(hld):
                     held.append(s)
                 else:
                     refused += 1
-                    s.close()
+                    if s:
+                        s.close()
             os.write(w, ("%d %d" % (len(held), refused)).encode())
             os.read(os.open("/dev/null", os.O_RDONLY), 1)
         finally:
