@@ -94,8 +94,10 @@ static void list(struct manager *m, struct request *req, json_t *parameters) {
                 request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "out of memory");
                 return;
         }
-        memcpy(sorted, m->services, sizeof(*sorted) * m->n_services);
-        qsort(sorted, m->n_services, sizeof(*sorted), compare_names);
+        if (m->n_services > 0) {
+                memcpy(sorted, m->services, sizeof(*sorted) * m->n_services);
+                qsort(sorted, m->n_services, sizeof(*sorted), compare_names);
+        }
         services = json_array();
         for (size_t i = 0; services && i < m->n_services; i++)
                 json_array_append_new(services, service_json(m, sorted[i]));
