@@ -119,8 +119,10 @@ def test_unhealthy_service_is_restarted_and_recovers(hld):
     assert abs(record["uptime"] - (record["probes"] - record["failures_count"]) / record["probes"]) < 1e-6
     assert record["flaps"] >= 3  # healthy, unhealthy, healthy again
     assert "failing_since" not in record  # it passes now
+    # The verdict took Retries=2 failed rounds; under a slow (sanitizer) build one of them
+    # may have failed on another check, so at least one http failure is certain.
     http_failures = [f for f in record["failures"] if f["check"] == "http http://127.0.0.1/"]
-    assert len(http_failures) >= 2, record
+    assert len(http_failures) >= 1, record
     assert all("port 80" in f["message"] for f in http_failures), record
 
     table = hld.hlctl("health", "--history", name).out
