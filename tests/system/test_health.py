@@ -123,7 +123,10 @@ def test_unhealthy_service_is_restarted_and_recovers(hld):
     # may have failed on another check, so at least one http failure is certain.
     http_failures = [f for f in record["failures"] if f["check"] == "http http://127.0.0.1/"]
     assert len(http_failures) >= 1, record
-    assert all("port 80" in f["message"] for f in http_failures), record
+    # Refused while the server was down; unreachable if a round fell between the restart
+    # and init bringing loopback up.
+    assert all("port 80" in f["message"] or "unreachable" in f["message"] for f in http_failures), record
+    assert any("port 80" in f["message"] for f in http_failures), record
 
     table = hld.hlctl("health", "--history", name).out
     assert re.search(r"^Uptime:\s+\d+\.\d\d% \(\d+ probes, \d+ failed\)$", table, re.M), table
