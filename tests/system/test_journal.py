@@ -10,6 +10,7 @@ import sys
 import time
 
 from conftest import HLD, definition
+from test_systemd import wait_connectable
 
 LISTENER = r'''
 import socket, sys
@@ -25,6 +26,7 @@ while True:
 
 def test_action_lines_carry_journal_fields(hld):
     hld.stop()
+    hld.socket.unlink(missing_ok=True)
     out = hld.dir / "journal.txt"
     script = ("mount -t tmpfs hl-test-journal /run/systemd && mkdir /run/systemd/journal && "
               "%s -c '%s' %s & sleep 0.5; JOURNAL_STREAM=8:1 exec %s --state-dir %s --lxcpath %s --socket %s"
@@ -32,9 +34,7 @@ def test_action_lines_carry_journal_fields(hld):
     proc = subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:
-        deadline = time.monotonic() + 10
-        while not hld.socket.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_connectable(hld.socket)
         name = hld.name("jr")
         hld.write(name, definition())
         hld.apply()

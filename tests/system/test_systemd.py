@@ -87,6 +87,20 @@ def test_socket_activation_starts_hld(hld):
         proc.wait(timeout=10)
 
 
+def wait_connectable(path, timeout=20):
+    """Until something accepts on path: a socket file alone may be a stale one, or one
+    bound and not yet listening."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.connect(str(path))
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError("nothing accepts on %s" % path)
+
+
 def cgroup_root():
     if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
         return Path("/sys/fs/cgroup")             # v2: the unified hierarchy
@@ -103,6 +117,7 @@ def test_containers_are_not_in_hlds_cgroup(hld):
     root = cgroup_root()
     unit = root / ("hl-test-%s.service" % hld.tag)
     hld.stop()
+    hld.socket.unlink(missing_ok=True)
     unit.mkdir()
     try:
         def enter():
@@ -111,9 +126,7 @@ def test_containers_are_not_in_hlds_cgroup(hld):
                                  "--socket", str(hld.socket)], preexec_fn=enter, stdin=subprocess.DEVNULL,
                                 stdout=open(hld.log, "ab"), stderr=subprocess.STDOUT)
         hld.proc = proc
-        deadline = time.monotonic() + 10
-        while not hld.socket.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_connectable(hld.socket)
         name = hld.name("kept")
         hld.write(name, definition())
         hld.apply()
