@@ -522,6 +522,3 @@ void control_close(struct control *ctl) {
         uv_close((uv_handle_t *) &ctl->server, (uv_close_cb) free);
 }
 
-unsigned control_clients(struct control *ctl) {
-        return ctl->n_clients;
-}

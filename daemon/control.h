@@ -40,7 +40,6 @@ int control_listen(struct manager *m, const char *path, bool readonly, struct co
 /* Closes the listening socket and every client; requests in flight are answered into
  * the void. */
 void control_close(struct control *c);
-unsigned control_clients(struct control *c);
 
 const struct peer *request_peer(const struct request *req);
 bool request_wants_more(const struct request *req);

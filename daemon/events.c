@@ -70,14 +70,6 @@ void events_publish(struct manager *m, int64_t id) {
         json_decref(event);
 }
 
-unsigned events_subscribers(struct manager *m) {
-        unsigned n = 0;
-
-        for (struct subscriber *sub = m->subscribers; sub; sub = sub->next)
-                n++;
-        return n;
-}
-
 void events_record(struct manager *m, int64_t run, const char *service, const char *action, const char *reason,
                    const char *result, const char *error) {
         int64_t id = 0;

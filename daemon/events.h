@@ -9,7 +9,6 @@
 int events_subscribe(struct manager *m, struct request *req, const char *service);
 /* Sends the event row id to the subscribers: call after each write of an event. */
 void events_publish(struct manager *m, int64_t id);
-unsigned events_subscribers(struct manager *m);
 /* Writes an event that is complete when it is written and publishes it. */
 void events_record(struct manager *m, int64_t run, const char *service, const char *action, const char *reason,
                    const char *result, const char *error);

@@ -756,10 +756,6 @@ void reconcile_on_timer(struct manager *m) {
                 log_warning("could not queue the periodic reconcile, ignoring");
 }
 
-bool reconcile_idle(struct manager *m) {
-        return !m->run && !m->queue_head;
-}
-
 void reconcile_drain(struct manager *m) {
         while (m->queue_head) {
                 struct run *run = queue_head(m);

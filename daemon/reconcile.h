@@ -55,7 +55,6 @@ int reconcile_plan(struct manager *m, const char *trigger, struct desired **extr
 
 /* Queues a timer-triggered reconcile unless one is already waiting. */
 void reconcile_on_timer(struct manager *m);
-bool reconcile_idle(struct manager *m);
 /* At shutdown: queued jobs are answered with an error; the running one starts nothing new. */
 void reconcile_drain(struct manager *m);
 /* Something a waiting run depends on changed (a health verdict): let it look again. */

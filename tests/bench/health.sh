@@ -4,45 +4,11 @@
 # once) against the same checks done one after the other with `lxc-attach -- true`, in the
 # same run; and hld's CPU time for the sweep. Run as root: tests/bench/health.sh (N=100).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-BUILD=$(realpath -m "${BUILD:-build}")
 N=${N:-100}
-[ "$(id -u)" -eq 0 ] || { echo "health.sh: run as root" >&2; exit 1; }
-[ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" >/dev/null
-ninja -C "$BUILD" --quiet
-HLD=$BUILD/daemon/hld
-HLCTL=$BUILD/cli/hlctl
-PYTHON=/usr/bin/python3
-
-tmp=$(mktemp -d /tmp/hl-bench-XXXXXX)
-chmod 755 "$tmp"
-lxcpath=$tmp/lxc
-export HLD_SOCKET=$tmp/hld.sock
-mkdir -p "$lxcpath" "$tmp/state" "$tmp/defs"
-tag=h$(head -c 64 /dev/urandom | tr -dc 'a-z0-9' | head -c 4)
-hld_pid=
-
-cleanup() {
-        local rc=$?
-        set +e
-        [ -n "$hld_pid" ] && kill "$hld_pid" 2>/dev/null && wait "$hld_pid" 2>/dev/null
-        lxc-ls -P "$lxcpath" -1 2>/dev/null | xargs -r -n 1 -P 4 sh -c \
-                'lxc-stop -P "$0" -n "$1" -k >/dev/null 2>&1; lxc-destroy -P "$0" -n "$1" -f >/dev/null 2>&1' "$lxcpath"
-        if [ -n "$(lxc-ls -P "$lxcpath" -1 2>/dev/null)" ]; then
-                echo "health.sh: containers left in $lxcpath" >&2
-                rc=1
-        else
-                rm -rf "$tmp"
-        fi
-        exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-"$HLD" --state-dir "$tmp/state" --lxcpath "$lxcpath" --socket "$HLD_SOCKET" --jobs 4 \
-        --reconcile-interval 0 2>"$tmp/hld.log" &
-hld_pid=$!
-for _ in $(seq 100); do "$HLCTL" version >/dev/null 2>&1 && break; sleep 0.1; done
+. "$(dirname "$0")/lib.sh"
+bench_setup health.sh h
+# No periodic reconcile: only the sweeps below make work.
+start_hld --jobs 4 --reconcile-interval 0
 
 # The base brings loopback up and runs a tcp echo server at boot: its clones do too.
 cat >"$tmp/defs/$tag-base.conf" <<EOT

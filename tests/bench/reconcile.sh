@@ -8,50 +8,12 @@
 #   3. an apply of 20 new independent services against 20 in a Requires= chain.
 # Run as root: tests/bench/reconcile.sh (COUNTS="10 100" for a shorter run).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-BUILD=$(realpath -m "${BUILD:-build}")
 COUNTS=${COUNTS:-10 100 500}
-[ "$(id -u)" -eq 0 ] || { echo "reconcile.sh: run as root" >&2; exit 1; }
-command -v hyperfine >/dev/null || { echo "reconcile.sh: hyperfine missing (tests/setup.sh)" >&2; exit 1; }
-[ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" >/dev/null
-ninja -C "$BUILD" --quiet
-HLD=$BUILD/daemon/hld
-HLCTL=$BUILD/cli/hlctl
-PYTHON=/usr/bin/python3
-
-tmp=$(mktemp -d /tmp/hl-bench-XXXXXX)
-chmod 755 "$tmp"
-lxcpath=$tmp/lxc
-export HLD_SOCKET=$tmp/hld.sock
-mkdir -p "$lxcpath" "$tmp/state" "$tmp/defs" "$tmp/par" "$tmp/chain"
-tag=r$(head -c 64 /dev/urandom | tr -dc 'a-z0-9' | head -c 4)
-hld_pid=
-
-cleanup() {
-        local rc=$?
-        set +e
-        if [ -n "$hld_pid" ] && kill -0 "$hld_pid" 2>/dev/null; then
-                kill "$hld_pid"
-                wait "$hld_pid" 2>/dev/null
-        fi
-        lxc-ls -P "$lxcpath" -1 2>/dev/null | xargs -r -n 1 -P 4 sh -c \
-                'lxc-stop -P "$0" -n "$1" -k >/dev/null 2>&1; lxc-destroy -P "$0" -n "$1" -f >/dev/null 2>&1' "$lxcpath"
-        if [ -n "$(lxc-ls -P "$lxcpath" -1 2>/dev/null)" ]; then
-                echo "reconcile.sh: containers left in $lxcpath" >&2
-                rc=1
-        else
-                rm -rf "$tmp"
-        fi
-        exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
+. "$(dirname "$0")/lib.sh"
+bench_setup reconcile.sh r
+mkdir -p "$tmp/par" "$tmp/chain"
 # No periodic reconcile: only the runs this script asks for.
-"$HLD" --state-dir "$tmp/state" --lxcpath "$lxcpath" --socket "$HLD_SOCKET" --jobs 4 \
-        --reconcile-interval 0 2>"$tmp/hld.log" &
-hld_pid=$!
-for _ in $(seq 100); do "$HLCTL" version >/dev/null 2>&1 && break; sleep 0.1; done
+start_hld --jobs 4 --reconcile-interval 0
 
 # A stopped base container; the services clone it (Template=clone:), as an operator
 # would stamp out many small services, which is also far quicker than N template runs.
