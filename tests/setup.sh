@@ -12,6 +12,9 @@ packages=(
         lxc lxc-dev libuv1-dev libsqlite3-dev libsystemd-dev libjansson-dev libarchive-dev
         busybox-static scdoc python3 python3-pytest gcovr hyperfine socat sqlite3
         clang libclang-rt-14-dev valgrind systemd iproute2
+        # liblxc copies a dir-backed container with rsync (clone: templates); lxc only
+        # recommends it. strace injects delays for the crash tests.
+        rsync strace
 )
 
 # Runs a command with its output kept in a file, shown only when the command fails.
