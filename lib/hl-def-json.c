@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "hl-def.h"
+#include "hl-index.h"
 
 static json_t *strv_to_json(char *const *v, bool sorted) {
         json_t *a = json_array();
@@ -92,17 +93,10 @@ int hl_def_hash(const struct hl_def *d, char ret[65]) {
         return 0;
 }
 
-static size_t find_def(struct hl_def *const *defs, size_t n, const char *name) {
-        for (size_t i = 0; i < n; i++)
-                if (strcmp(defs[i]->name, name) == 0)
-                        return i;
-        return n;
-}
-
 /* Follows Requires from start through the unplaced services until one repeats, and names
  * that cycle. Every unplaced service requires another unplaced one, so this ends. */
-static void describe_cycle(struct hl_def *const *defs, size_t n, const bool *placed, size_t start,
-                           struct hl_def_error *ret_error) {
+static void describe_cycle(struct hl_def *const *defs, size_t n, const struct hl_index *index, const bool *placed,
+                           size_t start, struct hl_def_error *ret_error) {
         _cleanup_free_ size_t *seen_at = calloc(n, sizeof(size_t));
         _cleanup_free_ size_t *path = calloc(n + 1, sizeof(size_t));
         char msg[sizeof(ret_error->message)] = "";
@@ -116,8 +110,8 @@ static void describe_cycle(struct hl_def *const *defs, size_t n, const bool *pla
                 path[len++] = cur;
                 seen_at[cur] = len;
                 for (char **r = defs[cur]->requires; r && *r; r++) {
-                        size_t j = find_def(defs, n, *r);
-                        if (j < n && !placed[j]) {
+                        size_t j;
+                        if (hl_index_get(index, *r, &j) && !placed[j]) {
                                 cur = j;
                                 break;
                         }
@@ -132,39 +126,111 @@ static void describe_cycle(struct hl_def *const *defs, size_t n, const bool *pla
         hl_def_error_set(ret_error, "", 0, "Requires", "dependency cycle: %s", msg);
 }
 
+/* A min-heap of positions. */
+static void heap_push(size_t *heap, size_t *len, size_t v) {
+        size_t i = (*len)++;
+
+        while (i > 0 && heap[(i - 1) / 2] > v) {
+                heap[i] = heap[(i - 1) / 2];
+                i = (i - 1) / 2;
+        }
+        heap[i] = v;
+}
+
+static size_t heap_pop(size_t *heap, size_t *len) {
+        size_t top = heap[0], last = heap[--*len], i = 0;
+
+        for (;;) {
+                size_t c = 2 * i + 1;
+                if (c >= *len)
+                        break;
+                if (c + 1 < *len && heap[c + 1] < heap[c])
+                        c++;
+                if (heap[c] >= last)
+                        break;
+                heap[i] = heap[c];
+                i = c;
+        }
+        if (*len > 0)
+                heap[i] = last;
+        return top;
+}
+
+/* Kahn's algorithm over the Requires= edges inside defs, O((n + e) log n), in the order of
+ * passes over the input: each pass places, in input order, every service whose
+ * requirements are placed by then, so independent services keep their order and a chain
+ * reads top-down. A service made ready by one that stands after it in the input waits for
+ * the next pass, as a second loop over the input would find it. */
 int hl_def_order(struct hl_def *const *defs, size_t n, size_t *ret_order,
                  struct hl_def_error *ret_error) {
-        _cleanup_free_ bool *placed = calloc(n ? n : 1, sizeof(bool));
-        size_t count = 0;
+        _cleanup_(hl_index_done) struct hl_index index = {};
+        _cleanup_free_ size_t *waiting = calloc(n + 1, sizeof(size_t)); /* unplaced requirements */
+        _cleanup_free_ size_t *first = calloc(n + 2, sizeof(size_t));   /* dependents of i: edges[first[i]..first[i+1]) */
+        _cleanup_free_ size_t *edges = NULL, *pass = calloc(n + 1, sizeof(size_t)), *next = calloc(n + 1, sizeof(size_t));
+        _cleanup_free_ bool *placed = calloc(n + 1, sizeof(bool));
+        size_t n_edges = 0, count = 0, pass_len = 0, next_len = 0;
 
-        if (!placed)
+        if (!waiting || !first || !pass || !next || !placed)
                 return -ENOMEM;
-        /* Repeated passes keep the input order among independent services: n is small. */
-        while (count < n) {
-                bool progress = false;
-
-                for (size_t i = 0; i < n; i++) {
-                        bool ready = !placed[i];
-
-                        for (char **r = defs[i]->requires; ready && r && *r; r++) {
-                                size_t j = find_def(defs, n, *r);
-                                if (j < n && !placed[j])
-                                        ready = false;
-                        }
-                        if (ready) {
-                                placed[i] = true;
-                                ret_order[count++] = i;
-                                progress = true;
+        for (size_t i = 0; i < n; i++)
+                if (hl_index_put(&index, defs[i]->name, i) == -ENOMEM)
+                        return -ENOMEM;
+        /* Count each requirement's dependents, then lay the edges out by requirement. */
+        for (size_t i = 0; i < n; i++)
+                for (char **r = defs[i]->requires; r && *r; r++) {
+                        size_t j;
+                        if (hl_index_get(&index, *r, &j)) {
+                                first[j + 1]++;
+                                waiting[i]++;
+                                n_edges++;
                         }
                 }
-                if (!progress) {
-                        for (size_t i = 0; i < n; i++)
-                                if (!placed[i]) {
-                                        describe_cycle(defs, n, placed, i, ret_error);
-                                        break;
-                                }
-                        return -ELOOP;
+        for (size_t i = 0; i < n; i++)
+                first[i + 1] += first[i];
+        edges = calloc(n_edges + 1, sizeof(size_t));
+        if (!edges)
+                return -ENOMEM;
+        {
+                _cleanup_free_ size_t *fill = calloc(n + 1, sizeof(size_t));
+                if (!fill)
+                        return -ENOMEM;
+                for (size_t i = 0; i < n; i++)
+                        for (char **r = defs[i]->requires; r && *r; r++) {
+                                size_t j;
+                                if (hl_index_get(&index, *r, &j))
+                                        edges[first[j] + fill[j]++] = i;
+                        }
+        }
+        for (size_t i = 0; i < n; i++)
+                if (waiting[i] == 0)
+                        heap_push(pass, &pass_len, i);
+        while (pass_len > 0) {
+                size_t i = heap_pop(pass, &pass_len);
+
+                placed[i] = true;
+                ret_order[count++] = i;
+                for (size_t k = first[i]; k < first[i + 1]; k++)
+                        if (--waiting[edges[k]] == 0) {
+                                if (edges[k] > i)
+                                        heap_push(pass, &pass_len, edges[k]);
+                                else
+                                        heap_push(next, &next_len, edges[k]);
+                        }
+                if (pass_len == 0) {
+                        size_t *t = pass;
+                        pass = next;
+                        next = t;
+                        pass_len = next_len;
+                        next_len = 0;
                 }
+        }
+        if (count < n) {
+                for (size_t i = 0; i < n; i++)
+                        if (!placed[i]) {
+                                describe_cycle(defs, n, &index, placed, i, ret_error);
+                                break;
+                        }
+                return -ELOOP;
         }
         return 0;
 }

@@ -101,12 +101,15 @@ static int parse_description(struct parser *p, const char *value) {
 static int parse_requires(struct parser *p, const char *value) {
         _cleanup_free_ char *copy = strdup(value);
         char *save = NULL;
+        unsigned *lines;
         int r;
 
         if (!copy)
                 return -ENOMEM;
         if (!*value) {
                 p->def->requires = hl_strv_free(p->def->requires);
+                free(p->def->requires_lines);
+                p->def->requires_lines = NULL;
                 return 0;
         }
         for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
@@ -119,6 +122,11 @@ static int parse_requires(struct parser *p, const char *value) {
                 r = hl_strv_push(&p->def->requires, w);
                 if (r < 0)
                         return r;
+                lines = realloc(p->def->requires_lines, sizeof(unsigned) * hl_strv_length(p->def->requires));
+                if (!lines)
+                        return -ENOMEM;
+                p->def->requires_lines = lines;
+                lines[hl_strv_length(p->def->requires) - 1] = p->line;
         }
         return 0;
 }
@@ -148,6 +156,9 @@ static int parse_template(struct parser *p, const char *value) {
                 if (strcmp(value + 6, p->def->name) == 0)
                         return fail(p, "a service cannot clone itself");
         } else {
+                /* A template script's name becomes a file name: lxc-NAME. */
+                if (value[0] == '.')
+                        return fail(p, "\"%s\" is not a template name, an absolute path or clone:NAME", value);
                 for (const char *c = value; *c; c++)
                         if (!isalnum((unsigned char) *c) && *c != '-' && *c != '_' && *c != '.')
                                 return fail(p, "\"%s\" is not a template name, an absolute path or clone:NAME",
@@ -257,17 +268,21 @@ static int parse_mount(struct parser *p, const char *value) {
                 return fail(p, "\"%s\" is not SOURCE:TARGET[:ro|rw]", value);
         *dst++ = 0;
         opt = strchr(dst, ':');
-        if (opt) {
+        if (opt)
                 *opt++ = 0;
+        /* In the order they are written, so the first wrong part is named. */
+        if (!path_is_safe(src) || hl_path_normalize(src, &source) < 0)
+                return fail(p, "source \"%s\" is not an absolute path without \".\", \"..\" or spaces "
+                            "(Mount=SOURCE:TARGET[:ro|rw])", src);
+        if (!path_is_safe(dst) || hl_path_normalize(dst, &target) < 0 || strcmp(target, "/") == 0)
+                return fail(p, "target \"%s\" is not an absolute path without \".\", \"..\" or spaces, other than / "
+                            "(Mount=SOURCE:TARGET[:ro|rw])", dst);
+        if (opt) {
                 if (strcmp(opt, "ro") == 0)
                         ro = true;
                 else if (strcmp(opt, "rw") != 0)
-                        return fail(p, "\"%s\" is not a mount option: use ro or rw", opt);
+                        return fail(p, "\"%s\" is not a mount option: use ro or rw (Mount=SOURCE:TARGET[:ro|rw])", opt);
         }
-        if (!path_is_safe(src) || hl_path_normalize(src, &source) < 0)
-                return fail(p, "source \"%s\" is not an absolute path without \".\", \"..\" or spaces", src);
-        if (!path_is_safe(dst) || hl_path_normalize(dst, &target) < 0 || strcmp(target, "/") == 0)
-                return fail(p, "target \"%s\" is not an absolute path without \".\", \"..\" or spaces", dst);
         m = realloc(p->def->mounts, sizeof(*m) * (p->def->n_mounts + 1));
         if (!m)
                 return -ENOMEM;
@@ -620,6 +635,12 @@ static int parse_line(struct parser *p, enum section *section, char *line) {
         p->key = key;
         if (*section == SECTION_NONE)
                 return fail(p, "key outside of a section");
+        /* A carriage return or any other control character inside a value could end a line
+         * of the container's config further down: no key takes one. */
+        for (const char *c = value; *c; c++)
+                if ((unsigned char) *c < 0x20 || *c == 0x7f)
+                        return fail(p, "the value holds the control character 0x%02x: values cannot hold control "
+                                    "characters (tab, carriage return, escape …)", (unsigned) (unsigned char) *c);
         for (size_t i = 0; i < HL_ELEMENTSOF(keys); i++)
                 if (keys[i].section == *section && strcmp(keys[i].key, key) == 0)
                         return keys[i].parse(p, value);
@@ -636,6 +657,7 @@ int hl_def_parse(const char *name, const char *file, const char *text, size_t le
         _cleanup_free_ char *copy = NULL;
         struct parser p = { .error = ret_error, .file = file, .key = "" };
         enum section section = SECTION_NONE;
+        const char *nul;
         json_t *utf8;
         char *line, *next;
         int r;
@@ -645,8 +667,18 @@ int hl_def_parse(const char *name, const char *file, const char *text, size_t le
                             "not starting or ending with '-'", name ? name : "", HL_NAME_MAX);
         if (len > HL_DEF_MAX_SIZE)
                 return fail(&p, "file is larger than %u bytes", HL_DEF_MAX_SIZE);
-        if (memchr(text, 0, len))
+        /* A byte order mark is what some editors put first; systemd skips it too. */
+        if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+                text += 3;
+                len -= 3;
+        }
+        nul = memchr(text, 0, len);
+        if (nul) {
+                p.line = 1;
+                for (const char *c = text; c < nul; c++)
+                        p.line += *c == '\n';
                 return fail(&p, "file contains a NUL byte");
+        }
         utf8 = json_stringn(text, len);
         if (!utf8)
                 return fail(&p, "file is not valid UTF-8");
@@ -718,6 +750,7 @@ struct hl_def *hl_def_free(struct hl_def *d) {
         free(d->name);
         free(d->description);
         hl_strv_free(d->requires);
+        free(d->requires_lines);
         free(d->template_name);
         free(d->hostname);
         for (size_t i = 0; i < d->n_mounts; i++) {

@@ -69,6 +69,7 @@ struct hl_def {
         char *name;
         char *description;
         char **requires; /* strv */
+        unsigned *requires_lines; /* the line each entry of requires was written on */
         enum hl_desired_state state;
 
         char *template_name; /* busybox, /abs/rootfs.tar.zst or clone:NAME */

@@ -113,10 +113,33 @@ static int parse_number_prefix(const char **p, uint64_t *ret) {
         return 0;
 }
 
+/* An optional fraction after the integer part: ".25" gives 25 / 100. Digits past the 18th
+ * are dropped (they are below any unit's resolution). */
+static int parse_fraction(const char **p, uint64_t *ret_num, uint64_t *ret_den) {
+        const char *s = *p;
+        uint64_t num = 0, den = 1;
+
+        if (*s != '.')
+                return 0;
+        s++;
+        if (*s < '0' || *s > '9')
+                return -EINVAL;
+        for (; *s >= '0' && *s <= '9'; s++)
+                if (den < UINT64_C(1000000000000000000)) {
+                        num = num * 10 + (uint64_t) (*s - '0');
+                        den *= 10;
+                }
+        *p = s;
+        *ret_num = num;
+        *ret_den = den;
+        return 0;
+}
+
 int hl_parse_size(const char *s, uint64_t *ret) {
         static const char units[] = "KMGT";
         const char *p = s;
-        uint64_t v, factor = 1;
+        uint64_t v, num = 0, den = 1, factor = 1;
+        unsigned __int128 total;
         int r;
 
         if (!s)
@@ -124,21 +147,31 @@ int hl_parse_size(const char *s, uint64_t *ret) {
         r = parse_number_prefix(&p, &v);
         if (r < 0)
                 return r;
-        if (*p) {
+        r = parse_fraction(&p, &num, &den);
+        if (r < 0)
+                return r;
+        /* As systemd: "512 M" is "512M". */
+        while (*p == ' ' || *p == '\t')
+                p++;
+        if (*p && *p != 'B' && *p != 'b') {
                 const char *u = strchr(units, toupper((unsigned char) *p));
                 if (!u || !*u)
                         return -EINVAL;
                 for (const char *i = units; i <= u; i++)
                         factor *= 1024;
                 p++;
-                if (*p == 'B' || *p == 'b')
-                        p++;
-                if (*p)
-                        return -EINVAL;
         }
-        if (v > UINT64_MAX / factor)
+        if (*p == 'B' || *p == 'b')
+                p++;
+        if (*p)
+                return -EINVAL;
+        /* A fraction of a byte is no size. */
+        if (num > 0 && factor == 1)
+                return -EINVAL;
+        total = (unsigned __int128) v * factor + (unsigned __int128) num * factor / den;
+        if (total > UINT64_MAX)
                 return -ERANGE;
-        *ret = v * factor;
+        *ret = (uint64_t) total;
         return 0;
 }
 
@@ -168,41 +201,89 @@ const char *hl_format_size(uint64_t bytes, char *buf, size_t size) {
         return buf;
 }
 
-int hl_parse_duration_ms(const char *s, uint64_t *ret) {
+/* The units of systemd.time(7), in microseconds; "m" is a minute and "M" a month. */
+static uint64_t time_unit_us(const char *p, size_t len) {
         static const struct {
-                const char *suffix;
-                uint64_t ms;
+                const char *name;
+                uint64_t us;
         } table[] = {
-                { "ms", 1 },      { "s", 1000 },       { "m", 60 * 1000 },
-                { "h", 3600000 }, { "d", 86400000 },   { "w", 7 * 86400000ULL },
+                { "us", 1 },
+                { "usec", 1 },
+                { "ms", 1000 },
+                { "msec", 1000 },
+                { "s", 1000000 },
+                { "sec", 1000000 },
+                { "second", 1000000 },
+                { "seconds", 1000000 },
+                { "m", 60000000 },
+                { "min", 60000000 },
+                { "minute", 60000000 },
+                { "minutes", 60000000 },
+                { "h", 3600000000 },
+                { "hr", 3600000000 },
+                { "hour", 3600000000 },
+                { "hours", 3600000000 },
+                { "d", 86400000000 },
+                { "day", 86400000000 },
+                { "days", 86400000000 },
+                { "w", 604800000000 },
+                { "week", 604800000000 },
+                { "weeks", 604800000000 },
+                { "M", 2629800000000 },
+                { "month", 2629800000000 },
+                { "months", 2629800000000 },
+                { "y", 31557600000000 },
+                { "year", 31557600000000 },
+                { "years", 31557600000000 },
         };
+
+        for (size_t i = 0; i < HL_ELEMENTSOF(table); i++)
+                if (strlen(table[i].name) == len && strncmp(p, table[i].name, len) == 0)
+                        return table[i].us;
+        return 0;
+}
+
+int hl_parse_duration_ms(const char *s, uint64_t *ret) {
         const char *p = s;
-        uint64_t total = 0;
+        unsigned __int128 total = 0;
+        bool first = true;
         int r;
 
-        if (!s || !*s)
+        if (!s)
+                return -EINVAL;
+        while (*p == ' ' || *p == '\t')
+                p++;
+        if (!*p)
                 return -EINVAL;
         while (*p) {
-                uint64_t v, unit = 0;
+                uint64_t v, num = 0, den = 1, unit;
                 size_t len;
 
                 r = parse_number_prefix(&p, &v);
                 if (r < 0)
                         return r;
-                len = strspn(p, "abcdefghijklmnopqrstuvwxyz");
-                if (len == 0 && p == s + strlen(s) && total == 0)
-                        unit = 1000; /* a bare number is seconds */
-                for (size_t i = 0; len > 0 && i < HL_ELEMENTSOF(table); i++)
-                        if (strlen(table[i].suffix) == len && strncmp(p, table[i].suffix, len) == 0)
-                                unit = table[i].ms;
-                if (unit == 0)
+                r = parse_fraction(&p, &num, &den);
+                if (r < 0)
+                        return r;
+                while (*p == ' ' || *p == '\t')
+                        p++;
+                len = strspn(p, "abcdefghijklmnopqrstuvwxyzM");
+                if (len == 0) {
+                        /* A bare number is seconds, when it is all there is. */
+                        if (!first || *p)
+                                return -EINVAL;
+                        unit = 1000000;
+                } else if (!(unit = time_unit_us(p, len)))
                         return -EINVAL;
                 p += len;
-                if (v > (UINT64_MAX - total) / unit)
+                while (*p == ' ' || *p == '\t')
+                        p++;
+                total += (unsigned __int128) v * unit + (unsigned __int128) num * unit / den;
+                if (total / 1000 > UINT64_MAX)
                         return -ERANGE;
-                total += v * unit;
+                first = false;
         }
-        *ret = total;
+        *ret = (uint64_t) (total / 1000);
         return 0;
 }
 

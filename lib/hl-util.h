@@ -22,13 +22,15 @@ bool hl_strv_contains(char *const *v, const char *s);
 #define HL_NAME_MAX 63
 bool hl_name_is_valid(const char *name);
 
-/* "512M", "1G", "1048576": bytes, base 1024, suffixes K M G T (an optional trailing B).
- * -EINVAL on anything else, -ERANGE on overflow. */
+/* "512M", "1.5G", "512 M", "1048576": bytes, base 1024, suffixes K M G T (an optional
+ * trailing B), a decimal fraction with a suffix, as systemd's sizes. Fractions of a byte
+ * are rounded down. -EINVAL on anything else, -ERANGE on overflow. */
 int hl_parse_size(const char *s, uint64_t *ret);
 /* Formats bytes as the shortest exact "512M"-style string into buf. */
 const char *hl_format_size(uint64_t bytes, char *buf, size_t size);
 
-/* "30s", "5m", "1h30m", "2d", "250ms", a bare number is seconds. Result in milliseconds. */
+/* Time spans as systemd.time(7) writes them: "30s", "1m 30s", "1.5s", "1h30min", "2d",
+ * "250ms"; a bare number alone is seconds. Result in milliseconds, rounded down. */
 int hl_parse_duration_ms(const char *s, uint64_t *ret);
 
 /* "yes/no/true/false/1/0/on/off". */

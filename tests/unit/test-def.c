@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 
 #include "hl-def.h"
 #include "test.h"
@@ -95,9 +96,27 @@ TEST(errors_name_file_line_key) {
                            "t.conf:2: Template: \"../x\" is not a template name, an absolute path or clone:NAME");
         ASSERT_PARSE_ERROR("[Container]\nTemplate=/a/../b.tar\n", "t.conf:2: Template: \"/a/../b.tar\" is not a normalized absolute path");
         ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nMount=/srv/../etc:/data\n",
-                           "t.conf:3: Mount: source \"/srv/../etc\" is not an absolute path without \".\", \"..\" or spaces");
+                           "t.conf:3: Mount: source \"/srv/../etc\" is not an absolute path without \".\", \"..\" or spaces "
+                           "(Mount=SOURCE:TARGET[:ro|rw])");
         ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nMount=/srv:/\n",
-                           "t.conf:3: Mount: target \"/\" is not an absolute path without \".\", \"..\" or spaces");
+                           "t.conf:3: Mount: target \"/\" is not an absolute path without \".\", \"..\" or spaces, other "
+                           "than / (Mount=SOURCE:TARGET[:ro|rw])");
+        ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nMount=/a:b:/data\n",
+                           "t.conf:3: Mount: target \"b\" is not an absolute path without \".\", \"..\" or spaces, other "
+                           "than / (Mount=SOURCE:TARGET[:ro|rw])");
+        ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nMount=/a:/b:rx\n",
+                           "t.conf:3: Mount: \"rx\" is not a mount option: use ro or rw (Mount=SOURCE:TARGET[:ro|rw])");
+        ASSERT_PARSE_ERROR("[Container]\nTemplate=..\n",
+                           "t.conf:2: Template: \"..\" is not a template name, an absolute path or clone:NAME");
+        ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nEnvironment=A=1\rlxc.hook.pre-start = /tmp/x\n",
+                           "t.conf:3: Environment: the value holds the control character 0x0d: values cannot hold "
+                           "control characters (tab, carriage return, escape …)");
+        ASSERT_PARSE_ERROR("[Service]\nDescription=a\x1b[31mred\n[Container]\nTemplate=busybox\n",
+                           "t.conf:2: Description: the value holds the control character 0x1b: values cannot hold "
+                           "control characters (tab, carriage return, escape …)");
+        ASSERT_PARSE_ERROR("[Service]\nDescription=a\x7f\n[Container]\nTemplate=busybox\n",
+                           "t.conf:2: Description: the value holds the control character 0x7f: values cannot hold "
+                           "control characters (tab, carriage return, escape …)");
         ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nNetwork=name=eth0\n", "t.conf:3: Network: bridge= is required");
         ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nNetwork=bridge=br0,ip=300.1.1.1/24\n",
                            "t.conf:3: Network: ip \"300.1.1.1/24\" is not ADDRESS/PREFIX or dhcp");
@@ -150,6 +169,37 @@ TEST(health_checks_parse) {
         hl_def_free(d);
 }
 
+/* What systemd accepts in its units is accepted here too. */
+TEST(systemd_spellings) {
+        struct hl_def *d = NULL;
+        struct hl_def_error e = {};
+
+        ASSERT_INT_EQ(parse("svc", "\xef\xbb\xbf[Service]\r\nDescription=edited on Windows\r\n[Container]\r\n"
+                                   "Template=busybox\r\nMemory=1.5G\r\nSwap=512 M\r\n"
+                                   "[Restart]\nRestartSec=1m 30s\nRestartMaxDelaySec=1.5min\n"
+                                   "[Health]\nInterval=2.5s\nTimeout=1s\n",
+                            &d, &e), 0);
+        ASSERT_STR_EQ(d->description, "edited on Windows");
+        ASSERT_INT_EQ(d->memory, 3ULL << 29);
+        ASSERT_INT_EQ(d->swap, 512ULL << 20);
+        ASSERT_INT_EQ(d->restart.restart_sec_ms, 90000);
+        ASSERT_INT_EQ(d->restart.restart_max_delay_ms, 90000);
+        ASSERT_INT_EQ(d->health.interval_ms, 2500);
+        hl_def_free(d);
+}
+
+TEST(requires_remember_their_lines) {
+        struct hl_def *d = NULL;
+        struct hl_def_error e = {};
+
+        ASSERT_INT_EQ(parse("svc", "[Service]\nRequires=a b\n\nRequires=c a\n[Container]\nTemplate=busybox\n", &d, &e), 0);
+        ASSERT_INT_EQ(hl_strv_length(d->requires), 3);
+        ASSERT_INT_EQ(d->requires_lines[0], 2);
+        ASSERT_INT_EQ(d->requires_lines[1], 2);
+        ASSERT_INT_EQ(d->requires_lines[2], 4);
+        hl_def_free(d);
+}
+
 TEST(bad_names_and_bytes) {
         struct hl_def *d = NULL;
         struct hl_def_error e = {};
@@ -162,13 +212,15 @@ TEST(bad_names_and_bytes) {
         ASSERT_INT_EQ(hl_def_parse(long_name, "x.conf", "", 0, &d, &e), -EINVAL);
         ASSERT_INT_EQ(hl_def_parse("x", "x.conf", "[Service]\0x", 11, &d, &e), -EINVAL);
         ASSERT_STR_EQ(e.message, "file contains a NUL byte");
+        ASSERT_INT_EQ(hl_def_parse("x", "x.conf", "[Service]\n\nDescription=a\0b\n", 26, &d, &e), -EINVAL);
+        ASSERT_INT_EQ(e.line, 3);
         ASSERT_INT_EQ(hl_def_parse("x", "x.conf", "[Service]\nDescription=\xff\n", 24, &d, &e), -EINVAL);
         ASSERT_STR_EQ(e.message, "file is not valid UTF-8");
         ASSERT_TRUE(d == NULL);
 }
 
 static struct hl_def *def_requiring(const char *name, const char *requires) {
-        char text[256];
+        char text[1024];
         struct hl_def *d = NULL;
         struct hl_def_error e = {};
 
@@ -204,6 +256,89 @@ TEST(order_and_cycles) {
         ASSERT_STR_EQ(e.message, "dependency cycle: a -> b -> c -> a");
         for (int i = 0; i < 4; i++)
                 hl_def_free(defs[i]);
+}
+
+/* The passes hl_def_order is defined by, written the slow way: the linear version must
+ * give the same order on any graph. */
+static void naive_order(struct hl_def *const *defs, size_t n, size_t *order) {
+        bool placed[64] = {};
+        size_t count = 0;
+
+        while (count < n)
+                for (size_t i = 0; i < n; i++) {
+                        bool ready = !placed[i];
+                        for (char **r = defs[i]->requires; ready && r && *r; r++)
+                                for (size_t j = 0; j < n; j++)
+                                        if (strcmp(defs[j]->name, *r) == 0 && !placed[j])
+                                                ready = false;
+                        if (ready) {
+                                placed[i] = true;
+                                order[count++] = i;
+                        }
+                }
+}
+
+TEST(order_matches_passes_on_random_graphs) {
+        unsigned seed = 12345;
+
+        for (int round = 0; round < 200; round++) {
+                struct hl_def *defs[40];
+                size_t order[40], expected[40], n = 1 + (size_t) (round % 40);
+                size_t rank[40];
+                struct hl_def_error e = {};
+
+                /* A random DAG: services are ranked, and each may require lower ranks. */
+                for (size_t i = 0; i < n; i++)
+                        rank[i] = i;
+                for (size_t i = n; i > 1; i--) {
+                        size_t j = (seed = seed * 1103515245 + 12345) % i, t = rank[i - 1];
+                        rank[i - 1] = rank[j];
+                        rank[j] = t;
+                }
+                for (size_t i = 0; i < n; i++) {
+                        char name[16], requires[512] = "";
+                        for (size_t j = 0; j < n; j++)
+                                if (rank[j] < rank[i] && ((seed = seed * 1103515245 + 12345) >> 16) % 4 == 0) {
+                                        char dep[20];
+                                        snprintf(dep, sizeof(dep), " s%zu", j);
+                                        strcat(requires, dep);
+                                }
+                        snprintf(name, sizeof(name), "s%zu", i);
+                        defs[i] = def_requiring(name, requires);
+                        ASSERT_TRUE(defs[i] != NULL);
+                }
+                ASSERT_INT_EQ(hl_def_order(defs, n, order, &e), 0);
+                naive_order(defs, n, expected);
+                for (size_t i = 0; i < n; i++)
+                        ASSERT_INT_EQ(order[i], expected[i]);
+                for (size_t i = 0; i < n; i++)
+                        hl_def_free(defs[i]);
+        }
+}
+
+TEST(order_of_a_long_chain) {
+        enum { N = 5000 };
+        struct hl_def **defs = calloc(N, sizeof(*defs));
+        size_t *order = calloc(N, sizeof(*order));
+        struct hl_def_error e = {};
+
+        ASSERT_TRUE(defs && order);
+        /* s0 requires s1 requires s2 ...: the input is the reverse of the order. */
+        for (size_t i = 0; i < N; i++) {
+                char name[16], requires[16] = "";
+                snprintf(name, sizeof(name), "s%zu", i);
+                if (i + 1 < N)
+                        snprintf(requires, sizeof(requires), "s%zu", i + 1);
+                defs[i] = def_requiring(name, requires);
+                ASSERT_TRUE(defs[i] != NULL);
+        }
+        ASSERT_INT_EQ(hl_def_order(defs, N, order, &e), 0);
+        for (size_t i = 0; i < N; i++)
+                ASSERT_INT_EQ(order[i], N - 1 - i);
+        for (size_t i = 0; i < N; i++)
+                hl_def_free(defs[i]);
+        free(defs);
+        free(order);
 }
 
 /* Golden files: every data/NAME.conf parses and its canonical JSON equals data/NAME.ok. */
