@@ -408,6 +408,8 @@ static int table_show(json_t *reply) {
                 r = table_add(t, "State:", reply_string(s, "state"));
         if (r >= 0)
                 r = table_add(t, "Condition:", format_condition(s, condition, sizeof(condition)));
+        if (r >= 0 && reply_string(s, "problem"))
+                r = table_add(t, "Problem:", reply_string(s, "problem"));
         if (r >= 0)
                 r = table_add(t, "Health:",
                               health && strcmp(health, "none") == 0 ? "- (no checks, or not running)" : health);

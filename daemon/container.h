@@ -47,6 +47,12 @@ char *ct_join_lines(char *const *v);
 struct ct_observed {
         bool exists;       /* the container is defined (its config exists) */
         bool half_created; /* a create was interrupted: remains to clean up first */
+        /* Why the container must not be started ("" = it may): its config lost what hld
+         * wrote. Destroying it is allowed. */
+        char damaged[256];
+        /* Why hld must not touch it at all ("" = it may): its directory or config is a
+         * symlink, or another user's, or writable by others. */
+        char unsafe[256];
         char state[16];    /* liblxc's state name, or MISSING */
         pid_t pid;
         /* The container's values for the keys of the settings passed in, same order. */
@@ -76,6 +82,10 @@ int ct_configure(const char *lxcpath, const char *name, const struct ct_settings
 int ct_start(const char *lxcpath, const char *name, char **ret_error);
 int ct_stop(const char *lxcpath, const char *name, int timeout_s, char **ret_error);
 int ct_destroy(const char *lxcpath, const char *name, char **ret_error);
+
+/* Removes the temporary files of writes a kill interrupted (config.tmp …) from a container
+ * hld made. Returns how many there were. */
+int ct_remove_leftovers(const char *lxcpath, const char *name);
 
 /* A deep copy, for the service's in-memory view. */
 int ct_observe_copy(struct ct_observed *dst, const struct ct_observed *src);

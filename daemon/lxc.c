@@ -201,13 +201,22 @@ static char *read_small_file(const char *path) {
         return strdup(buf);
 }
 
+/* Makes a rename in dir durable: a power cut after it keeps the new name. */
+static int sync_dir(const char *dir) {
+        _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (fd < 0 || fsync(fd) < 0)
+                return -errno;
+        return 0;
+}
+
 /* Writes a file next to the container's config atomically, never through a symlink. */
 static int write_small_file(const char *lxcpath, const char *name, const char *file, const char *text) {
-        _cleanup_free_ char *path = path_in(lxcpath, name, file), *tmp = NULL;
+        _cleanup_free_ char *path = path_in(lxcpath, name, file), *tmp = NULL, *dir = NULL;
         int fd;
         ssize_t len = (ssize_t) strlen(text);
 
-        if (!path || !(tmp = hl_strdup_printf("%s.tmp", path)))
+        if (!path || !(tmp = hl_strdup_printf("%s.tmp", path)) || !(dir = hl_strdup_printf("%s/%s", lxcpath, name)))
                 return -ENOMEM;
         fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
@@ -221,7 +230,7 @@ static int write_small_file(const char *lxcpath, const char *name, const char *f
         close(fd);
         if (rename(tmp, path) < 0)
                 return -errno;
-        return 0;
+        return sync_dir(dir);
 }
 
 static char *config_value(struct lxc_container *c, const char *key) {
@@ -291,6 +300,60 @@ static void observe_live(struct lxc_container *c, struct ct_observed *o) {
         o->live_cores = (unsigned) (cgroup_u64(c, "cpu.cfs_quota_us") / CPU_PERIOD_US);
 }
 
+/* Why hld must not touch a container directory, or false when it may: root runs what the
+ * config says (hooks, mounts) and writes where it points, so a symlink in its place, or a
+ * directory or config another user could have planted or can change, is never used. */
+static bool container_unsafe(const char *lxcpath, const char *name, char *buf, size_t size) {
+        _cleanup_free_ char *dir = hl_strdup_printf("%s/%s", lxcpath, name);
+        _cleanup_free_ char *config = path_in(lxcpath, name, "config");
+        struct stat st;
+
+        if (!dir || !config) {
+                snprintf(buf, size, "out of memory");
+                return true;
+        }
+        if (lstat(dir, &st) < 0)
+                return false; /* nothing there yet */
+        if (S_ISLNK(st.st_mode))
+                snprintf(buf, size, "%s is a symbolic link", dir);
+        else if (!S_ISDIR(st.st_mode))
+                snprintf(buf, size, "%s is not a directory", dir);
+        else if (st.st_uid != 0 && st.st_uid != geteuid())
+                snprintf(buf, size, "%s belongs to uid %u, not to root", dir, (unsigned) st.st_uid);
+        else if ((st.st_mode & S_IWOTH) || ((st.st_mode & S_IWGRP) && st.st_gid != 0))
+                snprintf(buf, size, "%s can be written by other users (mode %04o)", dir, (unsigned) (st.st_mode & 07777));
+        else if (lstat(config, &st) < 0)
+                return false;
+        else if (!S_ISREG(st.st_mode))
+                snprintf(buf, size, "%s is not a regular file", config);
+        else if (st.st_uid != 0 && st.st_uid != geteuid())
+                snprintf(buf, size, "%s belongs to uid %u, not to root", config, (unsigned) st.st_uid);
+        else if ((st.st_mode & S_IWOTH) || ((st.st_mode & S_IWGRP) && st.st_gid != 0))
+                snprintf(buf, size, "%s can be written by other users (mode %04o)", config,
+                         (unsigned) (st.st_mode & 07777));
+        else
+                return false;
+        return true;
+}
+
+/* A container hld made whose config no longer holds what hld wrote (a power cut, a hand
+ * edit that went wrong): never started in that state. */
+static void check_damage(struct lxc_container *c, const char *lxcpath, const char *name, struct ct_observed *o) {
+        _cleanup_free_ char *origin = path_in(lxcpath, name, FILE_ORIGIN);
+        _cleanup_free_ char *rootfs = NULL, *uts = NULL;
+
+        if (!origin || access(origin, F_OK) < 0)
+                return; /* not made by hld */
+        rootfs = config_value(c, "lxc.rootfs.path");
+        uts = config_value(c, "lxc.uts.name");
+        if (!rootfs || !uts)
+                return;
+        if (!*rootfs || !*uts)
+                snprintf(o->damaged, sizeof(o->damaged),
+                         "its LXC config %s/%s/config has lost %s: restore it, or run hlctl destroy %s and apply again",
+                         lxcpath, name, !*rootfs ? "lxc.rootfs.path" : "lxc.uts.name", name);
+}
+
 static int do_observe(const char *lxcpath, const char *name, const struct ct_settings *want, struct ct_observed *ret) {
         _cleanup_container_ struct lxc_container *c = NULL;
         _cleanup_free_ char *marker = path_in(lxcpath, name, MARKER_CREATING);
@@ -299,6 +362,21 @@ static int do_observe(const char *lxcpath, const char *name, const struct ct_set
 
         if (!marker)
                 return -ENOMEM;
+        if (container_unsafe(lxcpath, name, o.unsafe, sizeof(o.unsafe))) {
+                o.exists = true;
+                snprintf(o.state, sizeof(o.state), "UNKNOWN");
+                o.values = calloc(want->n + 1, sizeof(char *));
+                for (size_t i = 0; o.values && i < want->n; i++)
+                        if (!(o.values[i] = strdup(""))) {
+                                ct_observed_done(&o);
+                                return -ENOMEM;
+                        }
+                if (!o.values)
+                        return -ENOMEM;
+                o.n_values = want->n;
+                *ret = o;
+                return 0;
+        }
         o.half_created = lstat(marker, &st) == 0;
         c = lxc_container_new(name, lxcpath);
         if (!c)
@@ -311,6 +389,8 @@ static int do_observe(const char *lxcpath, const char *name, const struct ct_set
                 o.half_created = dir && lstat(dir, &st) == 0 && S_ISDIR(st.st_mode);
         }
         snprintf(o.state, sizeof(o.state), "%s", o.exists ? c->state(c) : "MISSING");
+        if (o.exists && !o.half_created)
+                check_damage(c, lxcpath, name, &o);
         if (o.exists && strcmp(o.state, "STOPPED") != 0) {
                 o.pid = c->init_pid(c);
                 observe_live(c, &o);
@@ -357,7 +437,20 @@ static const char *lxc_reason(struct lxc_container *c) {
         return c->error_string && *c->error_string ? c->error_string : "liblxc gave no reason";
 }
 
+/* True when s holds a control character: liblxc's config reader ends a line at a line
+ * feed or a carriage return, so such a value would write a second key of its own. */
+static bool has_control(const char *s) {
+        for (; *s; s++)
+                if ((unsigned char) *s < 0x20 || *s == 0x7f)
+                        return true;
+        return false;
+}
+
 static int set_item(struct lxc_container *c, const char *key, const char *value, char **ret_error) {
+        /* The definition parser refuses these already: this is the last line of defence, so
+         * that no future key can reopen a way to inject config. */
+        if (has_control(key) || has_control(value))
+                return fail(ret_error, -EINVAL, "refusing to write %s: its value holds a control character", key);
         if (!c->set_config_item(c, key, value))
                 return fail(ret_error, -EINVAL, "liblxc refused %s = %s", key, value);
         return 0;
@@ -431,6 +524,36 @@ static int save_files(const char *lxcpath, const char *name, const struct ct_set
         return r;
 }
 
+/* liblxc's save_config truncates the config in place and writes it again: a kill or a
+ * power cut between the two leaves a container without its config for good. So the config
+ * goes to a temporary file beside it, is made durable, and is renamed over the old one. */
+static int save_config(struct lxc_container *c, const char *lxcpath, const char *name, char **ret_error) {
+        _cleanup_free_ char *path = path_in(lxcpath, name, "config"), *tmp = NULL, *dir = NULL;
+        _cleanup_close_ int fd = -1;
+
+        if (!path || !(tmp = hl_strdup_printf("%s.tmp", path)) || !(dir = hl_strdup_printf("%s/%s", lxcpath, name)))
+                return -ENOMEM;
+        /* liblxc opens the file without O_NOFOLLOW: nothing may stand under that name. */
+        if (unlink(tmp) < 0 && errno != ENOENT)
+                return fail(ret_error, -errno, "cannot remove %s: %s", tmp, strerror(errno));
+        if (!c->save_config(c, tmp)) {
+                unlink(tmp);
+                return fail(ret_error, -EIO, "liblxc could not save the config of %s: %s", name, lxc_reason(c));
+        }
+        fd = open(tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 || fsync(fd) < 0) {
+                int r = -errno;
+                unlink(tmp);
+                return fail(ret_error, r, "cannot make %s durable: %s", tmp, strerror(-r));
+        }
+        if (rename(tmp, path) < 0) {
+                int r = -errno;
+                unlink(tmp);
+                return fail(ret_error, r, "cannot rename %s to %s: %s", tmp, path, strerror(-r));
+        }
+        return sync_dir(dir) < 0 ? fail(ret_error, -errno, "cannot sync %s: %s", dir, strerror(errno)) : 0;
+}
+
 /* Sets one cgroup limit on a running container; "" lifts it. */
 static bool set_cgroup(struct lxc_container *c, const struct ct_setting *it) {
         const char *item = it->key + (cgroup_v2 ? strlen("lxc.cgroup2.") : strlen("lxc.cgroup."));
@@ -462,10 +585,14 @@ static int apply_live(struct lxc_container *c, const struct ct_settings *s, cons
 
 static int do_configure(const char *lxcpath, const char *name, const struct ct_settings *settings, bool live,
                  char **ret_error) {
-        _cleanup_container_ struct lxc_container *c = lxc_container_new(name, lxcpath);
+        char unsafe[256];
+        _cleanup_container_ struct lxc_container *c = NULL;
         bool changed[64] = {};
         int r;
 
+        if (container_unsafe(lxcpath, name, unsafe, sizeof(unsafe)))
+                return fail(ret_error, -EPERM, "refusing to touch %s: %s", name, unsafe);
+        c = lxc_container_new(name, lxcpath);
         if (!c)
                 return fail(ret_error, -ENOMEM, "liblxc could not open %s", name);
         if (!c->is_defined(c))
@@ -478,8 +605,9 @@ static int do_configure(const char *lxcpath, const char *name, const struct ct_s
         r = set_settings(c, lxcpath, settings, ret_error);
         if (r < 0)
                 return r;
-        if (!c->save_config(c, NULL))
-                return fail(ret_error, -EIO, "liblxc could not save the config of %s: %s", name, lxc_reason(c));
+        r = save_config(c, lxcpath, name, ret_error);
+        if (r < 0)
+                return r;
         r = save_files(lxcpath, name, settings);
         if (r < 0)
                 return fail(ret_error, r, "could not record hl's settings of %s: %s", name, strerror(-r));
@@ -500,16 +628,26 @@ static bool rootfs_is_own(struct lxc_container *c, const char *lxcpath, const ch
 }
 
 static int do_start(const char *lxcpath, const char *name, char **ret_error) {
-        _cleanup_container_ struct lxc_container *c = lxc_container_new(name, lxcpath);
+        char unsafe[256];
+        _cleanup_container_ struct lxc_container *c = NULL;
         char thread_name[17] = "";
         bool started;
 
+        if (container_unsafe(lxcpath, name, unsafe, sizeof(unsafe)))
+                return fail(ret_error, -EPERM, "refusing to touch %s: %s", name, unsafe);
+        c = lxc_container_new(name, lxcpath);
         if (!c)
                 return fail(ret_error, -ENOMEM, "liblxc could not open %s", name);
         if (!c->is_defined(c))
                 return fail(ret_error, -ENOENT, "container %s does not exist", name);
         if (c->is_running(c))
                 return 0;
+        {
+                struct ct_observed o = {};
+                check_damage(c, lxcpath, name, &o);
+                if (o.damaged[0])
+                        return fail(ret_error, -EUCLEAN, "%s is damaged: %s", name, o.damaged);
+        }
         /* A container with no rootfs of its own would run on the host's root file system. */
         if (!rootfs_is_own(c, lxcpath, name))
                 return fail(ret_error, -EINVAL, "%s has no root file system of its own (lxc.rootfs.path); refusing to "
@@ -534,8 +672,12 @@ static int do_start(const char *lxcpath, const char *name, char **ret_error) {
 }
 
 static int do_stop(const char *lxcpath, const char *name, int timeout_s, char **ret_error) {
-        _cleanup_container_ struct lxc_container *c = lxc_container_new(name, lxcpath);
+        char unsafe[256];
+        _cleanup_container_ struct lxc_container *c = NULL;
 
+        if (container_unsafe(lxcpath, name, unsafe, sizeof(unsafe)))
+                return fail(ret_error, -EPERM, "refusing to touch %s: %s", name, unsafe);
+        c = lxc_container_new(name, lxcpath);
         if (!c)
                 return fail(ret_error, -ENOMEM, "liblxc could not open %s", name);
         if (!c->is_defined(c) || !c->is_running(c))
@@ -566,19 +708,27 @@ static int remove_tree(const char *path) {
 }
 
 static int do_destroy(const char *lxcpath, const char *name, char **ret_error) {
-        _cleanup_container_ struct lxc_container *c = lxc_container_new(name, lxcpath);
+        char unsafe[256];
+        _cleanup_container_ struct lxc_container *c = NULL;
         _cleanup_free_ char *dir = hl_strdup_printf("%s/%s", lxcpath, name);
         _cleanup_free_ char *marker = path_in(lxcpath, name, MARKER_CREATING);
         int r;
 
+        if (container_unsafe(lxcpath, name, unsafe, sizeof(unsafe)))
+                return fail(ret_error, -EPERM, "refusing to touch %s: %s", name, unsafe);
+        c = lxc_container_new(name, lxcpath);
         if (!c || !dir || !marker)
                 return fail(ret_error, -ENOMEM, "liblxc could not open %s", name);
         if (c->is_defined(c)) {
                 if (c->is_running(c) && !c->stop(c))
                         return fail(ret_error, -EIO, "liblxc could not stop %s: %s", name, lxc_reason(c));
+                struct ct_observed o = {};
+
                 /* A half-made container can have a config liblxc cannot destroy by (no
-                 * rootfs yet): its directory is removed below all the same. */
-                if (!c->destroy(c) && access(marker, F_OK) < 0)
+                 * rootfs yet), and so can a damaged one: their directory is removed below
+                 * all the same. */
+                check_damage(c, lxcpath, name, &o);
+                if (!c->destroy(c) && access(marker, F_OK) < 0 && !o.damaged[0])
                         return fail(ret_error, -EIO, "liblxc could not destroy %s: %s", name, lxc_reason(c));
         }
         /* A template that a killed hld left running may still be writing: give it time. */
@@ -640,8 +790,9 @@ static int create_from(struct lxc_container *c, const char *lxcpath, const struc
                 r = set_item(c, "lxc.rootfs.path", path, ret_error);
                 if (r < 0)
                         return r;
-                if (!c->save_config(c, NULL))
-                        return fail(ret_error, -EIO, "liblxc could not save the config of %s", def->name);
+                r = save_config(c, lxcpath, def->name, ret_error);
+                if (r < 0)
+                        return r;
                 r = rootfs_extract(arg, rootfs, def->unprivileged ? IDMAP_BASE : 0, &error);
                 if (r < 0)
                         return fail(ret_error, r, "could not unpack %s: %s", arg, error ? error : strerror(-r));
@@ -712,6 +863,28 @@ static int do_create(const char *lxcpath, const struct hl_def *def, const struct
                 do_destroy(lxcpath, def->name, NULL);
         }
         return r;
+}
+
+int ct_remove_leftovers(const char *lxcpath, const char *name) {
+        static const char *const files[] = { "config.tmp", FILE_ORIGIN ".tmp", FILE_MOUNTS ".tmp" };
+        _cleanup_free_ char *origin = path_in(lxcpath, name, FILE_ORIGIN);
+        char unsafe[256];
+        int removed = 0;
+
+        if (!origin)
+                return -ENOMEM;
+        if (container_unsafe(lxcpath, name, unsafe, sizeof(unsafe)) || access(origin, F_OK) < 0)
+                return 0;
+        for (size_t i = 0; i < HL_ELEMENTSOF(files); i++) {
+                _cleanup_free_ char *path = path_in(lxcpath, name, files[i]);
+                if (!path)
+                        return -ENOMEM;
+                if (unlink(path) == 0)
+                        removed++;
+                else if (errno != ENOENT)
+                        return -errno;
+        }
+        return removed;
 }
 
 int ct_observe_copy(struct ct_observed *dst, const struct ct_observed *src) {

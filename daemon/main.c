@@ -322,6 +322,17 @@ static int run(struct manager *m) {
                 return r;
         }
         manager_sort(m);
+        /* A write a kill interrupted left its temporary file; the file it was to replace is
+         * intact (they are renamed into place). */
+        for (size_t i = 0; i < m->n_services; i++) {
+                r = ct_remove_leftovers(m->config.lxcpath, m->services[i]->name);
+                if (r > 0)
+                        log_full(LOG_NOTICE, m->services[i]->name, NULL, 0,
+                                 "removed %d temporary files of an interrupted write", r);
+                else if (r < 0)
+                        log_warning("cannot remove the temporary files of %s: %s, ignoring", m->services[i]->name,
+                                    strerror(-r));
+        }
 
         {
                 long cpus = sysconf(_SC_NPROCESSORS_ONLN);

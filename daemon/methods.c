@@ -63,7 +63,13 @@ json_t *service_json(struct manager *m, const struct service *s) {
         }
         json_object_set_new(j, "restart_policy", json_string(hl_restart_policy_to_string(d->restart.policy)));
         json_object_set_new(j, "restarts", json_integer(s->restart_failures));
-        if (strcmp(s->observed.state, "RUNNING") != 0 && strcmp(service_wanted_state(s), "running") == 0) {
+        if (s->observed.unsafe[0]) {
+                json_object_set_new(j, "condition", json_string("unsafe"));
+                json_object_set_new(j, "problem", json_string(s->observed.unsafe));
+        } else if (s->observed.damaged[0]) {
+                json_object_set_new(j, "condition", json_string("damaged"));
+                json_object_set_new(j, "problem", json_string(s->observed.damaged));
+        } else if (strcmp(s->observed.state, "RUNNING") != 0 && strcmp(service_wanted_state(s), "running") == 0) {
                 int64_t next = service_next_restart(s);
                 if (next > now_ms()) {
                         json_object_set_new(j, "condition", json_string("crash-looping"));

@@ -143,6 +143,9 @@ int plan_item(struct item *it) {
 
         if (it->observe_error < 0)
                 return add_action(it, "observe", NULL, "could not read the container: %s", strerror(-it->observe_error));
+        /* Nothing at all, not even a destroy: hld would act through what another user made. */
+        if (o->unsafe[0])
+                return add_action(it, "hold", NULL, "not touched: %s", o->unsafe);
         if (it->destroy) {
                 if (!o->exists && !o->half_created)
                         return 0;
@@ -154,6 +157,8 @@ int plan_item(struct item *it) {
                         r = add_action(it, "start", NULL, "created, wants running");
                 return r;
         }
+        if (o->damaged[0])
+                return add_action(it, "hold", NULL, "damaged: %s", o->damaged);
         for (size_t i = 0; i < want->n && i < o->n_values; i++) {
                 if (strcmp(want->items[i].value, o->values[i]) == 0)
                         continue;

@@ -108,3 +108,88 @@ def test_sigkill_at_many_points_during_apply(hld):
 
     print("crash safety: %d kill points, %d runs, %d violations" % (len(KILL_POINTS), rounds, len(violations)))
     assert violations == []
+
+
+def _tracer_attached(pid):
+    """True when every thread of pid is traced (strace -f attaches to them one by one)."""
+    tasks = os.listdir("/proc/%d/task" % pid)
+    for t in tasks:
+        with open("/proc/%d/task/%s/status" % (pid, t)) as f:
+            if "TracerPid:\t0\n" in f.read():
+                return False
+    return True
+
+
+def test_kill_during_config_write_keeps_the_config(hld):
+    """The worst moment of an update, on purpose: strace holds every write to the
+    container's config (or the temporary file it is written to) for seconds, and hld is
+    SIGKILLed then. The container must keep a whole config and start afterwards."""
+    name = hld.name("cfg")
+    hld.write(name, definition(memory="64M"))
+    hld.apply()
+    config = hld.lxcpath / name / "config"
+    tmp = hld.lxcpath / name / "config.tmp"
+    good = config.read_text()
+    assert "lxc.rootfs.path" in good
+
+    strace = subprocess.Popen(
+        ["strace", "-qq", "-f", "-p", str(hld.pid), "-o", "/dev/null", "-P", str(config), "-P", str(tmp),
+         "-e", "trace=write,pwrite64,writev", "-e", "inject=write,pwrite64,writev:delay_enter=5000000"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while not _tracer_attached(hld.pid):
+            assert time.monotonic() < deadline, "strace did not attach"
+            time.sleep(0.05)
+        # A live memory change rewrites the config.
+        hld.write(name, definition(memory="96M"))
+        env = dict(os.environ, HLD_SOCKET=str(hld.socket))
+        apply = subprocess.Popen([str(HLCTL), "apply", str(hld.defs)], stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        # The write is held: the old code has truncated the config by now, the new one has
+        # made the temporary file and not renamed it yet.
+        deadline = time.monotonic() + 15
+        while not (tmp.exists() or config.stat().st_size == 0):
+            assert time.monotonic() < deadline, "the config write never started"
+            time.sleep(0.01)
+        time.sleep(0.2)
+        hld.kill(signal.SIGKILL)
+        apply.wait(timeout=30)
+    finally:
+        strace.kill()
+        strace.wait()
+
+    assert config.read_text() == good, "the config was damaged by the kill"
+    hld.start()
+    assert not tmp.exists(), "the temporary file of the interrupted write was left"
+    # The stored revision (96M) is carried out, and the container still starts.
+    hld.hlctl("reconcile")
+    assert hld.memory_limit(name) == 96 * 1024 * 1024
+    hld.hlctl("restart", name)
+    assert hld.state(name) == "RUNNING"
+    assert "lxc.rootfs.path" in config.read_text()
+
+
+def test_damaged_config_is_reported_and_never_started(hld):
+    """A config that lost what hld wrote (a power cut on another tool's write, a hand edit)
+    is reported as damaged, with what to do, and the container is not started so."""
+    name = hld.name("dmg")
+    hld.write(name, definition())
+    hld.apply()
+    hld.stop()
+    hld.lxc("stop", "-n", name, "-k")
+    (hld.lxcpath / name / "config").write_text("")
+    hld.start()
+
+    s = hld.services()[name]
+    assert s["condition"] == "damaged", s
+    assert "lost lxc.rootfs.path" in s["problem"] and "hlctl destroy" in s["problem"], s
+    r = hld.hlctl("start", name, check=False)
+    assert hld.state(name) == "STOPPED"
+    held = [e for e in hld.history(name) if e["action"] == "hold"]
+    assert held and "damaged" in held[-1]["reason"], hld.history(name)
+    assert "damaged" in hld.hlctl("show", name).out
+    # Destroying it is the way out, and works.
+    hld.hlctl("destroy", name, "--yes")
+    assert hld.containers() == []
+    del r

@@ -220,3 +220,23 @@ def test_unknown_service(base):
     reply = h.call("io.hl.Show", {"name": h.name("nosuch")})
     assert reply.get("error") == "io.hl.NoSuchService", reply
     assert_unchanged(h, before)
+
+
+def test_carriage_return_in_environment_injects_nothing(base):
+    """A carriage return ends a line of an LXC config: Environment=A=1<CR>lxc.hook... would
+    have added a hook that runs as root on the host. It is refused at its line, and no
+    container config ever sees it."""
+    h = base
+    marker = h.dir / "hook-ran"
+    name = h.name("inject")
+    text = definition(extra_container="Environment=A=1\rlxc.hook.pre-start = /bin/touch %s" % marker)
+    path = h.write(name, text, directory=h.dir / "inject")
+    before = h.snapshot()
+    line = one_error_line(h.hlctl("apply", path, check=False))
+    assert re.search(r"%s\.conf:\d+: Environment: .*control character 0x0d" % re.escape(name), line), line
+    # Over Varlink, as any other client would send it: the same refusal.
+    reply = h.call("io.hl.Apply", {"definitions": [{"name": name, "text": text}]})
+    assert reply.get("error") == "io.hl.InvalidDefinition", reply
+    assert_unchanged(h, before)
+    assert not marker.exists()
+    assert all("\r" not in p.read_text() for p in h.lxcpath.glob("*/config"))
