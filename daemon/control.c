@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,8 +15,6 @@
 #include "hl-protocol.h"
 #include "log.h"
 
-/* A client whose replies pile up unread beyond this is dropped, not buffered. */
-#define MAX_WRITE_QUEUE (16u * 1024u * 1024u)
 
 struct client {
         uv_pipe_t pipe;
@@ -28,6 +27,7 @@ struct client {
         bool eof;        /* the peer closed its side */
         bool closing;
         bool processing; /* inside client_process: replies made there do not recurse */
+        size_t queued;   /* reply bytes written to the socket's queue and not yet sent */
         struct request *current; /* the call being answered */
         struct client *prev, *next;
 };
@@ -47,6 +47,7 @@ struct control {
         struct client *clients;
         unsigned n_clients;
         size_t buffered; /* bytes held by every client's unfinished frames */
+        size_t queued;   /* reply bytes waiting in every client's write queue */
         char read_buffer[65536];
 };
 
@@ -93,38 +94,60 @@ static void on_idle(uv_timer_t *t) {
                 client_close(c);
 }
 
-static void on_written(uv_write_t *w, int status) {
-        free(w->data);
+struct write_req {
+        uv_write_t req;
+        struct client *client;
+        size_t len;
+        char *frame;
+};
+
+/* Called for every write, also when the handle is closed first (and before its close
+ * callback), so the counts always come down again. */
+static void on_written(uv_write_t *req, int status) {
+        struct write_req *w = (struct write_req *) req;
+
+        w->client->queued -= w->len;
+        w->client->control->queued -= w->len;
+        free(w->frame);
         free(w);
 }
 
-/* Queues a frame (text including its NUL) for the client; takes frame. */
+/* Queues a frame (text including its NUL) for the client; takes frame. A client that does
+ * not read its replies is dropped rather than buffered without end: one that still has a
+ * frame's worth unread, or whose next reply would take the replies queued for everyone
+ * past the budget while it has some unread. */
 static void client_send(struct client *c, char *frame, size_t len) {
-        uv_write_t *w;
-        uv_buf_t buf = uv_buf_init(frame, (unsigned) len);
+        struct control *ctl = c->control;
+        struct write_req *w;
+        uv_buf_t buf;
 
         if (c->closing || !frame) {
                 free(frame);
                 return;
         }
-        if (uv_stream_get_write_queue_size((uv_stream_t *) &c->pipe) > MAX_WRITE_QUEUE) {
-                log_warning("client pid %d does not read its replies, disconnecting", (int) c->peer.pid);
+        if (c->queued > 0 && (c->queued + len > HL_MAX_FRAME || ctl->queued + len > HL_MAX_BUFFERED)) {
+                log_warning("client pid %d does not read its replies (%zu bytes unread), disconnecting",
+                            (int) c->peer.pid, c->queued);
                 free(frame);
                 client_close(c);
                 return;
         }
-        w = calloc(1, sizeof(*w));
+        w = malloc(sizeof(*w));
         if (!w) {
                 free(frame);
                 client_close(c);
                 return;
         }
-        w->data = frame;
-        if (uv_write(w, (uv_stream_t *) &c->pipe, &buf, 1, on_written) < 0) {
+        *w = (struct write_req) { .client = c, .len = len, .frame = frame };
+        buf = uv_buf_init(frame, (unsigned) len);
+        if (uv_write(&w->req, (uv_stream_t *) &c->pipe, &buf, 1, on_written) < 0) {
                 free(frame);
                 free(w);
                 client_close(c);
+                return;
         }
+        c->queued += len;
+        ctl->queued += len;
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status) {
@@ -309,7 +332,10 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
         if (n < 0) {
                 c->eof = true;
                 uv_read_stop(s);
-                if (!c->busy)
+                /* A call that ends is still answered (a client may shut its side down and
+                 * wait for the reply); a stream (events -f) would never end, so a client
+                 * that has gone ends it, and gives back its slot, fd and bytes. */
+                if (!c->busy || (c->current && c->current->cancel))
                         client_close(c);
                 return;
         }
@@ -317,7 +343,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
                 return;
         /* Bytes alone are no activity: a client that trickles half a frame (slowloris) is
          * closed at the idle timeout. Only answered calls re-arm the timer. */
-        if (ctl->buffered + c->framer.len + (size_t) n > HL_MAX_BUFFERED) {
+        if (ctl->buffered + (size_t) n > HL_MAX_BUFFERED) {
                 log_warning("client pid %d would take buffered requests past %u bytes, disconnecting",
                             (int) c->peer.pid, HL_MAX_BUFFERED);
                 client_protocol_error(c, "hld is too busy to buffer this request");
@@ -384,12 +410,32 @@ static void read_peer(struct client *c, struct manager *m) {
                 snprintf(c->peer.user, sizeof(c->peer.user), "uid %u", (unsigned) cred.uid);
 }
 
-static unsigned clients_of(struct control *ctl, uid_t uid) {
+/* True when the peer has closed its side, though hld has not read that yet. */
+static bool client_hung_up(struct client *c) {
+        struct pollfd p = { .events = POLLRDHUP };
+        uv_os_fd_t fd;
+
+        if (uv_fileno((uv_handle_t *) &c->pipe, &fd) < 0)
+                return false;
+        p.fd = fd;
+        return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+/* The live connections of uid. Connections a burst of clients opened and closed again may
+ * be accepted before their end is read: those are let go here, or they would count. */
+static unsigned clients_of(struct control *ctl, uid_t uid, const struct client *except) {
         unsigned n = 0;
 
-        for (struct client *c = ctl->clients; c; c = c->next)
-                if (!c->closing && c->peer.uid == uid)
-                        n++;
+        for (struct client *c = ctl->clients, *next; c; c = next) {
+                next = c->next;
+                if (c->closing || c->peer.uid != uid || c == except)
+                        continue;
+                if (client_hung_up(c) && (!c->busy || (c->current && c->current->cancel))) {
+                        client_close(c);
+                        continue;
+                }
+                n++;
+        }
         return n;
 }
 
@@ -421,7 +467,7 @@ static void on_connection(uv_stream_t *server, int status) {
         }
         read_peer(c, ctl->m);
         /* One local user cannot take every slot from the others. */
-        if (c->peer.uid != 0 && clients_of(ctl, c->peer.uid) > HL_MAX_CLIENTS_PER_UID) {
+        if (c->peer.uid != 0 && clients_of(ctl, c->peer.uid, c) >= HL_MAX_CLIENTS_PER_UID) {
                 log_warning("%s has more than %d connections, refusing one", c->peer.user, HL_MAX_CLIENTS_PER_UID);
                 client_close(c);
                 return;

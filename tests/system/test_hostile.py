@@ -133,3 +133,63 @@ def test_one_user_cannot_take_every_slot(hld):
     finally:
         os.kill(child, 9)
         os.waitpid(child, 0)
+
+
+def fd_count(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def test_abandoned_events_clients_are_freed(hld):
+    """A client that asks for events -f and leaves must give back everything: before, every
+    such client kept its fd, subscription, per-user slot and bytes, so 128 of them locked a
+    user out. A non-root user leaves 1,000 of them, ten at a time."""
+    ro = hld.dir / "hld-ro.sock"
+    pid = hld.pid
+    fds_before, rss_before = fd_count(pid), rss_kib(pid)
+    r, w = os.pipe()
+    child = os.fork()
+    if child == 0:
+        try:
+            os.close(r)
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            answered = 0
+            for _ in range(100):
+                batch = []
+                for _ in range(10):
+                    s = connect(ro)
+                    s.sendall(b'{"method":"io.hl.Events","parameters":{},"more":true}\0')
+                    batch.append(s)
+                for s in batch:
+                    s.close()
+            # The user is not locked out: a call from it is still answered.
+            s = connect(ro)
+            s.sendall(b'{"method":"io.hl.Version","parameters":{}}\0')
+            s.settimeout(5)
+            answered = b'"version"' in s.recv(4096)
+            s.close()
+            os.write(w, b"1" if answered else b"0")
+        finally:
+            os._exit(0)
+    os.close(w)
+    with os.fdopen(r) as f:
+        answered = f.read() == "1"
+    os.waitpid(child, 0)
+    # hld frees a client when it sees the end of its stream: give it that moment.
+    deadline = time.monotonic() + 5
+    while fd_count(pid) > fds_before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    fds_after, rss_after = fd_count(pid), rss_kib(pid)
+    print("1000 abandoned events clients: hld fds %d -> %d, VmRSS %.1f -> %.1f MiB"
+          % (fds_before, fds_after, rss_before / 1024, rss_after / 1024))
+    assert answered
+    assert fds_after <= fds_before, (fds_before, fds_after)
+    assert rss_after - rss_before < 4 * 1024, (rss_before, rss_after)
+    # Root's calls are not refused as "too busy" either, and events still flow.
+    with hld.varlink(timeout=10) as v:
+        v.send({"method": "io.hl.Events", "parameters": {}, "more": True})
+        name = hld.name("ev")
+        hld.write(name, "[Container]\nTemplate=busybox\n")
+        hld.apply()
+        assert v.recv()["parameters"]["event"]["service"] == name
