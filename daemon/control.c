@@ -28,6 +28,11 @@ struct client {
         bool closing;
         bool processing; /* inside client_process: replies made there do not recurse */
         size_t queued;   /* reply bytes written to the socket's queue and not yet sent */
+        /* A call waiting for the gate (below): its frame, unparsed. */
+        char *parked;
+        size_t parked_len;
+        struct client *gate_next;
+        bool gate_queued;
         struct request *current; /* the call being answered */
         struct client *prev, *next;
 };
@@ -36,6 +41,7 @@ struct request {
         struct client *client; /* NULL once the client is gone */
         bool oneway;
         bool more;
+        bool gated; /* holds the gate: its end lets the next waiting call in */
         void (*cancel)(void *userdata);
         void *cancel_userdata;
 };
@@ -52,7 +58,87 @@ struct control {
 };
 
 static void client_close(struct client *c);
+static void client_unref(struct client *c);
 static void client_process(struct client *c);
+static void handle_frame(struct client *c, char *frame, bool has_gate);
+
+/* Calls that make the node do real work (a Plan surveys every container and plans every
+ * service) go one at a time when they come from peers that may not change the node, across
+ * both sockets and in the order they came: a local user's hundred plans cost the loop and
+ * the thread pool one plan at a time, never all at once, and a frame of more than
+ * GATE_FRAME bytes from such a peer waits its turn without being parsed. Root and the
+ * admin group are not held back. */
+#define GATE_FRAME (64u * 1024u)
+
+static struct {
+        struct client *head, *tail;
+        bool busy;
+        bool releasing;
+} gate;
+
+static void gate_unqueue(struct client *c) {
+        struct client **p;
+
+        if (!c->gate_queued)
+                return;
+        for (p = &gate.head; *p && *p != c; p = &(*p)->gate_next)
+                ;
+        if (*p)
+                *p = c->gate_next;
+        gate.tail = NULL;
+        for (struct client *i = gate.head; i; i = i->gate_next)
+                gate.tail = i;
+        c->gate_queued = false;
+        c->control->buffered -= c->parked_len;
+        free(TAKE_PTR(c->parked));
+        c->parked_len = 0;
+}
+
+/* True when the call may go now (and holds the gate); false when it waits, its frame kept. */
+static bool gate_enter(struct client *c, char *frame, size_t len) {
+        if (!gate.busy) {
+                gate.busy = true;
+                return true;
+        }
+        c->parked = frame;
+        c->parked_len = len;
+        c->control->buffered += len;
+        c->busy = true; /* neither idle nor ready for its next frame */
+        c->gate_next = NULL;
+        c->gate_queued = true;
+        if (gate.tail)
+                gate.tail->gate_next = c;
+        else
+                gate.head = c;
+        gate.tail = c;
+        return false;
+}
+
+static void gate_leave(void) {
+        gate.busy = false;
+        /* Calls answered at once end inside handle_frame: the loop below goes on. */
+        if (gate.releasing)
+                return;
+        gate.releasing = true;
+        while (!gate.busy && gate.head) {
+                struct client *c = gate.head;
+                char *frame;
+
+                gate.head = c->gate_next;
+                if (!gate.head)
+                        gate.tail = NULL;
+                c->gate_queued = false;
+                frame = TAKE_PTR(c->parked);
+                c->control->buffered -= c->parked_len;
+                c->parked_len = 0;
+                c->busy = false;
+                gate.busy = true;
+                c->ref++;
+                handle_frame(c, frame, true);
+                client_unref(c);
+        }
+        gate.releasing = false;
+}
 
 static void client_unref(struct client *c) {
         if (--c->ref > 0)
@@ -71,6 +157,7 @@ static void client_close(struct client *c) {
         if (c->closing)
                 return;
         c->closing = true;
+        gate_unqueue(c);
         ctl->buffered -= c->framer.len;
         hl_framer_done(&c->framer);
         /* A call that would go on for ever (a stream) is told that nobody listens. */
@@ -202,8 +289,11 @@ void request_on_cancel(struct request *req, void (*cancel)(void *userdata), void
 
 static void request_end(struct request *req) {
         struct client *c = req->client;
+        bool gated = req->gated;
 
         free(req);
+        if (gated)
+                gate_leave();
         if (!c)
                 return;
         c->current = NULL;
@@ -256,28 +346,53 @@ void request_errorf(struct request *req, const char *error, const char *key, con
         request_error(req, error, p);
 }
 
-static void handle_frame(struct client *c, const char *frame) {
+/* Takes frame. has_gate: the call holds the gate already (it waited for it). */
+static void handle_frame(struct client *c, char *frame, bool has_gate) {
+        _cleanup_free_ char *text = frame;
         struct control *ctl = c->control;
+        size_t len = strlen(text) + 1;
         struct hl_call call;
         const struct method *method;
         const char *reason = NULL;
         struct request *req;
 
-        if (hl_call_parse(frame, &call, &reason) < 0) {
+        if (!has_gate && !c->peer.admin && len > GATE_FRAME) {
+                if (!gate_enter(c, TAKE_PTR(text), len))
+                        return;
+                text = frame;
+                has_gate = true;
+        }
+        if (hl_call_parse(text, &call, &reason) < 0) {
+                if (has_gate)
+                        gate_leave();
                 client_protocol_error(c, reason ? reason : "message is not a Varlink call");
                 return;
+        }
+        method = methods_find(call.method);
+        if (!has_gate && !c->peer.admin && method && method->heavy) {
+                hl_call_done(&call);
+                if (!gate_enter(c, TAKE_PTR(text), len))
+                        return;
+                text = frame;
+                has_gate = true;
+                if (hl_call_parse(text, &call, &reason) < 0) {
+                        gate_leave();
+                        client_protocol_error(c, "message is not a Varlink call");
+                        return;
+                }
         }
         req = calloc(1, sizeof(*req));
         if (!req) {
                 hl_call_done(&call);
+                if (has_gate)
+                        gate_leave();
                 client_close(c);
                 return;
         }
-        *req = (struct request) { .client = c, .oneway = call.oneway, .more = call.more };
+        *req = (struct request) { .client = c, .oneway = call.oneway, .more = call.more, .gated = has_gate };
         c->current = req;
         c->busy = true;
         c->ref++;
-        method = methods_find(call.method);
         if (!method)
                 request_errorf(req, HL_VARLINK_METHOD_NOT_FOUND, "method", call.method, "no method %s", call.method);
         else if (method->mutating && ctl->readonly)
@@ -311,8 +426,7 @@ static void client_process(struct client *c) {
                         client_protocol_error(c, "message too large");
                         break;
                 }
-                handle_frame(c, frame);
-                free(frame);
+                handle_frame(c, frame, false);
         }
         c->processing = false;
 }

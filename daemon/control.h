@@ -28,6 +28,9 @@ struct method {
         const char *name;
         method_handler handler;
         bool mutating;
+        /* Costs the node real work (surveys, plans): peers that may not change the node
+         * get such calls answered one at a time. */
+        bool heavy;
 };
 
 /* Looks a fully qualified method name up in the daemon's table (methods.c). */

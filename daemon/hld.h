@@ -13,6 +13,7 @@
 
 #include "container.h"
 #include "hl-def.h"
+#include "hl-index.h"
 
 struct control;
 struct exit_watch;
@@ -83,6 +84,7 @@ struct manager {
         struct store *store;
         struct service **services;
         size_t n_services;
+        struct hl_index by_name; /* name -> struct service * */
         struct control *control;          /* root and the admin group */
         struct control *readonly_control; /* anyone, reads only */
         uv_timer_t reconcile_timer;

@@ -401,6 +401,7 @@ int main(int argc, char **argv) {
         while (m.n_services > 0)
                 manager_forget(&m, m.services[0]->name);
         free(m.services);
+        hl_index_done(&m.by_name);
         if (m.control)
                 control_close(m.control);
         if (m.readonly_control)

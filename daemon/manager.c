@@ -46,10 +46,9 @@ struct desired *desired_unref(struct desired *d) {
 }
 
 struct service *manager_find(struct manager *m, const char *name) {
-        for (size_t i = 0; i < m->n_services; i++)
-                if (strcmp(m->services[i]->name, name) == 0)
-                        return m->services[i];
-        return NULL;
+        size_t v;
+
+        return hl_index_get(&m->by_name, name, &v) ? (struct service *) (uintptr_t) v : NULL;
 }
 
 static int set_string(char **field, const char *value) {
@@ -71,11 +70,11 @@ int manager_set_desired(struct manager *m, const char *name, struct desired *des
                         return -ENOMEM;
                 s->name = strdup(name);
                 services = realloc(m->services, sizeof(*services) * (m->n_services + 1));
-                if (!s->name || !services) {
+                if (services)
+                        m->services = services;
+                if (!s->name || !services || hl_index_put(&m->by_name, s->name, (uintptr_t) s) < 0) {
                         free(s->name);
                         free(s);
-                        if (services)
-                                m->services = services;
                         return -ENOMEM;
                 }
                 m->services = services;
@@ -95,6 +94,7 @@ void manager_forget(struct manager *m, const char *name) {
 
                 if (strcmp(s->name, name) != 0)
                         continue;
+                hl_index_remove(&m->by_name, s->name);
                 watch_stop(s);
                 health_forget(s);
                 desired_unref(s->desired);

@@ -15,8 +15,6 @@
 #include "reconcile.h"
 #include "store.h"
 
-#define MAX_DEFINITIONS 1000
-
 /* Decodes parameters with a table; on failure answers InvalidParameter and returns false. */
 bool dispatch(struct request *req, json_t *parameters, const struct hl_field *table, void *base) {
         const char *bad = NULL;
@@ -157,257 +155,6 @@ static void show(struct manager *m, struct request *req, json_t *parameters) {
 
 void reply_error(struct request *req, const struct run_result *result) {
         request_errorf(req, result->error_name ? result->error_name : HL_ERROR_INTERNAL, NULL, NULL, "%s", result->error);
-}
-
-/* Definitions of an Apply or Plan, parsed and checked against each other and the store. */
-struct batch {
-        struct desired **items;
-        size_t n;
-        char **prune;
-};
-
-static void batch_done(struct batch *b) {
-        for (size_t i = 0; i < b->n; i++)
-                desired_unref(b->items[i]);
-        free(b->items);
-        hl_strv_free(b->prune);
-        *b = (struct batch) {};
-}
-
-static struct desired *batch_find(struct batch *b, const char *name) {
-        for (size_t i = 0; i < b->n; i++)
-                if (strcmp(b->items[i]->def->name, name) == 0)
-                        return b->items[i];
-        return NULL;
-}
-
-static void definition_error(struct request *req, const struct hl_def_error *e) {
-        char message[1024];
-
-        hl_def_error_format(e, message, sizeof(message));
-        request_error(req, HL_ERROR_INVALID_DEFINITION,
-                      json_pack("{s:s, s:i, s:s, s:s, s:s}", "file", e->file, "line", (int) e->line, "key", e->key,
-                                "reason", e->message, "message", message));
-}
-
-/* Parses every definition and checks the set as a whole: unique names, known Requires=,
- * no cycle, nothing pruned that stays required. Answers the error itself on failure. */
-static int batch_parse(struct manager *m, struct request *req, json_t *definitions, bool prune, struct batch *ret) {
-        struct batch b = {};
-        struct hl_def_error e = {};
-        _cleanup_free_ struct hl_def **all = NULL;
-        _cleanup_free_ size_t *order = NULL;
-        size_t n_all = 0, index;
-        json_t *v;
-
-        if (json_array_size(definitions) > MAX_DEFINITIONS) {
-                request_errorf(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "definitions",
-                               "at most %d definitions at once", MAX_DEFINITIONS);
-                return -E2BIG;
-        }
-        b.items = calloc(json_array_size(definitions) + 1, sizeof(*b.items));
-        if (!b.items)
-                goto oom;
-        json_array_foreach(definitions, index, v) {
-                struct {
-                        const char *name, *text, *file;
-                } a = {};
-                static const struct hl_field table[] = {
-                        { "name", HL_FIELD_STRING, 0, true },
-                        { "text", HL_FIELD_STRING, sizeof(char *), true },
-                        { "file", HL_FIELD_STRING, 2 * sizeof(char *), false },
-                        {},
-                };
-                _cleanup_free_ char *file = NULL;
-                struct hl_def *def = NULL;
-                const char *bad = NULL;
-
-                if (hl_json_dispatch(v, table, &a, &bad) < 0) {
-                        request_error(req, HL_VARLINK_INVALID_PARAMETER, json_pack("{s:s}", "parameter", "definitions"));
-                        batch_done(&b);
-                        return -EINVAL;
-                }
-                /* A name that no file could give is the caller's mistake, not the file's. */
-                if (!hl_name_is_valid(a.name)) {
-                        request_errorf(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "definitions",
-                                       "\"%.80s\" is not a valid service name: use a-z, 0-9 and '-', at most %d "
-                                       "characters, not starting or ending with '-'", a.name, HL_NAME_MAX);
-                        batch_done(&b);
-                        return -EINVAL;
-                }
-                if (a.file && strlen(a.file) > 4096) {
-                        request_errorf(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "file",
-                                       "a file name is longer than 4096 bytes");
-                        batch_done(&b);
-                        return -EINVAL;
-                }
-                file = a.file ? strdup(a.file) : hl_strdup_printf("%.80s.conf", a.name);
-                if (!file)
-                        goto oom;
-                if (hl_def_parse(a.name, file, a.text, json_string_length(json_object_get(v, "text")), &def, &e) < 0) {
-                        definition_error(req, &e);
-                        batch_done(&b);
-                        return -EINVAL;
-                }
-                if (batch_find(&b, def->name)) {
-                        request_errorf(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "definitions",
-                                       "service %s is defined twice (%s)", def->name, file);
-                        hl_def_free(def);
-                        batch_done(&b);
-                        return -EINVAL;
-                }
-                b.items[b.n] = desired_new(def, a.text, file, 0);
-                if (!b.items[b.n]) {
-                        hl_def_free(def);
-                        goto oom;
-                }
-                b.n++;
-        }
-
-        /* The node as it will be: these definitions plus what is stored and not pruned. */
-        all = calloc(b.n + m->n_services + 1, sizeof(*all));
-        order = calloc(b.n + m->n_services + 1, sizeof(*order));
-        if (!all || !order)
-                goto oom;
-        for (size_t i = 0; i < b.n; i++)
-                all[n_all++] = b.items[i]->def;
-        for (size_t i = 0; i < m->n_services; i++) {
-                if (batch_find(&b, m->services[i]->name))
-                        continue;
-                if (prune) {
-                        if (hl_strv_push(&b.prune, m->services[i]->name) < 0)
-                                goto oom;
-                        continue;
-                }
-                all[n_all++] = m->services[i]->desired->def;
-        }
-        for (size_t i = 0; i < n_all; i++)
-                for (char **r = all[i]->requires; r && *r; r++) {
-                        bool known = false;
-                        for (size_t j = 0; j < n_all && !known; j++)
-                                known = strcmp(all[j]->name, *r) == 0;
-                        if (!known) {
-                                struct desired *d = batch_find(&b, all[i]->name);
-                                hl_def_error_set(&e, d ? d->file : all[i]->name, 0, "Requires",
-                                                 hl_strv_contains(b.prune, *r) ? "%s would be pruned, but %s requires it"
-                                                                               : "no service named %s is defined (%s requires it)",
-                                                 *r, all[i]->name);
-                                definition_error(req, &e);
-                                batch_done(&b);
-                                return -EINVAL;
-                        }
-                }
-        if (hl_def_order(all, n_all, order, &e) < 0) {
-                definition_error(req, &e);
-                batch_done(&b);
-                return -ELOOP;
-        }
-        *ret = b;
-        return 0;
-oom:
-        batch_done(&b);
-        request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "out of memory");
-        return -ENOMEM;
-}
-
-struct definitions_args {
-        json_t *definitions;
-        bool prune;
-};
-
-static json_t *strv_json(char *const *v) {
-        json_t *a = json_array();
-
-        for (size_t i = 0; a && v && v[i]; i++)
-                json_array_append_new(a, json_string(v[i]));
-        return a;
-}
-
-static void plan_done(void *userdata, const struct run_result *result) {
-        struct request *req = userdata;
-
-        if (result->error)
-                reply_error(req, result);
-        else
-                request_reply(req, json_pack("{s:s, s:O}", "id", result->plan_id, "actions", result->actions), false);
-}
-
-static void plan(struct manager *m, struct request *req, json_t *parameters) {
-        struct definitions_args a = {};
-        static const struct hl_field table[] = {
-                { "definitions", HL_FIELD_ARRAY, offsetof(struct definitions_args, definitions), false },
-                { "prune", HL_FIELD_BOOL, offsetof(struct definitions_args, prune), false },
-                {},
-        };
-        struct batch b = {};
-        int r;
-
-        if (!dispatch(req, parameters, table, &a))
-                return;
-        if (a.definitions && batch_parse(m, req, a.definitions, a.prune, &b) < 0)
-                return;
-        r = reconcile_plan(m, "plan", b.items, b.n, b.prune, plan_done, req);
-        batch_done(&b);
-        if (r < 0)
-                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not plan: %s", strerror(-r));
-}
-
-static void apply_done(void *userdata, const struct run_result *result) {
-        struct request *req = userdata;
-
-        if (result->error)
-                reply_error(req, result);
-        else
-                request_reply(req,
-                              json_pack("{s:I, s:s, s:o, s:o, s:O}", "run", (json_int_t) result->run, "plan",
-                                        result->plan_id, "changed", strv_json(result->changed), "unchanged",
-                                        strv_json(result->unchanged), "actions", result->actions),
-                              false);
-}
-
-/* Apply with more: one reply per finished action, of the method's own type. */
-static void apply_progress(void *userdata, json_t *action) {
-        struct request *req = userdata;
-
-        request_reply(req, json_pack("{s:s, s:[], s:[], s:[O]}", "plan", "", "changed", "unchanged", "actions", action),
-                      true);
-}
-
-static void apply(struct manager *m, struct request *req, json_t *parameters) {
-        struct {
-                json_t *definitions;
-                bool prune;
-                const char *plan;
-        } a = {};
-        static const struct hl_field table[] = {
-                { "definitions", HL_FIELD_ARRAY, offsetof(__typeof__(a), definitions), true },
-                { "prune", HL_FIELD_BOOL, offsetof(__typeof__(a), prune), false },
-                { "plan", HL_FIELD_STRING, offsetof(__typeof__(a), plan), false },
-                {},
-        };
-        const struct peer *peer = request_peer(req);
-        struct batch b = {};
-        int r;
-
-        if (!dispatch(req, parameters, table, &a))
-                return;
-        if (a.plan && (strlen(a.plan) < 12 || strlen(a.plan) > 64 || strspn(a.plan, "0123456789abcdef") != strlen(a.plan))) {
-                request_errorf(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "plan",
-                               "a plan id is 12 to 64 hexadecimal digits, as hlctl plan prints it");
-                return;
-        }
-        if (batch_parse(m, req, a.definitions, a.prune, &b) < 0)
-                return;
-        /* The revisions are stored when the run begins: runs are serialized, so what is
-         * stored is exactly what that run plans and executes. */
-        r = reconcile_enqueue(m, &(struct job_request) { .kind = JOB_RECONCILE, .trigger = "apply", .apply = b.items,
-                                                         .n_apply = b.n, .prune = b.prune, .expect_plan = a.plan,
-                                                         .uid = peer->uid, .user = peer->user, .done = apply_done,
-                                                         .userdata = req,
-                                                         .progress = request_wants_more(req) ? apply_progress : NULL });
-        batch_done(&b);
-        if (r < 0)
-                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not queue the apply: %s", strerror(-r));
 }
 
 struct action_context {
@@ -580,23 +327,23 @@ static void reconcile(struct manager *m, struct request *req, json_t *parameters
 }
 
 static const struct method methods[] = {
-        { "org.varlink.service.GetInfo", get_info, false },
-        { "org.varlink.service.GetInterfaceDescription", get_interface_description, false },
-        { HL_INTERFACE ".Version", version, false },
-        { HL_INTERFACE ".List", list, false },
-        { HL_INTERFACE ".Show", show, false },
-        { HL_INTERFACE ".History", history, false },
-        { HL_INTERFACE ".Events", events, false },
-        { HL_INTERFACE ".Why", why, false },
-        { HL_INTERFACE ".Health", health, false },
-        { HL_INTERFACE ".HealthHistory", health_history, false },
-        { HL_INTERFACE ".Plan", plan, false },
-        { HL_INTERFACE ".Apply", apply, true },
-        { HL_INTERFACE ".Start", start, true },
-        { HL_INTERFACE ".Stop", stop, true },
-        { HL_INTERFACE ".Restart", restart, true },
-        { HL_INTERFACE ".Destroy", destroy, true },
-        { HL_INTERFACE ".Reconcile", reconcile, true },
+        { "org.varlink.service.GetInfo", get_info, false, false },
+        { "org.varlink.service.GetInterfaceDescription", get_interface_description, false, false },
+        { HL_INTERFACE ".Version", version, false, false },
+        { HL_INTERFACE ".List", list, false, false },
+        { HL_INTERFACE ".Show", show, false, false },
+        { HL_INTERFACE ".History", history, false, true },
+        { HL_INTERFACE ".Events", events, false, false },
+        { HL_INTERFACE ".Why", why, false, true },
+        { HL_INTERFACE ".Health", health, false, true },
+        { HL_INTERFACE ".HealthHistory", health_history, false, true },
+        { HL_INTERFACE ".Plan", methods_plan, false, true },
+        { HL_INTERFACE ".Apply", methods_apply, true, false },
+        { HL_INTERFACE ".Start", start, true, false },
+        { HL_INTERFACE ".Stop", stop, true, false },
+        { HL_INTERFACE ".Restart", restart, true, false },
+        { HL_INTERFACE ".Destroy", destroy, true, false },
+        { HL_INTERFACE ".Reconcile", reconcile, true, false },
 };
 
 const struct method *methods_find(const char *name) {

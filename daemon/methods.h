@@ -21,6 +21,10 @@ struct service *find_named(struct manager *m, struct request *req, json_t *param
 /* Answers a failed run or plan with its named error. */
 void reply_error(struct request *req, const struct run_result *result);
 
+/* methods-apply.c */
+void methods_plan(struct manager *m, struct request *req, json_t *parameters);
+void methods_apply(struct manager *m, struct request *req, json_t *parameters);
+
 /* methods-info.c */
 void get_info(struct manager *m, struct request *req, json_t *parameters);
 void get_interface_description(struct manager *m, struct request *req, json_t *parameters);

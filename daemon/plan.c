@@ -9,14 +9,14 @@
 #include <string.h>
 
 #include "health.h"
+#include "hl-index.h"
 #include "run.h"
 #include "store.h"
 
 struct item *run_find(struct run *run, const char *name) {
-        for (size_t i = 0; i < run->n_items; i++)
-                if (strcmp(run->items[i].name, name) == 0)
-                        return &run->items[i];
-        return NULL;
+        size_t i;
+
+        return hl_index_get(&run->index, name, &i) ? &run->items[i] : NULL;
 }
 
 static int add_item(struct run *run, const char *name, struct desired *desired, const char *wanted,
@@ -42,12 +42,14 @@ static bool run_is_automatic(const struct run *run) {
                strcmp(run->request.trigger, "plan") != 0;
 }
 
-/* Dependencies first, so plans read top-down and runs start what others wait for. */
+/* Dependencies first, so plans read top-down and runs start what others wait for. The
+ * index by name follows the final order. */
 static int sort_items(struct run *run) {
         _cleanup_free_ struct hl_def **defs = calloc(run->n_items + 1, sizeof(*defs));
         _cleanup_free_ size_t *order = calloc(run->n_items + 1, sizeof(*order));
         _cleanup_free_ struct item *sorted = calloc(run->n_items + 1, sizeof(*sorted));
         struct hl_def_error e;
+        int r;
 
         if (run->n_items == 0)
                 return 0;
@@ -55,36 +57,48 @@ static int sort_items(struct run *run) {
                 return -ENOMEM;
         for (size_t i = 0; i < run->n_items; i++)
                 defs[i] = run->items[i].desired->def;
-        if (hl_def_order(defs, run->n_items, order, &e) < 0)
-                return 0; /* apply refuses cycles; keep the order as it is */
+        r = hl_def_order(defs, run->n_items, order, &e);
+        if (r == -ENOMEM)
+                return r;
+        /* Apply refuses cycles: with one, the order stays as it is. */
+        if (r >= 0) {
+                for (size_t i = 0; i < run->n_items; i++)
+                        sorted[i] = run->items[order[i]];
+                memcpy(run->items, sorted, sizeof(*sorted) * run->n_items);
+        }
+        hl_index_clear(&run->index);
         for (size_t i = 0; i < run->n_items; i++)
-                sorted[i] = run->items[order[i]];
-        memcpy(run->items, sorted, sizeof(*sorted) * run->n_items);
+                if (hl_index_put(&run->index, run->items[i].name, i) == -ENOMEM)
+                        return -ENOMEM;
         return 0;
 }
 
 /* Snapshots the services a run concerns, so that an apply during the run changes nothing
  * under the worker threads' feet. */
 int run_collect(struct run *run, struct desired **extra, size_t n_extra) {
+        _cleanup_(hl_index_done) struct hl_index by_name = {};
         struct manager *m = run->m;
         int r;
 
+        for (size_t j = 0; j < n_extra; j++)
+                if (hl_index_put(&by_name, extra[j]->def->name, j) == -ENOMEM)
+                        return -ENOMEM;
         for (size_t i = 0; i < m->n_services; i++) {
                 struct service *s = m->services[i];
                 struct desired *d = s->desired;
+                size_t j;
 
                 if (run->only && strcmp(run->only, s->name) != 0 && !hl_strv_contains(run->also, s->name))
                         continue;
-                for (size_t j = 0; j < n_extra; j++)
-                        if (strcmp(extra[j]->def->name, s->name) == 0)
-                                d = extra[j];
+                if (hl_index_get(&by_name, s->name, &j))
+                        d = extra[j];
                 r = add_item(run, s->name, d, d == s->desired ? service_wanted_state(s) :
                              (d->def->state == HL_DESIRED_RUNNING ? "running" : "stopped"), s->expected_state);
                 if (r < 0)
                         return r;
         }
         for (size_t j = 0; j < n_extra; j++)
-                if (!run_find(run, extra[j]->def->name)) {
+                if (!manager_find(m, extra[j]->def->name)) {
                         r = add_item(run, extra[j]->def->name, extra[j],
                                      extra[j]->def->state == HL_DESIRED_RUNNING ? "running" : "stopped", NULL);
                         if (r < 0)

@@ -62,6 +62,7 @@ static void run_free(struct run *run) {
         for (size_t i = 0; i < run->n_items; i++)
                 item_done(&run->items[i]);
         free(run->items);
+        hl_index_done(&run->index);
         free(run->only);
         hl_strv_free(run->also);
         hl_strv_free(run->prune);

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "hl-index.h"
 #include "reconcile.h"
 
 enum item_status {
@@ -66,6 +67,7 @@ struct run {
         int64_t id;
         struct item *items;
         size_t n_items;
+        struct hl_index index; /* item name -> position in items, once sorted */
         size_t pending; /* survey work left */
         unsigned active;
         bool finished;

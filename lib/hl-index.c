@@ -80,3 +80,29 @@ bool hl_index_get(const struct hl_index *x, const char *key, size_t *ret_value) 
                 *ret_value = slot->value;
         return true;
 }
+
+bool hl_index_remove(struct hl_index *x, const char *key) {
+        size_t mask = x->cap - 1, i, j;
+        struct hl_index_slot *slot;
+
+        if (x->n == 0)
+                return false;
+        slot = find(x, key);
+        if (!slot->key)
+                return false;
+        /* Linear probing without tombstones: the entries after the hole that hashed to or
+         * before it move back into it. */
+        i = (size_t) (slot - x->slots);
+        x->slots[i].key = NULL;
+        for (j = (i + 1) & mask; x->slots[j].key; j = (j + 1) & mask) {
+                size_t home = hash(x->slots[j].key) & mask;
+                /* j's entry may move to i when its home is not in (i, j] cyclically. */
+                if (i <= j ? (home <= i || home > j) : (home <= i && home > j)) {
+                        x->slots[i] = x->slots[j];
+                        x->slots[j].key = NULL;
+                        i = j;
+                }
+        }
+        x->n--;
+        return true;
+}

@@ -23,5 +23,7 @@ void hl_index_done(struct hl_index *x);
 /* Adds key → value; -EEXIST when key is there already (its value unchanged), -ENOMEM. */
 int hl_index_put(struct hl_index *x, const char *key, size_t value);
 bool hl_index_get(const struct hl_index *x, const char *key, size_t *ret_value);
+/* Removes key; false when it was not there. */
+bool hl_index_remove(struct hl_index *x, const char *key);
 /* Empties the index, keeping its memory. */
 void hl_index_clear(struct hl_index *x);

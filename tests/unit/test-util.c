@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stdio.h>
 
+#include "hl-index.h"
 #include "hl-util.h"
 #include "test.h"
 
@@ -126,4 +128,36 @@ TEST(strv) {
         ASSERT_TRUE(!hl_strv_contains(v, "c"));
         v = hl_strv_free(v);
         ASSERT_TRUE(v == NULL);
+}
+
+TEST(index) {
+        struct hl_index x = {};
+        char names[2000][8];
+        size_t v = 0;
+
+        for (size_t i = 0; i < 2000; i++) {
+                snprintf(names[i], sizeof(names[i]), "s%zu", i);
+                ASSERT_INT_EQ(hl_index_put(&x, names[i], i), 0);
+        }
+        ASSERT_INT_EQ(hl_index_put(&x, "s7", 99), -EEXIST);
+        ASSERT_INT_EQ(x.n, 2000);
+        for (size_t i = 0; i < 2000; i++) {
+                ASSERT_TRUE(hl_index_get(&x, names[i], &v));
+                ASSERT_INT_EQ(v, i);
+        }
+        ASSERT_TRUE(!hl_index_get(&x, "nope", &v));
+        /* Every other one removed: the rest must still be found after the shifts. */
+        for (size_t i = 0; i < 2000; i += 2)
+                ASSERT_TRUE(hl_index_remove(&x, names[i]));
+        ASSERT_TRUE(!hl_index_remove(&x, "s0"));
+        ASSERT_INT_EQ(x.n, 1000);
+        for (size_t i = 0; i < 2000; i++) {
+                bool found = hl_index_get(&x, names[i], &v);
+                ASSERT_TRUE(found == (i % 2 == 1));
+                if (found)
+                        ASSERT_INT_EQ(v, i);
+        }
+        hl_index_clear(&x);
+        ASSERT_TRUE(!hl_index_get(&x, "s1", &v));
+        hl_index_done(&x);
 }

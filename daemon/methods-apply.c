@@ -1,0 +1,355 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Plan and Apply: the definitions of a call are parsed and checked in the thread pool (a
+ * thousand of them are tens of milliseconds of CPU that the loop does not spend), then
+ * checked against the node on the loop, in time linear in both, and handed to the
+ * reconciler. */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hl-index.h"
+#include "hl-protocol.h"
+#include "methods.h"
+#include "reconcile.h"
+#include "work.h"
+
+#define MAX_DEFINITIONS 1000
+
+/* Definitions of an Apply or Plan, parsed and checked against each other and the store. */
+struct batch {
+        struct desired **items;
+        size_t n;
+        struct hl_index index; /* name -> position in items */
+        char **prune;
+};
+
+static void batch_done(struct batch *b) {
+        for (size_t i = 0; i < b->n; i++)
+                desired_unref(b->items[i]);
+        free(b->items);
+        hl_index_done(&b->index);
+        hl_strv_free(b->prune);
+        *b = (struct batch) {};
+}
+
+static struct desired *batch_find(struct batch *b, const char *name) {
+        size_t i;
+
+        return hl_index_get(&b->index, name, &i) ? b->items[i] : NULL;
+}
+
+/* An error reply made off the loop, sent from it. */
+struct failure {
+        const char *name;
+        json_t *parameters;
+};
+
+static int failf(struct failure *f, const char *name, const char *key, const char *value, const char *fmt, ...)
+        HL_PRINTF(5, 6);
+static int failf(struct failure *f, const char *name, const char *key, const char *value, const char *fmt, ...) {
+        char message[1024];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(message, sizeof(message), fmt, ap);
+        va_end(ap);
+        f->name = name;
+        f->parameters = json_pack("{s:s}", "message", message);
+        if (f->parameters && key)
+                json_object_set_new(f->parameters, key, json_string(value ? value : ""));
+        return -EINVAL;
+}
+
+static int fail_definition(struct failure *f, const struct hl_def_error *e) {
+        char message[1024];
+
+        hl_def_error_format(e, message, sizeof(message));
+        f->name = HL_ERROR_INVALID_DEFINITION;
+        f->parameters = json_pack("{s:s, s:i, s:s, s:s, s:s}", "file", e->file, "line", (int) e->line, "key", e->key,
+                                  "reason", e->message, "message", message);
+        return -EINVAL;
+}
+
+struct definition_args {
+        const char *name, *text, *file;
+};
+
+static const struct hl_field definition_table[] = {
+        { "name", HL_FIELD_STRING, offsetof(struct definition_args, name), true },
+        { "text", HL_FIELD_STRING, offsetof(struct definition_args, text), true },
+        { "file", HL_FIELD_STRING, offsetof(struct definition_args, file), false },
+        {},
+};
+
+/* The part that needs nothing of the node: runs in the thread pool. */
+static int batch_parse(json_t *definitions, struct batch *b, struct failure *f) {
+        size_t index;
+        json_t *v;
+
+        if (json_array_size(definitions) > MAX_DEFINITIONS)
+                return failf(f, HL_ERROR_INVALID_ARGUMENT, "parameter", "definitions", "at most %d definitions at once",
+                             MAX_DEFINITIONS);
+        b->items = calloc(json_array_size(definitions) + 1, sizeof(*b->items));
+        if (!b->items)
+                return -ENOMEM;
+        json_array_foreach(definitions, index, v) {
+                struct definition_args a = {};
+                _cleanup_free_ char *file = NULL;
+                struct hl_def_error e = {};
+                struct hl_def *def = NULL;
+                const char *bad = NULL;
+                int r;
+
+                if (hl_json_dispatch(v, definition_table, &a, &bad) < 0)
+                        return failf(f, HL_VARLINK_INVALID_PARAMETER, "parameter", "definitions",
+                                     "definitions[%zu].%s is missing, unknown or of the wrong type", index,
+                                     bad ? bad : "?");
+                /* A name that no file could give is the caller's mistake, not the file's. */
+                if (!hl_name_is_valid(a.name))
+                        return failf(f, HL_ERROR_INVALID_ARGUMENT, "parameter", "definitions",
+                                     "\"%.80s\" is not a valid service name: use a-z, 0-9 and '-', at most %d "
+                                     "characters, not starting or ending with '-'", a.name, HL_NAME_MAX);
+                if (a.file && strlen(a.file) > 4096)
+                        return failf(f, HL_ERROR_INVALID_ARGUMENT, "parameter", "file",
+                                     "a file name is longer than 4096 bytes");
+                file = a.file ? strdup(a.file) : hl_strdup_printf("%.80s.conf", a.name);
+                if (!file)
+                        return -ENOMEM;
+                if (hl_def_parse(a.name, file, a.text, json_string_length(json_object_get(v, "text")), &def, &e) < 0)
+                        return fail_definition(f, &e);
+                b->items[b->n] = desired_new(def, a.text, file, 0);
+                if (!b->items[b->n]) {
+                        hl_def_free(def);
+                        return -ENOMEM;
+                }
+                r = hl_index_put(&b->index, b->items[b->n]->def->name, b->n);
+                b->n++;
+                if (r == -EEXIST)
+                        return failf(f, HL_ERROR_INVALID_ARGUMENT, "parameter", "definitions",
+                                     "service %s is defined twice (%s)", a.name, file);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Every Requires= of the node as it will be names a service of it: the line that names
+ * one that is not is the error. */
+static int check_requires(struct batch *b, struct hl_def *const *all, size_t n_all, const struct hl_index *known,
+                          struct failure *f) {
+        for (size_t i = 0; i < n_all; i++) {
+                size_t k = 0;
+
+                for (char **r = all[i]->requires; r && *r; r++, k++) {
+                        struct desired *d;
+                        struct hl_def_error e = {};
+
+                        if (hl_index_get(known, *r, NULL))
+                                continue;
+                        d = batch_find(b, all[i]->name);
+                        hl_def_error_set(&e, d ? d->file : all[i]->name,
+                                         d && all[i]->requires_lines ? all[i]->requires_lines[k] : 0, "Requires",
+                                         hl_strv_contains(b->prune, *r) ? "%s would be pruned, but %s requires it"
+                                                                        : "no service named %s is defined (%s requires it)",
+                                         *r, all[i]->name);
+                        return fail_definition(f, &e);
+                }
+        }
+        return 0;
+}
+
+/* The part that needs the node, on the loop: the set as it will be has known Requires=,
+ * no cycle, and nothing pruned that stays required. */
+static int batch_check(struct manager *m, struct batch *b, bool prune, struct failure *f) {
+        _cleanup_(hl_index_done) struct hl_index known = {};
+        _cleanup_free_ struct hl_def **all = calloc(b->n + m->n_services + 1, sizeof(*all));
+        _cleanup_free_ size_t *order = calloc(b->n + m->n_services + 1, sizeof(*order));
+        struct hl_def_error e = {};
+        size_t n_all = 0, n_prune = 0;
+        int r;
+
+        if (prune)
+                b->prune = calloc(m->n_services + 1, sizeof(char *));
+        if (!all || !order || (prune && !b->prune))
+                return -ENOMEM;
+        for (size_t i = 0; i < b->n; i++)
+                all[n_all++] = b->items[i]->def;
+        for (size_t i = 0; i < m->n_services; i++) {
+                if (batch_find(b, m->services[i]->name))
+                        continue;
+                if (prune) {
+                        if (!(b->prune[n_prune++] = strdup(m->services[i]->name)))
+                                return -ENOMEM;
+                        continue;
+                }
+                all[n_all++] = m->services[i]->desired->def;
+        }
+        for (size_t i = 0; i < n_all; i++)
+                if (hl_index_put(&known, all[i]->name, i) == -ENOMEM)
+                        return -ENOMEM;
+        r = check_requires(b, all, n_all, &known, f);
+        if (r < 0)
+                return r;
+        r = hl_def_order(all, n_all, order, &e);
+        if (r == -ELOOP)
+                return fail_definition(f, &e);
+        return r;
+}
+
+/* A Plan or an Apply on its way through the pool. */
+struct batch_call {
+        uv_work_t work;
+        struct manager *m;
+        struct request *req;
+        json_t *definitions; /* a reference of our own: the call's JSON is gone after the handler */
+        bool prune, apply;
+        char *plan;
+        struct batch batch;
+        struct failure failure;
+        int r;
+};
+
+static void batch_call_free(struct batch_call *c) {
+        batch_done(&c->batch);
+        json_decref(c->definitions);
+        json_decref(c->failure.parameters);
+        free(c->plan);
+        free(c);
+}
+
+static json_t *strv_json(char *const *v) {
+        json_t *a = json_array();
+
+        for (size_t i = 0; a && v && v[i]; i++)
+                json_array_append_new(a, json_string(v[i]));
+        return a;
+}
+
+static void plan_done(void *userdata, const struct run_result *result) {
+        struct request *req = userdata;
+
+        if (result->error)
+                reply_error(req, result);
+        else
+                request_reply(req, json_pack("{s:s, s:O}", "id", result->plan_id, "actions", result->actions), false);
+}
+
+static void apply_done(void *userdata, const struct run_result *result) {
+        struct request *req = userdata;
+
+        if (result->error)
+                reply_error(req, result);
+        else
+                request_reply(req,
+                              json_pack("{s:I, s:s, s:o, s:o, s:O}", "run", (json_int_t) result->run, "plan",
+                                        result->plan_id, "changed", strv_json(result->changed), "unchanged",
+                                        strv_json(result->unchanged), "actions", result->actions),
+                              false);
+}
+
+/* Apply with more: one reply per finished action, of the method's own type. */
+static void apply_progress(void *userdata, json_t *action) {
+        struct request *req = userdata;
+
+        request_reply(req, json_pack("{s:s, s:[], s:[], s:[O]}", "plan", "", "changed", "unchanged", "actions", action),
+                      true);
+}
+
+static void batch_work(uv_work_t *work) {
+        struct batch_call *c = (struct batch_call *) work;
+
+        if (c->definitions)
+                c->r = batch_parse(c->definitions, &c->batch, &c->failure);
+}
+
+static void batch_after(uv_work_t *work, int status) {
+        struct batch_call *c = (struct batch_call *) work;
+        struct manager *m = c->m;
+        struct request *req = c->req;
+        const struct peer *peer = request_peer(req);
+        int r = status < 0 ? status : c->r;
+
+        if (r >= 0 && (c->definitions || c->prune))
+                r = batch_check(m, &c->batch, c->prune, &c->failure);
+        if (r < 0) {
+                if (c->failure.name)
+                        request_error(req, c->failure.name, TAKE_PTR(c->failure.parameters));
+                else
+                        request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not read the definitions: %s",
+                                       strerror(-r));
+        } else if (!c->apply) {
+                r = reconcile_plan(m, "plan", c->batch.items, c->batch.n, c->batch.prune, plan_done, req);
+                if (r < 0)
+                        request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not plan: %s", strerror(-r));
+        } else {
+                /* The revisions are stored when the run begins: runs are serialized, so
+                 * what is stored is exactly what that run plans and executes. */
+                r = reconcile_enqueue(m, &(struct job_request) {
+                        .kind = JOB_RECONCILE, .trigger = "apply", .apply = c->batch.items, .n_apply = c->batch.n,
+                        .prune = c->batch.prune, .expect_plan = c->plan, .uid = peer->uid, .user = peer->user,
+                        .done = apply_done, .userdata = req,
+                        .progress = request_wants_more(req) ? apply_progress : NULL });
+                if (r < 0)
+                        request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not queue the apply: %s", strerror(-r));
+        }
+        batch_call_free(c);
+}
+
+static void batch_queue(struct manager *m, struct request *req, json_t *definitions, bool prune, bool apply,
+                        const char *plan) {
+        struct batch_call *c = calloc(1, sizeof(*c));
+
+        if (!c || (plan && !(c->plan = strdup(plan)))) {
+                free(c);
+                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "out of memory");
+                return;
+        }
+        c->m = m;
+        c->req = req;
+        c->definitions = json_incref(definitions);
+        c->prune = prune;
+        c->apply = apply;
+        if (work_queue(m->loop, &c->work, batch_work, batch_after) < 0) {
+                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not queue the work");
+                batch_call_free(c);
+        }
+}
+
+void methods_plan(struct manager *m, struct request *req, json_t *parameters) {
+        struct {
+                json_t *definitions;
+                bool prune;
+        } a = {};
+        static const struct hl_field table[] = {
+                { "definitions", HL_FIELD_ARRAY, offsetof(__typeof__(a), definitions), false },
+                { "prune", HL_FIELD_BOOL, offsetof(__typeof__(a), prune), false },
+                {},
+        };
+
+        if (dispatch(req, parameters, table, &a))
+                batch_queue(m, req, a.definitions, a.prune, false, NULL);
+}
+
+void methods_apply(struct manager *m, struct request *req, json_t *parameters) {
+        struct {
+                json_t *definitions;
+                bool prune;
+                const char *plan;
+        } a = {};
+        static const struct hl_field table[] = {
+                { "definitions", HL_FIELD_ARRAY, offsetof(__typeof__(a), definitions), true },
+                { "prune", HL_FIELD_BOOL, offsetof(__typeof__(a), prune), false },
+                { "plan", HL_FIELD_STRING, offsetof(__typeof__(a), plan), false },
+                {},
+        };
+
+        if (!dispatch(req, parameters, table, &a))
+                return;
+        if (a.plan && (strlen(a.plan) < 12 || strlen(a.plan) > 64 || strspn(a.plan, "0123456789abcdef") != strlen(a.plan))) {
+                request_errorf(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "plan",
+                               "a plan id is 12 to 64 hexadecimal digits, as hlctl plan prints it");
+                return;
+        }
+        batch_queue(m, req, a.definitions, a.prune, true, a.plan);
+}
