@@ -153,6 +153,61 @@ static void raise_fd_limit(void) {
                 log_warning("cannot raise the descriptor limit: %s, ignoring", strerror(errno));
 }
 
+static bool owned_by_us(const struct stat *st) {
+        return st->st_uid == 0 || st->st_uid == geteuid();
+}
+
+static bool writable_by_others(const struct stat *st) {
+        return (st->st_mode & S_IWOTH) || ((st->st_mode & S_IWGRP) && st->st_gid != 0);
+}
+
+/* hld runs as root what the lxcpath holds and keeps every definition (and whatever secret
+ * an Environment= holds) in the state directory: another user who can write to either, or
+ * to a directory above them, could plant a container or read and replace the database.
+ * Each must belong to root (or hld's user) and be writable by nobody else; a directory
+ * above may be writable by others only with the sticky bit (/tmp). */
+static int check_trusted(const char *what, const char *path) {
+        _cleanup_free_ char *real = realpath(path, NULL);
+        struct stat st;
+        int r;
+
+        if (!real || stat(real, &st) < 0) {
+                r = -errno;
+                log_error("%s %s: %s", what, path, strerror(-r));
+                return r;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+                log_error("%s %s is not a directory", what, path);
+                return -ENOTDIR;
+        }
+        if (!owned_by_us(&st)) {
+                log_error("%s %s belongs to uid %u, not to root: refusing to use it", what, path, (unsigned) st.st_uid);
+                return -EPERM;
+        }
+        if (writable_by_others(&st)) {
+                log_error("%s %s can be written by other users (mode %04o): refusing to use it (chmod go-w %s)", what,
+                          path, (unsigned) (st.st_mode & 07777), path);
+                return -EPERM;
+        }
+        for (char *slash = strrchr(real, '/'); slash; slash = strrchr(real, '/')) {
+                *slash = 0;
+                const char *dir = *real ? real : "/";
+                if (stat(dir, &st) < 0) {
+                        r = -errno;
+                        log_error("%s %s: %s: %s", what, path, dir, strerror(-r));
+                        return r;
+                }
+                if (!owned_by_us(&st) || (writable_by_others(&st) && !(st.st_mode & S_ISVTX))) {
+                        log_error("%s %s lies in %s, which another user can change (uid %u, mode %04o): refusing to use it",
+                                  what, path, dir, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777));
+                        return -EPERM;
+                }
+                if (!*real)
+                        break;
+        }
+        return 0;
+}
+
 static int make_dir(const char *path, mode_t mode) {
         struct stat st;
 
@@ -161,6 +216,31 @@ static int make_dir(const char *path, mode_t mode) {
         if (stat(path, &st) < 0)
                 return -errno;
         return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+/* The state directory is hld's alone: made 0700, and brought to 0700 when it was made
+ * more open (by an installer's mkdir, say), after the checks above. */
+static int make_state_dir(const char *path) {
+        struct stat st;
+        int r = make_dir(path, 0700);
+
+        if (r < 0) {
+                log_error("state directory %s: %s", path, strerror(-r));
+                return r;
+        }
+        r = check_trusted("state directory", path);
+        if (r < 0)
+                return r;
+        if (stat(path, &st) < 0)
+                return -errno;
+        if ((st.st_mode & 07777) != 0700) {
+                if (chmod(path, 0700) < 0) {
+                        log_error("cannot make the state directory %s private: %s", path, strerror(errno));
+                        return -errno;
+                }
+                log_info("state directory %s: mode %04o changed to 0700", path, (unsigned) (st.st_mode & 07777));
+        }
+        return 0;
 }
 
 static int load_service(void *userdata, const struct store_service *svc) {
@@ -291,16 +371,17 @@ static int run(struct manager *m) {
                 log_error("cannot find the cgroup file system: %s", strerror(-r));
                 return r;
         }
-        r = make_dir(m->config.state_dir, 0700);
-        if (r < 0) {
-                log_error("state directory %s: %s", m->config.state_dir, strerror(-r));
+        r = make_state_dir(m->config.state_dir);
+        if (r < 0)
                 return r;
-        }
         r = make_dir(m->config.lxcpath, 0755);
         if (r < 0) {
                 log_error("lxcpath %s: %s", m->config.lxcpath, strerror(-r));
                 return r;
         }
+        r = check_trusted("lxcpath", m->config.lxcpath);
+        if (r < 0)
+                return r;
         if (getgrnam_r(m->config.admin_group, &gr, grbuf, sizeof(grbuf), &grp) == 0 && grp) {
                 m->admin_gid = grp->gr_gid;
                 m->admin_gid_valid = true;

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "hl-macro.h"
+#include "hl-util.h"
 #include "log.h"
 #include "store.h"
 
@@ -231,9 +234,41 @@ static int migrate(struct store *s) {
         return 0;
 }
 
+/* The database holds every definition, and so any secret in an Environment=: it and its
+ * WAL and shared-memory files are readable by root alone. SQLite gives the -wal and -shm
+ * files it makes the mode of the database, so the database is made 0600 before SQLite
+ * opens it, and files left by an earlier, more open version are brought to 0600 too. */
+static int make_private(const char *path, bool create) {
+        _cleanup_close_ int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | (create ? O_CREAT : 0), 0600);
+        struct stat st;
+
+        if (fd < 0)
+                return errno == ENOENT && !create ? 0 : -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EINVAL;
+        if ((st.st_mode & 07777) != 0600 && fchmod(fd, 0600) < 0)
+                return -errno;
+        return 0;
+}
+
 int store_open(const char *path, struct store **ret) {
         struct store *s;
         int rc, r;
+
+        for (size_t i = 0; i < 3; i++) {
+                static const char *const suffixes[] = { "", "-wal", "-shm" };
+                _cleanup_free_ char *file = hl_strdup_printf("%s%s", path, suffixes[i]);
+
+                if (!file)
+                        return -ENOMEM;
+                r = make_private(file, i == 0);
+                if (r < 0) {
+                        log_error("cannot make %s private: %s", file, strerror(-r));
+                        return r;
+                }
+        }
 
         s = calloc(1, sizeof(*s));
         if (!s)

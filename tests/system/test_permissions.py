@@ -130,3 +130,100 @@ def test_admin_group_may_change(hld):
         assert call_as(hld.socket, uid, "io.hl.Start", {"name": name}) == {"connect": "EACCES"}
     finally:
         subprocess.run(["groupdel", group], check=False)
+
+
+def _mode(path):
+    return stat.S_IMODE(os.lstat(path).st_mode)
+
+
+def test_state_dir_and_database_are_private(hld_dirs):
+    """A state directory that already exists as 0755 no longer means a database anyone
+    can read (every definition, and any secret in Environment=)."""
+    h = hld_dirs
+    os.chmod(h.state_dir, 0o755)
+    h.start()
+    name = h.name("db")
+    h.write(name, definition(extra_container="Environment=PASSWORD=hunter2"))
+    h.apply()
+    assert _mode(h.state_dir) == 0o700
+    for suffix in ("", "-wal", "-shm"):
+        path = str(h.db_path) + suffix
+        if os.path.exists(path):
+            assert _mode(path) == 0o600, (path, oct(_mode(path)))
+    assert os.path.exists(str(h.db_path) + "-wal")
+    r = subprocess.run(["cat", str(h.db_path)], preexec_fn=lambda: (os.setgroups([]), os.setgid(NOBODY),
+                                                                     os.setuid(NOBODY)),
+                       capture_output=True)
+    assert r.returncode != 0 and b"hunter2" not in r.stdout
+
+
+def test_database_made_open_by_an_older_hld_is_closed_again(hld_dirs):
+    h = hld_dirs
+    h.start()
+    h.stop()
+    for suffix in ("", "-wal", "-shm"):
+        path = str(h.db_path) + suffix
+        if os.path.exists(path):
+            os.chmod(path, 0o644)
+    h.start()
+    assert _mode(h.db_path) == 0o600
+
+
+@pytest.mark.parametrize("which", ["lxcpath", "state_dir", "parent"])
+def test_directories_others_can_write_are_refused(hld_dirs, which):
+    h = hld_dirs
+    target = {"lxcpath": h.lxcpath, "state_dir": h.state_dir, "parent": h.dir}[which]
+    os.chmod(target, 0o777)
+    with pytest.raises(AssertionError) as e:
+        h.start(timeout=5)
+    assert "can be written by other users" in str(e.value) or "another user can change" in str(e.value), str(e.value)
+    os.chmod(target, 0o755)
+
+
+def test_directories_of_another_user_are_refused(hld_dirs):
+    h = hld_dirs
+    os.chown(h.lxcpath, NOBODY, NOBODY)
+    with pytest.raises(AssertionError) as e:
+        h.start(timeout=5)
+    assert "belongs to uid %d" % NOBODY in str(e.value), str(e.value)
+    os.chown(h.lxcpath, 0, 0)
+
+
+@pytest.mark.parametrize("how", ["symlink", "other-owner"])
+def test_planted_container_directory_is_never_used(hld, how):
+    """Another user plants a container where a service's would go, with a hook that runs as
+    root at start: hld neither starts it nor writes through it."""
+    h = hld
+    name = h.name("plant")
+    marker = h.dir / "hook-ran"
+    planted = h.dir / "planted"
+    planted.mkdir()
+    (planted / "rootfs").mkdir()
+    config = "lxc.rootfs.path = dir:%s/rootfs\nlxc.uts.name = x\nlxc.hook.pre-start = /bin/touch %s\n" % (planted, marker)
+    (planted / "config").write_text(config)
+    where = h.lxcpath / name
+    if how == "symlink":
+        os.symlink(planted, where)
+    else:
+        where.mkdir()
+        (where / "rootfs").mkdir()
+        (where / "config").write_text(config.replace(str(planted), str(where)))
+        os.chown(where, NOBODY, NOBODY)
+    try:
+        h.write(name, definition())
+        r = h.apply(check=False)
+        held = [a for a in r.data["actions"] if a["service"] == name]
+        assert [a["action"] for a in held] == ["hold"], r.data
+        assert "not touched" in held[0]["reason"], held
+        assert h.services()[name]["condition"] == "unsafe"
+        for verb in ("start", "restart", "stop"):
+            h.hlctl(verb, name, check=False)
+        h.hlctl("destroy", name, "--yes", check=False)
+        assert not marker.exists()
+        assert (planted / "config").read_text() == config
+        assert h.state(name) != "RUNNING"
+    finally:
+        if how == "symlink":
+            os.unlink(where)
+        else:
+            subprocess.run(["rm", "-rf", str(where)])
