@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "inroot.h"
 #include "rootfs.h"
 #include "container.h"
 
@@ -627,11 +628,43 @@ static bool rootfs_is_own(struct lxc_container *c, const char *lxcpath, const ch
         return *p && strcmp(p, "/") != 0;
 }
 
+/* The directories hl's Mount= entries mount onto, made inside the container before its
+ * start: liblxc's create=dir makes them with mkdir -p as root on the host, which follows a
+ * symlink the container holds out of its root file system. */
+static int prepare_mounts(struct lxc_container *c, const char *lxcpath, const char *name, char **ret_error) {
+        _cleanup_free_ char *path = path_in(lxcpath, name, FILE_MOUNTS), *ours = NULL;
+        _cleanup_free_ char *rootfs = config_value(c, "lxc.rootfs.path");
+        const char *dir;
+        char *save = NULL;
+        int r;
+
+        if (!path || !rootfs || !(ours = read_small_file(path)))
+                return -ENOMEM;
+        if (!*ours)
+                return 0;
+        dir = strncmp(rootfs, "dir:", 4) == 0 ? rootfs + 4 : rootfs;
+        if (dir[0] != '/')
+                return fail(ret_error, -EOPNOTSUPP, "Mount= needs a directory as root file system, not %s", rootfs);
+        for (char *e = strtok_r(ours, "\n", &save); e; e = strtok_r(NULL, "\n", &save)) {
+                char target[4096];
+                _cleanup_free_ char *error = NULL;
+
+                /* "SOURCE TARGET none bind,... 0 0", TARGET relative to the root. */
+                if (sscanf(e, "%*s %4095s", target) != 1)
+                        continue;
+                r = inroot_make_dirs(dir, target, &error);
+                if (r < 0)
+                        return fail(ret_error, r, "Mount= target /%s: %s", target, error ? error : strerror(-r));
+        }
+        return 0;
+}
+
 static int do_start(const char *lxcpath, const char *name, char **ret_error) {
         char unsafe[256];
         _cleanup_container_ struct lxc_container *c = NULL;
         char thread_name[17] = "";
         bool started;
+        int r;
 
         if (container_unsafe(lxcpath, name, unsafe, sizeof(unsafe)))
                 return fail(ret_error, -EPERM, "refusing to touch %s: %s", name, unsafe);
@@ -652,6 +685,9 @@ static int do_start(const char *lxcpath, const char *name, char **ret_error) {
         if (!rootfs_is_own(c, lxcpath, name))
                 return fail(ret_error, -EINVAL, "%s has no root file system of its own (lxc.rootfs.path); refusing to "
                             "start it on the host's", name);
+        r = prepare_mounts(c, lxcpath, name, ret_error);
+        if (r < 0)
+                return r;
         /* The container must not inherit hld's sockets or database. */
         c->want_close_all_fds(c, true);
         c->want_daemonize(c, true);
