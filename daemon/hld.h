@@ -71,6 +71,9 @@ struct service {
         struct exit_watch *watch;
         /* [Health] checks and their verdict (health.c). */
         struct health *health;
+        /* Its start waits for this requirement's first health verdict, since then. */
+        char *waiting_for;
+        int64_t waiting_since;
 };
 
 /* When the next automatic restart of s may happen (Unix ms), or 0 when it may go now. */
@@ -94,6 +97,7 @@ struct manager {
         uv_signal_t signals[3];
         struct job *queue_head, *queue_tail;
         struct run *run;
+        struct run *parked; /* runs waiting for health verdicts, stepped aside */
         struct subscriber *subscribers; /* events -f */
         size_t survey_threads;          /* pool threads a survey may use */
         bool stopping;

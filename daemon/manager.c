@@ -102,6 +102,7 @@ void manager_forget(struct manager *m, const char *name) {
                 free(s->override);
                 free(s->last_action);
                 free(s->last_error);
+                free(s->waiting_for);
                 free(s->name);
                 free(s);
                 memmove(m->services + i, m->services + i + 1, sizeof(*m->services) * (m->n_services - i - 1));

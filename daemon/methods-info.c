@@ -191,6 +191,12 @@ static void why_done(void *userdata, const struct run_result *result) {
         }
         if (s->busy)
                 push_line(lines, "An action on %s is running now.", s->name);
+        if (s->waiting_for) {
+                char since[16];
+                push_line(lines, "Its start waits for %s to become healthy (since %s, %" PRId64 " s): it comes with "
+                          "%s's first verdict.", s->waiting_for, clock_time(s->waiting_since, since, sizeof(since)),
+                          (now_ms() - s->waiting_since) / 1000, s->waiting_for);
+        }
         if (s->restart_failures > 0) {
                 int64_t next = service_next_restart(s);
                 char when[16];

@@ -75,6 +75,10 @@ json_t *service_json(struct manager *m, const struct service *s) {
                 } else if (s->last_action && strcmp(s->last_action, "hold") == 0)
                         json_object_set_new(j, "condition", json_string("exited"));
         }
+        if (s->waiting_for) {
+                json_object_set_new(j, "waiting_for", json_string(s->waiting_for));
+                json_object_set_new(j, "waiting_since", json_integer(s->waiting_since / 1000));
+        }
         if (s->last_action)
                 json_object_set_new(j, "last_action", json_string(s->last_action));
         if (s->last_error)

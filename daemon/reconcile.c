@@ -33,6 +33,41 @@ struct work {
 
 static void run_schedule(struct run *run);
 static void run_start_next(struct manager *m);
+static void resume_parked(struct manager *m);
+
+/* An item that no longer waits for a requirement's health: its service says so no more. */
+static void stop_waiting(struct manager *m, struct item *it) {
+        struct service *s;
+
+        if (!it->waiting)
+                return;
+        it->waiting = false;
+        s = manager_find(m, it->name);
+        if (s) {
+                free(s->waiting_for);
+                s->waiting_for = NULL;
+                s->waiting_since = 0;
+        }
+}
+
+static void start_waiting(struct manager *m, struct item *it, const char *requirement) {
+        struct service *s = manager_find(m, it->name);
+
+        if (it->waiting || !s)
+                return;
+        it->waiting = true;
+        free(s->waiting_for);
+        s->waiting_for = strdup(requirement);
+        s->waiting_since = now_ms();
+}
+
+/* True when a parked run has an action under way: no other run may act meanwhile. */
+static bool parked_active(struct manager *m) {
+        for (struct run *p = m->parked; p; p = p->parked_next)
+                if (p->active > 0)
+                        return true;
+        return false;
+}
 
 static void record_event(struct run *run, const char *service, const char *action, const char *reason,
                          const char *result, const char *error) {
@@ -107,7 +142,7 @@ static bool item_takes_down(const struct item *it) {
 static void run_finish(struct run *run) {
         struct manager *m = run->m;
         json_t *actions;
-        bool failed = false, any = false;
+        bool failed = false, any = false, plan_only;
 
         if (run->finished)
                 return;
@@ -140,11 +175,23 @@ static void run_finish(struct run *run) {
                 if (any)
                         health_export(m);
         }
-        if (run->queued) {
+        if (run->parked) {
+                for (struct run **p = &m->parked; *p; p = &(*p)->parked_next)
+                        if (*p == run) {
+                                *p = run->parked_next;
+                                break;
+                        }
+        } else if (run->queued && m->run == run) {
                 m->run = NULL;
                 manager_notify_status(m, "Idle: %zu services.", m->n_services);
         }
+        for (size_t i = 0; i < run->n_items; i++)
+                stop_waiting(m, &run->items[i]);
+        plan_only = run->plan_only;
         run_free(run);
+        /* What the parked runs wait for may have come meanwhile; they go before the queue. */
+        if (!plan_only && !m->run)
+                resume_parked(m);
         run_start_next(m);
 }
 
@@ -183,10 +230,11 @@ static void update_service(struct run *run, struct item *it) {
 /* Ordering (Requires=): what brings a service up waits for what it requires; what takes
  * one down waits for the services that require it to go down first. Returns 1 when the
  * item may go, 0 to wait, -1 when it must be skipped (reason in ret_reason). */
-static int item_ready(struct run *run, struct item *it, char *reason, size_t size) {
+static int item_ready(struct run *run, struct item *it, char *reason, size_t size, const char **ret_health_of) {
         const struct hl_def *def = it->desired->def;
         const char *source;
 
+        *ret_health_of = NULL;
         /* A clone waits for the container it copies to be made first. */
         if (item_has(it, "create") && hl_def_template_kind(def, &source) == HL_TEMPLATE_CLONE) {
                 struct item *src = run_find(run, source);
@@ -211,8 +259,10 @@ static int item_ready(struct run *run, struct item *it, char *reason, size_t siz
                                 return -1;
                         }
                         /* With checks, running is not enough: healthy is. */
-                        if (health_status(s) == HEALTH_STARTING)
+                        if (health_status(s) == HEALTH_STARTING) {
+                                *ret_health_of = s->name;
                                 return 0;
+                        }
                         if (health_status(s) == HEALTH_UNHEALTHY) {
                                 snprintf(reason, size, "requires %s, which is unhealthy", *r);
                                 return -1;
@@ -435,24 +485,32 @@ static void run_schedule(struct run *run) {
                         continue;
                 }
                 if (it->next == 0) {
-                        ready = item_ready(run, it, reason, sizeof(reason));
+                        const char *health_of;
+
+                        ready = item_ready(run, it, reason, sizeof(reason), &health_of);
                         if (ready < 0) {
+                                stop_waiting(m, it);
                                 skip_item(run, it, reason);
                                 continue;
                         }
                         if (ready == 0) {
+                                if (health_of)
+                                        start_waiting(m, it, health_of);
                                 waiting = true;
                                 continue;
                         }
                 }
                 if (m->stopping) {
+                        stop_waiting(m, it);
                         skip_item(run, it, "hld is stopping");
                         continue;
                 }
-                if (run->active >= m->config.jobs) {
+                /* A parked run acts only while no other run does. */
+                if (run->active >= m->config.jobs || (run->parked && m->run)) {
                         waiting = true;
                         continue;
                 }
+                stop_waiting(m, it);
                 if (start_action(run, it) < 0)
                         skip_item(run, it, "hld could not record or queue the action");
         }
@@ -464,6 +522,31 @@ static void run_schedule(struct run *run) {
                                 return;
                         }
                 run_finish(run);
+                return;
+        }
+        if (run->active == 0 && waiting && !run->parked && m->run == run) {
+                /* Nothing under way and every item left waits for a requirement's first
+                 * health verdict, which may take minutes: the run steps aside, so that
+                 * runs of other services (a stop, a reconcile) go meanwhile. It resumes
+                 * when a verdict comes; a later run that acts on one of its services
+                 * takes the service over. */
+                run->parked = true;
+                run->parked_next = m->parked;
+                m->parked = run;
+                m->run = NULL;
+                log_full(LOG_INFO, NULL, NULL, run->id, "run %" PRId64 " waits for health verdicts; other runs go meanwhile",
+                         run->id);
+                manager_notify_status(m, "Idle: %zu services; run %" PRId64 " waits for health.", m->n_services, run->id);
+        }
+        if (run->parked && run->active == 0)
+                run_start_next(m);
+}
+
+static void resume_parked(struct manager *m) {
+        /* run_schedule may finish (and free) a parked run: step on first. */
+        for (struct run *p = m->parked, *next; p && !m->run; p = next) {
+                next = p->parked_next;
+                run_schedule(p);
         }
 }
 static void drop_actions(struct run *run) {
@@ -569,6 +652,11 @@ static void run_execute(struct run *run) {
                                 update_service(run, it);
                         stable_reset(run, s);
                 }
+                /* A parked run acts on it: this one leaves it alone. */
+                if (it->left_to) {
+                        log_full(LOG_DEBUG, it->name, NULL, run->id, "left to run %" PRId64, it->left_to);
+                        continue;
+                }
                 if (plan_item(it) < 0)
                         log_error("out of memory while planning %s", it->name);
                 /* Nothing left to destroy: forgetting the service is all there is to do. */
@@ -649,11 +737,61 @@ static int run_survey(struct run *run) {
         return 0;
 }
 
+/* The parked run that still waits to act on a service, and its item there. */
+static struct run *parked_owner(struct manager *m, const char *name, struct item **ret_item) {
+        for (struct run *p = m->parked; p; p = p->parked_next) {
+                struct item *it = run_find(p, name);
+                if (it && it->status == ITEM_WAITING && it->next < it->n_actions) {
+                        *ret_item = it;
+                        return p;
+                }
+        }
+        return NULL;
+}
+
+/* Whether a person asked this run to act on the service by name. */
+static bool run_targets(const struct run *run, const char *name) {
+        /* hld's own runs (a timer, an exit, a verdict) never take a service over. */
+        if (run->request.uid < 0)
+                return false;
+        if (run->request.kind != JOB_RECONCILE || run->only)
+                return (run->only && strcmp(run->only, name) == 0) || hl_strv_contains(run->also, name);
+        if (hl_strv_contains(run->prune, name))
+                return true;
+        for (size_t i = 0; i < run->n_apply; i++)
+                if (strcmp(run->apply[i]->def->name, name) == 0)
+                        return true;
+        return false;
+}
+
+/* A service that a parked run waits to act on stays that run's, unless this run was asked
+ * to act on it: then this run takes it over and the parked run lets it go. */
+static void take_over(struct run *run) {
+        struct manager *m = run->m;
+
+        for (size_t i = 0; i < run->n_items; i++) {
+                struct item *it = &run->items[i], *theirs;
+                struct run *owner = parked_owner(m, it->name, &theirs);
+                char reason[64];
+
+                if (!owner)
+                        continue;
+                if (!run_targets(run, it->name)) {
+                        it->left_to = owner->id;
+                        continue;
+                }
+                snprintf(reason, sizeof(reason), "superseded by run %" PRId64, run->id);
+                stop_waiting(m, theirs);
+                skip_item(owner, theirs, reason);
+                run_schedule(owner);
+        }
+}
+
 static void run_start_next(struct manager *m) {
         struct run *run;
         int r;
 
-        if (m->run || !m->queue_head || m->stopping)
+        if (m->run || !m->queue_head || m->stopping || parked_active(m))
                 return;
         run = queue_head(m);
         m->queue_head = (struct job *) run->next;
@@ -665,6 +803,8 @@ static void run_start_next(struct manager *m) {
                 r = run_collect(run, run->apply, run->n_apply);
         if (r >= 0 && run->only && run->n_items == 0)
                 r = -ENOENT;
+        if (r >= 0)
+                take_over(run);
         if (r >= 0) {
                 manager_notify_status(m, "Run %" PRId64 " (%s): surveying %zu containers.", run->id, run->request.trigger,
                                       run->n_items);
@@ -757,7 +897,23 @@ void reconcile_on_timer(struct manager *m) {
                 log_warning("could not queue the periodic reconcile, ignoring");
 }
 
+/* At shutdown, a parked run with nothing under way ends: what it waited for is skipped. */
+static void drain_parked(struct manager *m) {
+        for (struct run *p = m->parked, *next; p; p = next) {
+                next = p->parked_next;
+                if (p->active > 0)
+                        continue;
+                for (size_t i = 0; i < p->n_items; i++)
+                        if (p->items[i].status == ITEM_WAITING && p->items[i].next < p->items[i].n_actions) {
+                                stop_waiting(m, &p->items[i]);
+                                skip_item(p, &p->items[i], "hld is stopping");
+                        }
+                run_finish(p);
+        }
+}
+
 void reconcile_drain(struct manager *m) {
+        drain_parked(m);
         while (m->queue_head) {
                 struct run *run = queue_head(m);
 
@@ -776,4 +932,6 @@ void reconcile_drain(struct manager *m) {
 void reconcile_poke(struct manager *m) {
         if (m->run && !m->run->finished && m->run->pending == 0 && !m->run->plan_only)
                 run_schedule(m->run);
+        else if (!m->run)
+                resume_parked(m);
 }

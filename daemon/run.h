@@ -40,6 +40,8 @@ struct item {
         bool automatic;       /* hld acts on its own (timer, exit, start-up), not for a person */
         bool unhealthy;       /* its checks failed Retries= rounds in a row */
         int64_t next_restart; /* back-off: no automatic start before this (Unix ms) */
+        bool waiting;         /* its start waits for a requirement's first health verdict */
+        int64_t left_to;      /* a parked run acts on this service: its id, and this run does not */
         struct ct_observed observed;
         int observe_error;
         struct action *actions;
@@ -71,7 +73,11 @@ struct run {
         size_t pending; /* survey work left */
         unsigned active;
         bool finished;
-        struct run *next; /* in the manager's queue */
+        /* Stepped aside while it waits for health verdicts (reconcile.c): in the manager's
+         * list of parked runs, never its current run again. */
+        bool parked;
+        struct run *next;        /* in the manager's queue */
+        struct run *parked_next; /* in the manager's parked runs */
 };
 
 /* plan.c */

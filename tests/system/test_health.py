@@ -6,11 +6,12 @@ lines, and the Prometheus file."""
 import json as jsonlib
 import os
 import re
+import subprocess
 import time
 
 import pytest
 
-from conftest import NOBODY, definition
+from conftest import HLCTL, NOBODY, definition
 
 # busybox's init leaves loopback down: up now, and at every boot.
 LO_UP = "Provision=echo '::sysinit:/bin/ip link set lo up' >> /etc/inittab && ip link set lo up"
@@ -407,3 +408,75 @@ def test_held_unhealthy_service_is_restarted_after_the_back_off(hld_dirs):
     assert "next restart in" in hold[0]["reason"], hold
     wait_for("a restart after the back-off", lambda: [
         e for e in h.history(name) if e["action"] == "restart" and e["id"] > hold[0]["id"]], 15)
+
+
+def _waiting_pair(h, web_made=False):
+    """db, whose check fails until /tmp/ready exists (a long StartPeriod keeps it starting,
+    with no verdict), web that requires db, and other, on its own. With web_made, web's
+    container exists (stopped) before."""
+    db, web, other = h.name("db"), h.name("web"), h.name("other")
+    h.write(other, definition())
+    if web_made:
+        h.write(web, definition(state="stopped"))
+    h.apply()
+    h.write(db, health_definition(["exec /bin/sh -c 'test -e /tmp/ready'"],
+                                  health=["Interval=2s", "Timeout=1s", "Retries=1", "StartPeriod=10m"]))
+    h.write(web, definition(requires=[db]))
+    env = dict(os.environ, HLD_SOCKET=str(h.socket))
+    apply = subprocess.Popen([str(HLCTL), "--json", "apply", str(h.defs)], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    wait_for("web waiting for db", lambda: h.services().get(web, {}).get("waiting_for") == db, 30)
+    return db, web, other, apply
+
+
+def test_waiting_for_health_does_not_block_other_runs(hld):
+    """A start that waits for a requirement's first healthy verdict held the whole run
+    queue: stop and reconcile of unrelated services waited minutes. Only the start waits."""
+    h = hld
+    db, web, other, apply = _waiting_pair(h)
+    try:
+        started = time.monotonic()
+        h.hlctl("stop", other, timeout=60)
+        h.hlctl("reconcile", timeout=60)
+        elapsed = time.monotonic() - started
+        assert h.state(other) == "STOPPED"
+        assert h.state(web) != "RUNNING" and apply.poll() is None
+        why = h.hlctl("why", web).out
+        assert re.search(r"waits for %s to become healthy \(since \d\d:\d\d:\d\d" % db, why), why
+        s = h.services()[web]
+        assert s["waiting_for"] == db and s["waiting_since"] <= time.time()
+        # The verdict comes: the parked start goes on, and the apply ends well.
+        h.lxc("attach", "-n", db, "--", "touch", "/tmp/ready")
+        out, err = apply.communicate(timeout=60)
+        assert apply.returncode == 0, (out, err)
+        assert h.state(web) == "RUNNING"
+        assert "waiting_for" not in h.services()[web]
+        print("stop + reconcile of other services while a start waited for health: %.2f s" % elapsed)
+    finally:
+        if apply.poll() is None:
+            apply.kill()
+            apply.wait()
+
+
+def test_a_person_takes_over_a_waiting_start(hld):
+    """hlctl stop of the service whose start waits: the stop wins, the waiting start is
+    skipped as superseded, and the apply that was waiting returns."""
+    h = hld
+    db, web, other, apply = _waiting_pair(h, web_made=True)
+    try:
+        h.hlctl("stop", web, timeout=60)
+        out, err = apply.communicate(timeout=60)
+        # Skipped, not failed: a person's later word won.
+        assert apply.returncode == 0, (out, err)
+        actions = {(a["service"], a["action"]): a for a in jsonlib.loads(out)["actions"]}
+        assert actions[(web, "start")]["result"] == "skipped"
+        assert "superseded by run" in actions[(web, "start")]["error"], actions
+        assert h.state(web) == "STOPPED"
+        h.lxc("attach", "-n", db, "--", "touch", "/tmp/ready")
+        wait_health(h, db, "healthy")
+        time.sleep(1)
+        assert h.state(web) != "RUNNING"
+    finally:
+        if apply.poll() is None:
+            apply.kill()
+            apply.wait()
