@@ -60,6 +60,9 @@ struct service {
         struct ct_observed observed;
         bool observed_valid;
         bool busy;
+        /* A destroy was asked for (and recorded) and has not finished: every run, also
+         * the first after a kill, destroys it. */
+        bool destroying;
         /* The state hld last saw or made: tells a stop behind its back from its own. */
         char expected_state[16];
         char *last_action;

@@ -266,6 +266,7 @@ static int load_service(void *userdata, const struct store_service *svc) {
         desired_unref(d);
         if (r >= 0) {
                 struct service *s = manager_find(m, svc->name);
+                s->destroying = svc->destroying;
                 r = store_restart_get(m->store, svc->name, &s->restart_failures, &s->last_restart_ms);
         }
         return r;

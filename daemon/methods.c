@@ -61,7 +61,9 @@ json_t *service_json(struct manager *m, const struct service *s) {
         }
         json_object_set_new(j, "restart_policy", json_string(hl_restart_policy_to_string(d->restart.policy)));
         json_object_set_new(j, "restarts", json_integer(s->restart_failures));
-        if (s->observed.unsafe[0]) {
+        if (s->destroying)
+                json_object_set_new(j, "condition", json_string("destroying"));
+        else if (s->observed.unsafe[0]) {
                 json_object_set_new(j, "condition", json_string("unsafe"));
                 json_object_set_new(j, "problem", json_string(s->observed.unsafe));
         } else if (s->observed.damaged[0]) {
@@ -263,12 +265,23 @@ static void service_action(struct manager *m, struct request *req, json_t *param
         /* As systemctl start does with Requires=: what the service needs comes up too. */
         if (strcmp(verb, "start") == 0 || strcmp(verb, "restart") == 0)
                 requirements(m, s, &also);
+        /* Recorded first: a kill in the middle of the destroy leaves it to be finished. */
+        if (kind == JOB_DESTROY) {
+                r = store_set_destroying(m->store, s->name);
+                if (r < 0) {
+                        request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not record the destroy: %s",
+                                       store_strerror(r));
+                        return;
+                }
+                s->destroying = true;
+        }
         if (strcmp(verb, "destroy") != 0) {
                 r = set_override(m, s, strcmp(verb, "stop") != 0);
                 for (char **a = also; r >= 0 && a && *a; a++)
                         r = set_override(m, manager_find(m, *a), true);
                 if (r < 0) {
-                        request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not record the %s", verb);
+                        request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not record the %s: %s", verb,
+                                       store_strerror(r));
                         return;
                 }
         }

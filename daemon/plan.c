@@ -37,6 +37,14 @@ static int add_item(struct run *run, const char *name, struct desired *desired, 
         return 0;
 }
 
+/* This run stores a new revision of the service: that takes a pending destroy back. */
+static bool run_is_applied(const struct run *run, const char *name) {
+        for (size_t i = 0; i < run->n_apply; i++)
+                if (strcmp(run->apply[i]->def->name, name) == 0)
+                        return true;
+        return false;
+}
+
 static bool run_is_automatic(const struct run *run) {
         return strcmp(run->request.trigger, "apply") != 0 && strcmp(run->request.trigger, "cli") != 0 &&
                strcmp(run->request.trigger, "plan") != 0;
@@ -113,7 +121,8 @@ int run_collect(struct run *run, struct desired **extra, size_t n_extra) {
 
                 bool target = !run->only || strcmp(run->only, it->name) == 0;
 
-                it->destroy = hl_strv_contains(run->prune, it->name) || (target && run->request.kind == JOB_DESTROY);
+                it->destroy = hl_strv_contains(run->prune, it->name) || (target && run->request.kind == JOB_DESTROY) ||
+                              (s && s->destroying && !run_is_applied(run, it->name));
                 it->restart = target && run->request.kind == JOB_RESTART;
                 it->automatic = run_is_automatic(run);
                 it->unhealthy = s && health_status(s) == HEALTH_UNHEALTHY;

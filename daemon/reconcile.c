@@ -573,6 +573,10 @@ static int store_apply(struct run *run) {
                 return -ENOMEM;
         }
         r = store_begin(m->store);
+        /* What the apply prunes is recorded as to be destroyed with the revisions: a kill
+         * in the middle of the destroys leaves them to finish, not to undo. */
+        for (char **p = run->prune; r >= 0 && p && *p; p++)
+                r = store_set_destroying(m->store, *p);
         for (size_t i = 0; r >= 0 && i < run->n_apply; i++) {
                 struct desired *d = run->apply[i];
                 struct service *s = manager_find(m, d->def->name);
@@ -605,12 +609,19 @@ static int store_apply(struct run *run) {
                 run_fail(run, NULL, "could not store the definitions: %s", strerror(-r));
                 return r;
         }
+        for (char **p = run->prune; p && *p; p++) {
+                struct service *s = manager_find(m, *p);
+                if (s)
+                        s->destroying = true;
+        }
         for (size_t i = 0; i < run->n_apply; i++) {
                 struct desired *d = run->apply[i];
                 struct service *s = manager_find(m, d->def->name);
 
                 if (revisions[i] == 0)
                         continue;
+                if (s)
+                        s->destroying = false;
                 d->revision = revisions[i];
                 log_full(LOG_INFO, d->def->name, "apply", run->id, "revision %" PRId64 " applied by %s", d->revision,
                          run->user);

@@ -85,6 +85,10 @@ static const char *const migrations[] = {
         "  failures INTEGER NOT NULL,"
         "  latency_sum_ms INTEGER NOT NULL,"
         "  PRIMARY KEY (service, check_text, day));",
+
+        /* Version 4: a destroy (hlctl destroy, apply --prune) is recorded before it starts,
+         * so that one a kill interrupted is finished at the next start, not undone. */
+        "ALTER TABLE services ADD COLUMN destroy_requested_at INTEGER;",
 };
 
 int64_t now_ms(void) {
@@ -120,6 +124,22 @@ static int sqlite_to_errno(int rc) {
                 return -ENOENT;
         default:
                 return -EIO;
+        }
+}
+
+const char *store_strerror(int r) {
+        /* SQLite's own words for the errors an operator meets, as its shell prints them. */
+        switch (r) {
+        case -ENOSPC:
+                return "database or disk is full";
+        case -EBUSY:
+                return "database is locked";
+        case -EACCES:
+                return "attempt to write a readonly database";
+        case -EUCLEAN:
+                return "database disk image is malformed";
+        default:
+                return strerror(-r);
         }
 }
 
@@ -324,7 +344,8 @@ int store_load_services(struct store *s, store_service_cb cb, void *userdata) {
         int rc, r;
 
         r = prepare(s, &st,
-                    "SELECT s.name, s.override, r.revision, r.hash, r.text, r.file FROM services s "
+                    "SELECT s.name, s.override, r.revision, r.hash, r.text, r.file, s.destroy_requested_at IS NOT NULL "
+                    "FROM services s "
                     "JOIN revisions r ON r.service = s.name "
                     "AND r.revision = (SELECT max(revision) FROM revisions WHERE service = s.name) "
                     "WHERE s.removed_at IS NULL ORDER BY s.name",
@@ -339,6 +360,7 @@ int store_load_services(struct store *s, store_service_cb cb, void *userdata) {
                         .hash = (const char *) sqlite3_column_text(st, 3),
                         .text = (const char *) sqlite3_column_text(st, 4),
                         .file = (const char *) sqlite3_column_text(st, 5),
+                        .destroying = sqlite3_column_int(st, 6) != 0,
                 };
                 r = cb(userdata, &svc);
                 if (r < 0)
@@ -356,7 +378,7 @@ int store_add_revision(struct store *s, const char *service, const char *hash, c
 
         r = prepare(s, &up,
                     "INSERT INTO services (name, created_at) VALUES (?, ?) "
-                    "ON CONFLICT (name) DO UPDATE SET removed_at = NULL",
+                    "ON CONFLICT (name) DO UPDATE SET removed_at = NULL, destroy_requested_at = NULL",
                     "ti", service, t);
         if (r < 0 || (r = step_done(s, up)) < 0)
                 return r;
@@ -378,8 +400,17 @@ int store_add_revision(struct store *s, const char *service, const char *hash, c
 
 int store_remove_service(struct store *s, const char *service) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = prepare(s, &st, "UPDATE services SET removed_at = ?, override = NULL WHERE name = ?", "it", now_ms(),
+        int r = prepare(s, &st,
+                        "UPDATE services SET removed_at = ?, override = NULL, destroy_requested_at = NULL WHERE name = ?",
+                        "it", now_ms(),
                         service);
+        return r < 0 ? r : step_done(s, st);
+}
+
+int store_set_destroying(struct store *s, const char *service) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = prepare(s, &st, "UPDATE services SET destroy_requested_at = coalesce(destroy_requested_at, ?) WHERE name = ?",
+                        "it", now_ms(), service);
         return r < 0 ? r : step_done(s, st);
 }
 

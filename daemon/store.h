@@ -18,9 +18,12 @@ struct store_service {
         const char *hash;
         const char *text;
         const char *file;
+        bool destroying; /* a destroy was asked for and has not finished */
 };
 
 int store_open(const char *path, struct store **ret);
+/* A store function's -errno as a sentence: "database or disk is full". */
+const char *store_strerror(int r);
 struct store *store_close(struct store *s);
 
 int store_begin(struct store *s);
@@ -35,6 +38,9 @@ int store_add_revision(struct store *s, const char *service, const char *hash, c
                        const char *canonical, const char *file, uid_t uid, const char *user,
                        int64_t *ret_revision);
 int store_remove_service(struct store *s, const char *service);
+/* Records that the service is to be destroyed, before the destroy starts. A new revision
+ * (the service applied again) takes it back. */
+int store_set_destroying(struct store *s, const char *service);
 int store_set_override(struct store *s, const char *service, const char *override);
 
 int store_run_begin(struct store *s, const char *trigger, int64_t uid, const char *user, int64_t *ret_id);

@@ -193,3 +193,50 @@ def test_damaged_config_is_reported_and_never_started(hld):
     hld.hlctl("destroy", name, "--yes")
     assert hld.containers() == []
     del r
+
+
+def test_interrupted_destroy_is_finished_not_undone(hld):
+    """A kill in the middle of hlctl destroy brought the service back, re-created empty.
+    The destroy is recorded first; the next start finishes it. strace slows every unlink
+    so that the kill lands while the root file system is being removed."""
+    name = hld.name("gone")
+    keep = hld.name("keep")
+    hld.write(name, definition())
+    hld.write(keep, definition())
+    hld.apply()
+    rootfs = hld.rootfs(name)
+    strace = subprocess.Popen(
+        ["strace", "-qq", "-f", "-p", str(hld.pid), "-o", "/dev/null", "-e", "trace=unlink,unlinkat,rmdir",
+         "-e", "inject=unlink,unlinkat,rmdir:delay_enter=20000"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while not _tracer_attached(hld.pid):
+            assert time.monotonic() < deadline, "strace did not attach"
+            time.sleep(0.05)
+        env = dict(os.environ, HLD_SOCKET=str(hld.socket))
+        destroy = subprocess.Popen([str(HLCTL), "destroy", name, "--yes"], stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        files = sum(len(f) + len(d) for _, d, f in os.walk(rootfs))
+        deadline = time.monotonic() + 30
+        # Killed once the removal is under way, well before its end: hld and the helper
+        # process it forked for the destroy, as a power cut (or systemd's stop) would.
+        while sum(len(f) + len(d) for _, d, f in os.walk(rootfs)) > files - 5:
+            assert time.monotonic() < deadline, "the destroy never started removing files"
+            time.sleep(0.02)
+        os.killpg(hld.pid, signal.SIGKILL)
+        hld.proc.wait(timeout=10)
+        destroy.wait(timeout=30)
+    finally:
+        strace.kill()
+        strace.wait()
+    assert rootfs.exists(), "the kill came too late to test anything"
+    hld.start()
+    hld.hlctl("reconcile")
+    assert name not in hld.services(), hld.services()
+    assert name not in hld.containers()
+    assert not (hld.lxcpath / name).exists()
+    assert hld.state(keep) == "RUNNING"
+    results = [(e["action"], e["result"]) for e in hld.history(name)]
+    assert ("destroy", "interrupted") in results and ("destroy", "ok") in results, results
+    assert ("create", "ok") in results and results.count(("create", "ok")) == 1, results
