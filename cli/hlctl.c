@@ -112,7 +112,8 @@ static int read_definition(const char *path, json_t **ret) {
         struct stat st;
         size_t len = 0;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        /* O_NONBLOCK: opening a FIFO would wait for a writer; it is refused below instead. */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0 || fstat(fd, &st) < 0) {
                 int r = -errno;
 
@@ -120,7 +121,7 @@ static int read_definition(const char *path, json_t **ret) {
                 return r;
         }
         if (!S_ISREG(st.st_mode)) {
-                log_error("%s is not a regular file", path);
+                log_error("%s is not a regular file: definitions are read from regular files only", path);
                 return -EINVAL;
         }
         if (st.st_size > (off_t) HL_DEF_MAX_SIZE)
@@ -444,7 +445,13 @@ static int print_health(json_t *parameters, const void *userdata) {
 
         if (r < 0)
                 return r;
-        /* What cron and monitoring act on: anything but a clear yes is a failure. */
+        /* What cron and monitoring act on: anything but a clear yes is a failure, and a
+         * sweep hld could not record is no clear yes. */
+        if (json_is_false(json_object_get(parameters, "stored"))) {
+                const char *error = json_string_value(json_object_get(parameters, "error"));
+                log_error("%s", error ? error : "the results could not be recorded");
+                return HLCTL_EXIT_FAILED;
+        }
         return json_is_true(json_object_get(parameters, "healthy")) ? HLCTL_EXIT_OK : HLCTL_EXIT_FAILED;
 }
 

@@ -83,6 +83,10 @@ int ct_start(const char *lxcpath, const char *name, char **ret_error);
 int ct_stop(const char *lxcpath, const char *name, int timeout_s, char **ret_error);
 int ct_destroy(const char *lxcpath, const char *name, char **ret_error);
 
+/* Whether def's Template= can make a container: the template script exists, or the
+ * tarball is a regular file that opens as a tar archive. Blocks (reads the file). */
+int ct_template_check(const struct hl_def *def, char **ret_error);
+
 /* Removes the temporary files of writes a kill interrupted (config.tmp …) from a container
  * hld made. Returns how many there were. */
 int ct_remove_leftovers(const char *lxcpath, const char *name);

@@ -346,6 +346,15 @@ void request_errorf(struct request *req, const char *error, const char *key, con
         request_error(req, error, p);
 }
 
+/* An error answered before any request exists; the client goes on with its next call. */
+static void client_reply_now(struct client *c, const char *error, json_t *parameters) {
+        size_t len = 0;
+        char *frame = hl_error_encode(error, parameters, &len);
+
+        client_send(c, frame, len);
+        json_decref(parameters);
+}
+
 /* Takes frame. has_gate: the call holds the gate already (it waited for it). */
 static void handle_frame(struct client *c, char *frame, bool has_gate) {
         _cleanup_free_ char *text = frame;
@@ -355,6 +364,7 @@ static void handle_frame(struct client *c, char *frame, bool has_gate) {
         const struct method *method;
         const char *reason = NULL;
         struct request *req;
+        int r;
 
         if (!has_gate && !c->peer.admin && len > GATE_FRAME) {
                 if (!gate_enter(c, TAKE_PTR(text), len))
@@ -362,7 +372,18 @@ static void handle_frame(struct client *c, char *frame, bool has_gate) {
                 text = frame;
                 has_gate = true;
         }
-        if (hl_call_parse(text, &call, &reason) < 0) {
+        r = hl_call_parse(text, &call, &reason);
+        if (r == -ERANGE) {
+                /* A call, only with a number too large: answered as a bad parameter, and
+                 * the connection stays, since its framing is sound. */
+                if (has_gate)
+                        gate_leave();
+                client_reply_now(c, HL_VARLINK_INVALID_PARAMETER,
+                                 json_pack("{s:s, s:s}", "parameter", call.bad_parameter, "message",
+                                           "an integer is out of range (a 64-bit signed integer is the largest)"));
+                return;
+        }
+        if (r < 0) {
                 if (has_gate)
                         gate_leave();
                 client_protocol_error(c, reason ? reason : "message is not a Varlink call");

@@ -34,6 +34,7 @@ struct health {
         unsigned pending;
         bool round_failed;
         char round_message[320];
+        int round_store_error; /* the first result of the round that could not be stored */
         struct sweep **waiters;
         size_t n_waiters;
         /* The last result of each check, for status and the metrics. */
@@ -47,6 +48,7 @@ struct sweep {
         unsigned pending;
         uint64_t started;
         bool healthy;
+        int store_error; /* some result could not be recorded */
         health_sweep_cb cb;
         void *userdata;
 };
@@ -131,8 +133,13 @@ static void sweep_done(struct sweep *sw) {
 
         if (--sw->pending > 0)
                 return;
-        reply = json_pack("{s:o, s:b, s:I}", "results", sw->results, "healthy", sw->healthy, "duration_ms",
-                          (json_int_t) ((uv_hrtime() - sw->started) / 1000000));
+        reply = json_pack("{s:o, s:b, s:I, s:b}", "results", sw->results, "healthy", sw->healthy, "duration_ms",
+                          (json_int_t) ((uv_hrtime() - sw->started) / 1000000), "stored", sw->store_error == 0);
+        if (reply && sw->store_error < 0) {
+                char message[256];
+                snprintf(message, sizeof(message), "the results could not be recorded: %s", store_strerror(sw->store_error));
+                json_object_set_new(reply, "error", json_string(message));
+        }
         health_export(sw->m);
         sw->cb(sw->userdata, reply);
         json_decref(reply);
@@ -194,6 +201,8 @@ static void finish_waiters(struct health *h, struct service *s) {
         for (size_t i = 0; i < n; i++) {
                 for (size_t k = 0; k < h->n_last && h->round_desired; k++)
                         sweep_add(waiters[i], h->service, h->round_desired->def->health.checks[k].text, &h->last[k]);
+                if (h->round_store_error < 0 && waiters[i]->store_error == 0)
+                        waiters[i]->store_error = h->round_store_error;
                 sweep_done(waiters[i]);
         }
         free(waiters);
@@ -207,8 +216,11 @@ static void on_probe(void *userdata, const struct probe_result *r) {
 
         if (ctx->index < h->n_last)
                 h->last[ctx->index] = *r;
-        if (h->m)
-                store_health_add(h->m->store, h->service, check->text, r->ok, r->latency_ms, r->message);
+        if (h->m) {
+                int q = store_health_add(h->m->store, h->service, check->text, r->ok, r->latency_ms, r->message);
+                if (q < 0 && h->round_store_error == 0)
+                        h->round_store_error = q;
+        }
         if (!r->ok && !h->round_failed) {
                 h->round_failed = true;
                 snprintf(h->round_message, sizeof(h->round_message), "%s: %s", check->text, r->message);
@@ -252,6 +264,7 @@ static void round_start(struct health *h) {
         h->round_desired = desired_ref(s->desired);
         h->round_failed = false;
         h->round_message[0] = 0;
+        h->round_store_error = 0;
         if (h->n_last != cfg->n_checks) {
                 free(h->last);
                 h->last = calloc(cfg->n_checks, sizeof(*h->last));

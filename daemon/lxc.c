@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The only file that includes liblxc. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -154,6 +155,50 @@ static void return_home(void) {
                         close(fd);
                 }
         }
+}
+
+/* Removes the cgroup directory path when it is empty, with its empty children first. */
+static void remove_empty_cgroup(const char *path, int depth) {
+        DIR *d = opendir(path);
+        struct dirent *de;
+
+        if (!d)
+                return;
+        while (depth > 0 && (de = readdir(d)))
+                if (de->d_type == DT_DIR && strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+                        _cleanup_free_ char *child = hl_strdup_printf("%s/%s", path, de->d_name);
+                        if (child)
+                                remove_empty_cgroup(child, depth - 1);
+                }
+        closedir(d);
+        (void) rmdir(path);
+}
+
+/* A start that fails can leave the cgroups liblxc made for it (lxc.monitor.NAME, and
+ * lxc.payload.NAME), empty, in every hierarchy: this machine had collected dozens. rmdir
+ * removes only empty ones, so a live container of that name elsewhere keeps its own. */
+static void remove_start_cgroups(const char *name) {
+        _cleanup_free_ char *line = NULL;
+        size_t size = 0;
+        FILE *f = fopen("/proc/self/mountinfo", "re");
+
+        if (!f)
+                return;
+        while (getline(&line, &size, f) > 0) {
+                char mount[4096], type[64];
+                const char *sep = strstr(line, " - ");
+
+                if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mount) != 1 || sscanf(sep + 3, "%63s", type) != 1)
+                        continue;
+                if (strcmp(type, "cgroup") != 0 && strcmp(type, "cgroup2") != 0)
+                        continue;
+                for (int i = 0; i < 2; i++) {
+                        _cleanup_free_ char *dir = hl_strdup_printf("%s/lxc.%s.%s", mount, i ? "payload" : "monitor", name);
+                        if (dir)
+                                remove_empty_cgroup(dir, 2);
+                }
+        }
+        fclose(f);
 }
 
 int ct_setup(void) {
@@ -700,6 +745,8 @@ static int do_start(const char *lxcpath, const char *name, char **ret_error) {
         prctl(PR_SET_NAME, (unsigned long) thread_name, 0, 0, 0);
         return_home();
         if (!started)
+                remove_start_cgroups(name);
+        if (!started)
                 return fail(ret_error, -EIO, "liblxc could not start %s: %s (lxc-start -F -P %s -n %s shows why)", name,
                             lxc_reason(c), lxcpath, name);
         if (!c->wait(c, "RUNNING", 10))
@@ -852,6 +899,32 @@ static int create_from(struct lxc_container *c, const char *lxcpath, const struc
         return -EINVAL;
 }
 
+/* A template can exit 0 and make nothing (an empty tarball, a script that failed quietly):
+ * that is a failed create, not a container to start later on nothing. */
+static int check_rootfs_made(const char *lxcpath, const struct hl_def *def, char **ret_error) {
+        /* Read afresh: a clone writes its config to disk behind this container's back. */
+        _cleanup_container_ struct lxc_container *c = lxc_container_new(def->name, lxcpath);
+        _cleanup_free_ char *path = c ? config_value(c, "lxc.rootfs.path") : NULL;
+        const char *dir;
+        DIR *d;
+        struct dirent *de;
+        bool any = false;
+
+        if (!path)
+                return -ENOMEM;
+        dir = strncmp(path, "dir:", 4) == 0 ? path + 4 : path;
+        if (!*dir || dir[0] != '/')
+                return *dir ? 0 : fail(ret_error, -EIO, "template %s made no root file system", def->template_name);
+        d = opendir(dir);
+        if (!d)
+                return fail(ret_error, -EIO, "template %s made no root file system (%s: %s)", def->template_name, dir,
+                            strerror(errno));
+        while (!any && (de = readdir(d)))
+                any = strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+        closedir(d);
+        return any ? 0 : fail(ret_error, -EIO, "template %s made an empty root file system", def->template_name);
+}
+
 static int do_create(const char *lxcpath, const struct hl_def *def, const struct ct_settings *settings, bool leave_running,
               char **ret_error) {
         _cleanup_container_ struct lxc_container *c = NULL;
@@ -886,6 +959,8 @@ static int do_create(const char *lxcpath, const struct hl_def *def, const struct
         }
         if (r >= 0)
                 r = create_from(c, lxcpath, def, ret_error);
+        if (r >= 0)
+                r = check_rootfs_made(lxcpath, def, ret_error);
         /* Templates append their own lines: write hl's settings once more over them. */
         if (r >= 0)
                 r = do_configure(lxcpath, def->name, settings, false, ret_error);
@@ -899,6 +974,29 @@ static int do_create(const char *lxcpath, const struct hl_def *def, const struct
                 do_destroy(lxcpath, def->name, NULL);
         }
         return r;
+}
+
+/* Where liblxc looks for template scripts (Debian's LXCTEMPLATEDIR). */
+#define TEMPLATE_DIR "/usr/share/lxc/templates"
+
+int ct_template_check(const struct hl_def *def, char **ret_error) {
+        _cleanup_free_ char *script = NULL;
+        const char *arg;
+
+        switch (hl_def_template_kind(def, &arg)) {
+        case HL_TEMPLATE_SCRIPT:
+                script = hl_strdup_printf(TEMPLATE_DIR "/lxc-%s", arg);
+                if (!script)
+                        return -ENOMEM;
+                if (access(script, X_OK) < 0)
+                        return fail(ret_error, -ENOENT, "no template script %s (%s: %s)", arg, script, strerror(errno));
+                return 0;
+        case HL_TEMPLATE_TARBALL:
+                return rootfs_check(arg, ret_error);
+        case HL_TEMPLATE_CLONE:
+                return 0; /* its container is looked for when the clone is made */
+        }
+        return -EINVAL;
 }
 
 int ct_remove_leftovers(const char *lxcpath, const char *name) {

@@ -77,7 +77,7 @@ struct definition_args {
 
 static const struct hl_field definition_table[] = {
         { "name", HL_FIELD_STRING, offsetof(struct definition_args, name), true },
-        { "text", HL_FIELD_STRING, offsetof(struct definition_args, text), true },
+        { "text", HL_FIELD_TEXT, offsetof(struct definition_args, text), true },
         { "file", HL_FIELD_STRING, offsetof(struct definition_args, file), false },
         {},
 };
@@ -118,6 +118,17 @@ static int batch_parse(json_t *definitions, struct batch *b, struct failure *f) 
                         return -ENOMEM;
                 if (hl_def_parse(a.name, file, a.text, json_string_length(json_object_get(v, "text")), &def, &e) < 0)
                         return fail_definition(f, &e);
+                /* Before any create is tried: a template that cannot make a container is an
+                 * error of the file, at its line. */
+                {
+                        _cleanup_free_ char *why = NULL;
+                        if (ct_template_check(def, &why) < 0) {
+                                hl_def_error_set(&e, file, def->template_line, "Template", "%s",
+                                                 why ? why : "cannot be used");
+                                hl_def_free(def);
+                                return fail_definition(f, &e);
+                        }
+                }
                 b->items[b->n] = desired_new(def, a.text, file, 0);
                 if (!b->items[b->n]) {
                         hl_def_free(def);

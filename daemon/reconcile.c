@@ -678,6 +678,11 @@ static void run_execute(struct run *run) {
                 any = any || it->n_actions > 0;
         }
         plan_id(run);
+        if (run->observe_only) {
+                drop_actions(run);
+                run_finish(run);
+                return;
+        }
         /* An id may be abbreviated to a prefix, as git's; Apply checks it has 12 or more digits. */
         if (run->expect_plan && strncmp(run->expect_plan, run->plan_id, strlen(run->expect_plan)) != 0) {
                 run_fail(run, HL_ERROR_BUSY,
@@ -810,8 +815,15 @@ static void run_start_next(struct manager *m) {
                 m->queue_tail = NULL;
         m->run = (struct run *) run;
         r = store_run_begin(m->store, run->request.trigger, run->request.uid, run->user, &run->id);
-        if (r >= 0)
-                r = run_collect(run, run->apply, run->n_apply);
+        if (r < 0) {
+                /* Nothing may be done that cannot be recorded first; the containers are
+                 * still looked at, so that status tells their real state. */
+                log_error("cannot record run: %s; only surveying", store_strerror(r));
+                run_fail(run, NULL, "could not record the run: %s", store_strerror(r));
+                run->observe_only = true;
+                run->id = 0;
+        }
+        r = run_collect(run, run->apply, run->n_apply);
         if (r >= 0 && run->only && run->n_items == 0)
                 r = -ENOENT;
         if (r >= 0)

@@ -4,9 +4,11 @@
 #include <archive_entry.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "rootfs.h"
@@ -30,6 +32,7 @@
         X(archive_read_free) \
         X(archive_read_new) \
         X(archive_read_next_header) \
+        X(archive_read_open_fd) \
         X(archive_read_open_filename) \
         X(archive_read_support_filter_all) \
         X(archive_read_support_format_tar) \
@@ -181,4 +184,43 @@ finish:
         if (out)
                 sym_archive_write_free(out);
         return r;
+}
+
+int rootfs_check(const char *tarball, char **ret_error) {
+        _cleanup_close_ int fd = open(tarball, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        struct archive *in;
+        struct archive_entry *entry;
+        struct stat st;
+        int r;
+
+        if (fd < 0 || fstat(fd, &st) < 0) {
+                r = -errno;
+                *ret_error = hl_strdup_printf("cannot read %s: %s", tarball, strerror(-r));
+                return r;
+        }
+        if (!S_ISREG(st.st_mode)) {
+                *ret_error = hl_strdup_printf("%s is not a regular file (a rootfs tarball is)", tarball);
+                return -EINVAL;
+        }
+        pthread_once(&load_once, load);
+        if (load_error) {
+                *ret_error = strdup(load_error);
+                return -EOPNOTSUPP;
+        }
+        in = sym_archive_read_new();
+        if (!in)
+                return -ENOMEM;
+        sym_archive_read_support_format_tar(in);
+        sym_archive_read_support_filter_all(in);
+        /* The first header says whether it is a tar archive in a compression libarchive
+         * reads: enough to refuse /dev/zero or a README before any create. */
+        if (sym_archive_read_open_fd(in, fd, 1 << 16) != ARCHIVE_OK ||
+            sym_archive_read_next_header(in, &entry) < ARCHIVE_WARN) {
+                *ret_error = hl_strdup_printf("%s is not a rootfs tarball (.tar, .tar.gz, .tar.xz, .tar.zst): %s", tarball,
+                                              sym_archive_error_string(in) ? sym_archive_error_string(in) : "unreadable");
+                sym_archive_read_free(in);
+                return -EINVAL;
+        }
+        sym_archive_read_free(in);
+        return 0;
 }

@@ -65,6 +65,7 @@ struct run {
         const char *error_name;
         char *error;
         bool plan_only;
+        bool observe_only; /* the run could not be recorded: it looks, and does nothing */
         bool queued;
         int64_t id;
         struct item *items;

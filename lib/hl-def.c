@@ -727,6 +727,7 @@ int hl_def_parse(const char *name, const char *file, const char *text, size_t le
         p.line = p.template_line;
         if (!def->template_name)
                 return fail(&p, "[Container] needs a Template=");
+        def->template_line = p.template_line;
         p.key = "Swap";
         p.line = p.swap_line;
         if (def->swap > 0 && def->memory == 0)

@@ -73,6 +73,7 @@ struct hl_def {
         enum hl_desired_state state;
 
         char *template_name; /* busybox, /abs/rootfs.tar.zst or clone:NAME */
+        unsigned template_line; /* where Template= was written, for later checks */
         char *hostname;      /* NULL = the service name */
         unsigned cores;      /* 0 = no limit */
         uint64_t memory;     /* bytes, 0 = no limit */

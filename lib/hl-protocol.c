@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "hl-protocol.h"
@@ -101,6 +102,13 @@ int hl_json_dispatch(json_t *obj, const struct hl_field *table, void *base,
                 }
                 switch (f->type) {
                 case HL_FIELD_STRING:
+                        /* NUL bytes are allowed in the JSON for HL_FIELD_TEXT only: a name
+                         * cut short at one would name something else. */
+                        if (!json_is_string(value) || strlen(json_string_value(value)) != json_string_length(value))
+                                goto bad;
+                        *(const char **) p = json_string_value(value);
+                        break;
+                case HL_FIELD_TEXT:
                         if (!json_is_string(value))
                                 goto bad;
                         *(const char **) p = json_string_value(value);
@@ -142,6 +150,26 @@ struct call_fields {
         bool upgrade;
 };
 
+/* A number that is whole but does not fit an int64 (parsed as a real for this). */
+static bool holds_huge_number(json_t *v) {
+        size_t i;
+        const char *key;
+        json_t *x;
+
+        if (json_is_real(v))
+                return json_real_value(v) >= 9.2233720368547758e18 || json_real_value(v) < -9.2233720368547758e18;
+        if (json_is_array(v)) {
+                json_array_foreach(v, i, x)
+                        if (holds_huge_number(x))
+                                return true;
+        } else if (json_is_object(v)) {
+                json_object_foreach(v, key, x)
+                        if (holds_huge_number(x))
+                                return true;
+        }
+        return false;
+}
+
 int hl_call_parse(const char *frame, struct hl_call *ret, const char **ret_reason) {
         static const struct hl_field table[] = {
                 { "method", HL_FIELD_STRING, offsetof(struct call_fields, method), true },
@@ -156,7 +184,27 @@ int hl_call_parse(const char *frame, struct hl_call *ret, const char **ret_reaso
         json_error_t jerr;
         json_t *root;
 
-        root = json_loads(frame, JSON_REJECT_DUPLICATES, &jerr);
+        root = json_loads(frame, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+        if (!root && json_error_code(&jerr) == json_error_numeric_overflow) {
+                /* Well framed, only a number out of range: the caller answers it like any
+                 * other bad parameter, naming it when it can. */
+                *ret = (struct hl_call) {};
+                snprintf(ret->bad_parameter, sizeof(ret->bad_parameter), "%s", "parameters");
+                root = json_loads(frame, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, NULL);
+                if (root) {
+                        const char *key;
+                        json_t *v;
+
+                        json_object_foreach(json_object_get(root, "parameters"), key, v)
+                                if (holds_huge_number(v)) {
+                                        snprintf(ret->bad_parameter, sizeof(ret->bad_parameter), "%s", key);
+                                        break;
+                                }
+                        json_decref(root);
+                }
+                *ret_reason = "a number in the message is out of range";
+                return -ERANGE;
+        }
         if (!root) {
                 *ret_reason = "message is not valid JSON";
                 return -EBADMSG;

@@ -64,9 +64,14 @@ struct hl_call {
         json_t *parameters; /* always an object */
         bool oneway;
         bool more;
+        /* With -ERANGE: the parameter whose number is out of range ("parameters" when it
+         * cannot be told). */
+        char bad_parameter[64];
 };
 
-/* Decodes a frame into a call; -EBADMSG with a reason in ret_reason if it is not one. */
+/* Decodes a frame into a call; -EBADMSG with a reason in ret_reason if it is not one, and
+ * -ERANGE (with ret->bad_parameter, nothing to free) when it is one but holds an integer
+ * beyond int64. */
 int hl_call_parse(const char *frame, struct hl_call *ret, const char **ret_reason);
 void hl_call_done(struct hl_call *c);
 
@@ -79,7 +84,8 @@ char *hl_call_encode(const char *method, json_t *parameters, bool more, size_t *
 /* Decoding JSON objects with tables, so every field's name and type is checked in one
  * place. Unknown fields and wrong types are errors naming the field. */
 enum hl_field_type {
-        HL_FIELD_STRING,  /* const char * borrowed from the object */
+        HL_FIELD_STRING,  /* const char * borrowed from the object; no NUL byte inside */
+        HL_FIELD_TEXT,    /* the same, NUL bytes allowed: json_string_length() tells the size */
         HL_FIELD_INT,     /* int64_t */
         HL_FIELD_BOOL,    /* bool */
         HL_FIELD_ARRAY,   /* json_t * borrowed */

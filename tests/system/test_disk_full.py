@@ -2,6 +2,7 @@
 """A full disk during a write loses nothing already committed: hld's state directory on a
 small tmpfs, filled by applies until SQLite gets ENOSPC."""
 
+import os
 import subprocess
 
 import pytest
@@ -53,3 +54,63 @@ def test_disk_full_loses_nothing(small_state):
     out = subprocess.run(["sqlite3", str(h.db_path), "PRAGMA integrity_check"], capture_output=True, text=True)
     assert out.stdout.strip() == "ok", out
     h.start()
+
+
+def fill(directory):
+    """Fills the file system of directory to the last byte; returns the filler's path."""
+    path = directory / "filler"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for size in (1 << 20, 4096, 1):
+            try:
+                while True:
+                    os.write(fd, b"\0" * size)
+            except OSError:
+                pass
+    finally:
+        os.close(fd)
+    return path
+
+
+def test_full_disk_errors_say_why(small_state):
+    """On a full disk every refusal carries SQLite's reason, hlctl health does not call an
+    unrecorded sweep a success, and a restarted hld still shows the containers' real state."""
+    h = small_state
+    name = h.name("web")
+    h.write(name, definition(extra_container="[Health]\nCheck=exec /bin/true\nInterval=1h\nTimeout=5s"))
+    h.apply()
+    assert h.hlctl("health", check=False).rc == 0
+    filler = fill(h.state_dir)
+    try:
+        r = h.hlctl("stop", name, check=False)
+        assert r.rc == 1 and "database or disk is full" in r.err, r
+        assert h.state(name) == "RUNNING"
+        r = h.hlctl("health", check=False)
+        assert r.rc == 1, r
+        assert "could not be recorded" in r.err and "database or disk is full" in r.err, r
+        # A restart on the full disk: hld comes up, and status shows what runs.
+        h.restart()
+        s = h.services()[name]
+        assert s["state"] == "RUNNING", s
+        r = h.hlctl("reconcile", check=False)
+        assert r.rc == 1 and "database or disk is full" in r.err, r
+    finally:
+        filler.unlink()
+    h.hlctl("reconcile")
+    h.hlctl("stop", name)
+    assert h.state(name) == "STOPPED"
+
+
+def test_failed_starts_leave_no_cgroups(hld):
+    """A start that fails (here: a Mount= source that does not exist) left liblxc's empty
+    lxc.monitor.NAME cgroups behind in every hierarchy, for good."""
+    h = hld
+    name = h.name("nomnt")
+    h.write(name, definition(extra_container="Mount=%s:/data" % (h.dir / "no-such-dir")))
+    r = h.apply(check=False)
+    assert r.rc == 1, r
+    for _ in range(3):
+        h.hlctl("start", name, check=False)
+    left = subprocess.run(["find", "/sys/fs/cgroup", "-maxdepth", "4", "-name", "lxc.*.%s*" % name],
+                          capture_output=True, text=True).stdout.split()
+    assert left == [], left

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Bad input: a clear error, and nothing changed (revisions, events, containers)."""
 
+import os
 import re
 
 import pytest
@@ -240,3 +241,103 @@ def test_carriage_return_in_environment_injects_nothing(base):
     assert_unchanged(h, before)
     assert not marker.exists()
     assert all("\r" not in p.read_text() for p in h.lxcpath.glob("*/config"))
+
+
+def test_what_systemd_accepts_is_accepted(base):
+    """A byte order mark, CRLF line ends, decimal sizes and systemd's time spans."""
+    h = base
+    name = h.name("spell")
+    text = ("\ufeff[Service]\r\nDescription=saved by Notepad\r\n[Container]\r\nTemplate=busybox\r\nMemory=1.5G\r\n"
+            "[Restart]\r\nRestartSec=1m 30s\r\nStartLimitIntervalSec=1.5min\r\n")
+    path = h.dir / "spell" / ("%s.conf" % name)
+    path.parent.mkdir()
+    path.write_bytes(text.encode("utf-8"))
+    h.apply(path)
+    d = h.hlctl("show", name, json=True).data["definition"]
+    assert d["container"]["memory"] == 3 << 29, d
+    assert d["restart"]["restart_sec_ms"] == 90000, d
+    assert d["description"] == "saved by Notepad"
+
+
+def test_nul_byte_names_its_line(base):
+    h = base
+    name = h.name("nul")
+    path = h.dir / "nul" / ("%s.conf" % name)
+    path.parent.mkdir()
+    path.write_bytes(b"[Service]\nDescription=ok\nDescription=a\0b\n[Container]\nTemplate=busybox\n")
+    before = h.snapshot()
+    line = one_error_line(h.hlctl("apply", path, check=False))
+    assert re.search(r"%s\.conf:3: .*NUL" % re.escape(name), line), line
+    assert_unchanged(h, before)
+
+
+def test_unknown_requires_names_its_line(base):
+    h = base
+    name = h.name("req")
+    path = h.write(name, "[Service]\nDescription=x\nRequires=%s\n[Container]\nTemplate=busybox\n" % h.name("ghost"),
+                   directory=h.dir / "req")
+    before = h.snapshot()
+    line = one_error_line(h.hlctl("apply", path, check=False))
+    assert re.search(r"%s\.conf:3: Requires: no service named %s" % (re.escape(name), h.name("ghost")), line), line
+    assert_unchanged(h, before)
+
+
+def test_mount_with_a_relative_target_says_so(base):
+    h = base
+    name = h.name("mnt")
+    path = h.write(name, definition(extra_container="Mount=/a:b:/data"), directory=h.dir / "mnt")
+    before = h.snapshot()
+    line = one_error_line(h.hlctl("apply", path, check=False))
+    assert 'Mount: target "b" is not an absolute path' in line and "SOURCE:TARGET" in line, line
+    assert_unchanged(h, before)
+
+
+@pytest.mark.parametrize("template,why", [
+    ("no-such-template", "no template script no-such-template"),
+    ("..", "is not a template name"),
+    ("/dev/zero", "is not a regular file"),
+    ("TEXTFILE", "is not a rootfs tarball"),
+    ("/nonexistent/rootfs.tar.zst", "cannot read /nonexistent/rootfs.tar.zst"),
+], ids=["no-script", "dotdot", "device", "not-an-archive", "missing"])
+def test_template_is_checked_before_any_create(base, template, why):
+    h = base
+    if template == "TEXTFILE":
+        template = str(h.dir / "readme.tar")
+        (h.dir / "readme.tar").write_text("this is not a tarball\n" * 100)
+    name = h.name("tpl")
+    path = h.write(name, "[Service]\nDescription=x\n[Container]\nTemplate=%s\n" % template, directory=h.dir / "tpl")
+    before = h.snapshot()
+    for verb in ("plan", "apply"):
+        line = one_error_line(h.hlctl(verb, path, check=False))
+        assert re.search(r"%s\.conf:4: Template: " % re.escape(name), line), line
+        assert why in line, line
+    assert_unchanged(h, before)
+    assert not (h.lxcpath / name).exists()
+
+
+def test_apply_of_a_fifo_is_refused_at_once(base):
+    h = base
+    fifo = h.dir / ("%s.conf" % h.name("fifo"))
+    os.mkfifo(fifo)
+    before = h.snapshot()
+    r = h.hlctl("apply", fifo, check=False, timeout=10)
+    line = one_error_line(r)
+    assert "not a regular file" in line, line
+    device = h.dir / ("%s.conf" % h.name("dev"))
+    os.symlink("/dev/zero", device)
+    r = h.hlctl("apply", device, check=False, timeout=10)
+    assert "not a regular file" in one_error_line(r)
+    assert_unchanged(h, before)
+
+
+def test_an_integer_beyond_64_bits_is_a_bad_parameter(base):
+    h = base
+    before = h.snapshot()
+    with h.varlink(timeout=10) as v:
+        v.send(b'{"method":"io.hl.History","parameters":{"limit":99999999999999999999999}}\0')
+        reply = v.recv()
+        assert reply.get("error") == "org.varlink.service.InvalidParameter", reply
+        assert reply["parameters"]["parameter"] == "limit", reply
+        # The connection is still good.
+        assert "services" in v.call("io.hl.List", {})["parameters"]
+    assert_unchanged(h, before)
