@@ -11,6 +11,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct args {
         const char *name;
+        const char *text;
         int64_t since;
         bool prune;
         json_t *definitions;
@@ -19,6 +20,7 @@ struct args {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         static const struct hl_field table[] = {
                 { "name", HL_FIELD_STRING, offsetof(struct args, name), false },
+                { "text", HL_FIELD_TEXT, offsetof(struct args, text), false },
                 { "since", HL_FIELD_INT, offsetof(struct args, since), false },
                 { "prune", HL_FIELD_BOOL, offsetof(struct args, prune), false },
                 { "definitions", HL_FIELD_ARRAY, offsetof(struct args, definitions), false },
@@ -37,6 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         struct args a = {};
                         size_t len;
 
+                        /* -ERANGE (a number too large) leaves nothing to free. */
                         if (hl_call_parse(frame, &call, &reason) >= 0) {
                                 hl_json_dispatch(call.parameters, table, &a, &bad);
                                 free(hl_reply_encode(call.parameters, call.more, &len));
