@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "work.h"
@@ -12,18 +13,35 @@ int work_queue(uv_loop_t *loop, uv_work_t *req, uv_work_cb work, uv_after_work_c
 #else
 
 struct inline_work {
-        uv_timer_t timer;
         uv_work_t *req;
         uv_work_cb work;
         uv_after_work_cb after;
+        struct inline_work *next;
 };
 
-static void on_run(uv_timer_t *t) {
-        struct inline_work *w = t->data;
+/* Queued work runs one item per turn of the loop, from an idle handle: sockets are polled
+ * between two items, as they would be while the pool works. (Timers of 0 ms would not do:
+ * libuv runs timers that come due while it runs timers in the same pass, so a chain of
+ * work would hold the loop to its end.) */
+static struct {
+        uv_idle_t idle;
+        bool initialized;
+        struct inline_work *head, *tail;
+} pending;
 
+static void on_idle(uv_idle_t *idle) {
+        struct inline_work *w = pending.head;
+
+        if (!w) {
+                uv_idle_stop(idle);
+                return;
+        }
+        pending.head = w->next;
+        if (!pending.head)
+                pending.tail = NULL;
         w->work(w->req);
         w->after(w->req, 0);
-        uv_close((uv_handle_t *) &w->timer, (uv_close_cb) free);
+        free(w);
 }
 
 int work_queue(uv_loop_t *loop, uv_work_t *req, uv_work_cb work, uv_after_work_cb after) {
@@ -33,9 +51,16 @@ int work_queue(uv_loop_t *loop, uv_work_t *req, uv_work_cb work, uv_after_work_c
                 return UV_ENOMEM;
         *w = (struct inline_work) { .req = req, .work = work, .after = after };
         req->loop = loop;
-        uv_timer_init(loop, &w->timer);
-        w->timer.data = w;
-        return uv_timer_start(&w->timer, on_run, 0, 0);
+        if (!pending.initialized) {
+                uv_idle_init(loop, &pending.idle);
+                pending.initialized = true;
+        }
+        if (pending.tail)
+                pending.tail->next = w;
+        else
+                pending.head = w;
+        pending.tail = w;
+        return uv_idle_start(&pending.idle, on_idle);
 }
 
 #endif

@@ -7,7 +7,7 @@ import os
 import socket
 import time
 
-from conftest import NOBODY, HLCTL
+from conftest import NOBODY, HLCTL, SANITIZED
 
 
 def rss_kib(pid):
@@ -186,7 +186,9 @@ def test_abandoned_events_clients_are_freed(hld):
           % (fds_before, fds_after, rss_before / 1024, rss_after / 1024))
     assert answered
     assert fds_after <= fds_before, (fds_before, fds_after)
-    assert rss_after - rss_before < 4 * 1024, (rss_before, rss_after)
+    # ASan keeps freed memory in quarantine: resident memory says nothing there.
+    if not SANITIZED:
+        assert rss_after - rss_before < 4 * 1024, (rss_before, rss_after)
     # Root's calls are not refused as "too busy" either, and events still flow.
     with hld.varlink(timeout=10) as v:
         v.send({"method": "io.hl.Events", "parameters": {}, "more": True})
