@@ -194,7 +194,13 @@ static int print_error_reply(const char *method, const struct reply *reply) {
                 log_error("%s", strerror(ENOMEM));
                 return HLCTL_EXIT_FAILED;
         }
-        log_error("%s", message);
+        /* Every error of a file is a line of its own, as a compiler prints them. */
+        for (char *line = message, *next; line; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = 0;
+                log_error("%s", line);
+        }
         return HLCTL_EXIT_FAILED;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "hl-index.h"
+#include "hl-ini.h"
 #include "hl-protocol.h"
 #include "methods.h"
 #include "reconcile.h"
@@ -61,14 +62,52 @@ static int failf(struct failure *f, const char *name, const char *key, const cha
         return -EINVAL;
 }
 
-static int fail_definition(struct failure *f, const struct hl_def_error *e) {
+static json_t *definition_error_json(const struct hl_def_error *e) {
         char message[1024];
 
         hl_def_error_format(e, message, sizeof(message));
+        return json_pack("{s:s, s:i, s:s, s:s, s:s}", "file", e->file, "line", (int) e->line, "key", e->key, "reason",
+                         e->message, "message", message);
+}
+
+/* InvalidDefinition: the first error in the fields of its own, as before, and every error
+ * of the file in errors, their lines joined in message. */
+static int fail_definitions(struct failure *f, const struct hl_errors *errors) {
+        json_t *list = json_array();
+        size_t len = 0, cap = 4096;
+        _cleanup_free_ char *message = malloc(cap);
+
+        if (!list || !message || errors->n == 0) {
+                json_decref(list);
+                return -ENOMEM;
+        }
+        message[0] = 0;
+        for (size_t i = 0; i < errors->n; i++) {
+                char line[1024];
+                int n;
+
+                json_array_append_new(list, definition_error_json(&errors->items[i]));
+                hl_def_error_format(&errors->items[i], line, sizeof(line));
+                n = snprintf(message + len, cap - len, "%s%s", i ? "\n" : "", line);
+                if (n > 0 && (size_t) n < cap - len)
+                        len += (size_t) n;
+        }
+        if (errors->dropped > 0)
+                snprintf(message + len, cap - len, "\n(and %zu more errors)", errors->dropped);
         f->name = HL_ERROR_INVALID_DEFINITION;
-        f->parameters = json_pack("{s:s, s:i, s:s, s:s, s:s}", "file", e->file, "line", (int) e->line, "key", e->key,
-                                  "reason", e->message, "message", message);
+        f->parameters = definition_error_json(&errors->items[0]);
+        if (f->parameters) {
+                json_object_set_new(f->parameters, "message", json_string(message));
+                json_object_set_new(f->parameters, "errors", list);
+        } else
+                json_decref(list);
         return -EINVAL;
+}
+
+static int fail_definition(struct failure *f, const struct hl_def_error *e) {
+        struct hl_errors one = { .items = (struct hl_def_error *) e, .n = 1 };
+
+        return fail_definitions(f, &one);
 }
 
 struct definition_args {
@@ -96,6 +135,7 @@ static int batch_parse(json_t *definitions, struct batch *b, struct failure *f) 
         json_array_foreach(definitions, index, v) {
                 struct definition_args a = {};
                 _cleanup_free_ char *file = NULL;
+                _cleanup_(hl_errors_done) struct hl_errors errors = {};
                 struct hl_def_error e = {};
                 struct hl_def *def = NULL;
                 const char *bad = NULL;
@@ -116,8 +156,11 @@ static int batch_parse(json_t *definitions, struct batch *b, struct failure *f) 
                 file = a.file ? strdup(a.file) : hl_strdup_printf("%.80s.conf", a.name);
                 if (!file)
                         return -ENOMEM;
-                if (hl_def_parse(a.name, file, a.text, json_string_length(json_object_get(v, "text")), &def, &e) < 0)
-                        return fail_definition(f, &e);
+                r = hl_def_parse_all(a.name, file, a.text, json_string_length(json_object_get(v, "text")), &def, &errors);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        return fail_definitions(f, &errors);
                 /* Before any create is tried: a template that cannot make a container is an
                  * error of the file, at its line. */
                 {

@@ -29,47 +29,26 @@ static const char *const section_names[] = {
 
 struct parser {
         struct hl_def *def;
-        struct hl_def_error *error;
+        struct hl_errors *errors;
         const char *file;
         unsigned line;
         const char *key;
+        int section; /* enum section, or -1 in a section that is not one */
         /* Lines of keys that later checks refer to. */
         unsigned memory_line, swap_line, template_line, timeout_line;
 };
 
 typedef int (*key_parser)(struct parser *p, const char *value);
 
-void hl_def_error_set(struct hl_def_error *e, const char *file, unsigned line, const char *key,
-                      const char *fmt, ...) {
-        va_list ap;
-
-        snprintf(e->file, sizeof(e->file), "%s", file ? file : "");
-        e->line = line;
-        snprintf(e->key, sizeof(e->key), "%s", key ? key : "");
-        va_start(ap, fmt);
-        vsnprintf(e->message, sizeof(e->message), fmt, ap);
-        va_end(ap);
-}
-
-const char *hl_def_error_format(const struct hl_def_error *e, char *buf, size_t size) {
-        char where[32] = "";
-
-        if (e->line > 0)
-                snprintf(where, sizeof(where), ":%u", e->line);
-        snprintf(buf, size, "%s%s%s%s%s%s", e->file, where, e->file[0] ? ": " : "", e->key,
-                 e->key[0] ? ": " : "", e->message);
-        return buf;
-}
-
 static int fail(struct parser *p, const char *fmt, ...) HL_PRINTF(2, 3);
 static int fail(struct parser *p, const char *fmt, ...) {
+        char message[sizeof(((struct hl_def_error *) NULL)->message)];
         va_list ap;
 
-        hl_def_error_set(p->error, p->file, p->line, p->key, "%s", "");
         va_start(ap, fmt);
-        vsnprintf(p->error->message, sizeof(p->error->message), fmt, ap);
+        vsnprintf(message, sizeof(message), fmt, ap);
         va_end(ap);
-        return -EINVAL;
+        return hl_errors_add(p->errors, p->file, p->line, p->key, "%s", message);
 }
 
 static int set_string(char **field, const char *value) {
@@ -597,99 +576,76 @@ static const struct {
         { SECTION_HEALTH, "StartPeriod", parse_start_period },
 };
 
-static char *strip(char *s) {
-        char *e;
+static int on_line(void *userdata, const struct hl_ini_line *l, struct hl_errors *errors) {
+        struct parser *p = userdata;
 
-        while (isspace((unsigned char) *s))
-                s++;
-        e = s + strlen(s);
-        while (e > s && isspace((unsigned char) e[-1]))
-                *--e = 0;
-        return s;
-}
-
-static int parse_line(struct parser *p, enum section *section, char *line) {
-        char *eq, *key, *value;
-
-        if (line[0] == '[') {
-                size_t n = strlen(line);
-                p->key = "";
-                if (line[n - 1] != ']')
-                        return fail(p, "section header \"%s\" has no closing ']'", line);
-                line[n - 1] = 0;
+        p->line = l->line;
+        p->key = l->key ? l->key : "";
+        if (!l->key) {
                 for (enum section i = SECTION_SERVICE; i <= SECTION_HEALTH; i++)
-                        if (strcmp(line + 1, section_names[i]) == 0) {
-                                *section = i;
+                        if (strcmp(l->section, section_names[i]) == 0) {
+                                p->section = (int) i;
                                 return 0;
                         }
-                return fail(p, "unknown section [%s]: use [Service], [Container], [Health] or [Restart]", line + 1);
+                /* Its keys are not reported one by one: the header is the mistake. */
+                p->section = -1;
+                fail(p, "unknown section [%s]: use [Service], [Container], [Health] or [Restart]", l->section);
+                return 0;
         }
-        eq = strchr(line, '=');
-        if (!eq) {
-                p->key = "";
-                return fail(p, "\"%s\" is not KEY=VALUE, a [Section] or a comment", line);
+        if (p->section < 0) {
+                /* Not "needs a Template=" on top of the wrong header it stands under. */
+                if (strcmp(l->key, "Template") == 0)
+                        p->template_line = l->line;
+                return 0;
         }
-        *eq = 0;
-        key = strip(line);
-        value = strip(eq + 1);
-        p->key = key;
-        if (*section == SECTION_NONE)
-                return fail(p, "key outside of a section");
-        /* A carriage return or any other control character inside a value could end a line
-         * of the container's config further down: no key takes one. */
-        for (const char *c = value; *c; c++)
-                if ((unsigned char) *c < 0x20 || *c == 0x7f)
-                        return fail(p, "the value holds the control character 0x%02x: values cannot hold control "
-                                    "characters (tab, carriage return, escape …)", (unsigned) (unsigned char) *c);
         for (size_t i = 0; i < HL_ELEMENTSOF(keys); i++)
-                if (keys[i].section == *section && strcmp(keys[i].key, key) == 0)
-                        return keys[i].parse(p, value);
+                if ((int) keys[i].section == p->section && strcmp(keys[i].key, l->key) == 0) {
+                        int r = keys[i].parse(p, l->value);
+                        return r == -ENOMEM ? r : 0;
+                }
         for (size_t i = 0; i < HL_ELEMENTSOF(keys); i++)
-                if (strcmp(keys[i].key, key) == 0)
-                        return fail(p, "unknown key in [%s]: it belongs in [%s]", section_names[*section],
-                                    section_names[keys[i].section]);
-        return fail(p, "unknown key");
+                if (strcmp(keys[i].key, l->key) == 0) {
+                        fail(p, "unknown key in [%s]: it belongs in [%s]", section_names[p->section],
+                             section_names[keys[i].section]);
+                        return 0;
+                }
+        fail(p, "unknown key");
+        return 0;
 }
 
-int hl_def_parse(const char *name, const char *file, const char *text, size_t len,
-                 struct hl_def **ret, struct hl_def_error *ret_error) {
+/* The checks of the file as a whole, once every line is read. */
+static int check_whole(struct parser *p) {
+        struct hl_def *def = p->def;
+
+        p->key = "Template";
+        p->line = p->template_line;
+        if (!def->template_name && !p->template_line)
+                fail(p, "[Container] needs a Template=");
+        def->template_line = p->template_line;
+        p->key = "Swap";
+        p->line = p->swap_line;
+        if (def->swap > 0 && def->memory == 0)
+                fail(p, "Swap= needs Memory=");
+        p->key = "Timeout";
+        p->line = p->timeout_line;
+        if (def->health.timeout_ms >= def->health.interval_ms)
+                fail(p, "Timeout= must be shorter than Interval=");
+        if (!def->hostname && !(def->hostname = strdup(def->name)))
+                return -ENOMEM;
+        return 0;
+}
+
+int hl_def_parse_all(const char *name, const char *file, const char *text, size_t len, struct hl_def **ret,
+                     struct hl_errors *errors) {
         _cleanup_(hl_def_freep) struct hl_def *def = NULL;
-        _cleanup_free_ char *copy = NULL;
-        struct parser p = { .error = ret_error, .file = file, .key = "" };
-        enum section section = SECTION_NONE;
-        const char *nul;
-        json_t *utf8;
-        char *line, *next;
+        struct parser p = { .errors = errors, .file = file, .key = "" };
         int r;
 
         if (!hl_name_is_valid(name))
                 return fail(&p, "\"%.80s\" is not a valid service name: use a-z, 0-9 and '-', at most %d characters, "
                             "not starting or ending with '-'", name ? name : "", HL_NAME_MAX);
-        if (len > HL_DEF_MAX_SIZE)
-                return fail(&p, "file is larger than %u bytes", HL_DEF_MAX_SIZE);
-        /* A byte order mark is what some editors put first; systemd skips it too. */
-        if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
-                text += 3;
-                len -= 3;
-        }
-        nul = memchr(text, 0, len);
-        if (nul) {
-                p.line = 1;
-                for (const char *c = text; c < nul; c++)
-                        p.line += *c == '\n';
-                return fail(&p, "file contains a NUL byte");
-        }
-        utf8 = json_stringn(text, len);
-        if (!utf8)
-                return fail(&p, "file is not valid UTF-8");
-        json_decref(utf8);
-
         def = calloc(1, sizeof(*def));
-        copy = malloc(len + 1);
-        if (!def || !copy)
-                return -ENOMEM;
-        def->name = strdup(name);
-        if (!def->name)
+        if (!def || !(def->name = strdup(name)))
                 return -ENOMEM;
         def->restart = (struct hl_restart) {
                 .policy = HL_RESTART_ON_FAILURE,
@@ -703,46 +659,32 @@ int hl_def_parse(const char *name, const char *file, const char *text, size_t le
                 .timeout_ms = 5 * 1000,
                 .retries = 3,
         };
-        memcpy(copy, text, len);
-        copy[len] = 0;
         p.def = def;
-
-        for (line = copy; line; line = next) {
-                next = strchr(line, '\n');
-                if (next)
-                        *next++ = 0;
-                p.line++;
-                p.key = "";
-                if (strlen(line) > HL_DEF_MAX_LINE)
-                        return fail(&p, "line is longer than %u bytes", HL_DEF_MAX_LINE);
-                line = strip(line);
-                if (!*line || *line == '#' || *line == ';')
-                        continue;
-                r = parse_line(&p, &section, line);
-                if (r < 0)
-                        return r;
-        }
-
-        p.key = "Template";
-        p.line = p.template_line;
-        if (!def->template_name)
-                return fail(&p, "[Container] needs a Template=");
-        def->template_line = p.template_line;
-        p.key = "Swap";
-        p.line = p.swap_line;
-        if (def->swap > 0 && def->memory == 0)
-                return fail(&p, "Swap= needs Memory=");
-        p.key = "Timeout";
-        p.line = p.timeout_line;
-        if (def->health.timeout_ms >= def->health.interval_ms)
-                return fail(&p, "Timeout= must be shorter than Interval=");
-        if (!def->hostname) {
-                def->hostname = strdup(def->name);
-                if (!def->hostname)
-                        return -ENOMEM;
-        }
+        r = hl_ini_parse(file, text, len, HL_DEF_MAX_SIZE, HL_DEF_MAX_LINE, on_line, &p, errors);
+        if (r == -ENOMEM)
+                return r;
+        /* A file that could not be read at all has no whole to check. */
+        if (r == -EBADMSG)
+                return -EINVAL;
+        r = check_whole(&p);
+        if (r < 0)
+                return r;
+        if (errors->n > 0)
+                return -EINVAL;
         *ret = TAKE_PTR(def);
         return 0;
+}
+
+int hl_def_parse(const char *name, const char *file, const char *text, size_t len, struct hl_def **ret,
+                 struct hl_def_error *ret_error) {
+        _cleanup_(hl_errors_done) struct hl_errors errors = {};
+        int r = hl_def_parse_all(name, file, text, len, ret, &errors);
+
+        if (r < 0 && errors.n > 0)
+                *ret_error = errors.items[0];
+        else if (r == -ENOMEM)
+                hl_def_error_set(ret_error, file, 0, "", "out of memory");
+        return r;
 }
 
 struct hl_def *hl_def_free(struct hl_def *d) {

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "hl-check.h"
+#include "hl-ini.h"
 #include "hl-util.h"
 
 /* The largest definition file accepted, and the longest line in it. */
@@ -92,14 +93,6 @@ struct hl_def {
 
 const char *hl_restart_policy_to_string(enum hl_restart_policy p);
 
-/* Where a definition is wrong: file:line: key: message. line 0 = the file as a whole. */
-struct hl_def_error {
-        char file[256];
-        unsigned line;
-        char key[64];
-        char message[512];
-};
-
 enum hl_template_kind {
         HL_TEMPLATE_SCRIPT,  /* an LXC template script such as "busybox" */
         HL_TEMPLATE_TARBALL, /* an absolute path to a rootfs tarball */
@@ -107,8 +100,11 @@ enum hl_template_kind {
 };
 
 /* Parses and validates one definition. name is the service name (the file name without
- * .conf), file is used in messages only. On failure returns -EINVAL (or -ENOMEM) and fills
- * ret_error; ret is written only on success. */
+ * .conf), file is used in messages only. On failure returns -EINVAL (or -ENOMEM) with every
+ * error of the file in errors, in line order; ret is written only on success. */
+int hl_def_parse_all(const char *name, const char *file, const char *text, size_t len, struct hl_def **ret,
+                     struct hl_errors *errors);
+/* The same, with the first error only. */
 int hl_def_parse(const char *name, const char *file, const char *text, size_t len,
                  struct hl_def **ret, struct hl_def_error *ret_error);
 
@@ -129,7 +125,3 @@ enum hl_template_kind hl_def_template_kind(const struct hl_def *d, const char **
 int hl_def_order(struct hl_def *const *defs, size_t n, size_t *ret_order,
                  struct hl_def_error *ret_error);
 
-void hl_def_error_set(struct hl_def_error *e, const char *file, unsigned line, const char *key,
-                      const char *fmt, ...) HL_PRINTF(5, 6);
-/* "file:line: key: message" (parts that are empty are left out). */
-const char *hl_def_error_format(const struct hl_def_error *e, char *buf, size_t size);

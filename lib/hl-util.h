@@ -49,3 +49,6 @@ void hl_sha256_hex(const void *data, size_t len, char ret[65]);
 /* Reads a whole file of at most max bytes with open/read (no stdio), NUL-terminated.
  * -EFBIG when larger. */
 int hl_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
+
+/* The wall clock in Unix milliseconds, as the database keeps times. */
+int64_t hl_now_ms(void);

@@ -15,8 +15,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         char message[1024], hash[65];
         size_t order[1];
 
-        if (hl_def_parse("fuzz", "fuzz.conf", (const char *) data, size, &def, &e) < 0) {
-                hl_def_error_format(&e, message, sizeof(message));
+        struct hl_errors errors = {};
+
+        if (hl_def_parse_all("fuzz", "fuzz.conf", (const char *) data, size, &def, &errors) < 0) {
+                for (size_t i = 0; i < errors.n; i++)
+                        hl_def_error_format(&errors.items[i], message, sizeof(message));
+                hl_errors_done(&errors);
                 return 0;
         }
         json_decref(hl_def_to_json(def));

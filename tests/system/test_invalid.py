@@ -341,3 +341,23 @@ def test_an_integer_beyond_64_bits_is_a_bad_parameter(base):
         # The connection is still good.
         assert "services" in v.call("io.hl.List", {})["parameters"]
     assert_unchanged(h, before)
+
+
+def test_every_error_of_a_file_is_reported(base):
+    """Three typos on three lines: three errors, each at its line, and nothing stored."""
+    h = base
+    name = h.name("typos")
+    path = h.write(name, "[Service]\nDescripton=x\n[Container]\nTemplate=busybox\nMemroy=64M\nCores=two\n",
+                   directory=h.dir / "typos")
+    before = h.snapshot()
+    r = h.hlctl("apply", path, check=False)
+    assert r.rc == 1 and r.out == "", r
+    lines = r.err.strip().split("\n")
+    prefix = "hlctl: %s:" % path
+    assert lines == [prefix + "2: Descripton: unknown key", prefix + "5: Memroy: unknown key",
+                     prefix + '6: Cores: "two" is not a number of cores between 1 and 1024'], lines
+    reply = h.call("io.hl.Plan", {"definitions": [{"name": name, "text": path.read_text(), "file": "t.conf"}]})
+    assert reply["error"] == "io.hl.InvalidDefinition", reply
+    assert [(e["line"], e["key"]) for e in reply["parameters"]["errors"]] == [(2, "Descripton"), (5, "Memroy"), (6, "Cores")]
+    assert reply["parameters"]["line"] == 2
+    assert_unchanged(h, before)

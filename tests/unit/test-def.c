@@ -392,3 +392,33 @@ TEST(golden) {
         closedir(d);
         ASSERT_TRUE(checked >= 2);
 }
+
+/* Every error of a file, as a compiler reports them, each at its line. */
+TEST(every_error_of_a_file) {
+        struct hl_errors errors = {};
+        struct hl_def *d = NULL;
+        const char *text = "[Service]\nDescripton=typo\n[Container]\nTemplate=busybox\nMemory=12X\nCores=zero\n"
+                           "[Helth]\nCheck=tcp 80\n";
+        char buf[1024];
+
+        ASSERT_INT_EQ(hl_def_parse_all("svc", "t.conf", text, strlen(text), &d, &errors), -EINVAL);
+        ASSERT_TRUE(d == NULL);
+        ASSERT_INT_EQ(errors.n, 4);
+        ASSERT_STR_EQ(hl_def_error_format(&errors.items[0], buf, sizeof(buf)), "t.conf:2: Descripton: unknown key");
+        ASSERT_INT_EQ(errors.items[1].line, 5);
+        ASSERT_STR_EQ(errors.items[1].key, "Memory");
+        ASSERT_INT_EQ(errors.items[2].line, 6);
+        ASSERT_STR_EQ(errors.items[2].key, "Cores");
+        /* A section that is not one is one error, not one per key in it. */
+        ASSERT_STR_EQ(hl_def_error_format(&errors.items[3], buf, sizeof(buf)),
+                      "t.conf:7: unknown section [Helth]: use [Service], [Container], [Health] or [Restart]");
+        hl_errors_done(&errors);
+
+        /* And the checks of the whole file come after the lines'. */
+        text = "[Container]\nMemory=1M\nSwap=1G\n";
+        ASSERT_INT_EQ(hl_def_parse_all("svc", "t.conf", text, strlen(text), &d, &errors), -EINVAL);
+        ASSERT_INT_EQ(errors.n, 2);
+        ASSERT_STR_EQ(errors.items[0].key, "Memory");
+        ASSERT_STR_EQ(hl_def_error_format(&errors.items[1], buf, sizeof(buf)), "t.conf: Template: [Container] needs a Template=");
+        hl_errors_done(&errors);
+}

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "hl-index.h"
+#include "hl-state.h"
 #include "hl-util.h"
 #include "test.h"
 
@@ -160,4 +161,25 @@ TEST(index) {
         hl_index_clear(&x);
         ASSERT_TRUE(!hl_index_get(&x, "s1", &v));
         hl_index_done(&x);
+}
+
+TEST(state_words) {
+        ASSERT_STR_EQ(hl_verb_to_string(HL_VERB_RECREATE), "recreate");
+        ASSERT_INT_EQ(hl_verb_from_string("hold"), HL_VERB_HOLD);
+        ASSERT_INT_EQ(hl_verb_from_string("Hold"), -1);
+        ASSERT_INT_EQ(hl_result_from_string("interrupted"), HL_RESULT_INTERRUPTED);
+        ASSERT_STR_EQ(hl_trigger_to_string(HL_TRIGGER_CONTAINER_EXIT), "container-exit");
+        ASSERT_INT_EQ(hl_ct_state_from_string("FROZEN"), HL_CT_FROZEN);
+        ASSERT_INT_EQ(hl_ct_state_from_string(NULL), -1);
+        ASSERT_STR_EQ(hl_want_to_string(HL_WANT_STOPPED), "stopped");
+        ASSERT_STR_EQ(hl_verb_to_string((enum hl_verb) 99), "?");
+        /* Every word has its table entry, and reads back as itself. */
+        for (int v = 0; v < _HL_VERB_MAX; v++)
+                ASSERT_INT_EQ(hl_verb_from_string(hl_verb_to_string(v)), v);
+        for (int v = 0; v < _HL_RESULT_MAX; v++)
+                ASSERT_INT_EQ(hl_result_from_string(hl_result_to_string(v)), v);
+        for (int v = 0; v < _HL_TRIGGER_MAX; v++)
+                ASSERT_INT_EQ(hl_trigger_from_string(hl_trigger_to_string(v)), v);
+        for (int v = 0; v < _HL_CT_STATE_MAX; v++)
+                ASSERT_INT_EQ(hl_ct_state_from_string(hl_ct_state_to_string(v)), v);
 }
