@@ -6,6 +6,7 @@
 #include "config.h"
 #include "hl-ini.h"
 #include "hl-protocol.h"
+#include "hl-util.h"
 #include "log.h"
 
 void config_defaults(struct config *c) {
@@ -173,7 +174,7 @@ int config_load(struct config *c, const char *path, bool required) {
         size_t len = 0;
         int r;
 
-        /* Read whole, without stdio: SIGHUP reloads on the loop thread (lxc.c says why). */
+        /* Read whole, without stdio: SIGHUP reloads on the loop thread (ct.c says why). */
         r = hl_read_file(path, 1024 * 1024, &text, &len);
         if (r < 0) {
                 if (r == -ENOENT && !required)

@@ -1,8 +1,25 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "hl-config.h"
-#include "hld.h"
+
+/* hld's settings: hld.conf's [Daemon] and the command line. */
+struct config {
+        char *state_dir;
+        char *lxcpath;
+        char *socket_path;
+        char *readonly_socket_path; /* "" = none */
+        char *admin_group;
+        unsigned jobs;
+        uint64_t reconcile_interval_ms;
+        unsigned stop_timeout_s;
+        char *metrics_file;          /* Prometheus text file, NULL = none */
+        uint64_t health_retention_ms;
+        uint64_t idle_timeout_ms; /* a client with no complete call for this long is closed */
+};
 
 #define HLD_DEFAULT_CONFIG HL_SYSCONFDIR "/hl/hld.conf"
 #define HLD_DEFAULT_STATE_DIR "/var/lib/hld"

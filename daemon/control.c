@@ -37,18 +37,11 @@ struct client {
         struct client *prev, *next;
 };
 
-struct request {
-        struct client *client; /* NULL once the client is gone */
-        bool oneway;
-        bool more;
-        bool gated; /* holds the gate: its end lets the next waiting call in */
-        void (*cancel)(void *userdata);
-        void *cancel_userdata;
-};
-
 struct control {
         uv_pipe_t server; /* first: the close callback frees the struct through it */
         struct manager *m;
+        const struct method *methods;
+        size_t n_methods;
         bool readonly;
         struct client *clients;
         unsigned n_clients;
@@ -160,9 +153,10 @@ static void client_close(struct client *c) {
         gate_unqueue(c);
         ctl->buffered -= c->framer.len;
         hl_framer_done(&c->framer);
-        /* A call that would go on for ever (a stream) is told that nobody listens. */
-        if (c->current && c->current->cancel)
-                c->current->cancel(c->current->cancel_userdata);
+        /* A call that would go on for ever (a stream) is told that nobody listens, and
+         * ends; another's replies go nowhere. request_cancel may end the request. */
+        if (c->current)
+                request_cancel(c->current);
         if (c->prev)
                 c->prev->next = c->next;
         else
@@ -272,30 +266,16 @@ static void client_protocol_error(struct client *c, const char *message) {
         client_close_after_write(c);
 }
 
-const struct peer *request_peer(const struct request *req) {
-        static const struct peer gone = { .uid = (uid_t) -1, .gid = (gid_t) -1 };
-
-        return req->client ? &req->client->peer : &gone;
+/* The sink of this file's requests (request.h). */
+static void sink_send(void *client, char *frame, size_t len) {
+        client_send(client, frame, len);
 }
 
-bool request_wants_more(const struct request *req) {
-        return req->more;
-}
+static void sink_end(void *client, bool gated) {
+        struct client *c = client;
 
-void request_on_cancel(struct request *req, void (*cancel)(void *userdata), void *userdata) {
-        req->cancel = cancel;
-        req->cancel_userdata = userdata;
-}
-
-static void request_end(struct request *req) {
-        struct client *c = req->client;
-        bool gated = req->gated;
-
-        free(req);
         if (gated)
                 gate_leave();
-        if (!c)
-                return;
         c->current = NULL;
         c->busy = false;
         if (!c->closing) {
@@ -309,41 +289,13 @@ static void request_end(struct request *req) {
         client_unref(c);
 }
 
-void request_reply(struct request *req, json_t *parameters, bool continues) {
-        size_t len = 0;
+static const struct request_sink sink = { .send = sink_send, .end = sink_end };
 
-        if (req->client && !req->oneway) {
-                char *frame = hl_reply_encode(parameters, continues && req->more, &len);
-                client_send(req->client, frame, len);
-        }
-        json_decref(parameters);
-        if (!(continues && req->more))
-                request_end(req);
-}
-
-void request_error(struct request *req, const char *error, json_t *parameters) {
-        size_t len = 0;
-
-        if (req->client && !req->oneway) {
-                char *frame = hl_error_encode(error, parameters, &len);
-                client_send(req->client, frame, len);
-        }
-        json_decref(parameters);
-        request_end(req);
-}
-
-void request_errorf(struct request *req, const char *error, const char *key, const char *value, const char *fmt, ...) {
-        char message[1024];
-        va_list ap;
-        json_t *p;
-
-        va_start(ap, fmt);
-        vsnprintf(message, sizeof(message), fmt, ap);
-        va_end(ap);
-        p = json_pack("{s:s}", "message", message);
-        if (p && key)
-                json_object_set_new(p, key, json_string(value ? value : ""));
-        request_error(req, error, p);
+static const struct method *find_method(const struct control *ctl, const char *name) {
+        for (size_t i = 0; i < ctl->n_methods; i++)
+                if (strcmp(ctl->methods[i].name, name) == 0)
+                        return &ctl->methods[i];
+        return NULL;
 }
 
 /* An error answered before any request exists; the client goes on with its next call. */
@@ -389,7 +341,7 @@ static void handle_frame(struct client *c, char *frame, bool has_gate) {
                 client_protocol_error(c, reason ? reason : "message is not a Varlink call");
                 return;
         }
-        method = methods_find(call.method);
+        method = find_method(ctl, call.method);
         if (!has_gate && !c->peer.admin && method && method->heavy) {
                 hl_call_done(&call);
                 if (!gate_enter(c, TAKE_PTR(text), len))
@@ -402,7 +354,7 @@ static void handle_frame(struct client *c, char *frame, bool has_gate) {
                         return;
                 }
         }
-        req = calloc(1, sizeof(*req));
+        req = request_new(&sink, c, &c->peer, call.oneway, call.more, has_gate);
         if (!req) {
                 hl_call_done(&call);
                 if (has_gate)
@@ -410,19 +362,19 @@ static void handle_frame(struct client *c, char *frame, bool has_gate) {
                 client_close(c);
                 return;
         }
-        *req = (struct request) { .client = c, .oneway = call.oneway, .more = call.more, .gated = has_gate };
         c->current = req;
         c->busy = true;
         c->ref++;
         if (!method)
-                request_errorf(req, HL_VARLINK_METHOD_NOT_FOUND, "method", call.method, "no method %s", call.method);
+                request_fail_parameter(req, HL_VARLINK_METHOD_NOT_FOUND, "method", call.method, "no method %s",
+                                       call.method);
         else if (method->mutating && ctl->readonly)
-                request_errorf(req, HL_ERROR_READ_ONLY, "method", call.method,
+                request_fail_parameter(req, HL_ERROR_READ_ONLY, "method", call.method,
                                "permission denied: %s changes the node, which the read-only socket does not allow "
                                "(use %s as root or a member of %s)",
                                call.method, ctl->m->config.socket_path, ctl->m->config.admin_group);
         else if (method->mutating && !c->peer.admin)
-                request_errorf(req, HL_ERROR_PERMISSION_DENIED, "method", call.method,
+                request_fail_parameter(req, HL_ERROR_PERMISSION_DENIED, "method", call.method,
                                "%s changes the node: it needs root or the group %s (you are %s)", call.method,
                                ctl->m->config.admin_group, c->peer.user);
         else
@@ -470,7 +422,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
                 /* A call that ends is still answered (a client may shut its side down and
                  * wait for the reply); a stream (events -f) would never end, so a client
                  * that has gone ends it, and gives back its slot, fd and bytes. */
-                if (!c->busy || (c->current && c->current->cancel))
+                if (!c->busy || (c->current && request_streams(c->current)))
                         client_close(c);
                 return;
         }
@@ -501,7 +453,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
 }
 
 /* The name of uid from /etc/passwd, read without stdio or NSS: getpwuid_r would fopen on
- * the loop thread, which must hold no stdio lock when liblxc clones (lxc.c). Users known
+ * the loop thread, which must hold no stdio lock when liblxc clones (ct.c). Users known
  * only to a directory service show as "uid N". */
 static bool user_name(uid_t uid, char *ret, size_t size) {
         _cleanup_free_ char *text = NULL;
@@ -565,7 +517,7 @@ static unsigned clients_of(struct control *ctl, uid_t uid, const struct client *
                 next = c->next;
                 if (c->closing || c->peer.uid != uid || c == except)
                         continue;
-                if (client_hung_up(c) && (!c->busy || (c->current && c->current->cancel))) {
+                if (client_hung_up(c) && (!c->busy || (c->current && request_streams(c->current)))) {
                         client_close(c);
                         continue;
                 }
@@ -641,7 +593,8 @@ static int passed_fd(bool readonly) {
         return fd;
 }
 
-int control_listen(struct manager *m, const char *path, bool readonly, struct control **ret) {
+int control_listen(struct manager *m, const char *path, bool readonly, const struct method *methods, size_t n_methods,
+                   struct control **ret) {
         struct control *ctl = calloc(1, sizeof(*ctl));
         struct stat st;
         int r, fd;
@@ -649,6 +602,8 @@ int control_listen(struct manager *m, const char *path, bool readonly, struct co
         if (!ctl)
                 return -ENOMEM;
         ctl->m = m;
+        ctl->methods = methods;
+        ctl->n_methods = n_methods;
         ctl->readonly = readonly;
         uv_pipe_init(m->loop, &ctl->server, 0);
         ctl->server.data = ctl;

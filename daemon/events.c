@@ -1,24 +1,38 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Live events: hlctl events -f. Every recorded event row is sent to the clients that
- * asked for io.hl.Events with more, as it is written. */
+/* Live events: every recorded event row goes to the subscribers as it is written. */
+#include <errno.h>
 #include <string.h>
 
-#include "control.h"
 #include "events.h"
-#include "hl-protocol.h"
-#include "log.h"
 #include "store.h"
 
 struct subscriber {
-        struct manager *m;
-        struct request *req;
         char *service; /* NULL = every service */
+        events_cb cb;
+        void *userdata;
         struct subscriber *prev, *next;
 };
 
-static void unlink_subscriber(struct subscriber *sub) {
-        struct manager *m = sub->m;
+int events_subscribe(struct manager *m, const char *service, events_cb cb, void *userdata, struct subscriber **ret) {
+        struct subscriber *sub = calloc(1, sizeof(*sub));
 
+        if (!sub || (service && !(sub->service = strdup(service)))) {
+                free(sub);
+                return -ENOMEM;
+        }
+        sub->cb = cb;
+        sub->userdata = userdata;
+        sub->next = m->subscribers;
+        if (sub->next)
+                sub->next->prev = sub;
+        m->subscribers = sub;
+        *ret = sub;
+        return 0;
+}
+
+void events_unsubscribe(struct manager *m, struct subscriber *sub) {
+        if (m->publishing == sub)
+                m->publishing = sub->next;
         if (sub->prev)
                 sub->prev->next = sub->next;
         else
@@ -29,49 +43,27 @@ static void unlink_subscriber(struct subscriber *sub) {
         free(sub);
 }
 
-static void on_cancel(void *userdata) {
-        struct subscriber *sub = userdata;
-        struct request *req = sub->req;
-
-        unlink_subscriber(sub);
-        request_reply(req, NULL, false);
-}
-
-int events_subscribe(struct manager *m, struct request *req, const char *service) {
-        struct subscriber *sub = calloc(1, sizeof(*sub));
-
-        if (!sub || (service && !(sub->service = strdup(service)))) {
-                free(sub);
-                return -ENOMEM;
-        }
-        sub->m = m;
-        sub->req = req;
-        sub->next = m->subscribers;
-        if (sub->next)
-                sub->next->prev = sub;
-        m->subscribers = sub;
-        request_on_cancel(req, on_cancel, sub);
-        return 0;
-}
-
 void events_publish(struct manager *m, int64_t id) {
+        struct subscriber *saved = m->publishing;
         json_t *event = NULL;
         const char *service;
 
         if (!m->subscribers || id <= 0 || store_event_get(m->store, id, &event) < 0)
                 return;
         service = json_string_value(json_object_get(event, "service"));
-        /* A reply can drop a slow client, which ends its subscription: step on first. */
-        for (struct subscriber *sub = m->subscribers, *next; sub; sub = next) {
-                next = sub->next;
+        /* A callback may end any subscription (a slow client dropped): the next one to
+         * visit is kept where events_unsubscribe can step it on. */
+        for (struct subscriber *sub = m->subscribers; sub; sub = m->publishing) {
+                m->publishing = sub->next;
                 if (!sub->service || (service && strcmp(sub->service, service) == 0))
-                        request_reply(sub->req, json_pack("{s:O}", "event", event), true);
+                        sub->cb(sub->userdata, event);
         }
+        m->publishing = saved;
         json_decref(event);
 }
 
-void events_record(struct manager *m, int64_t run, const char *service, const char *action, const char *reason,
-                   const char *result, const char *error) {
+void events_record(struct manager *m, int64_t run, const char *service, enum hl_verb action, const char *reason,
+                   enum hl_result result, const char *error) {
         int64_t id = 0;
 
         if (store_event_add(m->store, run, service, action, reason, result, error, &id) >= 0)

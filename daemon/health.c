@@ -12,8 +12,8 @@
 #include "health.h"
 #include "log.h"
 #include "probe.h"
-#include "reconcile.h"
 #include "store.h"
+#include "watch.h"
 
 /* Until the first verdict after a start, checks run this often (or at Interval=). */
 #define STARTING_CADENCE_MS 1000
@@ -162,7 +162,7 @@ static void round_end(struct health *h) {
         if (!h->round_failed) {
                 h->failures = 0;
                 h->status = HEALTH_HEALTHY;
-        } else if (now_ms() - h->started_ms >= (int64_t) cfg->start_period_ms) {
+        } else if (hl_now_ms() - h->started_ms >= (int64_t) cfg->start_period_ms) {
                 h->failures++;
                 if (h->failures >= cfg->retries)
                         h->status = HEALTH_UNHEALTHY;
@@ -175,17 +175,14 @@ static void round_end(struct health *h) {
                         snprintf(reason, sizeof(reason), "unhealthy after %u failed rounds", h->failures);
                 else
                         snprintf(reason, sizeof(reason), "healthy: %zu checks pass", cfg->n_checks);
-                events_record(m, 0, s->name, "health", reason, bad ? "failed" : "ok", bad ? h->round_message : NULL);
+                events_record(m, 0, s->name, HL_VERB_HEALTH, reason, bad ? HL_RESULT_FAILED : HL_RESULT_OK,
+                              bad ? h->round_message : NULL);
                 log_full(bad ? LOG_WARNING : LOG_INFO, s->name, "health", 0, "%s%s%s", reason, bad ? ": " : "",
                          bad ? h->round_message : "");
                 health_export(m);
                 /* Dependents waiting in a run, and the restart policy, act on the news. */
-                if (bad && s->desired->def->restart.policy != HL_RESTART_NO) {
-                        if (reconcile_enqueue(m, &(struct job_request) { .kind = JOB_RECONCILE, .trigger = "health",
-                                                                         .only = s->name, .uid = -1 }) < 0)
-                                log_warning("could not queue a reconcile of unhealthy %s, ignoring", s->name);
-                }
-                reconcile_poke(m);
+                if (m->hooks.verdict)
+                        m->hooks.verdict(m, s->name, bad);
         }
         finish_waiters(h, s);
         if (!h->timer_closing)
@@ -251,7 +248,7 @@ static void round_start(struct health *h) {
         if (!s || h->pending > 0)
                 return;
         cfg = &s->desired->def->health;
-        if (strcmp(s->observed.state, "RUNNING") != 0 || s->observed.pid <= 0 || cfg->n_checks == 0) {
+        if (s->observed.state != HL_CT_RUNNING || s->observed.pid <= 0 || cfg->n_checks == 0) {
                 finish_waiters(h, s);
                 return;
         }
@@ -293,7 +290,7 @@ static void round_start(struct health *h) {
 
 void health_update(struct manager *m, struct service *s) {
         const struct hl_health *cfg = &s->desired->def->health;
-        bool running = strcmp(s->observed.state, "RUNNING") == 0 && s->observed.pid > 0;
+        bool running = s->observed.state == HL_CT_RUNNING && s->observed.pid > 0;
         struct health *h = s->health;
 
         if (cfg->n_checks == 0 || m->stopping) {
@@ -324,7 +321,7 @@ void health_update(struct manager *m, struct service *s) {
                 h->pid = s->observed.pid;
                 h->status = HEALTH_STARTING;
                 h->failures = 0;
-                h->started_ms = now_ms();
+                h->started_ms = hl_now_ms();
         }
         uv_timer_start(&h->timer, on_timer,
                        h->status == HEALTH_STARTING ? STARTING_CADENCE_MS : jitter(cfg->interval_ms), 0);
@@ -352,9 +349,10 @@ int health_sweep(struct manager *m, char **names, health_sweep_cb cb, void *user
                         sweep_add(sw, s->name, "-", &none);
                         continue;
                 }
-                if (strcmp(s->observed.state, "RUNNING") != 0 || !s->health) {
+                if (s->observed.state != HL_CT_RUNNING || !s->health) {
                         struct probe_result down = { .ok = false };
-                        snprintf(down.message, sizeof(down.message), "container is %s", s->observed.state);
+                        snprintf(down.message, sizeof(down.message), "container is %s",
+                                 hl_ct_state_to_string(s->observed.state));
                         sweep_add(sw, s->name, "-", &down);
                         continue;
                 }
@@ -374,7 +372,7 @@ int health_sweep(struct manager *m, char **names, health_sweep_cb cb, void *user
         return 0;
 }
 
-/* A growing text, formatted without stdio (the loop thread takes no stdio locks, lxc.c). */
+/* A growing text, formatted without stdio (the loop thread takes no stdio locks, ct.c). */
 struct text {
         char *buf;
         size_t len, cap;
@@ -428,7 +426,7 @@ void health_export(struct manager *m) {
         for (size_t i = 0; i < m->n_services; i++) {
                 text_add(&t, "hl_service_up{service=\"");
                 text_label(&t, m->services[i]->name);
-                text_add(&t, "\"} %d\n", strcmp(m->services[i]->observed.state, "RUNNING") == 0);
+                text_add(&t, "\"} %d\n", m->services[i]->observed.state == HL_CT_RUNNING);
         }
         text_add(&t, "# HELP hl_service_healthy 1 healthy, 0 unhealthy; absent while unknown or without checks.\n"
                      "# TYPE hl_service_healthy gauge\n");
@@ -489,7 +487,7 @@ void health_expire(struct manager *m) {
 
         if (m->config.health_retention_ms == 0)
                 return;
-        r = store_health_expire(m->store, now_ms() - (int64_t) m->config.health_retention_ms);
+        r = store_health_expire(m->store, hl_now_ms() - (int64_t) m->config.health_retention_ms);
         if (r < 0)
                 log_warning("could not summarize old health results: %s, ignoring", strerror(-r));
 }

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* What the parts of hld share: the manager (one per process) and its services. All of it
+/* What the engine shares (manager.c's): the services and what hld knows of each. All of it
  * lives on the loop thread; work handed to the thread pool gets its own copies or
- * references (struct desired is reference counted for that reason). */
+ * references (struct desired is reference counted for that reason). Each part of the
+ * engine keeps its own state behind a pointer of its own type (reconcile.c's runs,
+ * events.c's subscribers); what a lower part has to tell an upper one goes through the
+ * hooks the upper one registers, never through a call upward. */
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -11,31 +14,18 @@
 #include <sys/types.h>
 #include <uv.h>
 
-#include "container.h"
+#include "config.h"
+#include "ct.h"
 #include "hl-def.h"
 #include "hl-index.h"
+#include "hl-state.h"
 
-struct control;
 struct exit_watch;
+struct manager;
 struct health;
-struct subscriber;
+struct reconciler;
 struct store;
-struct job;
-struct run;
-
-struct config {
-        char *state_dir;
-        char *lxcpath;
-        char *socket_path;
-        char *readonly_socket_path; /* "" = none */
-        char *admin_group;
-        unsigned jobs;
-        uint64_t reconcile_interval_ms;
-        unsigned stop_timeout_s;
-        char *metrics_file;          /* Prometheus text file, NULL = none */
-        uint64_t health_retention_ms;
-        uint64_t idle_timeout_ms; /* a client with no complete call for this long is closed */
-};
+struct subscriber;
 
 /* One revision of a service's definition, with what follows from it. Immutable once made. */
 struct desired {
@@ -44,6 +34,8 @@ struct desired {
         struct ct_settings settings;
         char *text;
         char *file;
+        /* The canonical JSON of def, as stored, and its SHA-256: the same bytes. */
+        char *canonical;
         char hash[65];
         int64_t revision;
 };
@@ -56,16 +48,20 @@ HL_DEFINE_FREEP(struct desired, desired_unref)
 struct service {
         char *name;
         struct desired *desired;
-        char *override; /* "running" or "stopped" after hlctl start/stop, else NULL */
+        /* hlctl start/stop said otherwise than State=, until the next start or stop. */
+        bool overridden;
+        enum hl_want override;
         struct ct_observed observed;
         bool observed_valid;
         bool busy;
         /* A destroy was asked for (and recorded) and has not finished: every run, also
          * the first after a kill, destroys it. */
         bool destroying;
-        /* The state hld last saw or made: tells a stop behind its back from its own. */
-        char expected_state[16];
-        char *last_action;
+        /* The state hld last saw or made (UNKNOWN: none yet): tells a stop behind its back
+         * from its own. */
+        enum hl_ct_state expected;
+        /* The latest action on the service (-1: none yet) and its error or hold reason. */
+        int last_action;
         char *last_error;
         /* Restart back-off ([Restart]), mirrored in the database. */
         unsigned restart_failures;
@@ -81,6 +77,16 @@ struct service {
 
 /* When the next automatic restart of s may happen (Unix ms), or 0 when it may go now. */
 int64_t service_next_restart(const struct service *s);
+/* The definition's State= unless hlctl start/stop said otherwise. */
+enum hl_want service_wanted(const struct service *s);
+
+/* What the lower parts of the engine tell the upper ones; reconcile.c fills them in. */
+struct engine_hooks {
+        /* watch.c: the container init of service exited, not by hld's doing. */
+        void (*container_exited)(struct manager *m, const char *service);
+        /* health.c: the verdict on service changed; unhealthy when it turned so. */
+        void (*verdict)(struct manager *m, const char *service, bool unhealthy);
+};
 
 struct manager {
         uv_loop_t *loop;
@@ -88,40 +94,25 @@ struct manager {
         gid_t admin_gid;
         bool admin_gid_valid;
         struct store *store;
+        /* In Requires= order, so that runs and listings go dependencies first. */
         struct service **services;
         size_t n_services;
         struct hl_index by_name; /* name -> struct service * */
-        struct control *control;          /* root and the admin group */
-        struct control *readonly_control; /* anyone, reads only */
-        uv_timer_t reconcile_timer;
-        uv_timer_t watchdog_timer;
-        uv_timer_t backoff_timer;
-        uv_timer_t expire_timer;
-        uv_signal_t signals[3];
-        struct job *queue_head, *queue_tail;
-        struct run *run;
-        struct run *parked; /* runs waiting for health verdicts, stepped aside */
-        struct subscriber *subscribers; /* events -f */
-        size_t survey_threads;          /* pool threads a survey may use */
+        struct reconciler *reconciler; /* reconcile.c */
+        struct subscriber *subscribers; /* events.c */
+        struct subscriber *publishing;  /* the next one events_publish visits */
+        struct engine_hooks hooks;
         bool stopping;
 };
 
 struct service *manager_find(struct manager *m, const char *name);
 /* Takes a reference to desired. */
-int manager_set_desired(struct manager *m, const char *name, struct desired *desired, const char *override);
+int manager_set_desired(struct manager *m, const char *name, struct desired *desired);
+/* Frees what manager.c keeps of the service; the watch and the checks are stopped first by
+ * the caller (reconcile_forget does it all). */
 void manager_forget(struct manager *m, const char *name);
-/* Keeps m->services in Requires= order, so runs and listings go dependencies first. */
+/* Puts m->services in Requires= order. */
 void manager_sort(struct manager *m);
-/* "running" or "stopped": the definition's State= unless hlctl start/stop said otherwise. */
-const char *service_wanted_state(const struct service *s);
+/* Puts m->services in the order of names (all of them, as a plan computed it). */
+void manager_reorder(struct manager *m, char *const *names);
 void manager_notify_status(struct manager *m, const char *fmt, ...) HL_PRINTF(2, 3);
-
-/* Watches the init of s's running container (watch.c): when it exits, a reconcile of s
- * is queued with the trigger container-exit. Re-arms when the pid changed; stops when
- * the container is not running. */
-void watch_update(struct manager *m, struct service *s);
-void watch_stop(struct service *s);
-/* The pidfd of s's container init, or -1: a handle on its namespaces that cannot go stale. */
-int watch_fd(const struct service *s);
-/* Arms the back-off timer for the earliest pending automatic restart. */
-void manager_schedule_backoff(struct manager *m);

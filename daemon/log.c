@@ -55,7 +55,7 @@ void log_full(int priority, const char *service, const char *action, int64_t run
                 return;
         }
         /* One write(2), no stdio: stderr's lock must never be held at the instant liblxc
-         * clones a child (lxc.c explains why). */
+         * clones a child (ct.c explains why). */
         char line[2300];
         int n = service ? snprintf(line, sizeof(line), "hld: %s%s%s: %s\n", service, action ? " " : "",
                                    action ? action : "", msg)

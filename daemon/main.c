@@ -15,7 +15,9 @@
 #include "health.h"
 #include "hl-protocol.h"
 #include "log.h"
+#include "methods.h"
 #include "reconcile.h"
+#include "watch.h"
 #include "store.h"
 
 static void help(void) {
@@ -248,6 +250,7 @@ static int load_service(void *userdata, const struct store_service *svc) {
         struct hl_def *def = NULL;
         struct hl_def_error e = {};
         struct desired *d;
+        struct service *s;
         int r;
 
         r = hl_def_parse(svc->name, svc->file, svc->text, strlen(svc->text), &def, &e);
@@ -262,22 +265,33 @@ static int load_service(void *userdata, const struct store_service *svc) {
                 hl_def_free(def);
                 return -ENOMEM;
         }
-        r = manager_set_desired(m, svc->name, d, svc->override);
+        r = manager_set_desired(m, svc->name, d);
         desired_unref(d);
-        if (r >= 0) {
-                struct service *s = manager_find(m, svc->name);
-                s->destroying = svc->destroying;
-                r = store_restart_get(m->store, svc->name, &s->restart_failures, &s->last_restart_ms);
+        if (r < 0)
+                return r;
+        s = manager_find(m, svc->name);
+        s->destroying = svc->destroying;
+        if (svc->override) {
+                int want = hl_want_from_string(svc->override);
+                s->overridden = want >= 0;
+                s->override = want >= 0 ? (enum hl_want) want : HL_WANT_RUNNING;
         }
-        return r;
+        return store_restart_get(m->store, svc->name, &s->restart_failures, &s->last_restart_ms);
 }
+
+/* What main.c itself holds: the sockets, signals and the timers that are the daemon's,
+ * not the engine's. */
+struct daemon {
+        struct manager m;
+        struct control *control;          /* root and the admin group */
+        struct control *readonly_control; /* anyone, reads only */
+        uv_timer_t watchdog_timer;
+        uv_timer_t expire_timer;
+        uv_signal_t signals[3];
+};
 
 static int saved_argc;
 static char **saved_argv;
-
-static void on_reconcile_timer(uv_timer_t *t) {
-        reconcile_on_timer(t->data);
-}
 
 static void on_expire(uv_timer_t *t) {
         health_expire(t->data);
@@ -288,15 +302,12 @@ static void on_watchdog(uv_timer_t *t) {
         sd_notify(0, "WATCHDOG=1");
 }
 
-static void start_timers(struct manager *m) {
+static void start_timers(struct daemon *d) {
         uint64_t usec = 0;
 
-        uv_timer_stop(&m->reconcile_timer);
-        if (m->config.reconcile_interval_ms > 0)
-                uv_timer_start(&m->reconcile_timer, on_reconcile_timer, m->config.reconcile_interval_ms,
-                               m->config.reconcile_interval_ms);
+        reconcile_start_timers(&d->m);
         if (sd_watchdog_enabled(0, &usec) > 0 && usec >= 2000)
-                uv_timer_start(&m->watchdog_timer, on_watchdog, 0, usec / 2000);
+                uv_timer_start(&d->watchdog_timer, on_watchdog, 0, usec / 2000);
 }
 
 static void close_handle(uv_handle_t *h, void *arg) {
@@ -304,29 +315,35 @@ static void close_handle(uv_handle_t *h, void *arg) {
                 uv_close(h, NULL);
 }
 
-static void on_signal(uv_signal_t *s, int signum) {
-        struct manager *m = s->data;
+static void reload(struct daemon *d) {
+        struct manager *m = &d->m;
+        struct config c;
+
+        /* The same file and command line as at start, read again: the command line still
+         * wins. Paths and sockets stay as they are; the pool keeps its size. */
+        sd_notify(0, "RELOADING=1");
+        config_defaults(&c);
+        optind = 0;
+        if (parse_argv(saved_argc, saved_argv, &c) > 0) {
+                m->config.jobs = c.jobs;
+                m->config.reconcile_interval_ms = c.reconcile_interval_ms;
+                m->config.stop_timeout_s = c.stop_timeout_s;
+                m->config.idle_timeout_ms = c.idle_timeout_ms;
+                m->config.health_retention_ms = c.health_retention_ms;
+                start_timers(d);
+                log_info("SIGHUP: configuration read again");
+        } else
+                log_warning("SIGHUP: the configuration has errors, keeping the one in force");
+        config_done(&c);
+        sd_notify(0, "READY=1");
+}
+
+static void on_signal(uv_signal_t *sig, int signum) {
+        struct daemon *d = sig->data;
+        struct manager *m = &d->m;
 
         if (signum == SIGHUP) {
-                struct config c;
-
-                /* The same file and command line as at start, read again: the command line
-                 * still wins. Paths and sockets stay as they are; the pool keeps its size. */
-                sd_notify(0, "RELOADING=1");
-                config_defaults(&c);
-                optind = 0;
-                if (parse_argv(saved_argc, saved_argv, &c) > 0) {
-                        m->config.jobs = c.jobs;
-                        m->config.reconcile_interval_ms = c.reconcile_interval_ms;
-                        m->config.stop_timeout_s = c.stop_timeout_s;
-                        m->config.idle_timeout_ms = c.idle_timeout_ms;
-                        m->config.health_retention_ms = c.health_retention_ms;
-                        start_timers(m);
-                        log_info("SIGHUP: configuration read again");
-                } else
-                        log_warning("SIGHUP: the configuration has errors, keeping the one in force");
-                config_done(&c);
-                sd_notify(0, "READY=1");
+                reload(d);
                 return;
         }
         if (m->stopping)
@@ -334,44 +351,26 @@ static void on_signal(uv_signal_t *s, int signum) {
         log_info("%s: stopping; containers keep running", strsignal(signum));
         sd_notify(0, "STOPPING=1");
         m->stopping = true;
-        control_close(m->control);
-        m->control = NULL;
-        control_close(m->readonly_control);
-        m->readonly_control = NULL;
-        uv_timer_stop(&m->reconcile_timer);
-        uv_timer_stop(&m->watchdog_timer);
-        uv_timer_stop(&m->backoff_timer);
-        uv_timer_stop(&m->expire_timer);
+        control_close(d->control);
+        d->control = NULL;
+        control_close(d->readonly_control);
+        d->readonly_control = NULL;
         for (size_t i = 0; i < m->n_services; i++) {
                 watch_stop(m->services[i]);
                 health_forget(m->services[i]);
         }
-        for (size_t i = 0; i < HL_ELEMENTSOF(m->signals); i++)
-                uv_close((uv_handle_t *) &m->signals[i], NULL);
-        uv_close((uv_handle_t *) &m->reconcile_timer, NULL);
-        uv_close((uv_handle_t *) &m->watchdog_timer, NULL);
-        uv_close((uv_handle_t *) &m->backoff_timer, NULL);
-        uv_close((uv_handle_t *) &m->expire_timer, NULL);
+        for (size_t i = 0; i < HL_ELEMENTSOF(d->signals); i++)
+                uv_close((uv_handle_t *) &d->signals[i], NULL);
+        uv_close((uv_handle_t *) &d->watchdog_timer, NULL);
+        uv_close((uv_handle_t *) &d->expire_timer, NULL);
         /* Work already in the thread pool finishes; nothing new starts. */
         reconcile_drain(m);
 }
 
-static int run(struct manager *m) {
+static int open_state(struct manager *m) {
         _cleanup_free_ char *db = NULL;
-        char pool[16];
-        struct group gr, *grp = NULL;
-        char grbuf[4096];
         int r;
 
-        r = fill_defaults(&m->config);
-        if (r < 0)
-                return r;
-        raise_fd_limit();
-        r = ct_setup();
-        if (r < 0) {
-                log_error("cannot find the cgroup file system: %s", strerror(-r));
-                return r;
-        }
         r = make_state_dir(m->config.state_dir);
         if (r < 0)
                 return r;
@@ -383,12 +382,6 @@ static int run(struct manager *m) {
         r = check_trusted("lxcpath", m->config.lxcpath);
         if (r < 0)
                 return r;
-        if (getgrnam_r(m->config.admin_group, &gr, grbuf, sizeof(grbuf), &grp) == 0 && grp) {
-                m->admin_gid = grp->gr_gid;
-                m->admin_gid_valid = true;
-        } else
-                log_warning("admin group %s does not exist: only root may change the node", m->config.admin_group);
-
         db = hl_strdup_printf("%s/hld.db", m->config.state_dir);
         if (!db)
                 return -ENOMEM;
@@ -415,46 +408,80 @@ static int run(struct manager *m) {
                         log_warning("cannot remove the temporary files of %s: %s, ignoring", m->services[i]->name,
                                     strerror(-r));
         }
+        return 0;
+}
 
-        {
-                long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-                m->survey_threads = cpus > 2 ? (size_t) cpus - 1 : 1;
-        }
-        /* Before the first uv_queue_work: container actions plus surveys in parallel. */
-        snprintf(pool, sizeof(pool), "%u", m->config.jobs + 4);
-        setenv("UV_THREADPOOL_SIZE", pool, 1);
+static int listen_all(struct daemon *d) {
+        struct manager *m = &d->m;
+        size_t n_methods;
+        const struct method *methods = methods_table(&n_methods);
+        int r;
 
-        r = control_listen(m, m->config.socket_path, false, &m->control);
+        r = control_listen(m, m->config.socket_path, false, methods, n_methods, &d->control);
         if (r < 0) {
                 log_error("cannot listen on %s: %s", m->config.socket_path, strerror(-r));
                 return r;
         }
         if (*m->config.readonly_socket_path) {
-                r = control_listen(m, m->config.readonly_socket_path, true, &m->readonly_control);
+                r = control_listen(m, m->config.readonly_socket_path, true, methods, n_methods, &d->readonly_control);
                 if (r < 0) {
                         log_error("cannot listen on %s: %s", m->config.readonly_socket_path, strerror(-r));
                         return r;
                 }
         }
-        for (size_t i = 0; i < HL_ELEMENTSOF(m->signals); i++) {
-                static const int signals[] = { SIGTERM, SIGINT, SIGHUP };
-                uv_signal_init(m->loop, &m->signals[i]);
-                m->signals[i].data = m;
-                uv_signal_start(&m->signals[i], on_signal, signals[i]);
+        return 0;
+}
+
+static int run(struct daemon *d) {
+        struct manager *m = &d->m;
+        char pool[16];
+        struct group gr, *grp = NULL;
+        char grbuf[4096];
+        int r;
+
+        r = fill_defaults(&m->config);
+        if (r < 0)
+                return r;
+        raise_fd_limit();
+        r = ct_setup();
+        if (r < 0) {
+                log_error("cannot find the cgroup file system: %s", strerror(-r));
+                return r;
         }
-        uv_timer_init(m->loop, &m->reconcile_timer);
-        uv_timer_init(m->loop, &m->watchdog_timer);
-        uv_timer_init(m->loop, &m->backoff_timer);
-        uv_timer_init(m->loop, &m->expire_timer);
-        m->reconcile_timer.data = m->watchdog_timer.data = m->backoff_timer.data = m->expire_timer.data = m;
+        if (getgrnam_r(m->config.admin_group, &gr, grbuf, sizeof(grbuf), &grp) == 0 && grp) {
+                m->admin_gid = grp->gr_gid;
+                m->admin_gid_valid = true;
+        } else
+                log_warning("admin group %s does not exist: only root may change the node", m->config.admin_group);
+        r = open_state(m);
+        if (r < 0)
+                return r;
+        /* Before the first uv_queue_work: container actions plus surveys in parallel. */
+        snprintf(pool, sizeof(pool), "%u", m->config.jobs + 4);
+        setenv("UV_THREADPOOL_SIZE", pool, 1);
+        r = reconcile_init(m);
+        if (r < 0)
+                return r;
+        r = listen_all(d);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < HL_ELEMENTSOF(d->signals); i++) {
+                static const int signals[] = { SIGTERM, SIGINT, SIGHUP };
+                uv_signal_init(m->loop, &d->signals[i]);
+                d->signals[i].data = d;
+                uv_signal_start(&d->signals[i], on_signal, signals[i]);
+        }
+        uv_timer_init(m->loop, &d->watchdog_timer);
+        uv_timer_init(m->loop, &d->expire_timer);
+        d->watchdog_timer.data = d->expire_timer.data = m;
         /* Old probe results are summarized hourly, and once at start. */
-        uv_timer_start(&m->expire_timer, on_expire, 1000, 3600 * 1000);
-        start_timers(m);
+        uv_timer_start(&d->expire_timer, on_expire, 1000, 3600 * 1000);
+        start_timers(d);
 
         log_info("hld %s ready: %zu services, lxcpath %s, socket %s, cgroup %s", HL_VERSION, m->n_services,
-                 m->config.lxcpath, m->config.socket_path, ct_cgroup_v2() ? "v2" : "v1");
+                 m->config.lxcpath, m->config.socket_path, settings_cgroup_v2() ? "v2" : "v1");
         sd_notifyf(0, "READY=1\nSTATUS=Ready: %zu services.\nMAINPID=%d", m->n_services, (int) getpid());
-        r = reconcile_enqueue(m, &(struct job_request) { .kind = JOB_RECONCILE, .trigger = "startup", .uid = -1 });
+        r = reconcile_enqueue(m, &(struct job_request) { .kind = JOB_RECONCILE, .trigger = HL_TRIGGER_STARTUP, .uid = -1 });
         if (r < 0)
                 log_warning("could not queue the start-up reconcile: %s, ignoring", strerror(-r));
         uv_run(m->loop, UV_RUN_DEFAULT);
@@ -462,37 +489,43 @@ static int run(struct manager *m) {
 }
 
 int main(int argc, char **argv) {
-        struct manager m = {};
+        struct daemon d = {};
+        struct manager *m = &d.m;
         uv_loop_t loop;
         int r;
 
         log_setup();
         signal(SIGPIPE, SIG_IGN);
-        config_defaults(&m.config);
+        config_defaults(&m->config);
         saved_argc = argc;
         saved_argv = argv;
-        r = parse_argv(argc, argv, &m.config);
+        r = parse_argv(argc, argv, &m->config);
         if (r <= 0) {
-                config_done(&m.config);
+                config_done(&m->config);
                 return r < 0 ? 2 : 0;
         }
         uv_loop_init(&loop);
-        m.loop = &loop;
-        r = run(&m);
+        m->loop = &loop;
+        r = run(&d);
 
-        while (m.n_services > 0)
-                manager_forget(&m, m.services[0]->name);
-        free(m.services);
-        hl_index_done(&m.by_name);
-        if (m.control)
-                control_close(m.control);
-        if (m.readonly_control)
-                control_close(m.readonly_control);
+        for (size_t i = 0; i < m->n_services; i++) {
+                watch_stop(m->services[i]);
+                health_forget(m->services[i]);
+        }
+        while (m->n_services > 0)
+                manager_forget(m, m->services[0]->name);
+        free(m->services);
+        hl_index_done(&m->by_name);
+        if (d.control)
+                control_close(d.control);
+        if (d.readonly_control)
+                control_close(d.readonly_control);
         uv_walk(&loop, close_handle, NULL);
         uv_run(&loop, UV_RUN_DEFAULT);
         if (uv_loop_close(&loop) < 0)
                 log_warning("the event loop still had handles at exit");
-        store_close(m.store);
-        config_done(&m.config);
+        reconcile_done(m);
+        store_close(m->store);
+        config_done(&m->config);
         return r < 0 ? 1 : 0;
 }

@@ -23,6 +23,7 @@ struct batch {
         size_t n;
         struct hl_index index; /* name -> position in items */
         char **prune;
+        char **order; /* every service of the node as it will be, in Requires= order */
 };
 
 static void batch_done(struct batch *b) {
@@ -31,6 +32,7 @@ static void batch_done(struct batch *b) {
         free(b->items);
         hl_index_done(&b->index);
         hl_strv_free(b->prune);
+        hl_strv_free(b->order);
         *b = (struct batch) {};
 }
 
@@ -248,7 +250,16 @@ static int batch_check(struct manager *m, struct batch *b, bool prune, struct fa
         r = hl_def_order(all, n_all, order, &e);
         if (r == -ELOOP)
                 return fail_definition(f, &e);
-        return r;
+        if (r < 0)
+                return r;
+        /* The one time this apply orders the node: the run and the services keep it. */
+        b->order = calloc(n_all + 1, sizeof(char *));
+        if (!b->order)
+                return -ENOMEM;
+        for (size_t i = 0; i < n_all; i++)
+                if (!(b->order[i] = strdup(all[order[i]]->name)))
+                        return -ENOMEM;
+        return 0;
 }
 
 /* A Plan or an Apply on its way through the pool. */
@@ -284,7 +295,7 @@ static void plan_done(void *userdata, const struct run_result *result) {
         struct request *req = userdata;
 
         if (result->error)
-                reply_error(req, result);
+                methods_reply_error(req, result);
         else
                 request_reply(req, json_pack("{s:s, s:O}", "id", result->plan_id, "actions", result->actions), false);
 }
@@ -293,7 +304,7 @@ static void apply_done(void *userdata, const struct run_result *result) {
         struct request *req = userdata;
 
         if (result->error)
-                reply_error(req, result);
+                methods_reply_error(req, result);
         else
                 request_reply(req,
                               json_pack("{s:I, s:s, s:o, s:o, s:O}", "run", (json_int_t) result->run, "plan",
@@ -330,22 +341,24 @@ static void batch_after(uv_work_t *work, int status) {
                 if (c->failure.name)
                         request_error(req, c->failure.name, TAKE_PTR(c->failure.parameters));
                 else
-                        request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not read the definitions: %s",
+                        request_fail(req, HL_ERROR_INTERNAL, "could not read the definitions: %s",
                                        strerror(-r));
         } else if (!c->apply) {
-                r = reconcile_plan(m, "plan", c->batch.items, c->batch.n, c->batch.prune, plan_done, req);
+                r = reconcile_plan(m, &(struct job_request) {
+                        .kind = JOB_RECONCILE, .trigger = HL_TRIGGER_PLAN, .apply = c->batch.items, .n_apply = c->batch.n,
+                        .order = c->batch.order, .prune = c->batch.prune, .uid = -1, .done = plan_done, .userdata = req });
                 if (r < 0)
-                        request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not plan: %s", strerror(-r));
+                        request_fail(req, HL_ERROR_INTERNAL, "could not plan: %s", strerror(-r));
         } else {
                 /* The revisions are stored when the run begins: runs are serialized, so
                  * what is stored is exactly what that run plans and executes. */
                 r = reconcile_enqueue(m, &(struct job_request) {
-                        .kind = JOB_RECONCILE, .trigger = "apply", .apply = c->batch.items, .n_apply = c->batch.n,
-                        .prune = c->batch.prune, .expect_plan = c->plan, .uid = peer->uid, .user = peer->user,
+                        .kind = JOB_RECONCILE, .trigger = HL_TRIGGER_APPLY, .apply = c->batch.items, .n_apply = c->batch.n,
+                        .order = c->batch.order, .prune = c->batch.prune, .expect_plan = c->plan, .uid = peer->uid, .user = peer->user,
                         .done = apply_done, .userdata = req,
                         .progress = request_wants_more(req) ? apply_progress : NULL });
                 if (r < 0)
-                        request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not queue the apply: %s", strerror(-r));
+                        request_fail(req, HL_ERROR_INTERNAL, "could not queue the apply: %s", strerror(-r));
         }
         batch_call_free(c);
 }
@@ -356,7 +369,7 @@ static void batch_queue(struct manager *m, struct request *req, json_t *definiti
 
         if (!c || (plan && !(c->plan = strdup(plan)))) {
                 free(c);
-                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "out of memory");
+                request_fail(req, HL_ERROR_INTERNAL, "out of memory");
                 return;
         }
         c->m = m;
@@ -365,7 +378,7 @@ static void batch_queue(struct manager *m, struct request *req, json_t *definiti
         c->prune = prune;
         c->apply = apply;
         if (work_queue(m->loop, &c->work, batch_work, batch_after) < 0) {
-                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not queue the work");
+                request_fail(req, HL_ERROR_INTERNAL, "could not queue the work");
                 batch_call_free(c);
         }
 }
@@ -381,7 +394,7 @@ void methods_plan(struct manager *m, struct request *req, json_t *parameters) {
                 {},
         };
 
-        if (dispatch(req, parameters, table, &a))
+        if (methods_dispatch(req, parameters, table, &a))
                 batch_queue(m, req, a.definitions, a.prune, false, NULL);
 }
 
@@ -398,10 +411,10 @@ void methods_apply(struct manager *m, struct request *req, json_t *parameters) {
                 {},
         };
 
-        if (!dispatch(req, parameters, table, &a))
+        if (!methods_dispatch(req, parameters, table, &a))
                 return;
         if (a.plan && (strlen(a.plan) < 12 || strlen(a.plan) > 64 || strspn(a.plan, "0123456789abcdef") != strlen(a.plan))) {
-                request_errorf(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "plan",
+                request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "plan",
                                "a plan id is 12 to 64 hexadecimal digits, as hlctl plan prints it");
                 return;
         }

@@ -35,10 +35,10 @@ static const char varlink_service_description[] =
         "# Client is denied access\nerror PermissionDenied ()\n\n"
         "# Method is expected to be called with 'more' set to true, but wasn't\nerror ExpectedMore ()\n";
 
-void get_info(struct manager *m, struct request *req, json_t *parameters) {
+void methods_get_info(struct manager *m, struct request *req, json_t *parameters) {
         static const struct hl_field table[] = { {} };
 
-        if (!dispatch(req, parameters, table, NULL))
+        if (!methods_dispatch(req, parameters, table, NULL))
                 return;
         request_reply(req,
                       json_pack("{s:s, s:s, s:s, s:s, s:[s, s]}", "vendor", "hl", "product", "hld", "version",
@@ -46,16 +46,16 @@ void get_info(struct manager *m, struct request *req, json_t *parameters) {
                       false);
 }
 
-void get_interface_description(struct manager *m, struct request *req, json_t *parameters) {
+void methods_get_interface_description(struct manager *m, struct request *req, json_t *parameters) {
         struct {
                 const char *interface;
         } a = {};
         static const struct hl_field table[] = {
-                { "interface", HL_FIELD_STRING, 0, true },
+                { "interface", HL_FIELD_STRING, offsetof(__typeof__(a), interface), true },
                 {},
         };
 
-        if (!dispatch(req, parameters, table, &a))
+        if (!methods_dispatch(req, parameters, table, &a))
                 return;
         if (strcmp(a.interface, HL_INTERFACE) == 0)
                 request_reply(req, json_pack("{s:s}", "description", hl_interface_description), false);
@@ -65,14 +65,14 @@ void get_interface_description(struct manager *m, struct request *req, json_t *p
                 request_error(req, HL_VARLINK_INTERFACE_NOT_FOUND, json_pack("{s:s}", "interface", a.interface));
 }
 
-void version(struct manager *m, struct request *req, json_t *parameters) {
+void methods_version(struct manager *m, struct request *req, json_t *parameters) {
         static const struct hl_field table[] = { {} };
 
-        if (dispatch(req, parameters, table, NULL))
+        if (methods_dispatch(req, parameters, table, NULL))
                 request_reply(req, json_pack("{s:s, s:s}", "version", HL_VERSION, "interface", HL_INTERFACE), false);
 }
 
-void history(struct manager *m, struct request *req, json_t *parameters) {
+void methods_history(struct manager *m, struct request *req, json_t *parameters) {
         struct {
                 const char *service;
                 const char *action;
@@ -91,15 +91,15 @@ void history(struct manager *m, struct request *req, json_t *parameters) {
         json_t *events = NULL;
         int r;
 
-        if (!dispatch(req, parameters, table, &a))
+        if (!methods_dispatch(req, parameters, table, &a))
                 return;
         if (a.limit < 1 || a.limit > MAX_HISTORY) {
-                request_errorf(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "limit", "limit must be 1 to %d",
+                request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "limit", "limit must be 1 to %d",
                                MAX_HISTORY);
                 return;
         }
         if (a.since < 0 || a.since > INT64_MAX / 1000) {
-                request_errorf(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "since",
+                request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "since",
                                "since must be a Unix time in seconds");
                 return;
         }
@@ -108,29 +108,59 @@ void history(struct manager *m, struct request *req, json_t *parameters) {
                                                            .since_ms = a.since * 1000, .limit = a.limit },
                           &events);
         if (r < 0) {
-                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not read the history: %s", strerror(-r));
+                request_fail(req, HL_ERROR_INTERNAL, "could not read the history: %s", strerror(-r));
                 return;
         }
         request_reply(req, json_pack("{s:o}", "events", events), false);
 }
 
-void events(struct manager *m, struct request *req, json_t *parameters) {
+/* An Events call: every event as a continued reply, until the client goes. */
+struct event_stream {
+        struct manager *m;
+        struct request *req;
+        struct subscriber *sub;
+};
+
+static void on_event(void *userdata, json_t *event) {
+        struct event_stream *st = userdata;
+
+        request_reply(st->req, json_pack("{s:O}", "event", event), true);
+}
+
+static void on_stream_cancel(void *userdata) {
+        struct event_stream *st = userdata;
+        struct request *req = st->req;
+
+        events_unsubscribe(st->m, st->sub);
+        free(st);
+        request_reply(req, NULL, false);
+}
+
+void methods_events(struct manager *m, struct request *req, json_t *parameters) {
         struct {
                 const char *service;
         } a = {};
         static const struct hl_field table[] = {
-                { "service", HL_FIELD_STRING, 0, false },
+                { "service", HL_FIELD_STRING, offsetof(__typeof__(a), service), false },
                 {},
         };
+        struct event_stream *st;
 
-        if (!dispatch(req, parameters, table, &a))
+        if (!methods_dispatch(req, parameters, table, &a))
                 return;
         if (!request_wants_more(req)) {
                 request_error(req, HL_VARLINK_EXPECTED_MORE, NULL);
                 return;
         }
-        if (events_subscribe(m, req, a.service) < 0)
-                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "out of memory");
+        st = calloc(1, sizeof(*st));
+        if (!st || events_subscribe(m, a.service, on_event, st, &st->sub) < 0) {
+                free(st);
+                request_fail(req, HL_ERROR_INTERNAL, "out of memory");
+                return;
+        }
+        st->m = m;
+        st->req = req;
+        request_on_cancel(req, on_stream_cancel, st);
 }
 
 struct why_context {
@@ -170,21 +200,22 @@ static void why_done(void *userdata, const struct run_result *result) {
                 json_decref(lines);
                 json_decref(planned);
                 if (result->error)
-                        reply_error(ctx->req, result);
+                        methods_reply_error(ctx->req, result);
                 else
-                        request_errorf(ctx->req, HL_ERROR_NO_SUCH_SERVICE, "name", ctx->service, "no service named %s",
+                        request_fail_parameter(ctx->req, HL_ERROR_NO_SUCH_SERVICE, "name", ctx->service, "no service named %s",
                                        ctx->service);
                 goto finish;
         }
-        push_line(lines, "%s is %s; wanted %s (%s).", s->name, s->observed.state, service_wanted_state(s),
-                  s->override ? (strcmp(s->override, "stopped") == 0 ? "held by hlctl stop" : "held by hlctl start")
-                              : (s->desired->def->state == HL_DESIRED_RUNNING ? "State=running" : "State=stopped"));
+        push_line(lines, "%s is %s; wanted %s (%s).", s->name, hl_ct_state_to_string(s->observed.state),
+                  hl_want_to_string(service_wanted(s)),
+                  s->overridden ? (s->override == HL_WANT_STOPPED ? "held by hlctl stop" : "held by hlctl start")
+                                : (s->desired->def->state == HL_DESIRED_RUNNING ? "State=running" : "State=stopped"));
         push_line(lines, "Revision %" PRId64 " from %s.", s->desired->revision, s->desired->file);
         for (char **r = s->desired->def->requires; r && *r; r++) {
                 struct service *dep = manager_find(m, *r);
-                const char *state = dep ? dep->observed.state : "not defined";
+                const char *state = dep ? hl_ct_state_to_string(dep->observed.state) : "not defined";
 
-                if (dep && strcmp(state, "RUNNING") == 0)
+                if (dep && dep->observed.state == HL_CT_RUNNING)
                         push_line(lines, "Requires %s: RUNNING.", *r);
                 else
                         push_line(lines, "Requires %s, which is %s: %s waits for it to run.", *r, state, s->name);
@@ -195,21 +226,22 @@ static void why_done(void *userdata, const struct run_result *result) {
                 char since[16];
                 push_line(lines, "Its start waits for %s to become healthy (since %s, %" PRId64 " s): it comes with "
                           "%s's first verdict.", s->waiting_for, clock_time(s->waiting_since, since, sizeof(since)),
-                          (now_ms() - s->waiting_since) / 1000, s->waiting_for);
+                          (hl_now_ms() - s->waiting_since) / 1000, s->waiting_for);
         }
         if (s->restart_failures > 0) {
                 int64_t next = service_next_restart(s);
                 char when[16];
 
-                if (next > now_ms())
+                if (next > hl_now_ms())
                         push_line(lines, "Crash-looping: %u automatic restarts in a row; the next start at %s.",
                                   s->restart_failures, clock_time(next, when, sizeof(when)));
                 else
                         push_line(lines, "%u automatic restarts in a row (StartLimitBurst=%u).", s->restart_failures,
                                   s->desired->def->restart.start_limit_burst);
         }
-        if (s->last_action)
-                push_line(lines, "Last action: %s%s%s.", s->last_action, s->last_error ? ": " : " ok",
+        if (s->last_action >= 0)
+                push_line(lines, "Last action: %s%s%s.", hl_verb_to_string((enum hl_verb) s->last_action),
+                          s->last_error ? ": " : " ok",
                           s->last_error ? s->last_error : "");
         json_array_foreach(result->actions, i, v) {
                 const char *name = json_string_value(json_object_get(v, "service"));
@@ -228,7 +260,7 @@ static void why_done(void *userdata, const struct run_result *result) {
                         push_line(lines, "    %s", json_string_value(c));
         }
         request_reply(ctx->req,
-                      json_pack("{s:s, s:o, s:o, s:o}", "name", s->name, "service", service_json(m, s), "explanation", lines,
+                      json_pack("{s:s, s:o, s:o, s:o}", "name", s->name, "service", methods_service_json(m, s), "explanation", lines,
                                 "actions", planned),
                       false);
 finish:
@@ -236,8 +268,8 @@ finish:
         free(ctx);
 }
 
-void why(struct manager *m, struct request *req, json_t *parameters) {
-        struct service *s = find_named(m, req, parameters);
+void methods_why(struct manager *m, struct request *req, json_t *parameters) {
+        struct service *s = methods_find_named(m, req, parameters);
         struct why_context *ctx;
         int r;
 
@@ -246,17 +278,18 @@ void why(struct manager *m, struct request *req, json_t *parameters) {
         ctx = calloc(1, sizeof(*ctx));
         if (!ctx || !(ctx->service = strdup(s->name))) {
                 free(ctx);
-                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "out of memory");
+                request_fail(req, HL_ERROR_INTERNAL, "out of memory");
                 return;
         }
         ctx->m = m;
         ctx->req = req;
         /* Planned as hld's own next reconcile would: holds of the restart policy show. */
-        r = reconcile_plan(m, "why", NULL, 0, NULL, why_done, ctx);
+        r = reconcile_plan(m, &(struct job_request) { .kind = JOB_RECONCILE, .trigger = HL_TRIGGER_WHY, .uid = -1,
+                                                      .done = why_done, .userdata = ctx });
         if (r < 0) {
                 free(ctx->service);
                 free(ctx);
-                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not plan: %s", strerror(-r));
+                request_fail(req, HL_ERROR_INTERNAL, "could not plan: %s", strerror(-r));
         }
 }
 
@@ -265,7 +298,7 @@ static void health_done(void *userdata, json_t *reply) {
 }
 
 /* A sweep runs probes (reads, from hld's side): anyone who may read may ask for one. */
-void health(struct manager *m, struct request *req, json_t *parameters) {
+void methods_health(struct manager *m, struct request *req, json_t *parameters) {
         struct {
                 json_t *names;
         } a = {};
@@ -277,33 +310,33 @@ void health(struct manager *m, struct request *req, json_t *parameters) {
         size_t i;
         json_t *v;
 
-        if (!dispatch(req, parameters, table, &a))
+        if (!methods_dispatch(req, parameters, table, &a))
                 return;
         json_array_foreach(a.names, i, v) {
                 const char *name = json_string_value(v);
 
                 if (!name || !hl_name_is_valid(name)) {
-                        request_errorf(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "names", "names must be service names");
+                        request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "names", "names must be service names");
                         return;
                 }
                 if (!manager_find(m, name)) {
-                        request_errorf(req, HL_ERROR_NO_SUCH_SERVICE, "name", name, "no service named %s", name);
+                        request_fail_parameter(req, HL_ERROR_NO_SUCH_SERVICE, "name", name, "no service named %s", name);
                         return;
                 }
                 if (hl_strv_push(&names, name) < 0) {
-                        request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "out of memory");
+                        request_fail(req, HL_ERROR_INTERNAL, "out of memory");
                         return;
                 }
         }
         if (a.names && !names) {
-                request_errorf(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "names", "names is empty");
+                request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "names", "names is empty");
                 return;
         }
         if (health_sweep(m, names, health_done, req) < 0)
-                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "out of memory");
+                request_fail(req, HL_ERROR_INTERNAL, "out of memory");
 }
 
-void health_history(struct manager *m, struct request *req, json_t *parameters) {
+void methods_health_history(struct manager *m, struct request *req, json_t *parameters) {
         struct {
                 const char *name;
                 int64_t since;
@@ -316,19 +349,19 @@ void health_history(struct manager *m, struct request *req, json_t *parameters) 
         json_t *reply = NULL;
         int r;
 
-        if (!dispatch(req, parameters, table, &a))
+        if (!methods_dispatch(req, parameters, table, &a))
                 return;
         if (!hl_name_is_valid(a.name)) {
-                request_errorf(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "name", "\"%.80s\" is not a service name", a.name);
+                request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "name", "\"%.80s\" is not a service name", a.name);
                 return;
         }
         if (a.since < 0 || a.since > INT64_MAX / 1000) {
-                request_errorf(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "since", "since must be a Unix time in seconds");
+                request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "since", "since must be a Unix time in seconds");
                 return;
         }
         r = store_health_history(m->store, a.name, a.since * 1000, &reply);
         if (r < 0) {
-                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not read the health history: %s", strerror(-r));
+                request_fail(req, HL_ERROR_INTERNAL, "could not read the health history: %s", strerror(-r));
                 return;
         }
         request_reply(req, reply, false);

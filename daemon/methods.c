@@ -16,7 +16,7 @@
 #include "store.h"
 
 /* Decodes parameters with a table; on failure answers InvalidParameter and returns false. */
-bool dispatch(struct request *req, json_t *parameters, const struct hl_field *table, void *base) {
+bool methods_dispatch(struct request *req, json_t *parameters, const struct hl_field *table, void *base) {
         const char *bad = NULL;
 
         if (hl_json_dispatch(parameters, table, base, &bad) < 0) {
@@ -31,15 +31,15 @@ static json_t *limits_json(uint64_t cores, uint64_t memory, uint64_t swap) {
                          (json_int_t) swap);
 }
 
-json_t *service_json(struct manager *m, const struct service *s) {
+json_t *methods_service_json(struct manager *m, const struct service *s) {
         const struct hl_def *d = s->desired->def;
         json_t *requires = json_array(), *j;
 
         for (char **r = d->requires; requires && r && *r; r++)
                 json_array_append_new(requires, json_string(*r));
         j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:o, s:s, s:o}", "name", s->name, "description",
-                      d->description ? d->description : "", "desired", service_wanted_state(s), "state",
-                      s->observed.state, "revision", (json_int_t) s->desired->revision, "requires",
+                      d->description ? d->description : "", "desired", hl_want_to_string(service_wanted(s)), "state",
+                      hl_ct_state_to_string(s->observed.state), "revision", (json_int_t) s->desired->revision, "requires",
                       requires ? requires : json_array(), "template", d->template_name, "limits",
                       limits_json(d->cores, d->memory, d->swap));
         if (!j)
@@ -54,7 +54,7 @@ json_t *service_json(struct manager *m, const struct service *s) {
         for (char **r = d->requires; r && *r; r++) {
                 struct service *dep = manager_find(m, *r);
                 /* Running on something that is not well: degraded, whatever its own checks say. */
-                if (dep && health_status(dep) == HEALTH_UNHEALTHY && strcmp(s->observed.state, "RUNNING") == 0) {
+                if (dep && health_status(dep) == HEALTH_UNHEALTHY && s->observed.state == HL_CT_RUNNING) {
                         json_object_set_new(j, "degraded", json_string(*r));
                         break;
                 }
@@ -69,20 +69,20 @@ json_t *service_json(struct manager *m, const struct service *s) {
         } else if (s->observed.damaged[0]) {
                 json_object_set_new(j, "condition", json_string("damaged"));
                 json_object_set_new(j, "problem", json_string(s->observed.damaged));
-        } else if (strcmp(s->observed.state, "RUNNING") != 0 && strcmp(service_wanted_state(s), "running") == 0) {
+        } else if (s->observed.state != HL_CT_RUNNING && service_wanted(s) == HL_WANT_RUNNING) {
                 int64_t next = service_next_restart(s);
-                if (next > now_ms()) {
+                if (next > hl_now_ms()) {
                         json_object_set_new(j, "condition", json_string("crash-looping"));
                         json_object_set_new(j, "next_restart", json_integer(next / 1000));
-                } else if (s->last_action && strcmp(s->last_action, "hold") == 0)
+                } else if (s->last_action == HL_VERB_HOLD)
                         json_object_set_new(j, "condition", json_string("exited"));
         }
         if (s->waiting_for) {
                 json_object_set_new(j, "waiting_for", json_string(s->waiting_for));
                 json_object_set_new(j, "waiting_since", json_integer(s->waiting_since / 1000));
         }
-        if (s->last_action)
-                json_object_set_new(j, "last_action", json_string(s->last_action));
+        if (s->last_action >= 0)
+                json_object_set_new(j, "last_action", json_string(hl_verb_to_string((enum hl_verb) s->last_action)));
         if (s->last_error)
                 json_object_set_new(j, "last_error", json_string(s->last_error));
         return j;
@@ -96,12 +96,12 @@ static void list(struct manager *m, struct request *req, json_t *parameters) {
         static const struct hl_field table[] = { {} };
         json_t *services;
 
-        if (!dispatch(req, parameters, table, NULL))
+        if (!methods_dispatch(req, parameters, table, NULL))
                 return;
         /* By name, as documented; m->services itself stays in Requires= order for runs. */
         _cleanup_free_ struct service **sorted = calloc(m->n_services + 1, sizeof(*sorted));
         if (!sorted) {
-                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "out of memory");
+                request_fail(req, HL_ERROR_INTERNAL, "out of memory");
                 return;
         }
         if (m->n_services > 0) {
@@ -110,7 +110,7 @@ static void list(struct manager *m, struct request *req, json_t *parameters) {
         }
         services = json_array();
         for (size_t i = 0; services && i < m->n_services; i++)
-                json_array_append_new(services, service_json(m, sorted[i]));
+                json_array_append_new(services, methods_service_json(m, sorted[i]));
         request_reply(req, json_pack("{s:o}", "services", services), false);
 }
 
@@ -124,25 +124,25 @@ static const struct hl_field name_table[] = {
 };
 
 /* Decodes {name} and finds the service, or answers the error. */
-struct service *find_named(struct manager *m, struct request *req, json_t *parameters) {
+struct service *methods_find_named(struct manager *m, struct request *req, json_t *parameters) {
         struct name_args a = {};
         struct service *s;
 
-        if (!dispatch(req, parameters, name_table, &a))
+        if (!methods_dispatch(req, parameters, name_table, &a))
                 return NULL;
         if (!hl_name_is_valid(a.name)) {
-                request_errorf(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "name",
+                request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "name",
                                "\"%.80s\" is not a valid service name", a.name);
                 return NULL;
         }
         s = manager_find(m, a.name);
         if (!s)
-                request_errorf(req, HL_ERROR_NO_SUCH_SERVICE, "name", a.name, "no service named %s", a.name);
+                request_fail_parameter(req, HL_ERROR_NO_SUCH_SERVICE, "name", a.name, "no service named %s", a.name);
         return s;
 }
 
 static void show(struct manager *m, struct request *req, json_t *parameters) {
-        struct service *s = find_named(m, req, parameters);
+        struct service *s = methods_find_named(m, req, parameters);
         json_t *revisions = NULL;
         int r;
 
@@ -150,24 +150,24 @@ static void show(struct manager *m, struct request *req, json_t *parameters) {
                 return;
         r = store_revisions(m->store, s->name, &revisions);
         if (r < 0) {
-                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not read the revisions: %s", strerror(-r));
+                request_fail(req, HL_ERROR_INTERNAL, "could not read the revisions: %s", strerror(-r));
                 return;
         }
         request_reply(req,
-                      json_pack("{s:o, s:s, s:o, s:o}", "service", service_json(m, s), "text", s->desired->text,
+                      json_pack("{s:o, s:s, s:o, s:o}", "service", methods_service_json(m, s), "text", s->desired->text,
                                 "definition", hl_def_to_json(s->desired->def), "revisions", revisions),
                       false);
 }
 
-void reply_error(struct request *req, const struct run_result *result) {
-        request_errorf(req, result->error_name ? result->error_name : HL_ERROR_INTERNAL, NULL, NULL, "%s", result->error);
+void methods_reply_error(struct request *req, const struct run_result *result) {
+        request_fail(req, result->error_name ? result->error_name : HL_ERROR_INTERNAL, "%s", result->error);
 }
 
 struct action_context {
         struct manager *m;
         struct request *req;
         char *service;
-        const char *verb;
+        enum hl_verb verb;
 };
 
 static void action_done(void *userdata, const struct run_result *result) {
@@ -187,25 +187,23 @@ static void action_done(void *userdata, const struct run_result *result) {
                 const char *outcome = json_string_value(json_object_get(v, "result"));
                 if (outcome && strcmp(outcome, "ok") != 0) {
                         const char *err = json_string_value(json_object_get(v, "error"));
-                        request_errorf(ctx->req, HL_ERROR_ACTION_FAILED, "service", ctx->service, "%s %s %s: %s",
+                        request_fail_parameter(ctx->req, HL_ERROR_ACTION_FAILED, "service", ctx->service, "%s %s %s: %s",
                                        json_string_value(json_object_get(v, "action")), ctx->service, outcome,
                                        err ? err : "no reason given");
                         goto finish;
                 }
         }
         /* A destroy with no container left to destroy still forgets the service. */
-        if (!error && strcmp(ctx->verb, "destroy") == 0 && manager_find(ctx->m, ctx->service)) {
-                store_remove_service(ctx->m->store, ctx->service);
-                manager_forget(ctx->m, ctx->service);
-        }
+        if (!error && ctx->verb == HL_VERB_DESTROY)
+                reconcile_forget(ctx->m, ctx->service);
         if (error)
-                reply_error(ctx->req, result);
+                methods_reply_error(ctx->req, result);
         else if (last)
                 request_reply(ctx->req, json_pack("{s:O}", "action", last), false);
         else
                 request_reply(ctx->req,
                               json_pack("{s:{s:s, s:s, s:s, s:[], s:s, s:i}}", "action", "service", ctx->service, "action",
-                                        ctx->verb, "reason", "nothing to do: already as wanted", "changes", "result",
+                                        hl_verb_to_string(ctx->verb), "reason", "nothing to do: already as wanted", "changes", "result",
                                         "skipped", "duration_ms", 0),
                               false);
 finish:
@@ -216,20 +214,14 @@ finish:
 /* hlctl start/stop holds until the next start/stop or a revision with another State=;
  * a restart, as systemctl's, leaves the service running. */
 static int set_override(struct manager *m, struct service *s, bool running) {
-        bool def_running = s->desired->def->state == HL_DESIRED_RUNNING;
-        const char *override = running ? (def_running ? NULL : "running") : (def_running ? "stopped" : NULL);
-        char *copy = override ? strdup(override) : NULL;
-        int r;
+        enum hl_want want = running ? HL_WANT_RUNNING : HL_WANT_STOPPED;
+        bool overridden = (s->desired->def->state == HL_DESIRED_RUNNING) != running;
+        int r = store_set_override(m->store, s->name, overridden, want);
 
-        if (override && !copy)
-                return -ENOMEM;
-        r = store_set_override(m->store, s->name, override);
-        if (r < 0) {
-                free(copy);
+        if (r < 0)
                 return r;
-        }
-        free(s->override);
-        s->override = copy;
+        s->overridden = overridden;
+        s->override = want;
         return 0;
 }
 
@@ -244,9 +236,9 @@ static void requirements(struct manager *m, const struct service *s, char ***lis
         }
 }
 
-static void service_action(struct manager *m, struct request *req, json_t *parameters, const char *verb,
+static void service_action(struct manager *m, struct request *req, json_t *parameters, enum hl_verb verb,
                            enum job_kind kind) {
-        struct service *s = find_named(m, req, parameters);
+        struct service *s = methods_find_named(m, req, parameters);
         _cleanup_(hl_strv_freep) char **also = NULL;
         const struct peer *peer;
         struct action_context *ctx;
@@ -258,73 +250,73 @@ static void service_action(struct manager *m, struct request *req, json_t *param
         if (kind == JOB_DESTROY)
                 for (size_t i = 0; i < m->n_services; i++)
                         if (hl_strv_contains(m->services[i]->desired->def->requires, s->name)) {
-                                request_errorf(req, HL_ERROR_BUSY, "message", "", "%s requires %s: destroy %s first",
+                                request_fail(req, HL_ERROR_BUSY, "%s requires %s: destroy %s first",
                                                m->services[i]->name, s->name, m->services[i]->name);
                                 return;
                         }
         /* As systemctl start does with Requires=: what the service needs comes up too. */
-        if (strcmp(verb, "start") == 0 || strcmp(verb, "restart") == 0)
+        if (verb == HL_VERB_START || verb == HL_VERB_RESTART)
                 requirements(m, s, &also);
         /* Recorded first: a kill in the middle of the destroy leaves it to be finished. */
         if (kind == JOB_DESTROY) {
                 r = store_set_destroying(m->store, s->name);
                 if (r < 0) {
-                        request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not record the destroy: %s",
+                        request_fail(req, HL_ERROR_INTERNAL, "could not record the destroy: %s",
                                        store_strerror(r));
                         return;
                 }
                 s->destroying = true;
         }
-        if (strcmp(verb, "destroy") != 0) {
-                r = set_override(m, s, strcmp(verb, "stop") != 0);
+        if (verb != HL_VERB_DESTROY) {
+                r = set_override(m, s, verb != HL_VERB_STOP);
                 for (char **a = also; r >= 0 && a && *a; a++)
                         r = set_override(m, manager_find(m, *a), true);
                 if (r < 0) {
-                        request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not record the %s: %s", verb,
-                                       store_strerror(r));
+                        request_fail(req, HL_ERROR_INTERNAL, "could not record the %s: %s", hl_verb_to_string(verb),
+                                     store_strerror(r));
                         return;
                 }
         }
         ctx = calloc(1, sizeof(*ctx));
         if (!ctx || !(ctx->service = strdup(s->name))) {
                 free(ctx);
-                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "out of memory");
+                request_fail(req, HL_ERROR_INTERNAL, "out of memory");
                 return;
         }
         ctx->m = m;
         ctx->req = req;
         ctx->verb = verb;
-        r = reconcile_enqueue(m, &(struct job_request) { .kind = kind, .trigger = "cli", .only = s->name,
+        r = reconcile_enqueue(m, &(struct job_request) { .kind = kind, .trigger = HL_TRIGGER_CLI, .only = s->name,
                                                          .also = also, .uid = peer->uid, .user = peer->user,
                                                          .done = action_done, .userdata = ctx });
         if (r < 0) {
                 free(ctx->service);
                 free(ctx);
-                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not queue the %s: %s", verb, strerror(-r));
+                request_fail(req, HL_ERROR_INTERNAL, "could not queue the %s: %s", hl_verb_to_string(verb), strerror(-r));
         }
 }
 
 static void start(struct manager *m, struct request *req, json_t *p) {
-        service_action(m, req, p, "start", JOB_RECONCILE);
+        service_action(m, req, p, HL_VERB_START, JOB_RECONCILE);
 }
 
 static void stop(struct manager *m, struct request *req, json_t *p) {
-        service_action(m, req, p, "stop", JOB_RECONCILE);
+        service_action(m, req, p, HL_VERB_STOP, JOB_RECONCILE);
 }
 
 static void restart(struct manager *m, struct request *req, json_t *p) {
-        service_action(m, req, p, "restart", JOB_RESTART);
+        service_action(m, req, p, HL_VERB_RESTART, JOB_RESTART);
 }
 
 static void destroy(struct manager *m, struct request *req, json_t *p) {
-        service_action(m, req, p, "destroy", JOB_DESTROY);
+        service_action(m, req, p, HL_VERB_DESTROY, JOB_DESTROY);
 }
 
-static void reconcile_done(void *userdata, const struct run_result *result) {
+static void reconcile_answered(void *userdata, const struct run_result *result) {
         struct request *req = userdata;
 
         if (result->error)
-                reply_error(req, result);
+                methods_reply_error(req, result);
         else
                 request_reply(req, json_pack("{s:I, s:O}", "run", (json_int_t) result->run, "actions", result->actions),
                               false);
@@ -335,25 +327,25 @@ static void reconcile(struct manager *m, struct request *req, json_t *parameters
         const struct peer *peer = request_peer(req);
         int r;
 
-        if (!dispatch(req, parameters, table, NULL))
+        if (!methods_dispatch(req, parameters, table, NULL))
                 return;
-        r = reconcile_enqueue(m, &(struct job_request) { .kind = JOB_RECONCILE, .trigger = "cli", .uid = peer->uid,
-                                                         .user = peer->user, .done = reconcile_done, .userdata = req });
+        r = reconcile_enqueue(m, &(struct job_request) { .kind = JOB_RECONCILE, .trigger = HL_TRIGGER_CLI, .uid = peer->uid,
+                                                         .user = peer->user, .done = reconcile_answered, .userdata = req });
         if (r < 0)
-                request_errorf(req, HL_ERROR_INTERNAL, NULL, NULL, "could not queue the reconcile: %s", strerror(-r));
+                request_fail(req, HL_ERROR_INTERNAL, "could not queue the reconcile: %s", strerror(-r));
 }
 
 static const struct method methods[] = {
-        { "org.varlink.service.GetInfo", get_info, false, false },
-        { "org.varlink.service.GetInterfaceDescription", get_interface_description, false, false },
-        { HL_INTERFACE ".Version", version, false, false },
+        { "org.varlink.service.GetInfo", methods_get_info, false, false },
+        { "org.varlink.service.GetInterfaceDescription", methods_get_interface_description, false, false },
+        { HL_INTERFACE ".Version", methods_version, false, false },
         { HL_INTERFACE ".List", list, false, false },
         { HL_INTERFACE ".Show", show, false, false },
-        { HL_INTERFACE ".History", history, false, true },
-        { HL_INTERFACE ".Events", events, false, false },
-        { HL_INTERFACE ".Why", why, false, true },
-        { HL_INTERFACE ".Health", health, false, true },
-        { HL_INTERFACE ".HealthHistory", health_history, false, true },
+        { HL_INTERFACE ".History", methods_history, false, true },
+        { HL_INTERFACE ".Events", methods_events, false, false },
+        { HL_INTERFACE ".Why", methods_why, false, true },
+        { HL_INTERFACE ".Health", methods_health, false, true },
+        { HL_INTERFACE ".HealthHistory", methods_health_history, false, true },
         { HL_INTERFACE ".Plan", methods_plan, false, true },
         { HL_INTERFACE ".Apply", methods_apply, true, false },
         { HL_INTERFACE ".Start", start, true, false },
@@ -363,9 +355,7 @@ static const struct method methods[] = {
         { HL_INTERFACE ".Reconcile", reconcile, true, false },
 };
 
-const struct method *methods_find(const char *name) {
-        for (size_t i = 0; i < HL_ELEMENTSOF(methods); i++)
-                if (strcmp(methods[i].name, name) == 0)
-                        return &methods[i];
-        return NULL;
+const struct method *methods_table(size_t *ret_n) {
+        *ret_n = HL_ELEMENTSOF(methods);
+        return methods;
 }

@@ -7,30 +7,32 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "control.h"
+#include "request.h"
 #include "hl-protocol.h"
 #include "reconcile.h"
 
 /* methods.c */
+/* The table of every method, for control_listen. */
+const struct method *methods_table(size_t *ret_n);
 /* Decodes parameters with a table; on failure answers InvalidParameter and returns false. */
-bool dispatch(struct request *req, json_t *parameters, const struct hl_field *table, void *base);
+bool methods_dispatch(struct request *req, json_t *parameters, const struct hl_field *table, void *base);
 /* A Service object: what List, Show and Why say about s. */
-json_t *service_json(struct manager *m, const struct service *s);
+json_t *methods_service_json(struct manager *m, const struct service *s);
 /* Decodes {name} and finds the service, or answers the error. */
-struct service *find_named(struct manager *m, struct request *req, json_t *parameters);
+struct service *methods_find_named(struct manager *m, struct request *req, json_t *parameters);
 /* Answers a failed run or plan with its named error. */
-void reply_error(struct request *req, const struct run_result *result);
+void methods_reply_error(struct request *req, const struct run_result *result);
 
 /* methods-apply.c */
 void methods_plan(struct manager *m, struct request *req, json_t *parameters);
 void methods_apply(struct manager *m, struct request *req, json_t *parameters);
 
 /* methods-info.c */
-void get_info(struct manager *m, struct request *req, json_t *parameters);
-void get_interface_description(struct manager *m, struct request *req, json_t *parameters);
-void version(struct manager *m, struct request *req, json_t *parameters);
-void history(struct manager *m, struct request *req, json_t *parameters);
-void events(struct manager *m, struct request *req, json_t *parameters);
-void why(struct manager *m, struct request *req, json_t *parameters);
-void health(struct manager *m, struct request *req, json_t *parameters);
-void health_history(struct manager *m, struct request *req, json_t *parameters);
+void methods_get_info(struct manager *m, struct request *req, json_t *parameters);
+void methods_get_interface_description(struct manager *m, struct request *req, json_t *parameters);
+void methods_version(struct manager *m, struct request *req, json_t *parameters);
+void methods_history(struct manager *m, struct request *req, json_t *parameters);
+void methods_events(struct manager *m, struct request *req, json_t *parameters);
+void methods_why(struct manager *m, struct request *req, json_t *parameters);
+void methods_health(struct manager *m, struct request *req, json_t *parameters);
+void methods_health_history(struct manager *m, struct request *req, json_t *parameters);

@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "container.h"
+#include "ct.h"
 #include "hl-dns.h"
 #include "log.h"
 #include "probe.h"

@@ -1,61 +1,26 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Private to plan.c and reconcile.c: a run, the services it concerns (items) and their
- * actions. reconcile.c queues, surveys and executes runs; plan.c collects a run's items,
- * decides each item's actions and describes them. Nothing else includes this. */
+/* Private to runs.c and reconcile.c: a run and the services it concerns (items). runs.c
+ * makes runs, collects their items and surveys the containers; reconcile.c queues,
+ * plans and executes them. */
 
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "hl-index.h"
-#include "reconcile.h"
-
-enum item_status {
-        ITEM_WAITING,
-        ITEM_ACTIVE,
-        ITEM_DONE,
-        ITEM_FAILED,
-        ITEM_SKIPPED,
-};
-
-struct action {
-        const char *verb;
-        char *reason;
-        char **changes;
-        const char *result; /* NULL until executed */
-        char *error;
-        int64_t duration_ms;
-        int64_t event;
-};
-
-struct item {
-        char *name;
-        struct desired *desired;
-        char wanted[16];
-        char expected[16];
-        bool destroy;
-        bool restart;
-        bool automatic;       /* hld acts on its own (timer, exit, start-up), not for a person */
-        bool unhealthy;       /* its checks failed Retries= rounds in a row */
-        int64_t next_restart; /* back-off: no automatic start before this (Unix ms) */
-        bool waiting;         /* its start waits for a requirement's first health verdict */
-        int64_t left_to;      /* a parked run acts on this service: its id, and this run does not */
-        struct ct_observed observed;
-        int observe_error;
-        struct action *actions;
-        size_t n_actions;
-        size_t next;
-        enum item_status status;
-};
+#include "plan.h"
+#include "hld.h"
+#include "job.h"
 
 struct run {
         struct manager *m;
-        struct job_request request; /* strings owned below */
+        struct job_request request; /* its strings are owned below */
         char *only;
         char **also;
         char **prune;
+        char **order;
         char *user;
         char *expect_plan;
         struct desired **apply;
@@ -70,26 +35,29 @@ struct run {
         int64_t id;
         struct item *items;
         size_t n_items;
-        struct hl_index index; /* item name -> position in items, once sorted */
-        size_t pending; /* survey work left */
+        struct hl_index index; /* item name -> position in items */
+        size_t survey_threads; /* pool threads its survey may use */
+        size_t pending;        /* survey work left */
+        void (*surveyed)(struct run *run);
+        /* An action of the run ended (execute.c tells reconcile.c). */
+        void (*progressed)(struct run *run, struct item *it, struct action *a);
+        unsigned jobs;         /* actions it may have under way at once */
+        unsigned stop_timeout_s;
         unsigned active;
         bool finished;
-        /* Stepped aside while it waits for health verdicts (reconcile.c): in the manager's
-         * list of parked runs, never its current run again. */
+        /* Stepped aside while it waits for health verdicts (reconcile.c): in the list of
+         * parked runs, never the current run again. */
         bool parked;
-        struct run *next;        /* in the manager's queue */
-        struct run *parked_next; /* in the manager's parked runs */
+        struct run *next;        /* in the queue */
+        struct run *parked_next; /* among the parked runs */
 };
 
-/* plan.c */
-struct item *run_find(struct run *run, const char *name);
-/* Fills run->items (with what extra brings instead of the stored revision), in Requires=
+/* runs.c */
+struct run *runs_new(struct manager *m, const struct job_request *request);
+void runs_free(struct run *run);
+struct item *runs_find(struct run *run, const char *name);
+/* Fills run->items (with the extra revisions instead of the stored ones), in Requires=
  * order, and each item's flags from the run's request. */
-int run_collect(struct run *run, struct desired **extra, size_t n_extra);
-/* Appends to it->actions what the service needs, from it->desired and it->observed. */
-int plan_item(struct item *it);
-json_t *action_json(const struct item *it, const struct action *a);
-/* Every item's actions in planned order: [Action]. */
-json_t *run_actions_json(struct run *run);
-/* Fills run->plan_id from the items and their actions. */
-void plan_id(struct run *run);
+int runs_collect(struct run *run);
+/* Surveys every item's container in the pool; run->surveyed is called when all are in. */
+int runs_survey(struct run *run);

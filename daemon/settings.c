@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What a definition asks of its container, as lxc config keys and values: computed,
- * compared and described here, without liblxc (lxc.c writes and reads them). */
+ * compared and described here, without liblxc (ct.c writes and reads them). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -8,9 +8,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "container.h"
+#include <sys/statfs.h>
 
-void ct_settings_done(struct ct_settings *s) {
+#include "settings.h"
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+static bool cgroup_v2;
+
+int settings_detect_cgroups(void) {
+        struct statfs fs;
+
+        if (statfs("/sys/fs/cgroup", &fs) < 0)
+                return -errno;
+        cgroup_v2 = (uint32_t) fs.f_type == CGROUP2_SUPER_MAGIC;
+        return 0;
+}
+
+bool settings_cgroup_v2(void) {
+        return cgroup_v2;
+}
+
+void settings_done(struct ct_settings *s) {
         for (size_t i = 0; i < s->n; i++) {
                 free(s->items[i].key);
                 free(s->items[i].label);
@@ -51,7 +72,7 @@ static int add(struct ct_settings *s, enum ct_apply apply, const char *label, co
 static int add_limits(struct ct_settings *s, const struct hl_def *d) {
         int r;
 
-        if (ct_cgroup_v2()) {
+        if (settings_cgroup_v2()) {
                 r = d->memory ? add(s, CT_APPLY_LIVE, "memory", "lxc.cgroup2.memory.max", "%" PRIu64, d->memory)
                               : add(s, CT_APPLY_LIVE, "memory", "lxc.cgroup2.memory.max", "%s", "");
                 if (r >= 0)
@@ -114,7 +135,7 @@ static int add_networks(struct ct_settings *s, const struct hl_def *d) {
 }
 
 /* Lists are compared as newline-joined text, in definition order. */
-char *ct_join_lines(char *const *v) {
+char *settings_join_lines(char *const *v) {
         size_t len = 1;
         char *s, *p;
 
@@ -138,12 +159,12 @@ static char *mount_entries(const struct hl_def *d) {
                 if (!e || hl_strv_push(&entries, e) < 0)
                         return NULL;
         }
-        return ct_join_lines(entries);
+        return settings_join_lines(entries);
 }
 
-int ct_settings_for(const struct hl_def *d, struct ct_settings *ret) {
+int settings_for(const struct hl_def *d, struct ct_settings *ret) {
         struct ct_settings s = {};
-        _cleanup_free_ char *mounts = mount_entries(d), *env = ct_join_lines(d->environment);
+        _cleanup_free_ char *mounts = mount_entries(d), *env = settings_join_lines(d->environment);
         int r;
 
         if (!mounts || !env)
@@ -161,7 +182,7 @@ int ct_settings_for(const struct hl_def *d, struct ct_settings *ret) {
         if (r >= 0)
                 r = add(&s, CT_APPLY_RESTART, "environment", "lxc.environment", "%s", env);
         if (r < 0) {
-                ct_settings_done(&s);
+                settings_done(&s);
                 return r;
         }
         *ret = s;
@@ -185,7 +206,7 @@ static void describe_value(const struct ct_setting *want, const char *value, cha
                         *c = ';';
 }
 
-char *ct_setting_describe(const struct ct_setting *want, const char *have) {
+char *settings_describe(const struct ct_setting *want, const char *have) {
         static const char *const how[] = {
                 [CT_APPLY_LIVE] = "live",
                 [CT_APPLY_RESTART] = "restart required",

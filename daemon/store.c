@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "hl-macro.h"
+#include "hl-state.h"
 #include "hl-util.h"
 #include "log.h"
 #include "store.h"
@@ -91,12 +92,6 @@ static const char *const migrations[] = {
         "ALTER TABLE services ADD COLUMN destroy_requested_at INTEGER;",
 };
 
-int64_t now_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int sqlite_to_errno(int rc) {
         switch (rc & 0xff) {
@@ -373,7 +368,7 @@ int store_add_revision(struct store *s, const char *service, const char *hash, c
                        const char *canonical, const char *file, uid_t uid, const char *user,
                        int64_t *ret_revision) {
         _cleanup_stmt_ sqlite3_stmt *up = NULL, *next = NULL, *ins = NULL;
-        int64_t t = now_ms(), revision;
+        int64_t t = hl_now_ms(), revision;
         int r;
 
         r = prepare(s, &up,
@@ -402,7 +397,7 @@ int store_remove_service(struct store *s, const char *service) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = prepare(s, &st,
                         "UPDATE services SET removed_at = ?, override = NULL, destroy_requested_at = NULL WHERE name = ?",
-                        "it", now_ms(),
+                        "it", hl_now_ms(),
                         service);
         return r < 0 ? r : step_done(s, st);
 }
@@ -410,20 +405,21 @@ int store_remove_service(struct store *s, const char *service) {
 int store_set_destroying(struct store *s, const char *service) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = prepare(s, &st, "UPDATE services SET destroy_requested_at = coalesce(destroy_requested_at, ?) WHERE name = ?",
-                        "it", now_ms(), service);
+                        "it", hl_now_ms(), service);
         return r < 0 ? r : step_done(s, st);
 }
 
-int store_set_override(struct store *s, const char *service, const char *override) {
+int store_set_override(struct store *s, const char *service, bool overridden, enum hl_want override) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = prepare(s, &st, "UPDATE services SET override = ? WHERE name = ?", "tt", override, service);
+        int r = prepare(s, &st, "UPDATE services SET override = ? WHERE name = ?", "tt",
+                        overridden ? hl_want_to_string(override) : NULL, service);
         return r < 0 ? r : step_done(s, st);
 }
 
-int store_run_begin(struct store *s, const char *trigger, int64_t uid, const char *user, int64_t *ret_id) {
+int store_run_begin(struct store *s, enum hl_trigger trigger, int64_t uid, const char *user, int64_t *ret_id) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = prepare(s, &st, "INSERT INTO runs (trigger, started_at, uid, user) VALUES (?, ?, ?, ?)", "tiit",
-                        trigger, now_ms(), uid, user);
+                        hl_trigger_to_string(trigger), hl_now_ms(), uid, user);
         if (r < 0 || (r = step_done(s, st)) < 0)
                 return r;
         *ret_id = sqlite3_last_insert_rowid(s->db);
@@ -432,39 +428,39 @@ int store_run_begin(struct store *s, const char *trigger, int64_t uid, const cha
 
 int store_run_end(struct store *s, int64_t run, const char *outcome) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = prepare(s, &st, "UPDATE runs SET finished_at = ?, outcome = ? WHERE id = ?", "iti", now_ms(), outcome,
+        int r = prepare(s, &st, "UPDATE runs SET finished_at = ?, outcome = ? WHERE id = ?", "iti", hl_now_ms(), outcome,
                         run);
         return r < 0 ? r : step_done(s, st);
 }
 
-int store_event_begin(struct store *s, int64_t run, const char *service, const char *action,
-                      const char *reason, int64_t uid, const char *user, int64_t *ret_id) {
+int store_event_begin(struct store *s, int64_t run, const char *service, enum hl_verb action, const char *reason,
+                      int64_t uid, const char *user, int64_t *ret_id) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = prepare(s, &st,
                         "INSERT INTO events (run_id, time, service, action, reason, result, uid, user) "
                         "VALUES (nullif(?, 0), ?, ?, ?, ?, 'running', nullif(?, -1), ?)",
-                        "iitttit", run, now_ms(), service, action, reason, uid, user);
+                        "iitttit", run, hl_now_ms(), service, hl_verb_to_string(action), reason, uid, user);
         if (r < 0 || (r = step_done(s, st)) < 0)
                 return r;
         *ret_id = sqlite3_last_insert_rowid(s->db);
         return 0;
 }
 
-int store_event_end(struct store *s, int64_t event, const char *result, int64_t duration_ms,
-                    const char *error) {
+int store_event_end(struct store *s, int64_t event, enum hl_result result, int64_t duration_ms, const char *error) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = prepare(s, &st, "UPDATE events SET result = ?, duration_ms = ?, error = ? WHERE id = ?", "titi",
-                        result, duration_ms, error, event);
+                        hl_result_to_string(result), duration_ms, error, event);
         return r < 0 ? r : step_done(s, st);
 }
 
-int store_event_add(struct store *s, int64_t run, const char *service, const char *action,
-                    const char *reason, const char *result, const char *error, int64_t *ret_id) {
+int store_event_add(struct store *s, int64_t run, const char *service, enum hl_verb action, const char *reason,
+                    enum hl_result result, const char *error, int64_t *ret_id) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = prepare(s, &st,
                         "INSERT INTO events (run_id, time, service, action, reason, result, error) "
                         "VALUES (nullif(?, 0), ?, ?, ?, ?, ?, ?)",
-                        "iittttt", run, now_ms(), service, action, reason, result, error);
+                        "iittttt", run, hl_now_ms(), service, hl_verb_to_string(action), reason,
+                        hl_result_to_string(result), error);
         if (r < 0 || (r = step_done(s, st)) < 0)
                 return r;
         if (ret_id)
@@ -628,7 +624,7 @@ int store_health_add(struct store *s, const char *service, const char *check, bo
         int r = prepare(s, &st,
                         "INSERT INTO health_results (time, service, check_text, ok, latency_ms, message) "
                         "VALUES (?, ?, ?, ?, ?, ?)",
-                        "ittiit", now_ms(), service, check, (int64_t) ok, latency_ms, message);
+                        "ittiit", hl_now_ms(), service, check, (int64_t) ok, latency_ms, message);
         return r < 0 ? r : step_done(s, st);
 }
 

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "hl-state.h"
+
 struct store;
 
 struct store_service {
@@ -41,19 +43,18 @@ int store_remove_service(struct store *s, const char *service);
 /* Records that the service is to be destroyed, before the destroy starts. A new revision
  * (the service applied again) takes it back. */
 int store_set_destroying(struct store *s, const char *service);
-int store_set_override(struct store *s, const char *service, const char *override);
+int store_set_override(struct store *s, const char *service, bool overridden, enum hl_want override);
 
-int store_run_begin(struct store *s, const char *trigger, int64_t uid, const char *user, int64_t *ret_id);
+int store_run_begin(struct store *s, enum hl_trigger trigger, int64_t uid, const char *user, int64_t *ret_id);
 int store_run_end(struct store *s, int64_t run, const char *outcome);
 
 /* An event recorded as running before its action starts, and finished after. */
-int store_event_begin(struct store *s, int64_t run, const char *service, const char *action,
-                      const char *reason, int64_t uid, const char *user, int64_t *ret_id);
-int store_event_end(struct store *s, int64_t event, const char *result, int64_t duration_ms,
-                    const char *error);
+int store_event_begin(struct store *s, int64_t run, const char *service, enum hl_verb action, const char *reason,
+                      int64_t uid, const char *user, int64_t *ret_id);
+int store_event_end(struct store *s, int64_t event, enum hl_result result, int64_t duration_ms, const char *error);
 /* An event that is complete when it is recorded (an observation, a skipped action). */
-int store_event_add(struct store *s, int64_t run, const char *service, const char *action,
-                    const char *reason, const char *result, const char *error, int64_t *ret_id);
+int store_event_add(struct store *s, int64_t run, const char *service, enum hl_verb action, const char *reason,
+                    enum hl_result result, const char *error, int64_t *ret_id);
 int store_event_get(struct store *s, int64_t id, json_t **ret);
 
 /* At start-up: whatever a killed hld left running is marked interrupted. Returns how many. */
@@ -82,4 +83,3 @@ int store_health_expire(struct store *s, int64_t before_ms);
 /* io.hl.HealthHistory: uptime share, flaps, failing since and the failures themselves. */
 int store_health_history(struct store *s, const char *service, int64_t since_ms, json_t **ret);
 
-int64_t now_ms(void);

@@ -6,9 +6,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "hld.h"
 #include "log.h"
-#include "reconcile.h"
+#include "watch.h"
 
 struct exit_watch {
         uv_poll_t poll;
@@ -41,7 +40,6 @@ static void on_exit_event(uv_poll_t *p, int status, int events) {
         struct exit_watch *w = p->data;
         struct manager *m = w->m;
         struct service *s = manager_find(m, w->service);
-        int r;
 
         if (!s || s->watch != w) {
                 watch_free(w);
@@ -52,15 +50,13 @@ static void on_exit_event(uv_poll_t *p, int status, int events) {
         if (s->busy || m->stopping)
                 return;
         log_full(LOG_NOTICE, s->name, "exit", 0, "container init (pid %d) exited", (int) w->pid);
-        r = reconcile_enqueue(m, &(struct job_request) { .kind = JOB_RECONCILE, .trigger = "container-exit",
-                                                         .only = s->name, .uid = -1 });
-        if (r < 0)
-                log_warning("could not queue a reconcile of %s after its exit: %s, ignoring", s->name, strerror(-r));
+        if (m->hooks.container_exited)
+                m->hooks.container_exited(m, s->name);
 }
 
 void watch_update(struct manager *m, struct service *s) {
         struct exit_watch *w;
-        pid_t pid = strcmp(s->observed.state, "RUNNING") == 0 ? s->observed.pid : 0;
+        pid_t pid = s->observed.state == HL_CT_RUNNING ? s->observed.pid : 0;
         int fd;
 
         if (s->watch && s->watch->pid == pid)

@@ -78,18 +78,23 @@ json_t *hl_def_to_json(const struct hl_def *d) {
                          "start_period_ms", (json_int_t) d->health.start_period_ms);
 }
 
-int hl_def_hash(const struct hl_def *d, char ret[65]) {
+char *hl_def_canonical(const struct hl_def *d) {
         json_t *j = hl_def_to_json(d);
         char *s;
 
         if (!j)
-                return -ENOMEM;
+                return NULL;
         s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
         json_decref(j);
+        return s;
+}
+
+int hl_def_hash(const struct hl_def *d, char ret[65]) {
+        _cleanup_free_ char *s = hl_def_canonical(d);
+
         if (!s)
                 return -ENOMEM;
         hl_sha256_hex(s, strlen(s), ret);
-        free(s);
         return 0;
 }
 

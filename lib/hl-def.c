@@ -35,7 +35,7 @@ struct parser {
         const char *key;
         int section; /* enum section, or -1 in a section that is not one */
         /* Lines of keys that later checks refer to. */
-        unsigned memory_line, swap_line, template_line, timeout_line;
+        unsigned memory_line, swap_line, template_line;
 };
 
 typedef int (*key_parser)(struct parser *p, const char *value);
@@ -526,7 +526,6 @@ static int parse_interval(struct parser *p, const char *value) {
 static int parse_timeout(struct parser *p, const char *value) {
         int r;
 
-        p->timeout_line = p->line;
         r = parse_duration_key(p, value, &p->def->health.timeout_ms, 5 * 1000, DAY_MS);
         if (r >= 0 && p->def->health.timeout_ms < 100)
                 return fail(p, "the timeout must be at least 100ms");
@@ -626,10 +625,6 @@ static int check_whole(struct parser *p) {
         p->line = p->swap_line;
         if (def->swap > 0 && def->memory == 0)
                 fail(p, "Swap= needs Memory=");
-        p->key = "Timeout";
-        p->line = p->timeout_line;
-        if (def->health.timeout_ms >= def->health.interval_ms)
-                fail(p, "Timeout= must be shorter than Interval=");
         if (!def->hostname && !(def->hostname = strdup(def->name)))
                 return -ENOMEM;
         return 0;

@@ -113,7 +113,9 @@ HL_DEFINE_FREEP(struct hl_def, hl_def_free)
 
 /* The definition as canonical JSON: every key present, lists in file order, sizes in bytes. */
 json_t *hl_def_to_json(const struct hl_def *d);
-/* SHA-256 of the compact, key-sorted dump of hl_def_to_json(). */
+/* The compact, key-sorted, ASCII dump of hl_def_to_json(): what is stored and hashed. */
+char *hl_def_canonical(const struct hl_def *d);
+/* SHA-256 of hl_def_canonical(). */
 int hl_def_hash(const struct hl_def *d, char ret[65]);
 
 enum hl_template_kind hl_def_template_kind(const struct hl_def *d, const char **ret_arg);

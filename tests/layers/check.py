@@ -18,27 +18,24 @@ import sys
 LAYERS = [
     ("main", ["main"]),
     ("control", ["control"]),
-    ("methods", ["methods", "methods-apply", "methods-info"]),
-    ("engine", ["reconcile", "plan", "health", "probe", "watch", "events", "manager"]),
-    ("adapters", ["lxc", "inroot", "settings", "rootfs", "store", "config", "log", "work"]),
+    ("methods", ["methods", "methods-apply", "methods-info", "request"]),
+    ("engine", ["reconcile", "execute", "runs", "plan", "health", "probe", "watch", "events", "manager", "service",
+                "desired"]),
+    ("adapters", ["ct", "inroot", "settings", "rootfs", "store", "config", "log", "work"]),
 ]
 # Inside the engine, calls go down this list only: what is lower learns of what happens
 # through callbacks the upper part registers.
-ENGINE_ORDER = ["reconcile", "plan", "health", "probe", "watch", "events", "manager"]
+ENGINE_ORDER = ["reconcile", "execute", "runs", "plan", "health", "probe", "watch", "events", "manager", "service",
+                "desired"]
 # Headers that are not a module's: the types the engine shares (hld.h: manager.c's), the
 # private header of a group of files.
-HEADER_MODULE = {"hld": "manager", "run": "reconcile", "container": "lxc", "methods": "methods"}
-# Exported functions carry the module's prefix. The liblxc adapter's is ct_ (lxc_ is
-# liblxc's own); manager.c also owns the desired_ and service_ types.
+HEADER_MODULE = {"hld": "desired", "run": "runs", "job": "runs", "methods": "methods"}
+# Exported functions carry the module's prefix: the file's name (ct.c: ct_), but for the
+# methods, whose module spans three files.
 PREFIXES = {
     "main": ["main"],
     "methods-apply": ["methods_"],
     "methods-info": ["methods_"],
-    "lxc": ["ct_"],
-    "settings": ["settings_"],
-    "manager": ["manager_", "desired_", "service_"],
-    "control": ["control_", "request_"],
-    "plan": ["plan_"],
 }
 
 
@@ -96,9 +93,12 @@ def main():
             inc = [h for h in re.findall(r'^#include "([^"]+)"', text, re.M) if h in files]
             print("    %-18s %s" % (f + ":", " ".join(inc) or "-"))
             for h in inc:
-                lh, lf = layer_of(modules.get(h, "")), layer_of(modules[f])
+                mh, mf = modules.get(h, ""), modules[f]
+                lh, lf = layer_of(mh), layer_of(mf)
                 if lh is not None and lh < lf:
                     problems.append("%s includes %s: a header of the %s layer, above %s" % (f, h, LAYERS[lh][0], LAYERS[lf][0]))
+                elif lh == lf and mh in ENGINE_ORDER and mf in ENGINE_ORDER and ENGINE_ORDER.index(mh) < ENGINE_ORDER.index(mf):
+                    problems.append("%s includes %s, a header above it in the engine" % (f, h))
 
     # Calls between .c files.
     sources = [f for f in files if f.endswith(".c") and f in modules]

@@ -263,7 +263,7 @@ BAD_CHECKS = [
     ("dns-type", ["Check=dns example.com ANY"], "Check", "is not a query type"),
     ("quote", ["Check=exec /bin/sh -c 'true"], "Check", "unterminated quote"),
     ("interval", ["Check=tcp 80", "Interval=500ms"], "Interval", "at least 1s"),
-    ("timeout", ["Check=tcp 80", "Interval=2s", "Timeout=2s"], "Timeout", "shorter than Interval"),
+    ("timeout", ["Check=tcp 80", "Timeout=50ms"], "Timeout", "at least 100ms"),
     ("retries", ["Check=tcp 80", "Retries=0"], "Retries", "from 1 to 100"),
     ("too-many", ["Check=tcp %d" % p for p in range(1, 34)], "Check", "at most 32 checks"),
 ]

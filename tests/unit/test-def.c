@@ -145,7 +145,7 @@ TEST(health_check_errors) {
         ASSERT_PARSE_ERROR(HEALTH("Check=dns example.com BOGUS\n"),
                            "t.conf:4: Check: \"BOGUS\" is not a query type (A, AAAA, CNAME, MX, NS, PTR, SOA, SRV, TXT) or "
                            "noerror/nxdomain");
-        ASSERT_PARSE_ERROR(HEALTH("Interval=10s\nTimeout=10s\n"), "t.conf:5: Timeout: Timeout= must be shorter than Interval=");
+        ASSERT_PARSE_ERROR(HEALTH("Timeout=50ms\n"), "t.conf:4: Timeout: the timeout must be at least 100ms");
         ASSERT_PARSE_ERROR(HEALTH("Retries=0\n"), "t.conf:4: Retries: \"0\" is not a number from 1 to 100");
         ASSERT_PARSE_ERROR(HEALTH("Interval=soon\n"),
                            "t.conf:4: Interval: \"soon\" is not a duration such as 500ms, 10s, 5m or 1h (at most a day)");

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "hl-util.h"
 #include "store.h"
 #include "test.h"
 
@@ -78,8 +79,8 @@ TEST(unfinished_actions_are_marked_interrupted) {
 
         fresh();
         ASSERT_INT_EQ(store_open(path, &s), 0);
-        ASSERT_INT_EQ(store_run_begin(s, "apply", 0, "root", &run), 0);
-        ASSERT_INT_EQ(store_event_begin(s, run, "dns", "create", "not created", 0, "root", &ev), 0);
+        ASSERT_INT_EQ(store_run_begin(s, HL_TRIGGER_APPLY, 0, "root", &run), 0);
+        ASSERT_INT_EQ(store_event_begin(s, run, "dns", HL_VERB_CREATE, "not created", 0, "root", &ev), 0);
         /* hld dies here: the next start finds the event still running. */
         store_close(s);
         ASSERT_INT_EQ(store_open(path, &s), 0);
@@ -122,7 +123,7 @@ TEST(history_filters_and_limits) {
         fresh();
         ASSERT_INT_EQ(store_open(path, &s), 0);
         for (int i = 0; i < 5; i++)
-                ASSERT_INT_EQ(store_event_add(s, 0, i % 2 ? "dns" : "proxy", i == 4 ? "stop" : "start", "test", i == 3 ? "failed" : "ok", NULL, NULL), 0);
+                ASSERT_INT_EQ(store_event_add(s, 0, i % 2 ? "dns" : "proxy", i == 4 ? HL_VERB_STOP : HL_VERB_START, "test", i == 3 ? HL_RESULT_FAILED : HL_RESULT_OK, NULL, NULL), 0);
         ASSERT_INT_EQ(store_history(s, &(struct store_history_filter) { .service = "dns", .limit = 100 }, &events), 0);
         ASSERT_INT_EQ(json_array_size(events), 2);
         json_decref(events);
@@ -137,7 +138,7 @@ TEST(history_filters_and_limits) {
         /* The newest three, oldest first. */
         ASSERT_INT_EQ(json_integer_value(json_object_get(json_array_get(events, 0), "id")), 3);
         json_decref(events);
-        ASSERT_INT_EQ(store_history(s, &(struct store_history_filter) { .since_ms = now_ms() + 100000, .limit = 3 }, &events), 0);
+        ASSERT_INT_EQ(store_history(s, &(struct store_history_filter) { .since_ms = hl_now_ms() + 100000, .limit = 3 }, &events), 0);
         ASSERT_INT_EQ(json_array_size(events), 0);
         json_decref(events);
         store_close(s);

@@ -10,39 +10,8 @@
 #include <sys/types.h>
 
 #include "hl-def.h"
-
-enum ct_apply {
-        CT_APPLY_LIVE,     /* written to the config and, when running, to the cgroup */
-        CT_APPLY_RESTART,  /* written to the config, takes effect at the next start */
-        CT_APPLY_RECREATE, /* fixed at creation: only destroy + create changes it */
-};
-
-/* One managed setting: an lxc config key (or hl's own "hl.*" pseudo key) and its value;
- * "" means absent. */
-struct ct_setting {
-        char *key;
-        char *label; /* what people call it in a plan: "memory", "network eth0" */
-        char *value;
-        enum ct_apply apply;
-};
-
-struct ct_settings {
-        struct ct_setting *items;
-        size_t n;
-};
-
-/* Keys and units the settings (settings.c) and the adapter (lxc.c) agree on. */
-#define KEY_ORIGIN "hl.origin"
-#define KEY_MOUNTS "lxc.mount.entry"
-#define CPU_PERIOD_US 100000
-
-void ct_settings_done(struct ct_settings *s);
-/* The settings a definition asks for, for this host's cgroup layout. */
-int ct_settings_for(const struct hl_def *def, struct ct_settings *ret);
-/* "memory 256M -> 512M (live)", for plans; ret is malloc'd. */
-char *ct_setting_describe(const struct ct_setting *want, const char *have);
-/* A list as the settings compare it: its lines joined by newlines, in order; malloc'd. */
-char *ct_join_lines(char *const *v);
+#include "hl-state.h"
+#include "settings.h"
 
 struct ct_observed {
         bool exists;       /* the container is defined (its config exists) */
@@ -53,7 +22,7 @@ struct ct_observed {
         /* Why hld must not touch it at all ("" = it may): its directory or config is a
          * symlink, or another user's, or writable by others. */
         char unsafe[256];
-        char state[16];    /* liblxc's state name, or MISSING */
+        enum hl_ct_state state;
         pid_t pid;
         /* The container's values for the keys of the settings passed in, same order. */
         char **values;
@@ -65,9 +34,9 @@ struct ct_observed {
 
 void ct_observed_done(struct ct_observed *o);
 
-/* Detects the cgroup layout; call once before anything else. */
+/* Detects the cgroup layout and where hld's own cgroups are; call once before anything
+ * else. */
 int ct_setup(void);
-bool ct_cgroup_v2(void);
 
 int ct_observe(const char *lxcpath, const char *name, const struct ct_settings *want, struct ct_observed *ret);
 /* Creates the container from its template with the given settings and provisions it

@@ -15,17 +15,13 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "inroot.h"
 #include "rootfs.h"
-#include "container.h"
+#include "ct.h"
 
-#ifndef CGROUP2_SUPER_MAGIC
-#define CGROUP2_SUPER_MAGIC 0x63677270
-#endif
 
 #define MARKER_CREATING "hl-creating"
 #define FILE_ORIGIN "hl-origin"
@@ -202,17 +198,13 @@ static void remove_start_cgroups(const char *name) {
 }
 
 int ct_setup(void) {
-        struct statfs fs;
+        int r = settings_detect_cgroups();
 
-        if (statfs("/sys/fs/cgroup", &fs) < 0)
-                return -errno;
-        cgroup_v2 = (uint32_t) fs.f_type == CGROUP2_SUPER_MAGIC;
+        if (r < 0)
+                return r;
+        cgroup_v2 = settings_cgroup_v2();
         record_home_cgroups();
         return 0;
-}
-
-bool ct_cgroup_v2(void) {
-        return cgroup_v2;
 }
 
 static void container_putp(struct lxc_container **c) {
@@ -310,7 +302,7 @@ static char *managed_mounts(struct lxc_container *c, const char *lxcpath, const 
                 if (present && hl_strv_push(&kept, e) < 0)
                         return NULL;
         }
-        return ct_join_lines(kept);
+        return settings_join_lines(kept);
 }
 
 static uint64_t cgroup_u64(struct lxc_container *c, const char *key) {
@@ -400,6 +392,13 @@ static void check_damage(struct lxc_container *c, const char *lxcpath, const cha
                          lxcpath, name, !*rootfs ? "lxc.rootfs.path" : "lxc.uts.name", name);
 }
 
+/* liblxc's word for the state, as an enum; a word it may add later reads UNKNOWN. */
+static enum hl_ct_state state_of(struct lxc_container *c) {
+        int s = hl_ct_state_from_string(c->state(c));
+
+        return s < 0 || s == HL_CT_MISSING ? HL_CT_UNKNOWN : (enum hl_ct_state) s;
+}
+
 static int do_observe(const char *lxcpath, const char *name, const struct ct_settings *want, struct ct_observed *ret) {
         _cleanup_container_ struct lxc_container *c = NULL;
         _cleanup_free_ char *marker = path_in(lxcpath, name, MARKER_CREATING);
@@ -410,7 +409,7 @@ static int do_observe(const char *lxcpath, const char *name, const struct ct_set
                 return -ENOMEM;
         if (container_unsafe(lxcpath, name, o.unsafe, sizeof(o.unsafe))) {
                 o.exists = true;
-                snprintf(o.state, sizeof(o.state), "UNKNOWN");
+                o.state = HL_CT_UNKNOWN;
                 o.values = calloc(want->n + 1, sizeof(char *));
                 for (size_t i = 0; o.values && i < want->n; i++)
                         if (!(o.values[i] = strdup(""))) {
@@ -434,10 +433,10 @@ static int do_observe(const char *lxcpath, const char *name, const struct ct_set
                 _cleanup_free_ char *dir = hl_strdup_printf("%s/%s", lxcpath, name);
                 o.half_created = dir && lstat(dir, &st) == 0 && S_ISDIR(st.st_mode);
         }
-        snprintf(o.state, sizeof(o.state), "%s", o.exists ? c->state(c) : "MISSING");
+        o.state = o.exists ? state_of(c) : HL_CT_MISSING;
         if (o.exists && !o.half_created)
                 check_damage(c, lxcpath, name, &o);
-        if (o.exists && strcmp(o.state, "STOPPED") != 0) {
+        if (o.exists && o.state != HL_CT_STOPPED) {
                 o.pid = c->init_pid(c);
                 observe_live(c, &o);
         }
@@ -749,7 +748,7 @@ static int do_start(const char *lxcpath, const char *name, char **ret_error) {
         if (!started)
                 return fail(ret_error, -EIO, "liblxc could not start %s: %s (lxc-start -F -P %s -n %s shows why)", name,
                             lxc_reason(c), lxcpath, name);
-        if (!c->wait(c, "RUNNING", 10))
+        if (!c->wait(c, hl_ct_state_to_string(HL_CT_RUNNING), 10))
                 return fail(ret_error, -ETIMEDOUT, "%s did not reach RUNNING within 10 s", name);
         return 0;
 }
@@ -770,7 +769,7 @@ static int do_stop(const char *lxcpath, const char *name, int timeout_s, char **
                 return 0;
         if (!c->stop(c))
                 return fail(ret_error, -EIO, "liblxc could not stop %s: %s", name, lxc_reason(c));
-        c->wait(c, "STOPPED", 10);
+        c->wait(c, hl_ct_state_to_string(HL_CT_STOPPED), 10);
         return 0;
 }
 

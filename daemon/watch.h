@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Noticing a container's exit at once: a pidfd of its init, polled by libuv. */
+
+#include "hld.h"
+
+/* Watches the init of s's running container: when it exits, not by hld's doing, the
+ * container_exited hook is told. Re-arms when the pid changed; stops when the container is
+ * not running. */
+void watch_update(struct manager *m, struct service *s);
+void watch_stop(struct service *s);
+/* The pidfd of s's container init, or -1: a handle on its namespaces that cannot go stale. */
+int watch_fd(const struct service *s);
