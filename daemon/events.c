@@ -66,6 +66,6 @@ void events_record(struct manager *m, int64_t run, const char *service, enum hl_
                    enum hl_result result, const char *error) {
         int64_t id = 0;
 
-        if (store_event_add(m->store, run, service, action, reason, result, error, &id) >= 0)
+        if (store_event_add(m->store, run, service, action, reason, result, error, -1, NULL, &id) >= 0)
                 events_publish(m, id);
 }

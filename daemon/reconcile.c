@@ -262,7 +262,7 @@ static int store_apply(struct run *run) {
                 snprintf(reason, sizeof(reason), "revision %" PRId64 " from %s", revisions[i], d->file);
                 if (r >= 0)
                         r = store_event_add(m->store, run->id, d->def->name, HL_VERB_APPLY, reason, HL_RESULT_OK, NULL,
-                                            &events[i]);
+                                            run->request.uid, run->user, &events[i]);
                 if (r >= 0)
                         r = hl_strv_push(&run->changed, d->def->name);
         }

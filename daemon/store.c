@@ -454,13 +454,13 @@ int store_event_end(struct store *s, int64_t event, enum hl_result result, int64
 }
 
 int store_event_add(struct store *s, int64_t run, const char *service, enum hl_verb action, const char *reason,
-                    enum hl_result result, const char *error, int64_t *ret_id) {
+                    enum hl_result result, const char *error, int64_t uid, const char *user, int64_t *ret_id) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = prepare(s, &st,
-                        "INSERT INTO events (run_id, time, service, action, reason, result, error) "
-                        "VALUES (nullif(?, 0), ?, ?, ?, ?, ?, ?)",
-                        "iittttt", run, hl_now_ms(), service, hl_verb_to_string(action), reason,
-                        hl_result_to_string(result), error);
+                        "INSERT INTO events (run_id, time, service, action, reason, result, error, uid, user) "
+                        "VALUES (nullif(?, 0), ?, ?, ?, ?, ?, ?, nullif(?, -1), ?)",
+                        "iitttttit", run, hl_now_ms(), service, hl_verb_to_string(action), reason,
+                        hl_result_to_string(result), error, uid, user);
         if (r < 0 || (r = step_done(s, st)) < 0)
                 return r;
         if (ret_id)

@@ -52,9 +52,10 @@ int store_run_end(struct store *s, int64_t run, const char *outcome);
 int store_event_begin(struct store *s, int64_t run, const char *service, enum hl_verb action, const char *reason,
                       int64_t uid, const char *user, int64_t *ret_id);
 int store_event_end(struct store *s, int64_t event, enum hl_result result, int64_t duration_ms, const char *error);
-/* An event that is complete when it is recorded (an observation, a skipped action). */
+/* An event that is complete when it is recorded (an observation, a skipped action, a
+ * stored revision); uid -1 and user NULL when hld itself is the actor. */
 int store_event_add(struct store *s, int64_t run, const char *service, enum hl_verb action, const char *reason,
-                    enum hl_result result, const char *error, int64_t *ret_id);
+                    enum hl_result result, const char *error, int64_t uid, const char *user, int64_t *ret_id);
 int store_event_get(struct store *s, int64_t id, json_t **ret);
 
 /* At start-up: whatever a killed hld left running is marked interrupted. Returns how many. */

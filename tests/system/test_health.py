@@ -297,7 +297,12 @@ def test_bad_health_section_changes_nothing(hld, case, lines, key, reason):
 
 
 def metrics_lines(path):
-    return path.read_text().splitlines()
+    """The metrics file's lines; an empty file or one without its metrics is a failure."""
+    lines = path.read_text().splitlines()
+    assert lines, "%s is empty" % path
+    for metric in ("hl_service_up", "hl_service_restarts"):
+        assert "# TYPE %s gauge" % metric in lines, (metric, lines)
+    return lines
 
 
 def test_metrics_file(hld_dirs):

@@ -115,3 +115,35 @@ def test_prune(hld):
     r = hld.hlctl("apply", hld.defs, "--prune", json=True).data
     assert [(a["service"], a["action"], a["result"]) for a in r["actions"]] == [(drop, "destroy", "ok")]
     assert hld.containers() == [keep]
+
+
+def test_destroy_of_a_required_service_says_which_requires_it(hld):
+    """The reason was lost ("io.hl.Destroy failed with the error io.hl.Busy"): an empty
+    message parameter overwrote it."""
+    db, web = hld.name("db"), hld.name("web")
+    hld.write(db, definition())
+    hld.write(web, definition(requires=[db]))
+    hld.apply()
+    r = hld.hlctl("destroy", db, "--yes", check=False)
+    assert r.rc == 1, r
+    assert r.err.strip() == "hlctl: %s requires %s: destroy %s first" % (web, db, web), r
+    reply = hld.call("io.hl.Destroy", {"name": db})
+    assert reply["error"] == "io.hl.Busy", reply
+    assert reply["parameters"]["message"] == "%s requires %s: destroy %s first" % (web, db, web), reply
+    assert hld.state(db) == "RUNNING"
+
+
+def test_each_stored_revision_is_an_apply_event(hld):
+    name = hld.name("rev")
+    hld.write(name, definition())
+    hld.apply()
+    hld.write(name, definition(memory="96M"))
+    hld.apply()
+    hld.apply()  # unchanged: no revision, no event
+    applied = hld.hlctl("history", "--action", "apply", json=True).data["events"]
+    assert [(e["service"], e["result"]) for e in applied] == [(name, "ok"), (name, "ok")], applied
+    assert applied[0]["reason"].startswith("revision 1 from ") and applied[1]["reason"].startswith("revision 2 from ")
+    assert all(e["user"] == "root" for e in applied), applied
+    # In the same run as the actions it led to.
+    runs = {e["run"] for e in hld.history(name) if e["action"] in ("apply", "create")}
+    assert len(runs) == 1 or all(r is not None for r in runs)

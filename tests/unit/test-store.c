@@ -123,7 +123,7 @@ TEST(history_filters_and_limits) {
         fresh();
         ASSERT_INT_EQ(store_open(path, &s), 0);
         for (int i = 0; i < 5; i++)
-                ASSERT_INT_EQ(store_event_add(s, 0, i % 2 ? "dns" : "proxy", i == 4 ? HL_VERB_STOP : HL_VERB_START, "test", i == 3 ? HL_RESULT_FAILED : HL_RESULT_OK, NULL, NULL), 0);
+                ASSERT_INT_EQ(store_event_add(s, 0, i % 2 ? "dns" : "proxy", i == 4 ? HL_VERB_STOP : HL_VERB_START, "test", i == 3 ? HL_RESULT_FAILED : HL_RESULT_OK, NULL, -1, NULL, NULL), 0);
         ASSERT_INT_EQ(store_history(s, &(struct store_history_filter) { .service = "dns", .limit = 100 }, &events), 0);
         ASSERT_INT_EQ(json_array_size(events), 2);
         json_decref(events);
