@@ -105,55 +105,25 @@ static bool has_conf_suffix(const char *path) {
 
 /* Reads one definition file into {name, text, file}: -errno, with the error printed. */
 static int read_definition(const char *path, json_t **ret) {
-        _cleanup_close_ int fd = -1;
         _cleanup_free_ char *name = NULL, *buf = NULL;
         json_t *text, *definition;
         const char *base;
-        struct stat st;
         size_t len = 0;
+        int r;
 
-        /* O_NONBLOCK: opening a FIFO would wait for a writer; it is refused below instead. */
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0 || fstat(fd, &st) < 0) {
-                int r = -errno;
-
-                log_error("cannot read %s: %s", path, strerror(-r));
-                return r;
-        }
-        if (!S_ISREG(st.st_mode)) {
+        r = hl_read_file(path, HL_DEF_MAX_SIZE, &buf, &len);
+        if (r == -EBADFD)
                 log_error("%s is not a regular file: definitions are read from regular files only", path);
-                return -EINVAL;
-        }
-        if (st.st_size > (off_t) HL_DEF_MAX_SIZE)
-                goto too_big;
-
-        buf = malloc(HL_DEF_MAX_SIZE + 1);
-        if (!buf)
-                return log_oom();
-        /* The size may change while reading: the limit is checked on what was read. */
-        while (len <= HL_DEF_MAX_SIZE) {
-                ssize_t n = read(fd, buf + len, HL_DEF_MAX_SIZE + 1 - len);
-
-                if (n < 0) {
-                        int r = -errno;
-
-                        if (r == -EINTR)
-                                continue;
-                        log_error("cannot read %s: %s", path, strerror(-r));
-                        return r;
-                }
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-        }
-        if (len > HL_DEF_MAX_SIZE)
-                goto too_big;
-
+        else if (r == -EFBIG)
+                log_error("%s is larger than the %uK a definition file may be", path, HL_DEF_MAX_SIZE / 1024);
+        else if (r < 0)
+                log_error("cannot read %s: %s", path, strerror(-r));
+        if (r < 0)
+                return r;
         base = base_name(path);
         name = strndup(base, strlen(base) - strlen(".conf"));
         if (!name)
                 return log_oom();
-
         text = json_stringn(buf, len);
         if (!text) {
                 log_error("%s is not UTF-8 text", path);
@@ -166,10 +136,6 @@ static int read_definition(const char *path, json_t **ret) {
         }
         *ret = definition;
         return 0;
-
-too_big:
-        log_error("%s is larger than the %uK a definition file may be", path, HL_DEF_MAX_SIZE / 1024);
-        return -EFBIG;
 }
 
 static int conf_filter(const struct dirent *de) {

@@ -179,7 +179,7 @@ int config_load(struct config *c, const char *path, bool required) {
         if (r < 0) {
                 if (r == -ENOENT && !required)
                         return 0;
-                log_error("%s: %s", path, strerror(-r));
+                log_error("%s: %s", path, r == -EBADFD ? "not a regular file" : strerror(-r));
                 return r;
         }
         r = hl_ini_parse(path, text, len, 1024 * 1024, 16 * 1024, on_line, c, &errors);

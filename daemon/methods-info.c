@@ -303,7 +303,7 @@ void methods_health(struct manager *m, struct request *req, json_t *parameters) 
                 json_t *names;
         } a = {};
         static const struct hl_field table[] = {
-                { "names", HL_FIELD_ARRAY, 0, false },
+                { "names", HL_FIELD_ARRAY, offsetof(__typeof__(a), names), false },
                 {},
         };
         _cleanup_(hl_strv_freep) char **names = NULL;
@@ -342,7 +342,7 @@ void methods_health_history(struct manager *m, struct request *req, json_t *para
                 int64_t since;
         } a = {};
         static const struct hl_field table[] = {
-                { "name", HL_FIELD_STRING, 0, true },
+                { "name", HL_FIELD_STRING, offsetof(__typeof__(a), name), true },
                 { "since", HL_FIELD_INT, offsetof(__typeof__(a), since), false },
                 {},
         };

@@ -46,8 +46,9 @@ int hl_path_normalize(const char *path, char **ret);
 /* SHA-256 of data, as 64 lowercase hex characters plus NUL in ret. */
 void hl_sha256_hex(const void *data, size_t len, char ret[65]);
 
-/* Reads a whole file of at most max bytes with open/read (no stdio), NUL-terminated.
- * -EFBIG when larger. */
+/* Reads a whole regular file of at most max bytes with open/read (no stdio),
+ * NUL-terminated. -EFBIG when larger, -EBADFD when it is no regular file (a FIFO, a
+ * device, a directory: never waited on). */
 int hl_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
 
 /* The wall clock in Unix milliseconds, as the database keeps times. */
