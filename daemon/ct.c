@@ -16,6 +16,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "inroot.h"
@@ -1111,12 +1112,22 @@ int ct_create(const char *lxcpath, const struct hl_def *def, const struct ct_set
 /* The helper of an exec probe: attaches, tells hld the pid, waits for the command up to
  * the timeout (killing it then: it is the helper's own child, so no pid can be reused
  * meanwhile) and tells hld how it ended. */
+static int64_t monotonic_us(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static void attach_helper(const char *lxcpath, const char *name, char *const *argv, uint64_t timeout_ms, int fd) {
-        int msg[2] = { -1, 0 }; /* [0]: 0 exited, 1 killed at the timeout, -1 not started; [1]: wait status */
+        struct ct_attach_result res = { .how = -1 };
         _cleanup_free_ char *error = NULL;
+        int64_t started = monotonic_us();
         pid_t pid = -1;
         int pidfd;
 
+        /* The check's own time: from the attach to the command's end, measured here where
+         * no other probe's work can add to it. */
         if (do_attach(lxcpath, name, argv, &pid, &error) >= 0) {
                 struct pollfd p = { .events = POLLIN };
 
@@ -1124,13 +1135,14 @@ static void attach_helper(const char *lxcpath, const char *name, char *const *ar
                 p.fd = pidfd;
                 if (pidfd >= 0 && poll(&p, 1, (int) timeout_ms) == 0) {
                         kill(pid, SIGKILL);
-                        msg[0] = 1;
+                        res.how = 1;
                 } else
-                        msg[0] = 0;
-                while (waitpid(pid, &msg[1], 0) < 0 && errno == EINTR)
+                        res.how = 0;
+                while (waitpid(pid, &res.status, 0) < 0 && errno == EINTR)
                         ;
         }
-        (void) !write(fd, msg, sizeof(msg));
+        res.duration_us = monotonic_us() - started;
+        (void) !write(fd, &res, sizeof(res));
         if (error)
                 (void) !write(fd, error, strlen(error));
         _exit(0);

@@ -66,10 +66,17 @@ int ct_observe_copy(struct ct_observed *dst, const struct ct_observed *src);
 /* liblxc's configured lxc.lxcpath (usually /var/lib/lxc). */
 const char *ct_default_lxcpath(void);
 
+/* What an exec probe's helper tells: how the command ended (0 exited, 1 killed at the
+ * timeout, -1 never started), its wait status, and how long it took from the attach. */
+struct ct_attach_result {
+        int how;
+        int status;
+        int64_t duration_us;
+};
+
 /* Runs argv inside the running container (liblxc attach, environment cleared, standard
- * streams on /dev/null) from a helper process, and returns at once: ret_fd then yields
- * two ints, how it ended (0 exited, 1 killed at timeout_ms, -1 never started) and its
- * wait status, followed by an error text if it never started; EOF when the helper is
- * done. The helper is hld's child: reap it after EOF. */
+ * streams on /dev/null) from a helper process, and returns at once: ret_fd then yields a
+ * struct ct_attach_result, followed by an error text if it never started; EOF when the
+ * helper is done. The helper is hld's child: reap it after EOF. */
 int ct_attach(const char *lxcpath, const char *name, char *const *argv, uint64_t timeout_ms, pid_t *ret_helper,
               int *ret_fd, char **ret_error);

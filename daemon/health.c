@@ -34,7 +34,6 @@ struct health {
         unsigned pending;
         bool round_failed;
         char round_message[320];
-        int round_store_error; /* the first result of the round that could not be stored */
         struct sweep **waiters;
         size_t n_waiters;
         /* The last result of each check, for status and the metrics. */
@@ -48,7 +47,7 @@ struct sweep {
         unsigned pending;
         uint64_t started;
         bool healthy;
-        int store_error; /* some result could not be recorded */
+        unsigned failed_writes; /* writer.failed_writes when it began */
         health_sweep_cb cb;
         void *userdata;
 };
@@ -57,6 +56,30 @@ struct probe_ctx {
         struct health *h;
         size_t index;
 };
+
+/* Probe results are written after the loop has handled every probe that ended in the same
+ * turn, in one transaction (a uv_check handle runs after the poll phase): a sweep of a
+ * hundred checks costs one commit, and no probe's callback waits for another's write, so
+ * each probe's time is its own. Sweeps are answered after their results are written, so
+ * that they can say whether they were. One loop per process: the queue is this file's. */
+struct queued_result {
+        int64_t time_ms;
+        char *service, *check, *message;
+        bool ok;
+        int64_t latency_ms;
+};
+
+static struct {
+        struct manager *m;
+        uv_check_t check;
+        bool initialized;
+        struct queued_result *items;
+        size_t n, cap;
+        struct sweep **sweeps; /* done, waiting for their results' write */
+        size_t n_sweeps;
+        unsigned failed_writes; /* how many writes failed so far, and the last one's error */
+        int last_error;
+} writer;
 
 const char *health_status_to_string(enum health_status s) {
         static const char *const names[] = {
@@ -128,22 +151,112 @@ static void sweep_add(struct sweep *sw, const char *service, const char *check, 
                 sw->healthy = false;
 }
 
-static void sweep_done(struct sweep *sw) {
+static void sweep_answer(struct sweep *sw) {
+        bool stored = writer.failed_writes == sw->failed_writes;
         json_t *reply;
 
-        if (--sw->pending > 0)
-                return;
         reply = json_pack("{s:o, s:b, s:I, s:b}", "results", sw->results, "healthy", sw->healthy, "duration_ms",
-                          (json_int_t) ((uv_hrtime() - sw->started) / 1000000), "stored", sw->store_error == 0);
-        if (reply && sw->store_error < 0) {
+                          (json_int_t) ((uv_hrtime() - sw->started) / 1000000), "stored", stored);
+        if (reply && !stored) {
                 char message[256];
-                snprintf(message, sizeof(message), "the results could not be recorded: %s", store_strerror(sw->store_error));
+                snprintf(message, sizeof(message), "the results could not be recorded: %s", store_strerror(writer.last_error));
                 json_object_set_new(reply, "error", json_string(message));
         }
         health_export(sw->m);
         sw->cb(sw->userdata, reply);
         json_decref(reply);
         free(sw);
+}
+
+void health_flush(struct manager *m) {
+        _cleanup_free_ struct store_health_row *rows = calloc(writer.n + 1, sizeof(*rows));
+        struct sweep **sweeps = writer.sweeps;
+        size_t n_sweeps = writer.n_sweeps;
+        int r = rows ? 0 : -ENOMEM;
+
+        for (size_t i = 0; rows && i < writer.n; i++)
+                rows[i] = (struct store_health_row) { .time_ms = writer.items[i].time_ms, .service = writer.items[i].service,
+                                                      .check = writer.items[i].check, .ok = writer.items[i].ok,
+                                                      .latency_ms = writer.items[i].latency_ms,
+                                                      .message = writer.items[i].message };
+        if (r >= 0)
+                r = store_health_add_batch(m->store, rows, writer.n);
+        if (r < 0) {
+                writer.failed_writes++;
+                writer.last_error = r;
+                log_warning("could not record %zu probe results: %s, ignoring", writer.n, store_strerror(r));
+        }
+        for (size_t i = 0; i < writer.n; i++) {
+                free(writer.items[i].service);
+                free(writer.items[i].check);
+                free(writer.items[i].message);
+        }
+        writer.n = 0;
+        writer.sweeps = NULL;
+        writer.n_sweeps = 0;
+        if (writer.initialized)
+                uv_check_stop(&writer.check);
+        for (size_t i = 0; i < n_sweeps; i++)
+                sweep_answer(sweeps[i]);
+        free(sweeps);
+}
+
+static void on_check(uv_check_t *c) {
+        health_flush(writer.m);
+}
+
+static void writer_start(struct manager *m) {
+        if (!writer.initialized) {
+                uv_check_init(m->loop, &writer.check);
+                writer.initialized = true;
+        }
+        writer.m = m;
+        if (!uv_is_active((uv_handle_t *) &writer.check) && !uv_is_closing((uv_handle_t *) &writer.check))
+                uv_check_start(&writer.check, on_check);
+}
+
+static void queue_result(struct manager *m, const char *service, const char *check, const struct probe_result *r) {
+        struct queued_result *q;
+
+        if (writer.n == writer.cap) {
+                size_t cap = writer.cap ? writer.cap * 2 : 64;
+                struct queued_result *items = realloc(writer.items, sizeof(*items) * cap);
+                if (!items) {
+                        log_warning("out of memory: a probe result of %s is not recorded", service);
+                        return;
+                }
+                writer.items = items;
+                writer.cap = cap;
+        }
+        q = &writer.items[writer.n];
+        *q = (struct queued_result) { .time_ms = hl_now_ms(), .service = strdup(service), .check = strdup(check),
+                                      .message = strdup(r->message), .ok = r->ok, .latency_ms = r->latency_ms };
+        if (!q->service || !q->check || !q->message) {
+                free(q->service);
+                free(q->check);
+                free(q->message);
+                return;
+        }
+        writer.n++;
+        writer_start(m);
+}
+
+static void sweep_done(struct sweep *sw) {
+        struct sweep **sweeps;
+
+        if (--sw->pending > 0)
+                return;
+        /* Answered once its results are written (at once when nothing waits to be). */
+        sweeps = realloc(writer.sweeps, sizeof(*sweeps) * (writer.n_sweeps + 1));
+        if (!sweeps || writer.n == 0) {
+                if (sweeps)
+                        writer.sweeps = sweeps;
+                sweep_answer(sw);
+                return;
+        }
+        writer.sweeps = sweeps;
+        writer.sweeps[writer.n_sweeps++] = sw;
+        writer_start(sw->m);
 }
 
 /* The verdict of a finished round: Retries failed rounds in a row make a service
@@ -198,8 +311,6 @@ static void finish_waiters(struct health *h, struct service *s) {
         for (size_t i = 0; i < n; i++) {
                 for (size_t k = 0; k < h->n_last && h->round_desired; k++)
                         sweep_add(waiters[i], h->service, h->round_desired->def->health.checks[k].text, &h->last[k]);
-                if (h->round_store_error < 0 && waiters[i]->store_error == 0)
-                        waiters[i]->store_error = h->round_store_error;
                 sweep_done(waiters[i]);
         }
         free(waiters);
@@ -213,11 +324,8 @@ static void on_probe(void *userdata, const struct probe_result *r) {
 
         if (ctx->index < h->n_last)
                 h->last[ctx->index] = *r;
-        if (h->m) {
-                int q = store_health_add(h->m->store, h->service, check->text, r->ok, r->latency_ms, r->message);
-                if (q < 0 && h->round_store_error == 0)
-                        h->round_store_error = q;
-        }
+        if (h->m)
+                queue_result(h->m, h->service, check->text, r);
         if (!r->ok && !h->round_failed) {
                 h->round_failed = true;
                 snprintf(h->round_message, sizeof(h->round_message), "%s: %s", check->text, r->message);
@@ -261,7 +369,6 @@ static void round_start(struct health *h) {
         h->round_desired = desired_ref(s->desired);
         h->round_failed = false;
         h->round_message[0] = 0;
-        h->round_store_error = 0;
         if (h->n_last != cfg->n_checks) {
                 free(h->last);
                 h->last = calloc(cfg->n_checks, sizeof(*h->last));
@@ -335,7 +442,7 @@ int health_sweep(struct manager *m, char **names, health_sweep_cb cb, void *user
                 return -ENOMEM;
         }
         *sw = (struct sweep) { .m = m, .results = sw->results, .pending = 1, .started = uv_hrtime(), .healthy = true,
-                               .cb = cb, .userdata = userdata };
+                               .failed_writes = writer.failed_writes, .cb = cb, .userdata = userdata };
         for (size_t i = 0; i < m->n_services; i++) {
                 struct service *s = m->services[i];
                 struct health *h;

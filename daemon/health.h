@@ -28,6 +28,9 @@ void health_forget(struct service *s);
 typedef void (*health_sweep_cb)(void *userdata, json_t *reply);
 int health_sweep(struct manager *m, char **names, health_sweep_cb cb, void *userdata);
 
+/* Writes the probe results not yet written (they go in one transaction per turn of the
+ * loop) and answers the sweeps that waited for them; call at the end, too. */
+void health_flush(struct manager *m);
 /* Writes the metrics file (config MetricsFile=) atomically, when one is configured. */
 void health_export(struct manager *m);
 /* Summarizes and deletes probe results older than the retention; call now and then. */

@@ -525,6 +525,9 @@ int main(int argc, char **argv) {
         if (uv_loop_close(&loop) < 0)
                 log_warning("the event loop still had handles at exit");
         reconcile_done(m);
+        /* Probe results of the last turn of the loop, not written yet. */
+        if (m->store)
+                health_flush(m);
         store_close(m->store);
         config_done(&m->config);
         return r < 0 ? 1 : 0;

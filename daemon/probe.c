@@ -26,6 +26,8 @@ struct probe {
         char *service;
         pid_t init_pid;
         uint64_t started;
+        int64_t measured_us; /* exec: the duration its helper measured; -1 until known */
+        char server[64];     /* dns: the server asked */
         uint64_t timeout_ms;
         probe_cb cb;
         void *userdata;
@@ -86,7 +88,9 @@ static void report(struct probe *p, bool ok, const char *fmt, ...) {
         if (p->reported)
                 return;
         p->reported = true;
-        r.latency_ms = (int64_t) ((uv_hrtime() - p->started) / 1000000);
+        /* The probe's own time, from its connect or query (or, for exec, as its helper
+         * measured it), not from the start of the round or sweep it is part of. */
+        r.latency_ms = p->measured_us >= 0 ? p->measured_us / 1000 : (int64_t) ((uv_hrtime() - p->started) / 1000000);
         va_start(ap, fmt);
         vsnprintf(r.message, sizeof(r.message), fmt, ap);
         va_end(ap);
@@ -219,6 +223,7 @@ static int start_tcp(struct probe *p, int netns_fd) {
                 return r;
         }
         p->connect.data = p;
+        p->started = uv_hrtime();
         return uv_tcp_connect(&p->connect, &p->io.tcp, (struct sockaddr *) &addr, on_connected);
 }
 
@@ -267,7 +272,7 @@ static void on_dns_recv(uv_udp_t *u, ssize_t n, const uv_buf_t *buf, const struc
         if (n == 0 && !from)
                 return;
         if (n < 0) {
-                report(p, false, "%s", uv_strerror((int) n));
+                report(p, false, "%s port 53: %s", p->server, uv_strerror((int) n));
                 return;
         }
         rcode = hl_dns_rcode((const uint8_t *) buf->base, (size_t) n, p->dns_id, &answers);
@@ -275,9 +280,10 @@ static void on_dns_recv(uv_udp_t *u, ssize_t n, const uv_buf_t *buf, const struc
                 return; /* not the answer to our query: keep waiting */
         wanted = p->check->nxdomain ? HL_DNS_NXDOMAIN : HL_DNS_NOERROR;
         if (rcode == wanted)
-                report(p, true, "%s, %u answers", hl_dns_rcode_to_string(rcode), answers);
+                report(p, true, "%s from %s, %u answers", hl_dns_rcode_to_string(rcode), p->server, answers);
         else
-                report(p, false, "%s, wanted %s", hl_dns_rcode_to_string(rcode), hl_dns_rcode_to_string(wanted));
+                report(p, false, "%s from %s, wanted %s", hl_dns_rcode_to_string(rcode), p->server,
+                       hl_dns_rcode_to_string(wanted));
 }
 
 static void on_dns_sent(uv_udp_send_t *s, int status) {
@@ -289,12 +295,18 @@ static void on_dns_sent(uv_udp_send_t *s, int status) {
 
 static int start_dns(struct probe *p, int netns_fd) {
         struct sockaddr_storage addr = {};
-        char server[64];
         uv_buf_t buf;
         int fd, n, r;
 
-        container_resolver(p->init_pid, server, sizeof(server));
-        r = make_address(server, 53, &addr);
+        /* The service itself unless the check names a server: a DNS filter's check asks
+         * the filter, not the upstream its own resolv.conf names. */
+        if (p->check->address)
+                snprintf(p->server, sizeof(p->server), "%s", p->check->address);
+        else if (p->check->ask_resolver)
+                container_resolver(p->init_pid, p->server, sizeof(p->server));
+        else
+                snprintf(p->server, sizeof(p->server), "127.0.0.1");
+        r = make_address(p->server, 53, &addr);
         if (r < 0)
                 return r;
         p->dns_id = (uint16_t) (uv_hrtime() ^ (uint64_t) p->init_pid);
@@ -323,6 +335,7 @@ static int start_dns(struct probe *p, int netns_fd) {
                 return r;
         buf = uv_buf_init((char *) p->query, (unsigned) n);
         p->send.data = p;
+        p->started = uv_hrtime();
         return uv_udp_send(&p->send, &p->io.udp, &buf, 1, NULL, on_dns_sent);
 }
 
@@ -331,7 +344,7 @@ static int start_dns(struct probe *p, int netns_fd) {
 static void on_exec_output(uv_poll_t *h, int status, int events) {
         struct probe *p = h->data;
         ssize_t n = read(p->pidfd, p->buf + p->len, sizeof(p->buf) - 1 - p->len);
-        int msg[2];
+        struct ct_attach_result res;
 
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
                 return;
@@ -344,20 +357,22 @@ static void on_exec_output(uv_poll_t *h, int status, int events) {
                 ;
         p->pid = 0;
         p->buf[p->len] = 0;
-        if (p->len < sizeof(msg))
+        if (p->len < sizeof(res))
                 report(p, false, "the probe's helper died");
         else {
-                memcpy(msg, p->buf, sizeof(msg));
-                if (msg[0] < 0)
-                        report(p, false, "%s", p->len > sizeof(msg) ? p->buf + sizeof(msg) : "could not run the command");
-                else if (msg[0] == 1)
+                memcpy(&res, p->buf, sizeof(res));
+                if (res.how >= 0)
+                        p->measured_us = res.duration_us;
+                if (res.how < 0)
+                        report(p, false, "%s", p->len > sizeof(res) ? p->buf + sizeof(res) : "could not run the command");
+                else if (res.how == 1)
                         report(p, false, "not finished within %.1f s", (double) p->timeout_ms / 1000);
-                else if (WIFEXITED(msg[1]) && WEXITSTATUS(msg[1]) == 0)
+                else if (WIFEXITED(res.status) && WEXITSTATUS(res.status) == 0)
                         report(p, true, "exit status 0");
-                else if (WIFEXITED(msg[1]))
-                        report(p, false, "exit status %d", WEXITSTATUS(msg[1]));
+                else if (WIFEXITED(res.status))
+                        report(p, false, "exit status %d", WEXITSTATUS(res.status));
                 else
-                        report(p, false, "killed by signal %d", WTERMSIG(msg[1]));
+                        report(p, false, "killed by signal %d", WTERMSIG(res.status));
         }
         if (!uv_is_closing((uv_handle_t *) &p->io))
                 uv_close((uv_handle_t *) &p->io, on_closed);
@@ -399,7 +414,7 @@ int probe_start(struct manager *m, const char *service, pid_t init_pid, int netn
 
         if (!p)
                 return -ENOMEM;
-        *p = (struct probe) { .m = m, .check = check, .init_pid = init_pid, .started = uv_hrtime(),
+        *p = (struct probe) { .m = m, .check = check, .init_pid = init_pid, .started = uv_hrtime(), .measured_us = -1,
                               .timeout_ms = timeout_ms, .cb = cb,
                               .userdata = userdata, .pidfd = -1, .service = strdup(service) };
         if (!p->service) {

@@ -628,6 +628,29 @@ int store_health_add(struct store *s, const char *service, const char *check, bo
         return r < 0 ? r : step_done(s, st);
 }
 
+int store_health_add_batch(struct store *s, const struct store_health_row *rows, size_t n) {
+        int r;
+
+        if (n == 0)
+                return 0;
+        r = store_begin(s);
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                _cleanup_stmt_ sqlite3_stmt *st = NULL;
+                r = prepare(s, &st,
+                            "INSERT INTO health_results (time, service, check_text, ok, latency_ms, message) "
+                            "VALUES (?, ?, ?, ?, ?, ?)",
+                            "ittiit", rows[i].time_ms, rows[i].service, rows[i].check, (int64_t) rows[i].ok,
+                            rows[i].latency_ms, rows[i].message);
+                if (r >= 0)
+                        r = step_done(s, st);
+        }
+        if (r >= 0)
+                r = store_commit(s);
+        if (r < 0)
+                store_rollback(s);
+        return r;
+}
+
 int store_health_expire(struct store *s, int64_t before_ms) {
         _cleanup_stmt_ sqlite3_stmt *sum = NULL, *del = NULL;
         int r;

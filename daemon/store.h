@@ -80,6 +80,16 @@ int store_restart_set(struct store *s, const char *service, unsigned failures, i
 /* Health: every probe result; older ones summarized per day and deleted. */
 int store_health_add(struct store *s, const char *service, const char *check, bool ok, int64_t latency_ms,
                      const char *message);
+struct store_health_row {
+        int64_t time_ms;
+        const char *service;
+        const char *check;
+        bool ok;
+        int64_t latency_ms;
+        const char *message;
+};
+/* Many results in one transaction: a sweep of a hundred checks costs one commit. */
+int store_health_add_batch(struct store *s, const struct store_health_row *rows, size_t n);
 int store_health_expire(struct store *s, int64_t before_ms);
 /* io.hl.HealthHistory: uptime share, flaps, failing since and the failures themselves. */
 int store_health_history(struct store *s, const char *service, int64_t since_ms, json_t **ret);

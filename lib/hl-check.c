@@ -213,12 +213,31 @@ int hl_check_parse(const char *text, struct hl_check *ret, char *reason, size_t 
         } else if (strcmp(w[0], "dns") == 0) {
                 c.kind = HL_CHECK_DNS;
                 c.type = 1;
-                if (n < 2 || n > 4)
-                        return bad(reason, size, "use dns NAME [TYPE] [noerror|nxdomain]");
+                if (n < 2 || n > 5)
+                        return bad(reason, size, "use dns NAME [TYPE] [noerror|nxdomain] [@ADDRESS|@resolver]");
                 if (!dns_name_valid(w[1]))
                         return bad(reason, size, "\"%s\" is not a DNS name", w[1]);
                 for (size_t i = 2; i < n; i++) {
                         bool found = false;
+                        /* The server to ask, as dig writes it: the service itself by default. */
+                        if (w[i][0] == '@') {
+                                if (c.address || c.ask_resolver) {
+                                        hl_check_done(&c);
+                                        return bad(reason, size, "one @server at most");
+                                }
+                                if (strcmp(w[i], "@resolver") == 0) {
+                                        c.ask_resolver = true;
+                                        continue;
+                                }
+                                if (!ip_literal(w[i] + 1)) {
+                                        hl_check_done(&c);
+                                        return bad(reason, size, "\"%s\" is not @ADDRESS (an IP address) or @resolver", w[i]);
+                                }
+                                c.address = strdup(w[i] + 1);
+                                if (!c.address)
+                                        goto oom;
+                                continue;
+                        }
                         if (strcasecmp(w[i], "nxdomain") == 0 || strcasecmp(w[i], "noerror") == 0) {
                                 c.nxdomain = strcasecmp(w[i], "nxdomain") == 0;
                                 continue;
@@ -228,9 +247,11 @@ int hl_check_parse(const char *text, struct hl_check *ret, char *reason, size_t 
                                         c.type = dns_types[t].type;
                                         found = true;
                                 }
-                        if (!found)
+                        if (!found) {
+                                hl_check_done(&c);
                                 return bad(reason, size, "\"%s\" is not a query type (A, AAAA, CNAME, MX, NS, PTR, SOA, SRV, TXT) "
                                            "or noerror/nxdomain", w[i]);
+                        }
                 }
                 c.name = strdup(w[1]);
                 if (!c.name)

@@ -10,14 +10,15 @@ enum hl_check_kind {
         HL_CHECK_EXEC, /* exec CMD ARGS…: run in the container, healthy on exit status 0 */
         HL_CHECK_TCP,  /* tcp PORT [ADDRESS]: a connection inside the container's netns */
         HL_CHECK_HTTP, /* http URL [STATUS]: a GET inside the netns; 2xx/3xx or STATUS */
-        HL_CHECK_DNS,  /* dns NAME [TYPE] [noerror|nxdomain]: a query to its resolver */
+        HL_CHECK_DNS,  /* dns NAME [TYPE] [noerror|nxdomain] [@ADDRESS|@resolver]: a query */
 };
 
 struct hl_check {
         enum hl_check_kind kind;
         char *text;    /* the check as written, normalized: what people see */
         char **argv;   /* exec */
-        char *address; /* tcp, http: an IP literal (default 127.0.0.1) */
+        char *address; /* tcp, http: an IP literal (default 127.0.0.1); dns: @ADDRESS or NULL */
+        bool ask_resolver; /* dns: ask the first nameserver of the container's resolv.conf */
         uint16_t port;
         char *host;    /* http: the Host header */
         char *path;    /* http */

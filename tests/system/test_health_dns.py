@@ -55,3 +55,38 @@ def test_dns_check_noerror_and_nxdomain(hld):
     assert r.rc == 1
     results = json.loads(r.out)["results"]
     assert all(not row["ok"] and "refused" in row["message"] for row in results), results
+
+
+def test_dns_check_asks_the_server_it_names(hld):
+    """@ADDRESS asks that server, as dig does; @resolver the container's resolv.conf; and by
+    default the service itself (127.0.0.1 in its netns), so that a DNS filter's check asks
+    the filter, not the upstream its own resolv.conf names."""
+    name = hld.name("dnsat")
+    hld.write(name, health_definition(
+        ["dns example.com @127.0.0.2", "dns example.com @resolver", "dns example.com"],
+        health=["Interval=1h", "Timeout=2s"],
+        provision=[LO_UP, "Provision=echo 'nameserver 127.0.0.3' > /etc/resolv.conf"]))
+    hld.apply()
+    pid = hld.container_pid(name)
+    responders = []
+    try:
+        for address in ("127.0.0.2", "127.0.0.3"):
+            p = subprocess.Popen(["nsenter", "-t", str(pid), "-n", sys.executable, "-c",
+                                  RESPONDER.replace('"127.0.0.1"', '"%s"' % address)],
+                                 stdout=subprocess.PIPE, text=True)
+            responders.append(p)
+            assert p.stdout.readline().strip() == "ready"
+        r = hld.hlctl("health", name, json=True, check=False)
+        assert r.rc == 1, r
+        rows = {row["check"]: row for row in json.loads(r.out)["results"]}
+        assert rows["dns example.com @127.0.0.2"]["ok"], rows
+        assert rows["dns example.com @127.0.0.2"]["message"].startswith("NOERROR from 127.0.0.2"), rows
+        assert rows["dns example.com @resolver"]["ok"], rows
+        assert "from 127.0.0.3" in rows["dns example.com @resolver"]["message"], rows
+        # Nothing answers on 127.0.0.1: the default asks the service itself, and fails.
+        assert not rows["dns example.com"]["ok"], rows
+        assert "127.0.0.1 port 53" in rows["dns example.com"]["message"], rows
+    finally:
+        for p in responders:
+            p.kill()
+            p.wait()
