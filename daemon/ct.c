@@ -41,6 +41,11 @@ static bool cgroup_v2;
  * clones are safe. Helpers run in parallel; reads stay in hld's threads. */
 static int fail(char **ret_error, int r, const char *fmt, ...) HL_PRINTF(3, 4);
 
+/* Set in a helper process (below): only there may liblxc's process-wide log be pointed at
+ * a file (helper_log_begin). */
+static bool in_helper;
+static char helper_log[PATH_MAX];
+
 struct helper_result {
         int r;
         char error[1024];
@@ -81,6 +86,7 @@ static int run_in_helper(const char *name, helper_fn fn, void *data, char **ret_
 
                 close(fds[0]);
                 prctl(PR_SET_NAME, (unsigned long) "hld-lxc", 0, 0, 0);
+                in_helper = true;
                 res.r = fn(data, &error);
                 if (error)
                         snprintf(res.error, sizeof(res.error), "%s", error);
@@ -479,8 +485,57 @@ static int fail(char **ret_error, int r, const char *fmt, ...) {
         return r;
 }
 
+/* liblxc says why a call failed in its log, not in its return value: a helper process (and
+ * only one: the log is process-wide) sends liblxc's log to a file in the container's
+ * directory, and a failure quotes its ERROR lines. */
+static void helper_log_begin(const char *lxcpath, const char *name) {
+        struct lxc_log l = { .name = name, .lxcpath = lxcpath, .level = "ERROR", .prefix = "hld", .quiet = true };
+
+        if (!in_helper || helper_log[0])
+                return;
+        snprintf(helper_log, sizeof(helper_log), "%s/%s/hl-lxc.log", lxcpath, name);
+        (void) unlink(helper_log);
+        l.file = helper_log;
+        if (lxc_log_init(&l) < 0)
+                helper_log[0] = 0;
+}
+
+/* The message of an ERROR line: what follows its "file:function:line - ". */
+static const char *log_message(char *line) {
+        char *p = strstr(line, " ERROR ");
+
+        if (!p || !(p = strstr(p, " - ")) || !(p = strstr(p + 3, " - ")))
+                return NULL;
+        p += 3;
+        p[strcspn(p, "\n")] = 0;
+        return *p ? p : NULL;
+}
+
+/* The first ERROR of the log (the cause, as a rule) and the last (what failed in the
+ * end), or what liblxc keeps in error_string. */
 static const char *lxc_reason(struct lxc_container *c) {
-        return c->error_string && *c->error_string ? c->error_string : "liblxc gave no reason";
+        static char reason[768];
+        _cleanup_free_ char *text = NULL;
+        char first[384] = "", last[384] = "";
+        char *save = NULL;
+
+        if (helper_log[0] && hl_read_file(helper_log, 1 << 20, &text, NULL) >= 0)
+                for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                        const char *m = log_message(line);
+                        if (!m)
+                                continue;
+                        if (!first[0])
+                                snprintf(first, sizeof(first), "%s", m);
+                        snprintf(last, sizeof(last), "%s", m);
+                }
+        if (first[0] && strcmp(first, last) != 0)
+                snprintf(reason, sizeof(reason), "%s; %s", first, last);
+        else if (first[0])
+                snprintf(reason, sizeof(reason), "%s", first);
+        else
+                snprintf(reason, sizeof(reason), "%s",
+                         c && c->error_string && *c->error_string ? c->error_string : "liblxc gave no reason");
+        return reason;
 }
 
 /* True when s holds a control character: liblxc's config reader ends a line at a line
@@ -733,6 +788,7 @@ static int do_start(const char *lxcpath, const char *name, char **ret_error) {
         r = prepare_mounts(c, lxcpath, name, ret_error);
         if (r < 0)
                 return r;
+        helper_log_begin(lxcpath, name);
         /* The container must not inherit hld's sockets or database. */
         c->want_close_all_fds(c, true);
         c->want_daemonize(c, true);
@@ -747,8 +803,7 @@ static int do_start(const char *lxcpath, const char *name, char **ret_error) {
         if (!started)
                 remove_start_cgroups(name);
         if (!started)
-                return fail(ret_error, -EIO, "liblxc could not start %s: %s (lxc-start -F -P %s -n %s shows why)", name,
-                            lxc_reason(c), lxcpath, name);
+                return fail(ret_error, -EIO, "liblxc could not start %s: %s", name, lxc_reason(c));
         if (!c->wait(c, hl_ct_state_to_string(HL_CT_RUNNING), 10))
                 return fail(ret_error, -ETIMEDOUT, "%s did not reach RUNNING within 10 s", name);
         return 0;
@@ -839,7 +894,8 @@ static int provision(const char *lxcpath, const char *name, char *const *command
                 int status = c->attach_run_wait(c, &options, "/bin/sh", argv);
 
                 if (status < 0)
-                        return fail(ret_error, -EIO, "Provision step %zu could not be run in %s", i + 1, name);
+                        return fail(ret_error, -EIO, "Provision step %zu could not be run in %s: %s", i + 1, name,
+                                    lxc_reason(c));
                 if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
                         return fail(ret_error, -EIO, "Provision step %zu (%s) failed with status %d", i + 1, commands[i],
                                     WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
@@ -943,6 +999,7 @@ static int do_create(const char *lxcpath, const struct hl_def *def, const struct
                 return fail(ret_error, r, "cannot mark %s as being created: %s", dir, strerror(-r));
         }
         close(fd);
+        helper_log_begin(lxcpath, def->name);
 
         c = lxc_container_new(def->name, lxcpath);
         if (!c)
@@ -974,6 +1031,30 @@ static int do_create(const char *lxcpath, const struct hl_def *def, const struct
                 do_destroy(lxcpath, def->name, NULL);
         }
         return r;
+}
+
+int ct_check_host(const struct hl_def *def, char **ret_problem) {
+        struct stat st;
+
+        /* What liblxc would only find out in the middle of a start. */
+        for (size_t i = 0; i < def->n_mounts; i++)
+                if (stat(def->mounts[i].source, &st) < 0)
+                        return fail(ret_problem, -ENOENT, "Mount= source %s does not exist on this node (%s)",
+                                    def->mounts[i].source, strerror(errno));
+        for (size_t i = 0; i < def->n_networks; i++) {
+                _cleanup_free_ char *bridge = hl_strdup_printf("/sys/class/net/%s/bridge", def->networks[i].bridge);
+                _cleanup_free_ char *iface = hl_strdup_printf("/sys/class/net/%s", def->networks[i].bridge);
+
+                if (!bridge || !iface)
+                        return -ENOMEM;
+                if (stat(iface, &st) < 0)
+                        return fail(ret_problem, -ENOENT, "Network= %s: the bridge %s does not exist on this node",
+                                    def->networks[i].name, def->networks[i].bridge);
+                if (stat(bridge, &st) < 0)
+                        return fail(ret_problem, -EINVAL, "Network= %s: %s is no bridge", def->networks[i].name,
+                                    def->networks[i].bridge);
+        }
+        return 0;
 }
 
 /* Where liblxc looks for template scripts (Debian's LXCTEMPLATEDIR). */
@@ -1052,7 +1133,7 @@ static int do_attach(const char *lxcpath, const char *name, char *const *argv, p
         options.env_policy = LXC_ATTACH_CLEAR_ENV;
         options.stdin_fd = options.stdout_fd = options.stderr_fd = null;
         if (c->attach(c, lxc_attach_run_command, &command, &options, &pid) < 0 || pid <= 0)
-                return fail(ret_error, -EIO, "could not run %s in %s", argv[0], name);
+                return fail(ret_error, -EIO, "could not run %s in %s: %s", argv[0], name, lxc_reason(c));
         *ret_pid = pid;
         return 0;
 }

@@ -52,6 +52,10 @@ int ct_start(const char *lxcpath, const char *name, char **ret_error);
 int ct_stop(const char *lxcpath, const char *name, int timeout_s, char **ret_error);
 int ct_destroy(const char *lxcpath, const char *name, char **ret_error);
 
+/* What def needs of the node that is not there (a Mount= source, a Network= bridge), as a
+ * sentence in ret_problem; 0 and no sentence when all is there. Blocks (stat). */
+int ct_check_host(const struct hl_def *def, char **ret_problem);
+
 /* Whether def's Template= can make a container: the template script exists, or the
  * tarball is a regular file that opens as a tar archive. Blocks (reads the file). */
 int ct_template_check(const struct hl_def *def, char **ret_error);

@@ -244,6 +244,17 @@ static void action_after(uv_work_t *req, int status) {
         run->progressed(run, it, a);
 }
 
+/* What status and why show of the latest action. */
+static void s_last_error(struct manager *m, struct item *it, const struct action *a) {
+        struct service *s = manager_find(m, it->name);
+
+        if (!s)
+                return;
+        s->last_action = (int) a->verb;
+        free(s->last_error);
+        s->last_error = a->error ? strdup(a->error) : NULL;
+}
+
 /* Back-off bookkeeping: an automatic start after an exit counts; a person's start or
  * apply clears the count. */
 static void count_restart(struct run *run, struct item *it, const struct action *a) {
@@ -271,6 +282,28 @@ static void count_restart(struct run *run, struct item *it, const struct action 
                          s->desired->def->restart.restart_sec_ms);
 }
 
+/* An action the plan knows cannot succeed: recorded as tried and failed, with the reason,
+ * and what follows it skipped. */
+static int fail_action(struct run *run, struct item *it, struct action *a) {
+        struct manager *m = run->m;
+        int r;
+
+        r = store_event_begin(m->store, run->id, it->name, a->verb, a->reason, run->request.uid, run->user, &a->event);
+        if (r < 0)
+                return r;
+        a->done = true;
+        a->result = HL_RESULT_FAILED;
+        a->error = strdup(it->problem ? it->problem : a->reason);
+        if (store_event_end(m->store, a->event, a->result, 0, a->error) < 0)
+                log_warning("could not record the end of %s %s, ignoring", hl_verb_to_string(a->verb), it->name);
+        events_publish(m, a->event);
+        log_full(LOG_ERR, it->name, hl_verb_to_string(a->verb), run->id, "%s", a->reason);
+        s_last_error(m, it, a);
+        it->next++;
+        item_finished(run, it, true, a->verb);
+        return 0;
+}
+
 static int start_action(struct run *run, struct item *it) {
         struct manager *m = run->m;
         struct action *a = &it->actions[it->next];
@@ -278,6 +311,8 @@ static int start_action(struct run *run, struct item *it) {
         struct service *s;
         int r;
 
+        if (a->impossible)
+                return fail_action(run, it, a);
         r = store_event_begin(m->store, run->id, it->name, a->verb, a->reason, run->request.uid, run->user, &a->event);
         if (r < 0)
                 return r;

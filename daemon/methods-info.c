@@ -233,8 +233,10 @@ static void why_done(void *userdata, const struct run_result *result) {
                 char when[16];
 
                 if (next > hl_now_ms())
-                        push_line(lines, "Crash-looping: %u automatic restarts in a row; the next start at %s.",
-                                  s->restart_failures, clock_time(next, when, sizeof(when)));
+                        push_line(lines, "Crash-looping: %u automatic restarts in a row; the next try in %" PRId64
+                                  " s (at %s)%s%s.", s->restart_failures, (next - hl_now_ms() + 999) / 1000,
+                                  clock_time(next, when, sizeof(when)), s->last_error ? "; the last error: " : "",
+                                  s->last_error ? s->last_error : "");
                 else
                         push_line(lines, "%u automatic restarts in a row (StartLimitBurst=%u).", s->restart_failures,
                                   s->desired->def->restart.start_limit_burst);

@@ -12,6 +12,7 @@
 
 void plan_item_done(struct item *it) {
         free(it->name);
+        free(it->problem);
         desired_unref(it->desired);
         ct_observed_done(&it->observed);
         for (size_t i = 0; i < it->n_actions; i++) {
@@ -121,7 +122,34 @@ static int plan_state(struct item *it, bool running, int64_t now) {
         return 0;
 }
 
+static int plan_item_actions(struct item *it, int64_t now);
+
+/* A start that cannot succeed (a Mount= source or a bridge is missing) is named in the plan,
+ * and fails without being tried: liblxc would only find out in the middle of it. A create
+ * starts the container too when it has Provision= lines. */
 int plan_item(struct item *it, int64_t now) {
+        int r = plan_item_actions(it, now);
+
+        if (r < 0 || !it->problem)
+                return r;
+        for (size_t i = 0; i < it->n_actions; i++) {
+                struct action *a = &it->actions[i];
+                char *reason;
+
+                if (a->verb != HL_VERB_START && a->verb != HL_VERB_RESTART &&
+                    !(a->verb == HL_VERB_CREATE && it->desired->def->provision))
+                        continue;
+                reason = hl_strdup_printf("cannot %s: %s", hl_verb_to_string(a->verb), it->problem);
+                if (!reason)
+                        return -ENOMEM;
+                free(a->reason);
+                a->reason = reason;
+                a->impossible = true;
+        }
+        return 0;
+}
+
+static int plan_item_actions(struct item *it, int64_t now) {
         const struct ct_observed *o = &it->observed;
         _cleanup_(hl_strv_freep) char **changes = NULL;
         bool running = is_running(o->state);

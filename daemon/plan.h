@@ -25,6 +25,7 @@ enum item_status {
 struct action {
         enum hl_verb verb;
         char *reason;
+        bool impossible; /* it cannot succeed (the item's problem): failed without being tried */
         char **changes;
         bool done; /* executed, skipped or held: result, error and duration say how */
         enum hl_result result;
@@ -46,6 +47,7 @@ struct item {
         int64_t next_restart; /* back-off: no automatic start before this (Unix ms) */
         struct ct_observed observed;
         int observe_error;
+        char *problem; /* what the node lacks for it to start (ct_check_host), or NULL */
         struct action *actions;
         size_t n_actions;
         size_t next;

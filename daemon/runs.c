@@ -191,6 +191,7 @@ static void survey_work(uv_work_t *req) {
         for (size_t i = w->first; i < run->n_items; i += w->stride) {
                 struct item *it = &run->items[i];
                 it->observe_error = ct_observe(w->lxcpath, it->name, &it->desired->settings, &it->observed);
+                (void) ct_check_host(it->desired->def, &it->problem);
         }
 }
 
