@@ -667,15 +667,38 @@ static bool set_cgroup(struct lxc_container *c, const struct ct_setting *it) {
         return c->set_cgroup_item(c, item, value);
 }
 
-/* changed[i]: the config held another value before; only those go to the cgroup. */
-static int apply_live(struct lxc_container *c, const struct ct_settings *s, const bool *changed, char **ret_error) {
+/* Whether the running container's cgroup holds another value than it: an unlimited one
+ * matches "max", -1 and v1's near-2^63, and one that cannot be read (v1 without swap
+ * accounting) is left alone when it is to be unlimited anyway. */
+static bool cgroup_differs(struct lxc_container *c, const struct ct_setting *it) {
+        const char *item = it->key + (cgroup_v2 ? strlen("lxc.cgroup2.") : strlen("lxc.cgroup."));
+        char buf[128];
+        uint64_t have, want;
+        int n = c->get_cgroup_item(c, item, buf, sizeof(buf));
+        bool unlimited;
+
+        if (n <= 0 || (size_t) n >= sizeof(buf))
+                return *it->value != 0;
+        buf[strcspn(buf, "\n")] = 0;
+        unlimited = strncmp(buf, "max", 3) == 0 || strcmp(buf, "-1") == 0 ||
+                    (hl_parse_uint(buf, 0, UINT64_MAX, &have) >= 0 && have >= (UINT64_C(1) << 62));
+        if (!*it->value)
+                return !unlimited && strcmp(item, "cpu.cfs_period_us") != 0;
+        if (hl_parse_uint(it->value, 0, UINT64_MAX, &want) >= 0 && hl_parse_uint(buf, 0, UINT64_MAX, &have) >= 0)
+                return (want & ~UINT64_C(4095)) != (have & ~UINT64_C(4095)) && want != have;
+        return strcmp(buf, it->value) != 0;
+}
+
+/* Every live setting the cgroup holds otherwise goes to it: also one the config already
+ * held, changed in the cgroup behind hld's back (lxc-cgroup), which is drift too. */
+static int apply_live(struct lxc_container *c, const struct ct_settings *s, char **ret_error) {
         /* v1 refuses a memory limit above memsw and a memsw below memory: a second pass
          * applies whatever the order of the first made impossible. */
         bool failed[64] = {};
         size_t n = s->n < HL_ELEMENTSOF(failed) ? s->n : HL_ELEMENTSOF(failed);
 
         for (size_t i = 0; i < n; i++)
-                if (s->items[i].apply == CT_APPLY_LIVE && changed[i])
+                if (s->items[i].apply == CT_APPLY_LIVE && cgroup_differs(c, &s->items[i]))
                         failed[i] = !set_cgroup(c, &s->items[i]);
         for (size_t i = 0; i < n; i++)
                 if (failed[i] && !set_cgroup(c, &s->items[i]))
@@ -688,7 +711,6 @@ static int do_configure(const char *lxcpath, const char *name, const struct ct_s
                  char **ret_error) {
         char unsafe[256];
         _cleanup_container_ struct lxc_container *c = NULL;
-        bool changed[64] = {};
         int r;
 
         if (container_unsafe(lxcpath, name, unsafe, sizeof(unsafe)))
@@ -698,11 +720,6 @@ static int do_configure(const char *lxcpath, const char *name, const struct ct_s
                 return fail(ret_error, -ENOMEM, "liblxc could not open %s", name);
         if (!c->is_defined(c))
                 return fail(ret_error, -ENOENT, "container %s does not exist", name);
-        for (size_t i = 0; i < settings->n && i < HL_ELEMENTSOF(changed); i++)
-                if (settings->items[i].apply == CT_APPLY_LIVE) {
-                        _cleanup_free_ char *old = config_value(c, settings->items[i].key);
-                        changed[i] = !old || strcmp(old, settings->items[i].value) != 0;
-                }
         r = set_settings(c, lxcpath, settings, ret_error);
         if (r < 0)
                 return r;
@@ -713,7 +730,7 @@ static int do_configure(const char *lxcpath, const char *name, const struct ct_s
         if (r < 0)
                 return fail(ret_error, r, "could not record hl's settings of %s: %s", name, strerror(-r));
         if (live && c->is_running(c))
-                return apply_live(c, settings, changed, ret_error);
+                return apply_live(c, settings, ret_error);
         return 0;
 }
 

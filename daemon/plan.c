@@ -88,6 +88,45 @@ static int compare_settings(const struct item *it, char ***ret_changes, bool *re
         return 0;
 }
 
+/* A running container's limits as its cgroup has them: one changed behind hld's back
+ * (lxc-cgroup, pct set) is drift like one in its config, and set again live. The kernel
+ * keeps memory limits in whole pages. */
+static int compare_live(const struct item *it, char ***changes, bool *ret_live) {
+        const struct hl_def *d = it->desired->def;
+        const struct ct_observed *o = &it->observed;
+        uint64_t want_memory = d->memory & ~UINT64_C(4095);
+        char a[32], b[32];
+        char *line;
+
+        if (o->state != HL_CT_RUNNING || o->pid <= 0)
+                return 0;
+        if (want_memory != (o->live_memory & ~UINT64_C(4095))) {
+                line = hl_strdup_printf("memory %s -> %s (live: the running container's limit)",
+                                        o->live_memory ? hl_format_size(o->live_memory, a, sizeof(a)) : "(none)",
+                                        d->memory ? hl_format_size(d->memory, b, sizeof(b)) : "(none)");
+                if (!line || hl_strv_push(changes, line) < 0) {
+                        free(line);
+                        return -ENOMEM;
+                }
+                free(line);
+                *ret_live = true;
+        }
+        if (d->cores != o->live_cores) {
+                char ca[16], cb[16];
+                snprintf(ca, sizeof(ca), "%u", o->live_cores);
+                snprintf(cb, sizeof(cb), "%u", d->cores);
+                line = hl_strdup_printf("cores %s -> %s (live: the running container's limit)",
+                                        o->live_cores ? ca : "(none)", d->cores ? cb : "(none)");
+                if (!line || hl_strv_push(changes, line) < 0) {
+                        free(line);
+                        return -ENOMEM;
+                }
+                free(line);
+                *ret_live = true;
+        }
+        return 0;
+}
+
 /* A container that runs when it should, or not when it should not. */
 static int plan_state(struct item *it, bool running, int64_t now) {
         const struct ct_observed *o = &it->observed;
@@ -178,6 +217,9 @@ static int plan_item_actions(struct item *it, int64_t now) {
         if (o->damaged[0])
                 return add_action(it, HL_VERB_HOLD, NULL, "damaged: %s", o->damaged);
         r = compare_settings(it, &changes, &needs_restart, &recreate, &live);
+        /* What the config says differs already: the cgroup follows with it. */
+        if (r >= 0 && !live)
+                r = compare_live(it, &changes, &live);
         if (r < 0)
                 return r;
         if (recreate)

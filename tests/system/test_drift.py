@@ -30,3 +30,24 @@ def test_hand_edited_config_is_drift(hld):
     text = config.read_text()
     assert "%s = %d" % (key.group(1), 64 << 20) in text and "BYHAND" not in text, text
     assert hld.hlctl("plan", json=True).data["actions"] == []
+
+
+def test_a_live_limit_changed_behind_hlds_back_is_drift(hld):
+    """lxc-cgroup (or pct set on a node) changes the running container's limit and not its
+    config: the survey reads the cgroup too, the plan says so, a reconcile sets it again."""
+    name = hld.name("live")
+    hld.write(name, definition(memory="64M"))
+    hld.apply()
+    key = "memory.max" if hld.lxc("cgroup", "-n", name, "memory.max", check=False).returncode == 0 \
+        else "memory.limit_in_bytes"
+    pid = hld.container_pid(name)
+    hld.lxc("cgroup", "-n", name, key, str(32 << 20))
+    assert hld.memory_limit(name) == 32 << 20
+    plan = hld.hlctl("plan", json=True).data["actions"]
+    updates = [a for a in plan if a["service"] == name and a["action"] == "update"]
+    assert updates and "memory 32M -> 64M (live: the running container's limit)" in updates[0]["changes"], plan
+    assert "definition changed (applied live)" == updates[0]["reason"], updates
+    hld.hlctl("reconcile")
+    assert hld.memory_limit(name) == 64 << 20
+    assert hld.container_pid(name) == pid, "a live change restarted the container"
+    assert hld.hlctl("plan", json=True).data["actions"] == []
