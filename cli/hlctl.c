@@ -30,7 +30,9 @@ enum {
         OPT_FAILED = 1 << 7,
         OPT_FOLLOW = 1 << 8,
         OPT_HISTORY = 1 << 9,
-        OPT_LAST = OPT_HISTORY,
+        OPT_TIMEOUT = 1 << 10,
+        OPT_FORCE = 1 << 11,
+        OPT_LAST = OPT_FORCE,
 };
 
 static const struct output *output = &output_table;
@@ -43,6 +45,7 @@ static uint64_t arg_limit;
 static const char *arg_plan;
 static const char *arg_service;
 static const char *arg_action;
+static uint64_t arg_timeout_ms;
 static unsigned arg_options; /* the OPT_* given, checked against the verb's */
 
 struct verb {
@@ -270,6 +273,22 @@ static int name_call(const char *method, const char *name, int (*print)(json_t *
         return call(method, parameters, print);
 }
 
+/* {name, timeout?, force?}: what Stop, Restart and Destroy take. */
+static int stop_call(const char *method, const char *name) {
+        _cleanup_(json_decrefp) json_t *parameters = json_pack("{s:s}", "name", name);
+
+        if (!parameters) {
+                log_error("invalid service name: %s", name);
+                return HLCTL_EXIT_USAGE;
+        }
+        if ((arg_options & OPT_TIMEOUT) &&
+            json_object_set_new(parameters, "timeout", json_integer((json_int_t) (arg_timeout_ms / 1000))) < 0)
+                return exit_oom();
+        if ((arg_options & OPT_FORCE) && json_object_set_new(parameters, "force", json_true()) < 0)
+                return exit_oom();
+        return call(method, parameters, output->action);
+}
+
 static int verb_show(int argc, char **argv) {
         return name_call(HL_INTERFACE ".Show", argv[1], output->show);
 }
@@ -286,7 +305,8 @@ static int verb_lifecycle(int argc, char **argv) {
 
         for (size_t i = 0; i < HL_ELEMENTSOF(table); i++)
                 if (strcmp(argv[0], table[i].verb) == 0)
-                        return name_call(table[i].method, argv[1], output->action);
+                        return strcmp(argv[0], "start") == 0 ? name_call(table[i].method, argv[1], output->action)
+                                                             : stop_call(table[i].method, argv[1]);
         log_error("unknown verb '%s'", argv[0]);
         return HLCTL_EXIT_USAGE;
 }
@@ -318,7 +338,7 @@ static int verb_destroy(int argc, char **argv) {
                         return HLCTL_EXIT_FAILED;
                 }
         }
-        return name_call(HL_INTERFACE ".Destroy", argv[1], output->action);
+        return stop_call(HL_INTERFACE ".Destroy", argv[1]);
 }
 
 static int verb_reconcile(int argc, char **argv) {
@@ -488,9 +508,14 @@ static void help(void) {
                "  status, list                  List the services and their state\n"
                "  show NAME                     Show a service, its definition and revisions\n"
                "  start NAME                    Start a service's container\n"
-               "  stop NAME                     Stop a service's container\n"
-               "  restart NAME                  Restart a service's container\n"
-               "  destroy NAME [--yes]          Destroy a service's container and forget it\n"
+               "  stop NAME [--timeout DUR] [--force]\n"
+               "                                Stop a service's container: cleanly for at most\n"
+               "                                DUR (StopTimeout=), then killed; --force kills\n"
+               "  restart NAME [--timeout DUR] [--force]\n"
+               "                                Restart a service's container\n"
+               "  destroy NAME [--yes] [--timeout DUR] [--force]\n"
+               "                                Stop (cleanly unless --force) and destroy a\n"
+               "                                service's container, and forget it\n"
                "  reconcile                     Reconcile every service now\n"
                "  why NAME                      Explain why a service is as it is\n"
                "  history [NAME] [--since DUR] [--limit N] [--action A] [--failed]\n"
@@ -508,6 +533,8 @@ static void help(void) {
                "      --socket PATH   Talk to hld at PATH (default: $%s, else %s)\n"
                "      --prune         apply, plan: destroy services not among the definitions\n"
                "      --yes           destroy: do not ask for confirmation\n"
+               "      --timeout DUR   stop, restart, destroy: the clean shutdown's bound (3, 30s)\n"
+               "      --force         stop, restart, destroy: kill at once, no clean shutdown\n"
                "      --since DUR     history, health --history: only the last DUR (30m, 2h, 7d)\n"
                "      --limit N       history: at most N events\n"
                "      --service NAME  history, events: only this service (as NAME)\n"
@@ -537,9 +564,9 @@ static const struct verb verbs[] = {
         { "list", 0, 0, 0, verb_list },
         { "show", 1, 1, 0, verb_show },
         { "start", 1, 1, 0, verb_lifecycle },
-        { "stop", 1, 1, 0, verb_lifecycle },
-        { "restart", 1, 1, 0, verb_lifecycle },
-        { "destroy", 1, 1, OPT_YES, verb_destroy },
+        { "stop", 1, 1, OPT_TIMEOUT | OPT_FORCE, verb_lifecycle },
+        { "restart", 1, 1, OPT_TIMEOUT | OPT_FORCE, verb_lifecycle },
+        { "destroy", 1, 1, OPT_YES | OPT_TIMEOUT | OPT_FORCE, verb_destroy },
         { "reconcile", 0, 0, 0, verb_reconcile },
         { "why", 1, 1, 0, verb_why },
         { "history", 0, 1, OPT_SINCE | OPT_LIMIT | OPT_SERVICE | OPT_ACTION | OPT_FAILED, verb_history },
@@ -562,6 +589,8 @@ static const struct option options[] = {
         { "failed", no_argument, NULL, 'F' },
         { "follow", no_argument, NULL, 'f' },
         { "history", no_argument, NULL, 'H' },
+        { "timeout", required_argument, NULL, 'T' },
+        { "force", no_argument, NULL, 'K' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         {},
@@ -587,6 +616,10 @@ static const char *option_name(unsigned option) {
                 return "--follow";
         case OPT_HISTORY:
                 return "--history";
+        case OPT_TIMEOUT:
+                return "--timeout";
+        case OPT_FORCE:
+                return "--force";
         default:
                 return "--limit";
         }
@@ -662,6 +695,16 @@ static int parse_argv(int argc, char **argv) {
                         break;
                 case 'H':
                         arg_options |= OPT_HISTORY;
+                        break;
+                case 'T':
+                        if (hl_parse_duration_ms(optarg, &arg_timeout_ms) < 0 || arg_timeout_ms > 86400 * 1000) {
+                                log_error("invalid duration for --timeout: %s (seconds, or 30s, 2m)", optarg);
+                                return -EINVAL;
+                        }
+                        arg_options |= OPT_TIMEOUT;
+                        break;
+                case 'K':
+                        arg_options |= OPT_FORCE;
                         break;
                 case 'h':
                         help();

@@ -157,7 +157,11 @@ static void action_work(uv_work_t *req) {
                         w->r = ct_start(w->lxcpath, name, &w->error);
                 break;
         case HL_VERB_DESTROY:
-                w->r = ct_destroy(w->lxcpath, name, &w->error);
+                /* A clean shutdown first, as a stop does, unless forced (timeout 0). */
+                if (w->item->observed.state != HL_CT_STOPPED && w->item->observed.state != HL_CT_MISSING)
+                        w->r = ct_stop(w->lxcpath, name, w->stop_timeout_s, &w->error);
+                if (w->r >= 0)
+                        w->r = ct_destroy(w->lxcpath, name, &w->error);
                 break;
         case HL_VERB_RECREATE:
         case HL_VERB_HOLD:

@@ -41,6 +41,9 @@ struct job_request {
         char **order;            /* with apply: every service of the node as it will be, in Requires= order */
         char **prune;            /* services to destroy as part of the run */
         const char *expect_plan; /* refuse to run unless the plan has this id */
+        bool stop_timeout_set;   /* a clean stop's bound for this run, instead of StopTimeout= */
+        unsigned stop_timeout_s;
+        bool force;              /* stops, restarts and destroys kill at once */
         int64_t uid;             /* -1 when hld itself is the actor */
         const char *user;
         job_done_cb done;

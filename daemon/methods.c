@@ -236,9 +236,50 @@ static void requirements(struct manager *m, const struct service *s, char ***lis
         }
 }
 
+struct lifecycle_args {
+        const char *name;
+        int64_t timeout;
+        bool force;
+        bool has_timeout;
+};
+
+/* {name} for Start; {name, timeout?, force?} for Stop, Restart and Destroy. */
+static struct service *decode_lifecycle(struct manager *m, struct request *req, json_t *parameters, enum hl_verb verb,
+                                        struct lifecycle_args *a) {
+        static const struct hl_field table[] = {
+                { "name", HL_FIELD_STRING, offsetof(struct lifecycle_args, name), true },
+                { "timeout", HL_FIELD_INT, offsetof(struct lifecycle_args, timeout), false },
+                { "force", HL_FIELD_BOOL, offsetof(struct lifecycle_args, force), false },
+                {},
+        };
+        struct service *s;
+
+        if (verb == HL_VERB_START)
+                return methods_find_named(m, req, parameters);
+        a->timeout = -1;
+        if (!methods_dispatch(req, parameters, table, a))
+                return NULL;
+        if (json_object_get(parameters, "timeout") && (a->timeout < 0 || a->timeout > 24 * 3600)) {
+                request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "timeout",
+                                       "timeout must be 0 to 86400 seconds");
+                return NULL;
+        }
+        a->has_timeout = a->timeout >= 0;
+        if (!hl_name_is_valid(a->name)) {
+                request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "name",
+                                       "\"%.80s\" is not a valid service name", a->name);
+                return NULL;
+        }
+        s = manager_find(m, a->name);
+        if (!s)
+                request_fail_parameter(req, HL_ERROR_NO_SUCH_SERVICE, "name", a->name, "no service named %s", a->name);
+        return s;
+}
+
 static void service_action(struct manager *m, struct request *req, json_t *parameters, enum hl_verb verb,
                            enum job_kind kind) {
-        struct service *s = methods_find_named(m, req, parameters);
+        struct lifecycle_args la = {};
+        struct service *s = decode_lifecycle(m, req, parameters, verb, &la);
         _cleanup_(hl_strv_freep) char **also = NULL;
         const struct peer *peer;
         struct action_context *ctx;
@@ -287,7 +328,9 @@ static void service_action(struct manager *m, struct request *req, json_t *param
         ctx->req = req;
         ctx->verb = verb;
         r = reconcile_enqueue(m, &(struct job_request) { .kind = kind, .trigger = HL_TRIGGER_CLI, .only = s->name,
-                                                         .also = also, .uid = peer->uid, .user = peer->user,
+                                                         .also = also, .stop_timeout_set = la.has_timeout,
+                                                         .stop_timeout_s = (unsigned) la.timeout, .force = la.force,
+                                                         .uid = peer->uid, .user = peer->user,
                                                          .done = action_done, .userdata = ctx });
         if (r < 0) {
                 free(ctx->service);

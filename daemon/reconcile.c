@@ -444,7 +444,9 @@ static void run_start_next(struct manager *m) {
         run->surveyed = run_execute;
         run->progressed = on_progressed;
         run->survey_threads = rc->survey_threads;
-        run->stop_timeout_s = m->config.stop_timeout_s;
+        run->stop_timeout_s = run->request.force             ? 0
+                              : run->request.stop_timeout_set ? run->request.stop_timeout_s
+                                                              : m->config.stop_timeout_s;
         r = store_run_begin(m->store, run->request.trigger, run->request.uid, run->user, &run->id);
         if (r < 0) {
                 /* Nothing may be done that cannot be recorded first; the containers are

@@ -147,3 +147,49 @@ def test_each_stored_revision_is_an_apply_event(hld):
     # In the same run as the actions it led to.
     runs = {e["run"] for e in hld.history(name) if e["action"] in ("apply", "create")}
     assert len(runs) == 1 or all(r is not None for r in runs)
+
+
+def _clean_stop_marker(hld, short):
+    """A service whose init writes a file into a host directory when it is shut down
+    cleanly (busybox init's ::shutdown: actions run on the halt signal, not on a kill)."""
+    name = hld.name(short)
+    seen = hld.dir / ("%s-shutdown" % short)
+    seen.mkdir()
+    hld.write(name, definition(extra_container="Mount=%s:/seen\n"
+                                                "Provision=echo '::shutdown:/bin/touch /seen/clean' >> /etc/inittab"
+                                                " && kill -HUP 1" % seen))
+    hld.apply()
+    return name, seen / "clean"
+
+
+def test_stop_force_and_timeout(hld):
+    name, clean = _clean_stop_marker(hld, "stopper")
+    r = hld.hlctl("stop", name, "--force", json=True)
+    assert r.data["action"]["result"] == "ok" and r.data["action"]["duration_ms"] < 1000, r.data
+    assert hld.state(name) == "STOPPED" and not clean.exists()
+    hld.hlctl("start", name)
+    r = hld.hlctl("stop", name, "--timeout", "1", json=True)
+    # busybox init takes about 2 s to shut down: the timeout cuts it to 1 s, then a kill.
+    assert 900 <= r.data["action"]["duration_ms"] < 1900, r.data
+    assert hld.state(name) == "STOPPED"
+    hld.hlctl("start", name)
+    if clean.exists():
+        clean.unlink()
+    hld.hlctl("restart", name, "--force")
+    assert hld.state(name) == "RUNNING" and not clean.exists()
+    # Bad values are refused by hlctl and by hld.
+    assert hld.hlctl("stop", name, "--timeout", "soon", check=False).rc == 2
+    assert hld.hlctl("start", name, "--force", check=False).rc == 2
+    reply = hld.call("io.hl.Stop", {"name": name, "timeout": -3})
+    assert reply["error"] == "io.hl.InvalidArgument" and reply["parameters"]["parameter"] == "timeout", reply
+
+
+def test_destroy_of_a_running_service_stops_it_cleanly_first(hld):
+    name, clean = _clean_stop_marker(hld, "dclean")
+    hld.hlctl("destroy", name, "--yes")
+    assert clean.exists(), "destroy killed the container without a clean shutdown"
+    assert name not in hld.containers()
+    forced, clean2 = _clean_stop_marker(hld, "dforce")
+    hld.hlctl("destroy", forced, "--yes", "--force")
+    assert not clean2.exists()
+    assert forced not in hld.containers()
