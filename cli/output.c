@@ -166,6 +166,22 @@ static void print_action_summary(json_t *actions) {
         printf(".\n");
 }
 
+/* What the run did for services the apply did not ask for (another's restart, say): shown
+ * apart, and no part of the exit status. */
+static int print_others(json_t *reply) {
+        json_t *others = reply_array(reply, "others");
+        int r;
+
+        if (json_array_size(others) == 0)
+                return 0;
+        printf("\nAlso in this run, for services not applied here:\n");
+        r = print_actions(others);
+        if (r < 0)
+                return r;
+        print_action_summary(others);
+        return 0;
+}
+
 static int table_apply(json_t *reply) {
         json_t *actions = reply_array(reply, "actions"), *changed = reply_array(reply, "changed");
         size_t n_changed = json_array_size(changed);
@@ -175,7 +191,7 @@ static int table_apply(json_t *reply) {
                 size_t n = json_array_size(reply_array(reply, "unchanged"));
 
                 printf("No changes: %zu service%s up to date.\n", n, n == 1 ? "" : "s");
-                return 0;
+                return print_others(reply);
         }
         r = print_actions(actions);
         if (r < 0)
@@ -185,7 +201,7 @@ static int table_apply(json_t *reply) {
                 printf(" (plan %.12s)", reply_string(reply, "plan"));
         printf("; ");
         print_action_summary(actions);
-        return 0;
+        return print_others(reply);
 }
 
 static int table_reconcile(json_t *reply) {

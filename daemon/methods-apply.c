@@ -300,25 +300,101 @@ static void plan_done(void *userdata, const struct run_result *result) {
                 request_reply(req, json_pack("{s:s, s:O}", "id", result->plan_id, "actions", result->actions), false);
 }
 
-static void apply_done(void *userdata, const struct run_result *result) {
-        struct request *req = userdata;
+/* An Apply in its run: which services were asked for, so that the reply (and hlctl's exit
+ * status) is about them, and what else the run did is told apart. */
+struct apply_context {
+        struct request *req;
+        struct hl_index asked; /* keys are the strings of names */
+        char **names;
+};
 
-        if (result->error)
-                methods_reply_error(req, result);
-        else
-                request_reply(req,
-                              json_pack("{s:I, s:s, s:o, s:o, s:O}", "run", (json_int_t) result->run, "plan",
-                                        result->plan_id, "changed", strv_json(result->changed), "unchanged",
-                                        strv_json(result->unchanged), "actions", result->actions),
-                              false);
+static void apply_context_free(struct apply_context *ctx) {
+        hl_index_done(&ctx->asked);
+        hl_strv_free(ctx->names);
+        free(ctx);
+}
+
+static bool asked_for(const struct apply_context *ctx, json_t *action) {
+        const char *service = json_string_value(json_object_get(action, "service"));
+
+        return service && hl_index_get(&ctx->asked, service, NULL);
+}
+
+static void apply_done(void *userdata, const struct run_result *result) {
+        struct apply_context *ctx = userdata;
+        json_t *mine = json_array(), *others = json_array(), *v;
+        size_t i;
+
+        if (result->error) {
+                methods_reply_error(ctx->req, result);
+                json_decref(mine);
+                json_decref(others);
+                apply_context_free(ctx);
+                return;
+        }
+        json_array_foreach(result->actions, i, v)
+                json_array_append(asked_for(ctx, v) ? mine : others, v);
+        request_reply(ctx->req,
+                      json_pack("{s:I, s:s, s:o, s:o, s:o, s:o}", "run", (json_int_t) result->run, "plan",
+                                result->plan_id, "changed", strv_json(result->changed), "unchanged",
+                                strv_json(result->unchanged), "actions", mine ? mine : json_array(), "others",
+                                others ? others : json_array()),
+                      false);
+        apply_context_free(ctx);
 }
 
 /* Apply with more: one reply per finished action, of the method's own type. */
 static void apply_progress(void *userdata, json_t *action) {
-        struct request *req = userdata;
+        struct apply_context *ctx = userdata;
+        bool mine = asked_for(ctx, action);
 
-        request_reply(req, json_pack("{s:s, s:[], s:[], s:[O]}", "plan", "", "changed", "unchanged", "actions", action),
+        request_reply(ctx->req,
+                      json_pack("{s:s, s:[], s:[], s:[O], s:[]}", "plan", "", "changed", "unchanged", mine ? "actions" : "others",
+                                action, mine ? "others" : "actions"),
                       true);
+}
+
+static int ask(struct apply_context *ctx, const char *name) {
+        int r;
+
+        if (hl_index_get(&ctx->asked, name, NULL))
+                return 0;
+        r = hl_strv_push(&ctx->names, name);
+        if (r < 0)
+                return r;
+        /* The strv may move its array, never its strings. */
+        return hl_index_put(&ctx->asked, ctx->names[hl_strv_length(ctx->names) - 1], 0);
+}
+
+/* The services of the apply's files, what they require (directly or not) and what it
+ * prunes. */
+static struct apply_context *apply_context_new(struct manager *m, struct request *req, const struct batch *b) {
+        struct apply_context *ctx = calloc(1, sizeof(*ctx));
+        int r = ctx ? 0 : -ENOMEM;
+
+        if (!ctx)
+                return NULL;
+        ctx->req = req;
+        for (size_t i = 0; r >= 0 && i < b->n; i++)
+                r = ask(ctx, b->items[i]->def->name);
+        /* Breadth first over names: each is added once, so this ends. */
+        for (size_t k = 0; r >= 0 && ctx->names && ctx->names[k]; k++) {
+                size_t j;
+                const struct hl_def *def = hl_index_get(&b->index, ctx->names[k], &j) ? b->items[j]->def : NULL;
+                struct service *s = def ? NULL : manager_find(m, ctx->names[k]);
+
+                if (!def && s)
+                        def = s->desired->def;
+                for (char **q = def ? def->requires : NULL; r >= 0 && q && *q; q++)
+                        r = ask(ctx, *q);
+        }
+        for (char **p = b->prune; r >= 0 && p && *p; p++)
+                r = ask(ctx, *p);
+        if (r < 0) {
+                apply_context_free(ctx);
+                return NULL;
+        }
+        return ctx;
 }
 
 static void batch_work(uv_work_t *work) {
@@ -350,15 +426,24 @@ static void batch_after(uv_work_t *work, int status) {
                 if (r < 0)
                         request_fail(req, HL_ERROR_INTERNAL, "could not plan: %s", strerror(-r));
         } else {
+                struct apply_context *ctx = apply_context_new(m, req, &c->batch);
+
+                if (!ctx) {
+                        request_fail(req, HL_ERROR_INTERNAL, "out of memory");
+                        batch_call_free(c);
+                        return;
+                }
                 /* The revisions are stored when the run begins: runs are serialized, so
                  * what is stored is exactly what that run plans and executes. */
                 r = reconcile_enqueue(m, &(struct job_request) {
                         .kind = JOB_RECONCILE, .trigger = HL_TRIGGER_APPLY, .apply = c->batch.items, .n_apply = c->batch.n,
                         .order = c->batch.order, .prune = c->batch.prune, .expect_plan = c->plan, .uid = peer->uid, .user = peer->user,
-                        .done = apply_done, .userdata = req,
+                        .done = apply_done, .userdata = ctx,
                         .progress = request_wants_more(req) ? apply_progress : NULL });
-                if (r < 0)
+                if (r < 0) {
+                        apply_context_free(ctx);
                         request_fail(req, HL_ERROR_INTERNAL, "could not queue the apply: %s", strerror(-r));
+                }
         }
         batch_call_free(c);
 }

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Applying definitions: creation in dependency order, idempotence, live updates."""
 
+import json
 import re
 
 from conftest import DEMO_DIR, definition
@@ -167,3 +168,28 @@ def test_state_stopped_creates_without_starting(hld):
     assert [a["action"] for a in r.data["actions"]] == ["create"]
     assert hld.state(name) == "STOPPED"
     assert hld.services()[name]["desired"] == "stopped"
+
+
+def test_apply_is_judged_by_what_it_applies(hld):
+    """A run reconciles the whole node: another service's failure in the same run is shown
+    apart and does not make the apply of one file exit 1."""
+    good, bad = hld.name("good"), hld.name("bad")
+    hld.write(bad, definition(extra_container="Mount=%s:/data" % (hld.dir / "missing")))
+    hld.apply(check=False)
+    assert hld.state(bad) == "STOPPED"
+    path = hld.write(good, definition(), directory=hld.dir / "one")
+    r = hld.hlctl("apply", path, check=False)
+    assert r.rc == 0, r
+    mine, also = r.out.split("Also in this run, for services not applied here:")
+    assert good in mine and bad not in mine, r.out
+    assert bad in also and "failed" in also, r.out
+    data = hld.hlctl("apply", "--json", path, check=False)
+    assert data.rc == 0
+    # The same apply with what it requires failing is judged by it.
+    needy = hld.name("needy")
+    path2 = hld.write(needy, definition(requires=[bad]), directory=hld.dir / "two")
+    r = hld.hlctl("apply", "--json", path2, check=False)
+    assert r.rc == 1, r
+    reply = json.loads(r.out)
+    assert {a["service"] for a in reply["actions"]} >= {needy, bad}, reply
+    assert all(a["service"] != good for a in reply["others"]), reply
