@@ -434,6 +434,52 @@ void health_update(struct manager *m, struct service *s) {
                        h->status == HEALTH_STARTING ? STARTING_CADENCE_MS : jitter(cfg->interval_ms), 0);
 }
 
+/* A sweep starts its rounds a few per turn of the loop: a probe's end is seen in the turn
+ * after its start, so that what a probe reports is its own time, not that of starting a
+ * hundred others first. The rounds wait by service name: a service forgotten meanwhile is
+ * skipped. */
+#define ROUNDS_PER_TURN 16
+
+static struct {
+        uv_idle_t idle;
+        bool initialized;
+        struct manager *m;
+        char **names;
+        size_t next;
+} starter;
+
+static void on_starter(uv_idle_t *idle) {
+        size_t started = 0;
+
+        while (starter.names && starter.names[starter.next] && started < ROUNDS_PER_TURN) {
+                struct service *s = manager_find(starter.m, starter.names[starter.next++]);
+                if (s && s->health && s->health->pending == 0) {
+                        uv_timer_stop(&s->health->timer);
+                        round_start(s->health);
+                        started++;
+                }
+        }
+        if (!starter.names || !starter.names[starter.next]) {
+                starter.names = hl_strv_free(starter.names);
+                starter.next = 0;
+                uv_idle_stop(idle);
+        }
+}
+
+static void start_soon(struct manager *m, const char *name) {
+        if (!starter.initialized) {
+                uv_idle_init(m->loop, &starter.idle);
+                starter.initialized = true;
+        }
+        starter.m = m;
+        if (starter.names && hl_strv_contains(starter.names + starter.next, name))
+                return;
+        if (hl_strv_push(&starter.names, name) < 0)
+                return;
+        if (!uv_is_active((uv_handle_t *) &starter.idle) && !uv_is_closing((uv_handle_t *) &starter.idle))
+                uv_idle_start(&starter.idle, on_starter);
+}
+
 int health_sweep(struct manager *m, char **names, health_sweep_cb cb, void *userdata) {
         struct sweep *sw = calloc(1, sizeof(*sw));
 
@@ -470,10 +516,8 @@ int health_sweep(struct manager *m, char **names, health_sweep_cb cb, void *user
                 h->waiters = w;
                 w[h->n_waiters++] = sw;
                 sw->pending++;
-                if (h->pending == 0) {
-                        uv_timer_stop(&h->timer);
-                        round_start(h);
-                }
+                if (h->pending == 0)
+                        start_soon(m, s->name);
         }
         sweep_done(sw);
         return 0;

@@ -43,6 +43,10 @@ sweep_stats() {
         sweep=$(printf '%s\n' "${sweeps[@]}" | sort -n | sed -n 3p)
         cpu=$(printf '%s\n' "${cpus[@]}" | sort -n | sed -n 3p)
         one=$("$HLCTL" --json health "$tag-s001" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["results"][0]["latency_ms"])')
+        # The latencies each probe of one sweep reports: its own time, whatever the sweep.
+        spread=$("$HLCTL" --json health | "$PYTHON" -c 'import json,sys
+l = sorted(r["latency_ms"] for r in json.load(sys.stdin)["results"])
+print("min %d, median %d, max %d ms" % (l[0], l[len(l) // 2], l[-1]))')
 }
 
 echo "Health sweep of $N services, 1 check each (medians of 5)"
@@ -56,6 +60,7 @@ serial=$(( ($(date +%s%N) - start) / 1000000 ))
 
 echo "  exec /bin/true: hlctl health $sweep ms wall, hld CPU $cpu ms; one check $one ms" \
      "(sweep / one check = $("$PYTHON" -c "print(round($sweep / max($one, 1), 1))"))"
+echo "                  latency each probe reports in a sweep: $spread"
 echo "  lxc-attach -- true, one by one: $serial ms  (ratio exec sweep / serial = $("$PYTHON" -c "print(round($sweep / $serial, 3))"))"
 
 # The same services with a tcp check instead: probes from sockets in each container's
@@ -68,3 +73,4 @@ sleep 2
 sweep_stats
 echo "  tcp 7000:       hlctl health $sweep ms wall, hld CPU $cpu ms; one check $one ms" \
      "(sweep / one check = $("$PYTHON" -c "print(round($sweep / max($one, 1), 1))"))"
+echo "                  latency each probe reports in a sweep: $spread"

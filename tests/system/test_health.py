@@ -485,3 +485,31 @@ def test_a_person_takes_over_a_waiting_start(hld):
         if apply.poll() is None:
             apply.kill()
             apply.wait()
+
+
+@pytest.mark.parametrize("lines", [["Interval=5s"], ["Interval=2s", "Timeout=2s"]], ids=["interval-alone", "timeout-equal"])
+def test_any_timeout_is_accepted(hld, lines):
+    """As Docker, Podman and Kubernetes: a timeout need not be shorter than the interval."""
+    name = hld.name("tmo")
+    hld.write(name, health_definition(["exec /bin/true"], health=lines))
+    hld.apply()
+    wait_health(hld, name, "healthy")
+
+
+def test_rounds_never_overlap(hld):
+    """Interval= counts from the end of a round: a check that takes all its Timeout= is
+    followed Interval= later by the next, never run twice at once."""
+    name = hld.name("slow")
+    hld.write(name, health_definition(["exec /bin/sleep 10"], health=["Interval=1s", "Timeout=1500ms", "Retries=1"],
+                                      restart=["Policy=no"]))
+    hld.apply()
+    deadline = time.monotonic() + 30
+    while True:
+        times = [t for (t,) in hld.db("SELECT time FROM health_results WHERE service = ? ORDER BY id", (name,))]
+        if len(times) >= 4:
+            break
+        assert time.monotonic() < deadline, times
+        time.sleep(0.5)
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    # Each round ends 1.5 s after it starts; the next starts 1 s after that.
+    assert all(g >= 2300 for g in gaps), gaps
