@@ -44,7 +44,7 @@ def main():
         for round_no in range(1, kills + 1):
             for short in reversed(list(LAB)):
                 if names[short] in h.services():
-                    h.hlctl("destroy", names[short], "--yes")
+                    h.hlctl("destroy", names[short], "--yes", "--force")
             (baseline,), = h.db("SELECT coalesce(max(id), 0) FROM events")
             proc = subprocess.Popen([str(HLCTL), "apply", str(h.defs)], stdin=subprocess.DEVNULL,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)

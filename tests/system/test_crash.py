@@ -84,7 +84,7 @@ def test_sigkill_at_many_points_during_apply(hld):
         # An empty node: the apply has everything to do.
         for short in reversed(list(LAB)):
             if names[short] in hld.services():
-                hld.hlctl("destroy", names[short], "--yes")
+                hld.hlctl("destroy", names[short], "--yes", "--force")
         assert hld.containers() == []
         (baseline,), = hld.db("SELECT coalesce(max(id), 0) FROM events")
 
