@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The only file that includes liblxc. */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guest.h"
 #include "inroot.h"
 #include "rootfs.h"
 #include "ct.h"
@@ -27,6 +29,7 @@
 #define MARKER_CREATING "hl-creating"
 #define FILE_ORIGIN "hl-origin"
 #define FILE_MOUNTS "hl-mounts"
+#define FILE_GUEST "hl-guest"
 #define IDMAP_BASE 100000
 #define IDMAP_RANGE 65536
 
@@ -204,6 +207,15 @@ static void remove_start_cgroups(const char *name) {
         fclose(f);
 }
 
+static char *read_small_file(const char *path);
+
+/* Derived MAC addresses differ between nodes by their machine id. */
+static void set_node_id(void) {
+        _cleanup_free_ char *id = read_small_file("/etc/machine-id");
+
+        settings_set_node_id(id);
+}
+
 int ct_setup(void) {
         int r = settings_detect_cgroups();
 
@@ -211,6 +223,7 @@ int ct_setup(void) {
                 return r;
         cgroup_v2 = settings_cgroup_v2();
         record_home_cgroups();
+        set_node_id();
         return 0;
 }
 
@@ -459,6 +472,9 @@ static int do_observe(const char *lxcpath, const char *name, const struct ct_set
                 else if (strcmp(key, KEY_ORIGIN) == 0) {
                         _cleanup_free_ char *p = path_in(lxcpath, name, FILE_ORIGIN);
                         o.values[i] = p ? read_small_file(p) : NULL;
+                } else if (strcmp(key, KEY_GUEST) == 0) {
+                        _cleanup_free_ char *p = path_in(lxcpath, name, FILE_GUEST);
+                        o.values[i] = p ? read_small_file(p) : NULL;
                 } else if (strcmp(key, KEY_MOUNTS) == 0)
                         o.values[i] = managed_mounts(c, lxcpath, name);
                 else
@@ -565,13 +581,27 @@ static int set_settings(struct lxc_container *c, const char *lxcpath, const stru
         for (size_t i = 0; i < s->n; i++) {
                 const struct ct_setting *it = &s->items[i];
 
-                if (strcmp(it->key, KEY_ORIGIN) == 0)
+                if (strcmp(it->key, KEY_ORIGIN) == 0 || strcmp(it->key, KEY_GUEST) == 0)
                         continue;
                 if (strncmp(it->key, "lxc.net.", 8) == 0) {
+                        const char *suffix = strrchr(it->key, '.');
+
                         if (!nets_cleared && !c->clear_config_item(c, "lxc.net"))
                                 return fail(ret_error, -EIO, "liblxc could not clear the network config");
                         nets_cleared = true;
-                        r = set_item(c, it->key, it->value, ret_error);
+                        /* Without a broadcast liblxc sets 0.0.0.255 (its reader prints the
+                         * address alone, as the settings compare it). */
+                        if (suffix && strcmp(suffix, ".address") == 0 && strstr(it->key, ".ipv4.")) {
+                                char bcast[INET_ADDRSTRLEN];
+                                _cleanup_free_ char *v = NULL;
+
+                                if (settings_ipv4_broadcast(it->value, bcast, sizeof(bcast)) < 0)
+                                        return fail(ret_error, -EINVAL, "%s: %s is no IPv4 ADDRESS/PREFIX", it->label,
+                                                    it->value);
+                                v = hl_strdup_printf("%s %s", it->value, bcast);
+                                r = v ? set_item(c, it->key, v, ret_error) : -ENOMEM;
+                        } else
+                                r = set_item(c, it->key, it->value, ret_error);
                 } else if (strcmp(it->key, KEY_MOUNTS) == 0) {
                         /* Replace the entries hl wrote before; keep the template's own. */
                         _cleanup_free_ char *all = config_value(c, KEY_MOUNTS);
@@ -623,6 +653,47 @@ static int save_files(const char *lxcpath, const char *name, const struct ct_set
                         r = write_small_file(lxcpath, name, FILE_MOUNTS, s->items[i].value);
         }
         return r;
+}
+
+/* The rootfs directory of a container hld can write into, or NULL with a sentence. */
+static char *rootfs_dir(struct lxc_container *c, char **ret_error) {
+        _cleanup_free_ char *path = config_value(c, "lxc.rootfs.path");
+        const char *dir;
+
+        if (!path)
+                return NULL;
+        dir = strncmp(path, "dir:", 4) == 0 ? path + 4 : path;
+        if (dir[0] != '/') {
+                fail(ret_error, -EOPNOTSUPP, "its root file system %s is not a directory hld can write into", path);
+                return NULL;
+        }
+        return strdup(dir);
+}
+
+/* The network configuration inside the container (guest.c), when it changed; then its
+ * record, so that an interruption between the two is drift and written again. */
+static int save_guest(struct lxc_container *c, const char *lxcpath, const char *name, const struct ct_settings *s,
+                      char **ret_error) {
+        for (size_t i = 0; i < s->n; i++) {
+                _cleanup_free_ char *path = NULL, *old = NULL, *rootfs = NULL;
+                int r;
+
+                if (strcmp(s->items[i].key, KEY_GUEST) != 0)
+                        continue;
+                if (!(path = path_in(lxcpath, name, FILE_GUEST)) || !(old = read_small_file(path)))
+                        return -ENOMEM;
+                if (strcmp(old, s->items[i].value) == 0)
+                        return 0;
+                rootfs = rootfs_dir(c, ret_error);
+                if (!rootfs)
+                        return fail(ret_error, -EOPNOTSUPP, "cannot configure the network inside %s", name);
+                r = guest_write(rootfs, s->items[i].value, old, ret_error);
+                if (r < 0)
+                        return r;
+                r = write_small_file(lxcpath, name, FILE_GUEST, s->items[i].value);
+                return r < 0 ? fail(ret_error, r, "could not record the network config of %s: %s", name, strerror(-r)) : 0;
+        }
+        return 0;
 }
 
 /* liblxc's save_config truncates the config in place and writes it again: a kill or a
@@ -729,6 +800,9 @@ static int do_configure(const char *lxcpath, const char *name, const struct ct_s
         r = save_files(lxcpath, name, settings);
         if (r < 0)
                 return fail(ret_error, r, "could not record hl's settings of %s: %s", name, strerror(-r));
+        r = save_guest(c, lxcpath, name, settings, ret_error);
+        if (r < 0)
+                return r;
         if (live && c->is_running(c))
                 return apply_live(c, settings, ret_error);
         return 0;
@@ -1098,7 +1172,8 @@ int ct_template_check(const struct hl_def *def, char **ret_error) {
 }
 
 int ct_remove_leftovers(const char *lxcpath, const char *name) {
-        static const char *const files[] = { "config.tmp", FILE_ORIGIN ".tmp", FILE_MOUNTS ".tmp" };
+        static const char *const files[] = { "config.tmp", FILE_ORIGIN ".tmp", FILE_MOUNTS ".tmp",
+                                             FILE_GUEST ".tmp" };
         _cleanup_free_ char *origin = path_in(lxcpath, name, FILE_ORIGIN);
         char unsafe[256];
         int removed = 0;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
 #include <sys/statfs.h>
 
 #include "settings.h"
@@ -17,6 +18,7 @@
 #endif
 
 static bool cgroup_v2;
+static char node_id[64];
 
 int settings_detect_cgroups(void) {
         struct statfs fs;
@@ -100,6 +102,42 @@ static int add_limits(struct ct_settings *s, const struct hl_def *d) {
         return r;
 }
 
+/* A MAC address for an interface without hwaddr=: derived from the node, the service and
+ * the interface, so it stays the same across restarts and recreates (DHCP reservations
+ * hold) and differs between services and nodes. Locally administered, unicast. */
+static void derived_hwaddr(const char *service, const char *ifname, char buf[18]) {
+        _cleanup_free_ char *seed = hl_strdup_printf("hl-hwaddr\n%s\n%s\n%s", node_id, service, ifname);
+        char hex[65];
+
+        hl_sha256_hex(seed ? seed : service, strlen(seed ? seed : service), hex);
+        /* The first octet: its two low bits are "locally administered" (set) and
+         * "multicast" (clear). */
+        hex[1] = "26ae"[strtoul((char[]) { hex[1], 0 }, NULL, 16) >> 2];
+        snprintf(buf, 18, "%.2s:%.2s:%.2s:%.2s:%.2s:%.2s", hex, hex + 2, hex + 4, hex + 6, hex + 8, hex + 10);
+}
+
+void settings_set_node_id(const char *id) {
+        snprintf(node_id, sizeof(node_id), "%s", id ? id : "");
+}
+
+int settings_ipv4_broadcast(const char *cidr, char *buf, size_t size) {
+        char addr[INET_ADDRSTRLEN];
+        const char *slash = strchr(cidr, '/');
+        struct in_addr a;
+        uint64_t prefix;
+        uint32_t host;
+
+        if (!slash || (size_t) (slash - cidr) >= sizeof(addr) || hl_parse_uint(slash + 1, 0, 32, &prefix) < 0)
+                return -EINVAL;
+        memcpy(addr, cidr, (size_t) (slash - cidr));
+        addr[slash - cidr] = 0;
+        if (inet_pton(AF_INET, addr, &a) != 1)
+                return -EINVAL;
+        host = prefix >= 31 ? 0 : UINT32_MAX >> prefix;
+        a.s_addr = htonl(ntohl(a.s_addr) | host);
+        return inet_ntop(AF_INET, &a, buf, (socklen_t) size) ? 0 : -ENOSPC;
+}
+
 static int add_networks(struct ct_settings *s, const struct hl_def *d) {
         int r = 0;
 
@@ -108,11 +146,14 @@ static int add_networks(struct ct_settings *s, const struct hl_def *d) {
         for (size_t i = 0; i < d->n_networks && r >= 0; i++) {
                 const struct hl_network *n = &d->networks[i];
                 _cleanup_free_ char *label = hl_strdup_printf("network %s", n->name);
-                bool v6 = n->ip && strchr(n->ip, ':');
-                char key[64];
+                char key[64], hwaddr[18];
 
                 if (!label)
                         return -ENOMEM;
+                if (n->hwaddr)
+                        snprintf(hwaddr, sizeof(hwaddr), "%s", n->hwaddr);
+                else
+                        derived_hwaddr(d->name, n->name, hwaddr);
 #define NETKEY(suffix) (snprintf(key, sizeof(key), "lxc.net.%zu.%s", i, suffix), key)
                 r = add(s, CT_APPLY_RESTART, label, NETKEY("type"), "veth");
                 if (r >= 0)
@@ -121,17 +162,52 @@ static int add_networks(struct ct_settings *s, const struct hl_def *d) {
                         r = add(s, CT_APPLY_RESTART, label, NETKEY("name"), "%s", n->name);
                 if (r >= 0)
                         r = add(s, CT_APPLY_RESTART, label, NETKEY("flags"), "up");
+                if (r >= 0)
+                        r = add(s, CT_APPLY_RESTART, label, NETKEY("hwaddr"), "%s", hwaddr);
+                /* Static addresses are set by liblxc as the container starts, whatever its
+                 * init does later (ct.c adds the IPv4 broadcast as it writes the key). */
                 if (r >= 0 && n->ip && strcmp(n->ip, "dhcp") != 0)
-                        r = add(s, CT_APPLY_RESTART, label, NETKEY(v6 ? "ipv6.address" : "ipv4.address"), "%s", n->ip);
+                        r = add(s, CT_APPLY_RESTART, label, NETKEY("ipv4.address"), "%s", n->ip);
                 if (r >= 0 && n->gw)
-                        r = add(s, CT_APPLY_RESTART, label, NETKEY(v6 ? "ipv6.gateway" : "ipv4.gateway"), "%s", n->gw);
-                if (r >= 0 && n->hwaddr)
-                        r = add(s, CT_APPLY_RESTART, label, NETKEY("hwaddr"), "%s", n->hwaddr);
+                        r = add(s, CT_APPLY_RESTART, label, NETKEY("ipv4.gateway"), "%s", n->gw);
+                if (r >= 0 && n->ip6 && strchr(n->ip6, ':'))
+                        r = add(s, CT_APPLY_RESTART, label, NETKEY("ipv6.address"), "%s", n->ip6);
+                if (r >= 0 && n->gw6)
+                        r = add(s, CT_APPLY_RESTART, label, NETKEY("ipv6.gateway"), "%s", n->gw6);
                 if (r >= 0 && n->mtu)
                         r = add(s, CT_APPLY_RESTART, label, NETKEY("mtu"), "%u", n->mtu);
+                if (r >= 0 && n->tag)
+                        r = add(s, CT_APPLY_RESTART, label, NETKEY("veth.vlan.id"), "%u", n->tag);
 #undef NETKEY
         }
         return r;
+}
+
+/* What hld writes into the container's own network configuration (guest.c reads it back):
+ * one line per interface and the resolver's, or "" when the definition names neither, and
+ * the template's own configuration is left alone. */
+static char *guest_spec(const struct hl_def *d) {
+        _cleanup_(hl_strv_freep) char **lines = NULL;
+        int r = 0;
+
+        for (size_t i = 0; i < d->n_networks && r >= 0; i++) {
+                const struct hl_network *n = &d->networks[i];
+                _cleanup_free_ char *line = hl_strdup_printf("iface %s ip=%s gw=%s ip6=%s gw6=%s", n->name,
+                                                             n->ip ?: "none", n->gw ?: "none", n->ip6 ?: "none",
+                                                             n->gw6 ?: "none");
+                r = line ? hl_strv_push(&lines, line) : -ENOMEM;
+        }
+        for (size_t i = 0; d->nameservers && d->nameservers[i] && r >= 0; i++) {
+                _cleanup_free_ char *line = hl_strdup_printf("nameserver %s", d->nameservers[i]);
+                r = line ? hl_strv_push(&lines, line) : -ENOMEM;
+        }
+        for (size_t i = 0; d->search && d->search[i] && r >= 0; i++) {
+                _cleanup_free_ char *line = hl_strdup_printf("search %s", d->search[i]);
+                r = line ? hl_strv_push(&lines, line) : -ENOMEM;
+        }
+        if (r < 0)
+                return NULL;
+        return lines ? settings_join_lines(lines) : strdup("");
 }
 
 /* Lists are compared as newline-joined text, in definition order. */
@@ -165,9 +241,10 @@ static char *mount_entries(const struct hl_def *d) {
 int settings_for(const struct hl_def *d, struct ct_settings *ret) {
         struct ct_settings s = {};
         _cleanup_free_ char *mounts = mount_entries(d), *env = settings_join_lines(d->environment);
+        _cleanup_free_ char *guest = guest_spec(d);
         int r;
 
-        if (!mounts || !env)
+        if (!mounts || !env || !guest)
                 return -ENOMEM;
         r = add(&s, CT_APPLY_RECREATE, "template", KEY_ORIGIN, "template=%s unprivileged=%s", d->template_name,
                 d->unprivileged ? "yes" : "no");
@@ -177,6 +254,8 @@ int settings_for(const struct hl_def *d, struct ct_settings *ret) {
                 r = add(&s, CT_APPLY_RESTART, "hostname", "lxc.uts.name", "%s", d->hostname);
         if (r >= 0)
                 r = add_networks(&s, d);
+        if (r >= 0)
+                r = add(&s, CT_APPLY_RESTART, "network config in the container", KEY_GUEST, "%s", guest);
         if (r >= 0)
                 r = add(&s, CT_APPLY_RESTART, "mounts", KEY_MOUNTS, "%s", mounts);
         if (r >= 0)

@@ -32,6 +32,7 @@ struct ct_settings {
 /* Keys and units the settings (settings.c) and the adapter (ct.c) agree on. */
 #define KEY_ORIGIN "hl.origin"
 #define KEY_MOUNTS "lxc.mount.entry"
+#define KEY_GUEST "hl.guest"
 #define CPU_PERIOD_US 100000
 
 void settings_done(struct ct_settings *s);
@@ -41,6 +42,11 @@ int settings_for(const struct hl_def *def, struct ct_settings *ret);
 char *settings_describe(const struct ct_setting *want, const char *have);
 /* A list as the settings compare it: its lines joined by newlines, in order; malloc'd. */
 char *settings_join_lines(char *const *v);
+
+/* What derived MAC addresses are made of besides the service: this node's machine id. */
+void settings_set_node_id(const char *id);
+/* The broadcast address of an IPv4 ADDRESS/PREFIX, as text. */
+int settings_ipv4_broadcast(const char *cidr, char *buf, size_t size);
 
 /* Whether this host has the unified cgroup v2 hierarchy (else v1 or hybrid): detected
  * once, before anything asks. */

@@ -33,7 +33,7 @@ static json_t *strv_to_json(char *const *v, bool sorted) {
 }
 
 json_t *hl_def_to_json(const struct hl_def *d) {
-        json_t *mounts = json_array(), *networks = json_array(), *checks = json_array();
+        json_t *mounts = json_array(), *networks = json_array(), *checks = json_array(), *j, *container;
 
         for (size_t i = 0; checks && i < d->health.n_checks; i++)
                 json_array_append_new(checks, json_string(d->health.checks[i].text));
@@ -43,11 +43,20 @@ json_t *hl_def_to_json(const struct hl_def *d) {
                                                         d->mounts[i].target, "read_only", d->mounts[i].read_only));
         for (size_t i = 0; networks && i < d->n_networks; i++) {
                 const struct hl_network *n = &d->networks[i];
-                json_array_append_new(networks, json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:i}", "name", n->name, "bridge",
-                                                          n->bridge, "ip", n->ip, "gw", n->gw, "hwaddr", n->hwaddr,
-                                                          "mtu", (json_int_t) n->mtu));
+                json_t *net = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:i}", "name", n->name, "bridge", n->bridge, "ip",
+                                        n->ip, "gw", n->gw, "hwaddr", n->hwaddr, "mtu", (json_int_t) n->mtu);
+
+                /* Keys added later appear only when set: a definition that does not use them
+                 * keeps the hash it had, and is no new revision. */
+                if (net && n->ip6)
+                        json_object_set_new(net, "ip6", json_string(n->ip6));
+                if (net && n->gw6)
+                        json_object_set_new(net, "gw6", json_string(n->gw6));
+                if (net && n->tag)
+                        json_object_set_new(net, "tag", json_integer(n->tag));
+                json_array_append_new(networks, net);
         }
-        return json_pack("{s:s, s:s, s:o, s:s, s:{s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:b, s:o, s:o}, "
+        j = json_pack("{s:s, s:s, s:o, s:s, s:{s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:b, s:o, s:o}, "
                          "s:{s:s, s:I, s:I, s:I, s:I}, s:{s:o, s:I, s:I, s:I, s:I}}",
                          "name", d->name,
                          "description", d->description ? d->description : "",
@@ -76,6 +85,14 @@ json_t *hl_def_to_json(const struct hl_def *d) {
                          "timeout_ms", (json_int_t) d->health.timeout_ms,
                          "retries", (json_int_t) d->health.retries,
                          "start_period_ms", (json_int_t) d->health.start_period_ms);
+        container = json_object_get(j, "container");
+        if (container && d->nameservers)
+                json_object_set_new(container, "nameservers", strv_to_json(d->nameservers, false));
+        if (container && d->search)
+                json_object_set_new(container, "search_domains", strv_to_json(d->search, false));
+        if (container && d->boot_timeout_ms != 3 * 60 * 1000)
+                json_object_set_new(container, "boot_timeout_ms", json_integer((json_int_t) d->boot_timeout_ms));
+        return j;
 }
 
 char *hl_def_canonical(const struct hl_def *d) {

@@ -306,25 +306,69 @@ static bool address_is_valid(const char *s, bool cidr) {
         return !slash || hl_parse_uint(slash, 0, family == AF_INET ? 32 : 128, &prefix) == 0;
 }
 
+/* Whether gw lies in the network of cidr (ADDRESS/PREFIX, same family). */
+static bool in_subnet(const char *cidr, const char *gw) {
+        char buf[INET6_ADDRSTRLEN + 8];
+        unsigned char a[sizeof(struct in6_addr)], g[sizeof(struct in6_addr)];
+        const char *slash = strchr(cidr, '/');
+        int family = strchr(cidr, ':') ? AF_INET6 : AF_INET;
+        unsigned prefix, bytes = family == AF_INET ? 4 : 16;
+
+        if (!slash || (size_t) (slash - cidr) >= sizeof(buf))
+                return false;
+        memcpy(buf, cidr, (size_t) (slash - cidr));
+        buf[slash - cidr] = 0;
+        prefix = (unsigned) strtoul(slash + 1, NULL, 10);
+        if (inet_pton(family, buf, a) != 1 || inet_pton(family, gw, g) != 1)
+                return false;
+        for (unsigned bit = 0; bit < prefix && bit < bytes * 8; bit++) {
+                unsigned mask = 0x80u >> (bit % 8);
+                if ((a[bit / 8] & mask) != (g[bit / 8] & mask))
+                        return false;
+        }
+        return true;
+}
+
 static int network_set(struct parser *p, struct hl_network *n, const char *k, const char *v) {
         char **field = NULL;
 
         if (strcmp(k, "name") == 0) {
-                if (!ifname_is_valid(v))
+                if (!ifname_is_valid(v) || strcmp(v, ".") == 0 || strcmp(v, "..") == 0)
                         return fail(p, "name \"%s\" is not an interface name", v);
+                if (strcmp(v, "lo") == 0)
+                        return fail(p, "name \"lo\" is the container's loopback, which every container has");
                 field = &n->name;
         } else if (strcmp(k, "bridge") == 0) {
                 if (!ifname_is_valid(v))
                         return fail(p, "bridge \"%s\" is not an interface name", v);
                 field = &n->bridge;
         } else if (strcmp(k, "ip") == 0) {
+                /* An IPv6 address under ip= is taken as ip6=, as before ip6= was a key. */
+                if (strchr(v, ':'))
+                        return network_set(p, n, "ip6", v);
                 if (strcmp(v, "dhcp") != 0 && !address_is_valid(v, true))
-                        return fail(p, "ip \"%s\" is not ADDRESS/PREFIX or dhcp", v);
+                        return fail(p, "ip \"%s\" is not IPv4 ADDRESS/PREFIX or dhcp", v);
                 field = &n->ip;
         } else if (strcmp(k, "gw") == 0) {
+                if (strchr(v, ':'))
+                        return network_set(p, n, "gw6", v);
                 if (!address_is_valid(v, false))
-                        return fail(p, "gw \"%s\" is not an address", v);
+                        return fail(p, "gw \"%s\" is not an IPv4 address", v);
                 field = &n->gw;
+        } else if (strcmp(k, "ip6") == 0) {
+                if (strcmp(v, "dhcp") != 0 && strcmp(v, "auto") != 0 && (!strchr(v, ':') || !address_is_valid(v, true)))
+                        return fail(p, "ip6 \"%s\" is not IPv6 ADDRESS/PREFIX, dhcp or auto", v);
+                field = &n->ip6;
+        } else if (strcmp(k, "gw6") == 0) {
+                if (!strchr(v, ':') || !address_is_valid(v, false))
+                        return fail(p, "gw6 \"%s\" is not an IPv6 address", v);
+                field = &n->gw6;
+        } else if (strcmp(k, "tag") == 0) {
+                uint64_t tag;
+                if (hl_parse_uint(v, 1, 4094, &tag) < 0)
+                        return fail(p, "tag \"%s\" is not a VLAN id between 1 and 4094", v);
+                n->tag = (unsigned) tag;
+                return 0;
         } else if (strcmp(k, "hwaddr") == 0) {
                 unsigned b[6];
                 char end;
@@ -339,7 +383,7 @@ static int network_set(struct parser *p, struct hl_network *n, const char *k, co
                 n->mtu = (unsigned) mtu;
                 return 0;
         } else
-                return fail(p, "unknown network option \"%s\": use name, bridge, ip, gw, hwaddr or mtu", k);
+                return fail(p, "unknown network option \"%s\": use name, bridge, ip, gw, ip6, gw6, hwaddr, mtu or tag", k);
         return set_string(field, v);
 }
 
@@ -348,6 +392,8 @@ static void network_done(struct hl_network *n) {
         free(n->bridge);
         free(n->ip);
         free(n->gw);
+        free(n->ip6);
+        free(n->gw6);
         free(n->hwaddr);
 }
 
@@ -379,8 +425,22 @@ static int parse_network(struct parser *p, const char *value) {
         }
         if (r >= 0 && !n.bridge)
                 r = fail(p, "bridge= is required");
-        if (r >= 0 && n.gw && !n.ip)
-                r = fail(p, "gw= needs ip=");
+        if (r >= 0 && n.gw && (!n.ip || strcmp(n.ip, "dhcp") == 0))
+                r = fail(p, "gw= needs a static ip= (with ip=dhcp the DHCP server names the gateway)");
+        if (r >= 0 && n.gw6 && (!n.ip6 || !strchr(n.ip6, ':')))
+                r = fail(p, "gw6= needs a static ip6=");
+        if (r >= 0 && n.gw && !in_subnet(n.ip, n.gw))
+                r = fail(p, "gw %s is not on the network of ip %s: the container could not reach it", n.gw, n.ip);
+        if (r >= 0 && n.gw6 && !in_subnet(n.ip6, n.gw6))
+                r = fail(p, "gw6 %s is not on the network of ip6 %s: the container could not reach it", n.gw6, n.ip6);
+        for (size_t i = 0; r >= 0 && i < p->def->n_networks; i++) {
+                if (n.gw && p->def->networks[i].gw)
+                        r = fail(p, "gw= is already given on %s: a container has one default route",
+                                 p->def->networks[i].name ? p->def->networks[i].name : "another network");
+                else if (n.gw6 && p->def->networks[i].gw6)
+                        r = fail(p, "gw6= is already given on %s: a container has one default route",
+                                 p->def->networks[i].name ? p->def->networks[i].name : "another network");
+        }
         if (r >= 0 && !n.name)
                 n.name = hl_strdup_printf("eth%zu", p->def->n_networks);
         if (r >= 0 && !n.name)
@@ -483,6 +543,22 @@ static int parse_start_limit_burst(struct parser *p, const char *value) {
         return 0;
 }
 
+static int parse_nameserver(struct parser *p, const char *value) {
+        if (*value && !address_is_valid(value, false))
+                return fail(p, "\"%s\" is not an IP address", value);
+        return push_list(&p->def->nameservers, value);
+}
+
+static int parse_search_domain(struct parser *p, const char *value) {
+        if (*value && !hostname_is_valid(value))
+                return fail(p, "\"%s\" is not a domain name", value);
+        return push_list(&p->def->search, value);
+}
+
+static int parse_boot_timeout(struct parser *p, const char *value) {
+        return parse_duration_key(p, value, &p->def->boot_timeout_ms, 3 * 60 * 1000, DAY_MS);
+}
+
 static int parse_check(struct parser *p, const char *value) {
         struct hl_health *h = &p->def->health;
         struct hl_check c, *checks;
@@ -563,6 +639,9 @@ static const struct {
         { SECTION_CONTAINER, "Unprivileged", parse_unprivileged },
         { SECTION_CONTAINER, "Provision", parse_provision },
         { SECTION_CONTAINER, "Environment", parse_environment },
+        { SECTION_CONTAINER, "Nameserver", parse_nameserver },
+        { SECTION_CONTAINER, "SearchDomain", parse_search_domain },
+        { SECTION_CONTAINER, "BootTimeout", parse_boot_timeout },
         { SECTION_RESTART, "Policy", parse_policy },
         { SECTION_RESTART, "RestartSec", parse_restart_sec },
         { SECTION_RESTART, "RestartMaxDelaySec", parse_restart_max_delay },
@@ -649,6 +728,7 @@ int hl_def_parse_all(const char *name, const char *file, const char *text, size_
                 .start_limit_interval_ms = 60 * 1000,
                 .start_limit_burst = 5,
         };
+        def->boot_timeout_ms = 3 * 60 * 1000;
         def->health = (struct hl_health) {
                 .interval_ms = 30 * 1000,
                 .timeout_ms = 5 * 1000,
@@ -701,6 +781,8 @@ struct hl_def *hl_def_free(struct hl_def *d) {
         free(d->networks);
         hl_strv_free(d->provision);
         hl_strv_free(d->environment);
+        hl_strv_free(d->nameservers);
+        hl_strv_free(d->search);
         for (size_t i = 0; i < d->health.n_checks; i++)
                 hl_check_done(&d->health.checks[i]);
         free(d->health.checks);

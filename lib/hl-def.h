@@ -30,10 +30,13 @@ struct hl_mount {
 struct hl_network {
         char *name;   /* interface name inside the container, default eth<N> */
         char *bridge; /* host bridge; required */
-        char *ip;     /* CIDR or "dhcp", optional */
-        char *gw;     /* optional */
-        char *hwaddr; /* optional */
+        char *ip;     /* IPv4: ADDRESS/PREFIX or "dhcp", optional */
+        char *gw;     /* IPv4 gateway, with a static ip */
+        char *ip6;    /* IPv6: ADDRESS/PREFIX, "dhcp" or "auto" (SLAAC), optional */
+        char *gw6;    /* IPv6 gateway, with a static ip6 */
+        char *hwaddr; /* optional: otherwise one derived from the service and interface names */
         unsigned mtu; /* 0 = default */
+        unsigned tag; /* VLAN id on a VLAN-aware bridge, 0 = none */
 };
 
 enum hl_restart_policy {
@@ -86,6 +89,9 @@ struct hl_def {
         bool unprivileged;
         char **provision;   /* strv of shell command lines, run once after create */
         char **environment; /* strv of KEY=VALUE */
+        char **nameservers; /* strv of IP addresses for the container's resolv.conf */
+        char **search;      /* strv of search domains */
+        uint64_t boot_timeout_ms; /* how long the first boot may take before Provision= */
 
         struct hl_restart restart;
         struct hl_health health;

@@ -10,7 +10,7 @@ seconds=${2:-60}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 rc=0
-for t in def protocol dns; do
+for t in def protocol dns guest; do
         mkdir -p "$work/$t"
         cp -r tests/fuzz/corpus/$t/. "$work/$t/" 2>/dev/null
         log=$work/$t.log

@@ -119,11 +119,67 @@ TEST(errors_name_file_line_key) {
                            "control characters (tab, carriage return, escape …)");
         ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nNetwork=name=eth0\n", "t.conf:3: Network: bridge= is required");
         ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nNetwork=bridge=br0,ip=300.1.1.1/24\n",
-                           "t.conf:3: Network: ip \"300.1.1.1/24\" is not ADDRESS/PREFIX or dhcp");
+                           "t.conf:3: Network: ip \"300.1.1.1/24\" is not IPv4 ADDRESS/PREFIX or dhcp");
         ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nCores=0\n", "t.conf:3: Cores: \"0\" is not a number of cores between 1 and 1024");
         ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nEnvironment=1X=2\n", "t.conf:3: Environment: \"1X\" is not a variable name");
         ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\njunk\n", "t.conf:3: \"junk\" is not KEY=VALUE, a [Section] or a comment");
         ASSERT_PARSE_ERROR("[Container\n", "t.conf:1: section header \"[Container\" has no closing ']'");
+}
+
+#define NET(lines) "[Container]\nTemplate=busybox\n" lines
+
+TEST(network_errors) {
+        ASSERT_PARSE_ERROR(NET("Network=bridge=br0,ip=dhcp,gw=10.0.0.1\n"),
+                           "t.conf:3: Network: gw= needs a static ip= (with ip=dhcp the DHCP server names the gateway)");
+        ASSERT_PARSE_ERROR(NET("Network=bridge=br0,ip=10.0.0.5/24,gw=10.0.1.1\n"),
+                           "t.conf:3: Network: gw 10.0.1.1 is not on the network of ip 10.0.0.5/24: the container "
+                           "could not reach it");
+        ASSERT_PARSE_ERROR(NET("Network=bridge=br0,ip6=fd00::5/64,gw6=fd01::1\n"),
+                           "t.conf:3: Network: gw6 fd01::1 is not on the network of ip6 fd00::5/64: the container "
+                           "could not reach it");
+        ASSERT_PARSE_ERROR(NET("Network=bridge=br0,ip6=10.0.0.5/24\n"),
+                           "t.conf:3: Network: ip6 \"10.0.0.5/24\" is not IPv6 ADDRESS/PREFIX, dhcp or auto");
+        ASSERT_PARSE_ERROR(NET("Network=bridge=br0,ip=10.0.0.5/24,gw=10.0.0.1\n"
+                               "Network=bridge=br1,ip=10.1.0.5/24,gw=10.1.0.1\n"),
+                           "t.conf:4: Network: gw= is already given on eth0: a container has one default route");
+        ASSERT_PARSE_ERROR(NET("Network=bridge=br0,tag=4095\n"),
+                           "t.conf:3: Network: tag \"4095\" is not a VLAN id between 1 and 4094");
+        ASSERT_PARSE_ERROR(NET("Network=bridge=br0,name=lo\n"),
+                           "t.conf:3: Network: name \"lo\" is the container's loopback, which every container has");
+        ASSERT_PARSE_ERROR(NET("Network=bridge=br0,vlan=3\n"),
+                           "t.conf:3: Network: unknown network option \"vlan\": use name, bridge, ip, gw, ip6, gw6, "
+                           "hwaddr, mtu or tag");
+        ASSERT_PARSE_ERROR(NET("Nameserver=dns.lan\n"), "t.conf:3: Nameserver: \"dns.lan\" is not an IP address");
+        ASSERT_PARSE_ERROR(NET("SearchDomain=a b\n"), "t.conf:3: SearchDomain: \"a b\" is not a domain name");
+        ASSERT_PARSE_ERROR(NET("BootTimeout=forever\n"), "t.conf:3: BootTimeout: \"forever\" is not a duration such as 500ms, 10s, 5m or 1h (at most a day)");
+}
+
+TEST(network_keys_parse) {
+        const char *text = NET("Network=bridge=br0,ip=10.0.0.5/24,gw=10.0.0.1,ip6=fd00::5/64,tag=12\n"
+                               "Network=bridge=br0,name=lan1,ip=dhcp,ip6=auto\n"
+                               "Network=bridge=br1,ip=fd00:1::5/64,gw=fd00:1::1\n"
+                               "Nameserver=10.0.0.1\nNameserver=fd00::1\nSearchDomain=lan\nBootTimeout=30s\n");
+        _cleanup_(hl_def_freep) struct hl_def *d = NULL;
+        struct hl_def_error e = {};
+
+        if (hl_def_parse("n", "t.conf", text, strlen(text), &d, &e) < 0) {
+                char buf[512];
+                fprintf(stderr, "%s\n", hl_def_error_format(&e, buf, sizeof(buf)));
+        }
+        ASSERT_TRUE(d);
+        ASSERT_INT_EQ(d->n_networks, 3);
+        ASSERT_STR_EQ(d->networks[0].ip6, "fd00::5/64");
+        ASSERT_TRUE(d->networks[0].gw6 == NULL);
+        ASSERT_INT_EQ(d->networks[0].tag, 12);
+        ASSERT_STR_EQ(d->networks[1].name, "lan1");
+        ASSERT_STR_EQ(d->networks[1].ip6, "auto");
+        /* An IPv6 address under ip= and gw= is taken as ip6= and gw6=. */
+        ASSERT_TRUE(d->networks[2].ip == NULL);
+        ASSERT_STR_EQ(d->networks[2].ip6, "fd00:1::5/64");
+        ASSERT_STR_EQ(d->networks[2].gw6, "fd00:1::1");
+        ASSERT_STR_EQ(d->nameservers[1], "fd00::1");
+        ASSERT_STR_EQ(d->search[0], "lan");
+        ASSERT_INT_EQ(d->boot_timeout_ms, 30000);
 }
 
 #define HEALTH(lines) "[Container]\nTemplate=busybox\n[Health]\n" lines
