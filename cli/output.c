@@ -332,7 +332,7 @@ static const char *format_health(json_t *s, char *buf, size_t size) {
 }
 
 static int table_list(json_t *reply) {
-        _cleanup_(table_freep) struct table *t = table_new(8);
+        _cleanup_(table_freep) struct table *t = table_new(9);
         json_t *services = reply_array(reply, "services"), *s;
         size_t i;
         int r;
@@ -343,14 +343,15 @@ static int table_list(json_t *reply) {
                 printf("No services.\n");
                 return 0;
         }
-        r = table_add(t, "NAME", "STATE", "HEALTH", "DESIRED", "REV", "PID", "MEMORY", "DESCRIPTION");
+        r = table_add(t, "NAME", "STATE", "HEALTH", "ADDRESS", "DESIRED", "REV", "PID", "MEMORY", "DESCRIPTION");
         if (r < 0)
                 return r;
         json_array_foreach(services, i, s) {
                 char rev[32], pid[32], memory[64], state[192], health[192];
 
                 r = table_add(t, reply_string(s, "name"), format_state(s, state, sizeof(state)),
-                              format_health(s, health, sizeof(health)), reply_string(s, "desired"),
+                              format_health(s, health, sizeof(health)), reply_string(s, "address") ?: "-",
+                              reply_string(s, "desired"),
                               reply_format_int(s, "revision", rev, sizeof(rev)),
                               reply_format_int(s, "pid", pid, sizeof(pid)), format_memory(s, memory, sizeof(memory)),
                               reply_string(s, "description"));
@@ -412,6 +413,8 @@ static int table_show(json_t *reply) {
         const char *text = reply_string(reply, "text");
         char rev[32], pid[32], limits[128], live[128], usage[32], condition[128], restarts[32], degraded[160];
         const char *health = reply_string(s, "health"), *degraded_by = reply_string(s, "degraded");
+        json_t *iface;
+        size_t i;
         int r;
 
         if (!t)
@@ -454,6 +457,18 @@ static int table_show(json_t *reply) {
                               format_limits(reply_object(s, "live_limits"), live, sizeof(live)));
         if (r >= 0)
                 r = table_add(t, "Memory usage:", format_size(s, "memory_usage", usage, sizeof(usage)));
+        json_array_foreach(reply_array(s, "interfaces"), i, iface) {
+                _cleanup_free_ char *line = NULL, *addresses = join_strings(reply_array(iface, "addresses"));
+                char label[32];
+
+                if (r < 0)
+                        break;
+                snprintf(label, sizeof(label), "Interface %s:", reply_string(iface, "name") ?: "?");
+                line = hl_strdup_printf("%s%s%s%s", addresses && *addresses ? addresses : "no address",
+                                        reply_string(iface, "hwaddr") ? " (" : "", reply_string(iface, "hwaddr") ?: "",
+                                        reply_string(iface, "hwaddr") ? ")" : "");
+                r = line ? table_add(t, label, line) : -ENOMEM;
+        }
         if (r >= 0)
                 r = table_add(t, "Restart policy:", reply_string(s, "restart_policy"));
         if (r >= 0)

@@ -235,6 +235,7 @@ static void container_putp(struct lxc_container **c) {
 
 void ct_observed_done(struct ct_observed *o) {
         hl_strv_free(o->values);
+        netinfo_done(&o->net);
         *o = (struct ct_observed) {};
 }
 
@@ -459,6 +460,9 @@ static int do_observe(const char *lxcpath, const char *name, const struct ct_set
         if (o.exists && o.state != HL_CT_STOPPED) {
                 o.pid = c->init_pid(c);
                 observe_live(c, &o);
+                /* Addresses for status; a namespace that cannot be read shows none. */
+                if (o.pid > 0 && netinfo_read(o.pid, &o.net) < 0)
+                        o.net = (struct netinfo) {};
         }
         o.values = calloc(want->n + 1, sizeof(char *));
         if (!o.values)
@@ -1198,6 +1202,10 @@ int ct_observe_copy(struct ct_observed *dst, const struct ct_observed *src) {
         *dst = *src;
         dst->values = NULL;
         dst->n_values = 0;
+        if (netinfo_copy(&dst->net, &src->net) < 0) {
+                ct_observed_done(dst);
+                return -ENOMEM;
+        }
         for (size_t i = 0; i < src->n_values; i++)
                 if (hl_strv_push(&dst->values, src->values[i]) < 0) {
                         ct_observed_done(dst);

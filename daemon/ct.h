@@ -11,6 +11,7 @@
 
 #include "hl-def.h"
 #include "hl-state.h"
+#include "netinfo.h"
 #include "settings.h"
 
 struct ct_observed {
@@ -30,6 +31,8 @@ struct ct_observed {
         /* From the cgroup, when running; 0 = unknown or unlimited. */
         uint64_t live_memory, live_swap, memory_usage;
         unsigned live_cores;
+        /* Its interfaces and addresses, when running. */
+        struct netinfo net;
 };
 
 void ct_observed_done(struct ct_observed *o);

@@ -286,6 +286,7 @@ struct daemon {
         struct control *control;          /* root and the admin group */
         struct control *readonly_control; /* anyone, reads only */
         uv_timer_t watchdog_timer;
+        uv_timer_t address_timer;
         uv_timer_t expire_timer;
         uv_signal_t signals[3];
 };
@@ -363,6 +364,7 @@ static void on_signal(uv_signal_t *sig, int signum) {
                 uv_close((uv_handle_t *) &d->signals[i], NULL);
         uv_close((uv_handle_t *) &d->watchdog_timer, NULL);
         uv_close((uv_handle_t *) &d->expire_timer, NULL);
+        uv_close((uv_handle_t *) &d->address_timer, NULL);
         /* Work already in the thread pool finishes; nothing new starts. */
         reconcile_drain(m);
 }
@@ -476,6 +478,7 @@ static int run(struct daemon *d) {
         d->watchdog_timer.data = d->expire_timer.data = m;
         /* Old probe results are summarized hourly, and once at start. */
         uv_timer_start(&d->expire_timer, on_expire, 1000, 3600 * 1000);
+        watch_start_addresses(m, &d->address_timer);
         start_timers(d);
 
         log_info("hld %s ready: %zu services, lxcpath %s, socket %s, cgroup %s", HL_VERSION, m->n_services,

@@ -31,6 +31,23 @@ static json_t *limits_json(uint64_t cores, uint64_t memory, uint64_t swap) {
                          (json_int_t) swap);
 }
 
+/* Each interface but lo with its global addresses (link-local ones are everywhere). */
+static json_t *interfaces_json(const struct netinfo *n) {
+        json_t *list = json_array();
+
+        for (size_t i = 0; list && i < n->n_ifaces; i++) {
+                const struct netinfo_iface *f = &n->ifaces[i];
+                json_t *addresses = json_array();
+
+                for (size_t k = 0; addresses && k < f->n_addrs; k++)
+                        if (!f->addrs[k].link_local)
+                                json_array_append_new(addresses, json_string(f->addrs[k].text));
+                json_array_append_new(list, json_pack("{s:s, s:s, s:b, s:o}", "name", f->name, "hwaddr", f->mac, "up",
+                                                      f->up, "addresses", addresses ? addresses : json_array()));
+        }
+        return list ? list : json_array();
+}
+
 json_t *methods_service_json(struct manager *m, const struct service *s) {
         const struct hl_def *d = s->desired->def;
         json_t *requires = json_array(), *j;
@@ -49,6 +66,13 @@ json_t *methods_service_json(struct manager *m, const struct service *s) {
                 json_object_set_new(j, "live_limits", limits_json(s->observed.live_cores, s->observed.live_memory,
                                                                   s->observed.live_swap));
                 json_object_set_new(j, "memory_usage", json_integer((json_int_t) s->observed.memory_usage));
+                json_object_set_new(j, "interfaces", interfaces_json(&s->observed.net));
+                if (*netinfo_primary(&s->observed.net)) {
+                        char address[sizeof(s->observed.net.ifaces[0].addrs[0].text)];
+                        snprintf(address, sizeof(address), "%s", netinfo_primary(&s->observed.net));
+                        address[strcspn(address, "/")] = 0;
+                        json_object_set_new(j, "address", json_string(address));
+                }
         }
         json_object_set_new(j, "health", json_string(health_status_to_string(health_status(s))));
         for (char **r = d->requires; r && *r; r++) {

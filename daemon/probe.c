@@ -15,6 +15,7 @@
 #include "ct.h"
 #include "hl-dns.h"
 #include "log.h"
+#include "netinfo.h"
 #include "probe.h"
 #include "work.h"
 
@@ -107,27 +108,6 @@ static void on_timeout(uv_timer_t *t) {
                (double) p->timeout_ms / 1000);
 }
 
-/* A socket of the container's network namespace: the loop thread enters the namespace
- * just for socket(2) and comes back, so probes test the service, not a route to it. */
-static int netns_socket(int netns_fd, int domain, int type) {
-        _cleanup_close_ int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-        int fd, r = 0;
-
-        if (self < 0)
-                return -errno;
-        if (setns(netns_fd, CLONE_NEWNET) < 0)
-                return -errno;
-        fd = socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                r = -errno;
-        if (setns(self, CLONE_NEWNET) < 0) {
-                /* Staying in a container's namespace would be worse than stopping. */
-                log_error("cannot return to hld's network namespace: %s", strerror(errno));
-                abort();
-        }
-        return fd < 0 ? r : fd;
-}
-
 static int make_address(const char *address, uint16_t port, struct sockaddr_storage *ret) {
         if (strchr(address, ':'))
                 return uv_ip6_addr(address, port, (struct sockaddr_in6 *) ret);
@@ -210,7 +190,7 @@ static int start_tcp(struct probe *p, int netns_fd) {
         r = make_address(p->check->address, p->check->port, &addr);
         if (r < 0)
                 return r;
-        fd = netns_socket(netns_fd, addr.ss_family, SOCK_STREAM);
+        fd = netinfo_socket(netns_fd, addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return fd;
         uv_tcp_init(p->m->loop, &p->io.tcp);
@@ -313,7 +293,7 @@ static int start_dns(struct probe *p, int netns_fd) {
         n = hl_dns_query(p->dns_id, p->check->name, p->check->type, p->query, sizeof(p->query));
         if (n < 0)
                 return n;
-        fd = netns_socket(netns_fd, addr.ss_family, SOCK_DGRAM);
+        fd = netinfo_socket(netns_fd, addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return fd;
         uv_udp_init(p->m->loop, &p->io.udp);

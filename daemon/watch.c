@@ -6,8 +6,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+#include <stdlib.h>
+
 #include "log.h"
+#include "netinfo.h"
 #include "watch.h"
+#include "work.h"
 
 struct exit_watch {
         uv_poll_t poll;
@@ -94,4 +99,102 @@ void watch_update(struct manager *m, struct service *s) {
 
 int watch_fd(const struct service *s) {
         return s->watch ? s->watch->fd : -1;
+}
+
+/* --- addresses ------------------------------------------------------------------------ */
+
+/* A lease comes after the start, and may change: the interfaces of running containers are
+ * read again every few seconds, in the pool, one batch at a time. */
+#define ADDRESS_INTERVAL_MS 3000
+
+struct address_item {
+        char *service;
+        pid_t pid;
+        int fd; /* a dup of the watch's pidfd */
+        int r;
+        struct netinfo net;
+};
+
+struct address_work {
+        uv_work_t req;
+        struct manager *m;
+        size_t n;
+        struct address_item items[];
+};
+
+static bool addresses_busy;
+
+static void addresses_work(uv_work_t *req) {
+        struct address_work *w = (struct address_work *) req;
+
+        for (size_t i = 0; i < w->n; i++)
+                w->items[i].r = netinfo_read_ns(w->items[i].fd, &w->items[i].net);
+}
+
+static void addresses_after(uv_work_t *req, int status) {
+        struct address_work *w = (struct address_work *) req;
+
+        addresses_busy = false;
+        for (size_t i = 0; i < w->n; i++) {
+                struct address_item *it = &w->items[i];
+                struct service *s = status == 0 && it->r >= 0 ? manager_find(w->m, it->service) : NULL;
+
+                if (s && s->observed.pid == it->pid && s->observed.state == HL_CT_RUNNING) {
+                        netinfo_done(&s->observed.net);
+                        s->observed.net = it->net;
+                } else
+                        netinfo_done(&it->net);
+                close(it->fd);
+                free(it->service);
+        }
+        free(w);
+}
+
+static void on_address_timer(uv_timer_t *t) {
+        struct manager *m = t->data;
+        struct address_work *w;
+        size_t n = 0;
+
+        if (addresses_busy || m->stopping)
+                return;
+        for (size_t i = 0; i < m->n_services; i++)
+                n += watch_fd(m->services[i]) >= 0;
+        if (n == 0)
+                return;
+        w = calloc(1, sizeof(*w) + n * sizeof(w->items[0]));
+        if (!w)
+                return;
+        w->m = m;
+        for (size_t i = 0; i < m->n_services && w->n < n; i++) {
+                struct service *s = m->services[i];
+                struct address_item *it = &w->items[w->n];
+
+                if (watch_fd(s) < 0 || s->observed.pid <= 0)
+                        continue;
+                it->fd = fcntl(watch_fd(s), F_DUPFD_CLOEXEC, 3);
+                it->service = strdup(s->name);
+                it->pid = s->observed.pid;
+                if (it->fd < 0 || !it->service) {
+                        if (it->fd >= 0)
+                                close(it->fd);
+                        free(it->service);
+                        continue;
+                }
+                w->n++;
+        }
+        if (w->n == 0 || work_queue(m->loop, &w->req, addresses_work, addresses_after) < 0) {
+                for (size_t i = 0; i < w->n; i++) {
+                        close(w->items[i].fd);
+                        free(w->items[i].service);
+                }
+                free(w);
+                return;
+        }
+        addresses_busy = true;
+}
+
+void watch_start_addresses(struct manager *m, uv_timer_t *timer) {
+        uv_timer_init(m->loop, timer);
+        timer->data = m;
+        uv_timer_start(timer, on_address_timer, ADDRESS_INTERVAL_MS, ADDRESS_INTERVAL_MS);
 }

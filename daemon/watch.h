@@ -12,3 +12,6 @@ void watch_update(struct manager *m, struct service *s);
 void watch_stop(struct service *s);
 /* The pidfd of s's container init, or -1: a handle on its namespaces that cannot go stale. */
 int watch_fd(const struct service *s);
+/* Reads the interfaces and addresses of running containers again every few seconds, off
+ * the loop, into their observed state (a DHCP lease comes after the start). */
+void watch_start_addresses(struct manager *m, uv_timer_t *timer);

@@ -21,7 +21,7 @@ LAYERS = [
     ("methods", ["methods", "methods-apply", "methods-info", "request"]),
     ("engine", ["reconcile", "execute", "runs", "plan", "health", "probe", "watch", "events", "manager", "service",
                 "desired"]),
-    ("adapters", ["ct", "guest", "inroot", "settings", "rootfs", "store", "config", "log", "work"]),
+    ("adapters", ["ct", "guest", "inroot", "netinfo", "settings", "rootfs", "store", "config", "log", "work"]),
 ]
 # Inside the engine, calls go down this list only: what is lower learns of what happens
 # through callbacks the upper part registers.
