@@ -406,6 +406,62 @@ static int print_revisions(json_t *revisions) {
         return table_print(t, stdout, "  ");
 }
 
+/* The last lines of a step's output, indented; at most max lines. */
+static void print_tail(const char *label, const char *text, size_t max) {
+        const char *start;
+        size_t lines = 0, len;
+
+        if (!text || !*text)
+                return;
+        len = strlen(text);
+        while (len > 0 && text[len - 1] == '\n')
+                len--;
+        for (start = text + len; start > text; start--)
+                if (start[-1] == '\n' && ++lines >= max)
+                        break;
+        _cleanup_free_ char *part = strndup(start, (size_t) (text + len - start));
+        if (!part)
+                return;
+        printf("      %s:\n", label);
+        print_indented(part, "        ");
+}
+
+/* How the container was provisioned at its last create: the boot, then each step, with
+ * the output of one that failed. */
+static void print_provisioned(json_t *e) {
+        json_t *step;
+        char when[64], took[32];
+        int64_t boot;
+        size_t i;
+
+        if (!e)
+                return;
+        printf("\nProvisioned (create of %s, %s", reply_format_time(e, "time", when, sizeof(when)),
+               reply_string(e, "result") ?: "-");
+        if (reply_int(e, "boot_ms", &boot))
+                printf("; booted in %.1f s", (double) boot / 1000);
+        printf("):\n");
+        if (reply_string(e, "boot_error"))
+                printf("  boot: %s\n", reply_string(e, "boot_error"));
+        json_array_foreach(reply_array(e, "steps"), i, step) {
+                int64_t status = -1;
+                char st[32];
+
+                reply_int(step, "status", &status);
+                if (status == 0)
+                        snprintf(st, sizeof(st), "ok");
+                else
+                        snprintf(st, sizeof(st), "status %" PRId64, status);
+                printf("  %-3s %-10s %8s  ", reply_format_int(step, "step", took, sizeof(took)), st,
+                       reply_format_duration(step, "duration_ms", when, sizeof(when)));
+                print_indented(reply_string(step, "command") ?: "", "");
+                if (status != 0) {
+                        print_tail("stderr", reply_string(step, "stderr"), 20);
+                        print_tail("stdout", reply_string(step, "stdout"), 10);
+                }
+        }
+}
+
 static int table_show(json_t *reply) {
         _cleanup_(table_freep) struct table *t = table_new(2);
         _cleanup_free_ char *requires = NULL;
@@ -493,6 +549,7 @@ static int table_show(json_t *reply) {
                 if (r < 0)
                         return r;
         }
+        print_provisioned(reply_object(reply, "provisioned"));
         return 0;
 }
 

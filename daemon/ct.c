@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <jansson.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "guest.h"
+#include "hl-dns.h"
 #include "inroot.h"
 #include "rootfs.h"
 #include "ct.h"
@@ -52,7 +54,13 @@ static char helper_log[PATH_MAX];
 struct helper_result {
         int r;
         char error[1024];
+        uint32_t detail_len; /* that many bytes follow: what the call recorded (JSON) */
 };
+
+/* What a call in a helper records besides its error (the Provision= steps), handed to the
+ * caller after the result. */
+static char *helper_detail;
+#define HELPER_DETAIL_MAX (48 * 1024)
 
 static int read_full(int fd, void *buf, size_t size) {
         size_t done = 0;
@@ -70,7 +78,7 @@ static int read_full(int fd, void *buf, size_t size) {
 
 typedef int (*helper_fn)(void *data, char **ret_error);
 
-static int run_in_helper(const char *name, helper_fn fn, void *data, char **ret_error) {
+static int run_in_helper(const char *name, helper_fn fn, void *data, char **ret_detail, char **ret_error) {
         struct helper_result res = {};
         int fds[2], status = 0, r;
         pid_t pid;
@@ -93,11 +101,24 @@ static int run_in_helper(const char *name, helper_fn fn, void *data, char **ret_
                 res.r = fn(data, &error);
                 if (error)
                         snprintf(res.error, sizeof(res.error), "%s", error);
+                if (helper_detail)
+                        res.detail_len = (uint32_t) strnlen(helper_detail, HELPER_DETAIL_MAX);
                 (void) !write(fds[1], &res, sizeof(res));
+                if (res.detail_len)
+                        (void) !write(fds[1], helper_detail, res.detail_len);
                 _exit(0);
         }
         close(fds[1]);
         r = read_full(fds[0], &res, sizeof(res));
+        if (r >= 0 && res.detail_len > 0 && res.detail_len <= HELPER_DETAIL_MAX) {
+                char *detail = malloc(res.detail_len + 1);
+                if (detail && read_full(fds[0], detail, res.detail_len) >= 0) {
+                        detail[res.detail_len] = 0;
+                        if (ret_detail)
+                                *ret_detail = TAKE_PTR(detail);
+                }
+                free(detail);
+        }
         close(fds[0]);
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                 ;
@@ -972,30 +993,393 @@ static int do_destroy(const char *lxcpath, const char *name, char **ret_error) {
         return 0;
 }
 
-static int provision(const char *lxcpath, const char *name, char *const *commands, bool leave_running,
-                     char **ret_error) {
-        _cleanup_container_ struct lxc_container *c = lxc_container_new(name, lxcpath);
+/* --- the first boot and Provision= ----------------------------------------------------- */
+
+/* The last bytes a command wrote to one stream. */
+#define OUTPUT_TAIL 2048
+struct tail {
+        char buf[OUTPUT_TAIL];
+        size_t len;
+        bool cut;
+};
+
+static void tail_add(struct tail *t, const char *data, size_t n) {
+        if (n >= sizeof(t->buf)) {
+                memcpy(t->buf, data + n - sizeof(t->buf), sizeof(t->buf));
+                t->len = sizeof(t->buf);
+                t->cut = true;
+                return;
+        }
+        if (t->len + n > sizeof(t->buf)) {
+                size_t drop = t->len + n - sizeof(t->buf);
+                memmove(t->buf, t->buf + drop, t->len - drop);
+                t->len -= drop;
+                t->cut = true;
+        }
+        memcpy(t->buf + t->len, data, n);
+        t->len += n;
+}
+
+/* The tail as text for JSON: valid UTF-8, other bytes and control characters but newline
+ * and tab as '?', and a cut multi-byte character at the start dropped. */
+static char *tail_text(const struct tail *t) {
+        char *out = malloc(t->len + 1);
+        size_t o = 0, i = 0;
+
+        if (!out)
+                return NULL;
+        if (t->cut)
+                while (i < t->len && ((unsigned char) t->buf[i] & 0xc0) == 0x80)
+                        i++;
+        while (i < t->len) {
+                unsigned char c = (unsigned char) t->buf[i];
+                size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+                bool ok = n > 0 && i + n <= t->len && !(n == 2 && c < 0xc2);
+
+                for (size_t k = 1; ok && k < n; k++)
+                        ok = ((unsigned char) t->buf[i + k] & 0xc0) == 0x80;
+                if (ok && n == 1 && ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f))
+                        ok = false;
+                if (!ok) {
+                        out[o++] = '?';
+                        i++;
+                        continue;
+                }
+                memcpy(out + o, t->buf + i, n);
+                o += n;
+                i += n;
+        }
+        out[o] = 0;
+        return out;
+}
+
+/* The last non-empty line of a tail, for one-line messages. */
+static void tail_last_line(const struct tail *t, char *buf, size_t size) {
+        _cleanup_free_ char *text = tail_text(t);
+        char *end, *start;
+
+        buf[0] = 0;
+        if (!text)
+                return;
+        end = text + strlen(text);
+        while (end > text && (end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+                *--end = 0;
+        start = strrchr(text, '\n');
+        snprintf(buf, size, "%s", start ? start + 1 : text);
+}
+
+static int64_t monotonic_ms(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Runs command with sh -c in the container (environment cleared, stdin /dev/null), keeping
+ * the tails of its stdout and stderr; kills it after timeout_ms (0: no limit). Reading ends
+ * when the command exits, even if something it started in the background still holds its
+ * output. Returns its wait status, or -errno. */
+static int attach_capture(struct lxc_container *c, const char *command, uint64_t timeout_ms, struct tail *out,
+                          struct tail *err, char **ret_error) {
         lxc_attach_options_t options = LXC_ATTACH_OPTIONS_DEFAULT;
+        char *argv[] = { (char *) "/bin/sh", (char *) "-c", (char *) command, NULL };
+        char *env[] = { (char *) "DEBIAN_FRONTEND=noninteractive", NULL };
+        lxc_attach_command_t cmd = { .program = (char *) "/bin/sh", .argv = argv };
+        int o[2] = { -1, -1 }, e[2] = { -1, -1 }, status = 0, r = 0;
+        _cleanup_close_ int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+        int64_t deadline = timeout_ms ? monotonic_ms() + (int64_t) timeout_ms : INT64_MAX;
+        bool exited = false;
+        pid_t pid;
+
+        if (devnull < 0 || pipe2(o, O_CLOEXEC | O_NONBLOCK) < 0 || pipe2(e, O_CLOEXEC | O_NONBLOCK) < 0) {
+                r = -errno;
+                goto done;
+        }
+        options.env_policy = LXC_ATTACH_CLEAR_ENV;
+        options.extra_env_vars = env;
+        options.stdin_fd = devnull;
+        options.stdout_fd = o[1];
+        options.stderr_fd = e[1];
+        if (c->attach(c, lxc_attach_run_command, &cmd, &options, &pid) < 0) {
+                r = fail(ret_error, -EIO, "could not run it in the container: %s", lxc_reason(c));
+                goto done;
+        }
+        close(o[1]);
+        close(e[1]);
+        o[1] = e[1] = -1;
+        for (bool open_o = true, open_e = true; open_o || open_e;) {
+                struct pollfd p[2] = { { .fd = open_o ? o[0] : -1, .events = POLLIN },
+                                       { .fd = open_e ? e[0] : -1, .events = POLLIN } };
+                char buf[4096];
+
+                if (!exited && monotonic_ms() >= deadline) {
+                        kill(pid, SIGKILL);
+                        deadline = INT64_MAX;
+                }
+                (void) poll(p, 2, exited ? 0 : 100);
+                for (int i = 0; i < 2; i++) {
+                        ssize_t n = (i == 0 ? open_o : open_e) ? read(i == 0 ? o[0] : e[0], buf, sizeof(buf)) : -1;
+                        if (n > 0)
+                                tail_add(i == 0 ? out : err, buf, (size_t) n);
+                        else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) || exited)
+                                *(i == 0 ? &open_o : &open_e) = n != 0 && !exited && errno == EAGAIN;
+                }
+                if (!exited && waitpid(pid, &status, WNOHANG) == pid)
+                        exited = true; /* one more turn drains what is left, then stop */
+                else if (exited)
+                        break;
+        }
+        if (!exited)
+                while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                        ;
+        r = status;
+done:
+        for (int i = 0; i < 2; i++) {
+                if (o[i] >= 0)
+                        close(o[i]);
+                if (e[i] >= 0)
+                        close(e[i]);
+        }
+        return r;
+}
+
+static bool init_is_systemd(pid_t pid) {
+        char path[64], exe[PATH_MAX];
+        ssize_t n;
+
+        snprintf(path, sizeof(path), "/proc/%d/exe", (int) pid);
+        n = readlink(path, exe, sizeof(exe) - 1);
+        if (n <= 0)
+                return false;
+        exe[n] = 0;
+        return strcmp(strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe, "systemd") == 0;
+}
+
+static const struct netinfo_iface *find_iface(const struct netinfo *n, const char *name) {
+        for (size_t i = 0; i < n->n_ifaces; i++)
+                if (strcmp(n->ifaces[i].name, name) == 0)
+                        return &n->ifaces[i];
+        return NULL;
+}
+
+/* Whether iface has an address of family: want (ADDRESS/PREFIX) itself, or any global one
+ * that is not tentative when want is dhcp or auto. */
+static bool has_address(const struct netinfo_iface *f, int family, const char *want) {
+        bool any = strcmp(want, "dhcp") == 0 || strcmp(want, "auto") == 0;
+
+        for (size_t i = 0; i < f->n_addrs; i++) {
+                const struct netinfo_addr *a = &f->addrs[i];
+                if (a->family != family || a->link_local || a->tentative)
+                        continue;
+                if (any)
+                        return true;
+                /* The kernel prints IPv6 in its shortest form; so does the comparison. */
+                char want_addr[INET6_ADDRSTRLEN + 4], canon[INET6_ADDRSTRLEN];
+                unsigned char bin[16];
+                snprintf(want_addr, sizeof(want_addr), "%s", want);
+                char *slash = strchr(want_addr, '/');
+                if (slash)
+                        *slash = 0;
+                if (inet_pton(family, want_addr, bin) == 1 && inet_ntop(family, bin, canon, sizeof(canon)) &&
+                    strncmp(a->text, canon, strlen(canon)) == 0 && a->text[strlen(canon)] == '/')
+                        return true;
+        }
+        return false;
+}
+
+/* Whether the container has booted: systemd as PID 1 is running (or degraded), each
+ * interface with ip= or ip6= has its address, each gateway answers, and when it has a
+ * gateway or Nameserver=, its resolver answers. When not, why in buf. */
+static bool boot_ready(struct lxc_container *c, const struct hl_def *def, pid_t pid, char *why, size_t size) {
+        struct netinfo n = {};
+        bool dhcp = false;
+
+        if (init_is_systemd(pid)) {
+                struct tail out = {}, err = {};
+                _cleanup_free_ char *error = NULL;
+                char state[128], line[256];
+                int status = attach_capture(c, "systemctl is-system-running", 5000, &out, &err, &error);
+
+                tail_last_line(&out, state, sizeof(state));
+                if (status < 0 || (strcmp(state, "running") != 0 && strcmp(state, "degraded") != 0)) {
+                        tail_last_line(&err, line, sizeof(line));
+                        if (*state)
+                                snprintf(why, size, "systemd in the container is %s, not running", state);
+                        else
+                                snprintf(why, size, "systemd in the container does not answer yet (%s)",
+                                         *line ? line : error ? error : "no output");
+                        return false;
+                }
+        }
+        if (def->n_networks == 0)
+                return true;
+        if (netinfo_read(pid, &n) < 0) {
+                snprintf(why, size, "its network namespace cannot be read");
+                return false;
+        }
+        for (size_t i = 0; i < def->n_networks; i++) {
+                const struct hl_network *net = &def->networks[i];
+                const struct netinfo_iface *f = find_iface(&n, net->name);
+
+                if (!f) {
+                        snprintf(why, size, "%s does not exist in the container", net->name);
+                        goto not_ready;
+                }
+                dhcp = dhcp || (net->ip && strcmp(net->ip, "dhcp") == 0) || (net->ip6 && strcmp(net->ip6, "dhcp") == 0);
+                if (net->ip && !has_address(f, AF_INET, net->ip)) {
+                        snprintf(why, size, "%s has %s", net->name,
+                                 strcmp(net->ip, "dhcp") == 0 ? "no IPv4 address from DHCP yet" : "not its address yet");
+                        goto not_ready;
+                }
+                if (net->ip6 && !has_address(f, AF_INET6, net->ip6)) {
+                        snprintf(why, size, "%s has no %sIPv6 address yet", net->name,
+                                 strcmp(net->ip6, "auto") == 0 ? "autoconfigured " : "");
+                        goto not_ready;
+                }
+        }
+        for (size_t i = 0; i < def->n_networks; i++) {
+                const struct hl_network *net = &def->networks[i];
+                const char *gws[2] = { net->gw, net->gw6 };
+
+                /* A DHCP lease names its router: the default route it set. */
+                if (!gws[0] && net->ip && strcmp(net->ip, "dhcp") == 0 && n.gateway4[0])
+                        gws[0] = n.gateway4;
+                for (size_t k = 0; k < 2; k++) {
+                        if (!gws[k])
+                                continue;
+                        if (netinfo_ping(pid, gws[k], 1000) <= 0) {
+                                snprintf(why, size, "%s: gateway %s does not answer", net->name, gws[k]);
+                                goto not_ready;
+                        }
+                }
+        }
+        /* A resolver when the container has one: named in the definition, by a DHCP
+         * lease, or by the template. Static addresses and no nameserver: none to ask. */
+        char servers[4][INET6_ADDRSTRLEN];
+        int k = netinfo_resolvers(pid, servers, HL_ELEMENTSOF(servers));
+        if (k <= 0 && (def->nameservers || dhcp)) {
+                snprintf(why, size, "its /etc/resolv.conf names no nameserver%s", dhcp ? " (yet: DHCP)" : "");
+                goto not_ready;
+        }
+        if (k > 0) {
+                char answers[256] = "";
+                bool ok = false;
+
+                for (int i = 0; i < k && !ok; i++) {
+                        int rcode = netinfo_dns(pid, servers[i], "localhost", 1000);
+                        size_t len = strlen(answers);
+
+                        ok = rcode == HL_DNS_NOERROR || rcode == HL_DNS_NXDOMAIN;
+                        snprintf(answers + len, sizeof(answers) - len, "%s%s %s", len ? ", " : "", servers[i],
+                                 rcode == -ETIMEDOUT ? "does not answer"
+                                 : rcode < 0         ? strerror(-rcode)
+                                                     : hl_dns_rcode_to_string(rcode));
+                }
+                if (!ok) {
+                        snprintf(why, size, "no name resolves: resolver %s", answers);
+                        goto not_ready;
+                }
+        }
+        netinfo_done(&n);
+        return true;
+not_ready:
+        netinfo_done(&n);
+        return false;
+}
+
+/* Waits for the first boot up to the definition's BootTimeout=. */
+static int wait_for_boot(struct lxc_container *c, const struct hl_def *def, json_t *record, char **ret_error) {
+        int64_t start = monotonic_ms(), deadline = start + (int64_t) def->boot_timeout_ms;
+        char why[512] = "";
+
+        for (;;) {
+                pid_t pid = c->init_pid(c);
+
+                if (pid <= 0 || !c->is_running(c))
+                        return fail(ret_error, -EIO, "%s stopped during its first boot", def->name);
+                if (boot_ready(c, def, pid, why, sizeof(why)))
+                        break;
+                if (monotonic_ms() >= deadline) {
+                        uint64_t ms = def->boot_timeout_ms;
+                        char limit[32];
+
+                        if (ms % 60000 == 0)
+                                snprintf(limit, sizeof(limit), "%" PRIu64 "m", ms / 60000);
+                        else if (ms % 1000 == 0)
+                                snprintf(limit, sizeof(limit), "%" PRIu64 "s", ms / 1000);
+                        else
+                                snprintf(limit, sizeof(limit), "%" PRIu64 "ms", ms);
+                        json_object_set_new(record, "boot_error", json_string(why));
+                        return fail(ret_error, -ETIMEDOUT, "%s did not finish booting within BootTimeout=%s: %s",
+                                    def->name, limit, why);
+                }
+                usleep(250 * 1000);
+        }
+        json_object_set_new(record, "boot_ms", json_integer(monotonic_ms() - start));
+        return 0;
+}
+
+/* The record of a provisioning, as the create's detail: fits HELPER_DETAIL_MAX by leaving
+ * out the output of the earliest steps first. */
+static void record_detail(json_t *record) {
+        json_t *steps = json_object_get(record, "steps");
+        char *text;
+
+        for (size_t i = 0;; i++) {
+                text = json_dumps(record, JSON_COMPACT);
+                if (!text || strlen(text) < HELPER_DETAIL_MAX || i >= json_array_size(steps))
+                        break;
+                free(text);
+                json_object_del(json_array_get(steps, i), "stdout");
+                json_object_del(json_array_get(steps, i), "stderr");
+        }
+        free(helper_detail);
+        helper_detail = text && strlen(text) < HELPER_DETAIL_MAX ? text : NULL;
+        if (!helper_detail)
+                free(text);
+}
+
+static int provision(const char *lxcpath, const struct hl_def *def, bool leave_running, char **ret_error) {
+        _cleanup_container_ struct lxc_container *c = lxc_container_new(def->name, lxcpath);
+        json_t *record = json_pack("{s:[]}", "steps");
         int r;
 
-        if (!c)
+        if (!c || !record) {
+                json_decref(record);
                 return -ENOMEM;
-        r = do_start(lxcpath, name, ret_error);
+        }
+        r = do_start(lxcpath, def->name, ret_error);
+        if (r >= 0)
+                r = wait_for_boot(c, def, record, ret_error);
+        for (size_t i = 0; r >= 0 && def->provision[i]; i++) {
+                struct tail out = {}, err = {};
+                _cleanup_free_ char *error = NULL, *out_text = NULL, *err_text = NULL;
+                int64_t started = monotonic_ms();
+                int status = attach_capture(c, def->provision[i], 0, &out, &err, &error);
+                int code = status < 0 ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+
+                out_text = tail_text(&out);
+                err_text = tail_text(&err);
+                json_array_append_new(json_object_get(record, "steps"),
+                                      json_pack("{s:I, s:s, s:i, s:I, s:s, s:s}", "step", (json_int_t) i + 1, "command",
+                                                def->provision[i], "status", code, "duration_ms",
+                                                (json_int_t) (monotonic_ms() - started), "stdout", out_text ?: "",
+                                                "stderr", err_text ?: ""));
+                if (status < 0)
+                        r = fail(ret_error, -EIO, "Provision step %zu could not be run in %s: %s", i + 1, def->name,
+                                 error ? error : strerror(-status));
+                else if (code != 0) {
+                        char line[512];
+                        tail_last_line(err.len ? &err : &out, line, sizeof(line));
+                        r = fail(ret_error, -EIO, "Provision step %zu (%s) failed with status %d%s%s", i + 1,
+                                 def->provision[i], code, *line ? ": " : "", line);
+                }
+        }
+        record_detail(record);
+        json_decref(record);
         if (r < 0)
                 return r;
-        options.env_policy = LXC_ATTACH_CLEAR_ENV;
-        for (size_t i = 0; commands[i]; i++) {
-                const char *argv[] = { "/bin/sh", "-c", commands[i], NULL };
-                int status = c->attach_run_wait(c, &options, "/bin/sh", argv);
-
-                if (status < 0)
-                        return fail(ret_error, -EIO, "Provision step %zu could not be run in %s: %s", i + 1, name,
-                                    lxc_reason(c));
-                if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                        return fail(ret_error, -EIO, "Provision step %zu (%s) failed with status %d", i + 1, commands[i],
-                                    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-        }
-        return leave_running ? 0 : do_stop(lxcpath, name, 10, ret_error);
+        return leave_running ? 0 : do_stop(lxcpath, def->name, 10, ret_error);
 }
 
 static int create_from(struct lxc_container *c, const char *lxcpath, const struct hl_def *def, char **ret_error) {
@@ -1117,7 +1501,7 @@ static int do_create(const char *lxcpath, const struct hl_def *def, const struct
         if (r >= 0)
                 r = do_configure(lxcpath, def->name, settings, false, ret_error);
         if (r >= 0 && def->provision)
-                r = provision(lxcpath, def->name, def->provision, leave_running, ret_error);
+                r = provision(lxcpath, def, leave_running, ret_error);
         if (r >= 0 && unlink(marker) < 0)
                 r = fail(ret_error, -errno, "cannot unmark %s: %s", dir, strerror(errno));
         if (r < 0) {
@@ -1148,6 +1532,20 @@ int ct_check_host(const struct hl_def *def, char **ret_problem) {
                 if (stat(bridge, &st) < 0)
                         return fail(ret_problem, -EINVAL, "Network= %s: %s is no bridge", def->networks[i].name,
                                     def->networks[i].bridge);
+                if (def->networks[i].tag) {
+                        _cleanup_free_ char *filtering = hl_strdup_printf("%s/vlan_filtering", bridge);
+                        _cleanup_free_ char *value = filtering ? read_small_file(filtering) : NULL;
+
+                        if (!value)
+                                return -ENOMEM;
+                        if (strcmp(value, "1") != 0)
+                                return fail(ret_problem, -EINVAL,
+                                            "Network= %s: tag=%u needs a VLAN-aware bridge, and %s does not filter "
+                                            "VLANs (%s)", def->networks[i].name, def->networks[i].tag,
+                                            def->networks[i].bridge,
+                                            *value ? "vlan_filtering 0: ip link set BRIDGE type bridge vlan_filtering 1"
+                                                   : "this kernel has no bridge VLAN filtering");
+                }
         }
         return 0;
 }
@@ -1275,19 +1673,20 @@ static int create_helper(void *data, char **ret_error) {
 }
 
 int ct_start(const char *lxcpath, const char *name, char **ret_error) {
-        return run_in_helper(name, start_helper, &(struct call) { .lxcpath = lxcpath, .name = name }, ret_error);
+        return run_in_helper(name, start_helper, &(struct call) { .lxcpath = lxcpath, .name = name }, NULL, ret_error);
 }
 
 int ct_destroy(const char *lxcpath, const char *name, char **ret_error) {
-        return run_in_helper(name, destroy_helper, &(struct call) { .lxcpath = lxcpath, .name = name }, ret_error);
+        return run_in_helper(name, destroy_helper, &(struct call) { .lxcpath = lxcpath, .name = name }, NULL,
+                             ret_error);
 }
 
 int ct_create(const char *lxcpath, const struct hl_def *def, const struct ct_settings *settings, bool leave_running,
-              char **ret_error) {
+              char **ret_detail, char **ret_error) {
         return run_in_helper(def->name, create_helper,
                              &(struct call) { .lxcpath = lxcpath, .def = def, .settings = settings,
                                               .leave_running = leave_running },
-                             ret_error);
+                             ret_detail, ret_error);
 }
 
 /* The helper of an exec probe: attaches, tells hld the pid, waits for the command up to

@@ -42,12 +42,15 @@ void ct_observed_done(struct ct_observed *o);
 int ct_setup(void);
 
 int ct_observe(const char *lxcpath, const char *name, const struct ct_settings *want, struct ct_observed *ret);
-/* Creates the container from its template with the given settings and provisions it
- * (Provision= runs in the started container). It is left stopped, or running when it was
+/* Creates the container from its template with the given settings and provisions it:
+ * with Provision= lines it is started, waited for until it has booted (init, addresses,
+ * gateways, resolver; up to BootTimeout=), and each line runs in it. ret_detail gets the
+ * record of that as JSON ({"boot_ms", "boot_error", "steps": [{"step", "command",
+ * "status", "duration_ms", "stdout", "stderr"}]}, the output's tails), failed or not. It is left stopped, or running when it was
  * started for provisioning and leave_running is set: a clean shutdown only to start it
  * again costs seconds. A marker file in its directory says "half made" until the end. */
 int ct_create(const char *lxcpath, const struct hl_def *def, const struct ct_settings *settings, bool leave_running,
-              char **ret_error);
+              char **ret_detail, char **ret_error);
 /* Writes settings to the config; with live, also to the running container's cgroup. */
 int ct_configure(const char *lxcpath, const char *name, const struct ct_settings *settings, bool live,
                  char **ret_error);

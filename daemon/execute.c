@@ -24,6 +24,7 @@ struct action_work {
         bool leave_running; /* a create that is followed by a start: leave it running */
         int r;
         char *error;
+        char *detail; /* what the action recorded (a create's Provision= steps), JSON */
         uint64_t started;
         struct ct_observed observed;
         int observe_error;
@@ -140,7 +141,7 @@ static void action_work(uv_work_t *req) {
                 if (w->item->observed.half_created || w->item->observed.exists)
                         w->r = ct_destroy(w->lxcpath, name, &w->error);
                 if (w->r >= 0)
-                        w->r = ct_create(w->lxcpath, d->def, &d->settings, w->leave_running, &w->error);
+                        w->r = ct_create(w->lxcpath, d->def, &d->settings, w->leave_running, &w->detail, &w->error);
                 break;
         case HL_VERB_UPDATE:
                 w->r = ct_configure(w->lxcpath, name, &d->settings, true, &w->error);
@@ -212,8 +213,9 @@ static void action_after(uv_work_t *req, int status) {
                 a->error = w->error ? TAKE_PTR(w->error) : strdup(strerror(-w->r));
         free(w->error);
         free(w->lxcpath);
-        if (store_event_end(m->store, a->event, a->result, a->duration_ms, a->error) < 0)
+        if (store_event_end(m->store, a->event, a->result, a->duration_ms, a->error, w->detail) < 0)
                 log_warning("could not record the end of %s %s, ignoring", hl_verb_to_string(a->verb), it->name);
+        free(w->detail);
         events_publish(m, a->event);
         log_full(w->r >= 0 ? LOG_INFO : LOG_ERR, it->name, hl_verb_to_string(a->verb), run->id, "%s %s%s%s (%s, %" PRId64 " ms)",
                  hl_verb_to_string(a->verb), hl_result_to_string(a->result), a->error ? ": " : "",
@@ -298,7 +300,7 @@ static int fail_action(struct run *run, struct item *it, struct action *a) {
         a->done = true;
         a->result = HL_RESULT_FAILED;
         a->error = strdup(it->problem ? it->problem : a->reason);
-        if (store_event_end(m->store, a->event, a->result, 0, a->error) < 0)
+        if (store_event_end(m->store, a->event, a->result, 0, a->error, NULL) < 0)
                 log_warning("could not record the end of %s %s, ignoring", hl_verb_to_string(a->verb), it->name);
         events_publish(m, a->event);
         log_full(LOG_ERR, it->name, hl_verb_to_string(a->verb), run->id, "%s", a->reason);

@@ -391,6 +391,7 @@ char *guest_busybox_script(const struct guest_net *net) {
         append(&t, "#!/bin/sh\n" HEADER "\n");
         append(&t, "# Static addresses are set by liblxc as the container starts; this brings up the rest.\n");
         append(&t, "ip link set lo up\n");
+        append(&t, "mkdir -p /var/run\n");
         for (size_t i = 0; i < net->n_ifaces; i++) {
                 const struct guest_iface *f = &net->ifaces[i];
 

@@ -177,10 +177,13 @@ static void show(struct manager *m, struct request *req, json_t *parameters) {
                 request_fail(req, HL_ERROR_INTERNAL, "could not read the revisions: %s", strerror(-r));
                 return;
         }
-        request_reply(req,
-                      json_pack("{s:o, s:s, s:o, s:o}", "service", methods_service_json(m, s), "text", s->desired->text,
-                                "definition", hl_def_to_json(s->desired->def), "revisions", revisions),
-                      false);
+        json_t *reply = json_pack("{s:o, s:s, s:o, s:o}", "service", methods_service_json(m, s), "text",
+                                  s->desired->text, "definition", hl_def_to_json(s->desired->def), "revisions", revisions);
+        json_t *provisioned = NULL;
+        /* How its container was last provisioned, when it was. */
+        if (reply && store_last_provision(m->store, s->name, &provisioned) >= 0 && provisioned)
+                json_object_set_new(reply, "provisioned", provisioned);
+        request_reply(req, reply, false);
 }
 
 void methods_reply_error(struct request *req, const struct run_result *result) {

@@ -9,11 +9,14 @@
 #include <net/if.h>
 #include <netinet/icmp6.h>
 #include <netinet/ip_icmp.h>
+#include <linux/openat2.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -234,6 +237,41 @@ const char *netinfo_primary(const struct netinfo *n) {
                                 if (n->ifaces[i].addrs[k].family == family && !n->ifaces[i].addrs[k].link_local)
                                         return n->ifaces[i].addrs[k].text;
         return "";
+}
+
+int netinfo_resolvers(pid_t pid, char (*ret)[INET6_ADDRSTRLEN], size_t max) {
+        /* Within its root: a symlink there cannot point at the host's files. Not blocking:
+         * a FIFO in its place would hold the caller for ever. */
+        struct open_how how = { .flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC,
+                                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+        char root[64], text[4096], *save = NULL;
+        _cleanup_close_ int dir = -1, fd = -1;
+        struct stat st;
+        size_t n = 0;
+        ssize_t len;
+
+        snprintf(root, sizeof(root), "/proc/%d/root", (int) pid);
+        dir = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dir < 0)
+                return -errno;
+        fd = (int) syscall(SYS_openat2, dir, "etc/resolv.conf", &how, sizeof(how));
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+                return -EBADFD;
+        len = read(fd, text, sizeof(text) - 1);
+        if (len <= 0)
+                return 0;
+        text[len] = 0;
+        for (char *line = strtok_r(text, "\n", &save); line && n < max; line = strtok_r(NULL, "\n", &save)) {
+                char server[64];
+                unsigned char probe[16];
+
+                if (sscanf(line, " nameserver %63s", server) == 1 &&
+                    (inet_pton(AF_INET, server, probe) == 1 || inet_pton(AF_INET6, server, probe) == 1))
+                        snprintf(ret[n++], INET6_ADDRSTRLEN, "%.45s", server);
+        }
+        return (int) n;
 }
 
 /* --- probes --------------------------------------------------------------------------- */

@@ -45,6 +45,10 @@ int netinfo_read_ns(int ns_fd, struct netinfo *ret);
 /* The first global address of the interfaces (IPv4 before IPv6), "" when none. */
 const char *netinfo_primary(const struct netinfo *n);
 
+/* The nameservers of the container's /etc/resolv.conf (read within its root, never
+ * through a symlink out of it, never a FIFO), at most max; how many, or -errno. */
+int netinfo_resolvers(pid_t pid, char (*ret)[INET6_ADDRSTRLEN], size_t max);
+
 /* Whether address (IPv4 or IPv6) answers an ICMP echo from inside pid's network namespace
  * within timeout_ms: 1 yes, 0 no, or -errno. */
 int netinfo_ping(pid_t pid, const char *address, int timeout_ms);

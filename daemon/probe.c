@@ -207,37 +207,6 @@ static int start_tcp(struct probe *p, int netns_fd) {
         return uv_tcp_connect(&p->connect, &p->io.tcp, (struct sockaddr *) &addr, on_connected);
 }
 
-/* The first nameserver of the container's resolv.conf, read within its root so that a
- * symlink in it cannot point at the host's files; 127.0.0.1 when there is none. */
-static void container_resolver(pid_t pid, char *ret, size_t size) {
-        struct open_how how = { .flags = O_RDONLY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-        char root[64], text[4096];
-        _cleanup_close_ int dir = -1, fd = -1;
-        ssize_t n;
-
-        snprintf(ret, size, "127.0.0.1");
-        snprintf(root, sizeof(root), "/proc/%d/root", (int) pid);
-        dir = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (dir < 0)
-                return;
-        fd = (int) syscall(SYS_openat2, dir, "etc/resolv.conf", &how, sizeof(how));
-        if (fd < 0)
-                return;
-        n = read(fd, text, sizeof(text) - 1);
-        if (n <= 0)
-                return;
-        text[n] = 0;
-        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-                char server[64];
-                unsigned char probe[16];
-                if (sscanf(line, " nameserver %63s", server) == 1 &&
-                    (inet_pton(AF_INET, server, probe) == 1 || inet_pton(AF_INET6, server, probe) == 1)) {
-                        snprintf(ret, size, "%s", server);
-                        return;
-                }
-        }
-}
-
 static void on_dns_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
         struct probe *p = h->data;
 
@@ -282,9 +251,11 @@ static int start_dns(struct probe *p, int netns_fd) {
          * the filter, not the upstream its own resolv.conf names. */
         if (p->check->address)
                 snprintf(p->server, sizeof(p->server), "%s", p->check->address);
-        else if (p->check->ask_resolver)
-                container_resolver(p->init_pid, p->server, sizeof(p->server));
-        else
+        else if (p->check->ask_resolver) {
+                char servers[1][INET6_ADDRSTRLEN];
+                snprintf(p->server, sizeof(p->server), "%s",
+                         netinfo_resolvers(p->init_pid, servers, 1) > 0 ? servers[0] : "127.0.0.1");
+        } else
                 snprintf(p->server, sizeof(p->server), "127.0.0.1");
         r = make_address(p->server, 53, &addr);
         if (r < 0)

@@ -90,6 +90,10 @@ static const char *const migrations[] = {
         /* Version 4: a destroy (hlctl destroy, apply --prune) is recorded before it starts,
          * so that one a kill interrupted is finished at the next start, not undone. */
         "ALTER TABLE services ADD COLUMN destroy_requested_at INTEGER;",
+
+        /* Version 5: what an action recorded besides its error, as JSON: a create's first
+         * boot and each Provision= step with the tails of its output. */
+        "ALTER TABLE events ADD COLUMN detail TEXT;",
 };
 
 
@@ -446,10 +450,11 @@ int store_event_begin(struct store *s, int64_t run, const char *service, enum hl
         return 0;
 }
 
-int store_event_end(struct store *s, int64_t event, enum hl_result result, int64_t duration_ms, const char *error) {
+int store_event_end(struct store *s, int64_t event, enum hl_result result, int64_t duration_ms, const char *error,
+                    const char *detail) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = prepare(s, &st, "UPDATE events SET result = ?, duration_ms = ?, error = ? WHERE id = ?", "titi",
-                        hl_result_to_string(result), duration_ms, error, event);
+        int r = prepare(s, &st, "UPDATE events SET result = ?, duration_ms = ?, error = ?, detail = ? WHERE id = ?",
+                        "titti", hl_result_to_string(result), duration_ms, error, detail, event);
         return r < 0 ? r : step_done(s, st);
 }
 
@@ -491,14 +496,26 @@ static json_t *column_json(sqlite3_stmt *st, int i) {
 }
 
 static const char *const event_columns[] = { "id", "time", "run", "service", "action", "reason",
-                                             "result", "duration_ms", "error", "uid", "user" };
-#define EVENT_SELECT "SELECT id, time / 1000, run_id, service, action, reason, result, duration_ms, error, uid, user "
+                                             "result", "duration_ms", "error", "uid", "user", "detail" };
+#define EVENT_SELECT \
+        "SELECT id, time / 1000, run_id, service, action, reason, result, duration_ms, error, uid, user, detail "
 
 static json_t *event_row(sqlite3_stmt *st) {
         json_t *e = json_object();
 
         for (int i = 0; e && i < (int) HL_ELEMENTSOF(event_columns); i++) {
                 json_t *v = column_json(st, i);
+
+                /* What an action recorded (a create's boot and Provision= steps), as the
+                 * JSON it was stored as: its keys join the event's. */
+                if (strcmp(event_columns[i], "detail") == 0) {
+                        json_t *detail = json_is_string(v) ? json_loads(json_string_value(v), 0, NULL) : NULL;
+                        if (json_is_object(detail))
+                                json_object_update(e, detail);
+                        json_decref(detail);
+                        json_decref(v);
+                        continue;
+                }
                 /* The optional fields of io.hl.Event are left out rather than null. */
                 if (!json_is_null(v) || i < 7)
                         json_object_set_new(e, event_columns[i], v);
@@ -536,6 +553,22 @@ int store_history(struct store *s, const struct store_history_filter *f, json_t 
         }
         *ret = events;
         return 0;
+}
+
+int store_last_provision(struct store *s, const char *service, json_t **ret) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = prepare(s, &st,
+                        EVENT_SELECT "FROM events WHERE service = ? AND action = 'create' AND detail IS NOT NULL "
+                                     "ORDER BY id DESC LIMIT 1",
+                        "t", service);
+
+        *ret = NULL;
+        if (r < 0)
+                return r;
+        if (sqlite3_step(st) != SQLITE_ROW)
+                return 0;
+        *ret = event_row(st);
+        return *ret ? 0 : -ENOMEM;
 }
 
 int store_event_get(struct store *s, int64_t id, json_t **ret) {

@@ -51,12 +51,16 @@ int store_run_end(struct store *s, int64_t run, const char *outcome);
 /* An event recorded as running before its action starts, and finished after. */
 int store_event_begin(struct store *s, int64_t run, const char *service, enum hl_verb action, const char *reason,
                       int64_t uid, const char *user, int64_t *ret_id);
-int store_event_end(struct store *s, int64_t event, enum hl_result result, int64_t duration_ms, const char *error);
+/* detail: what the action recorded, a JSON object whose keys the event shows (NULL: none). */
+int store_event_end(struct store *s, int64_t event, enum hl_result result, int64_t duration_ms, const char *error,
+                    const char *detail);
 /* An event that is complete when it is recorded (an observation, a skipped action, a
  * stored revision); uid -1 and user NULL when hld itself is the actor. */
 int store_event_add(struct store *s, int64_t run, const char *service, enum hl_verb action, const char *reason,
                     enum hl_result result, const char *error, int64_t uid, const char *user, int64_t *ret_id);
 int store_event_get(struct store *s, int64_t id, json_t **ret);
+/* The newest create of service that recorded its provisioning, or *ret NULL. */
+int store_last_provision(struct store *s, const char *service, json_t **ret);
 
 /* At start-up: whatever a killed hld left running is marked interrupted. Returns how many. */
 int store_mark_interrupted(struct store *s);

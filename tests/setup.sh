@@ -15,6 +15,9 @@ packages=(
         # liblxc copies a dir-backed container with rsync (clone: templates); lxc only
         # recommends it. strace injects delays for the crash tests.
         rsync strace
+        # The network tests' LAN: dnsmasq as its DHCP and DNS server, ping, and the Debian
+        # 12 system-container template built with debootstrap (below).
+        dnsmasq-base iputils-ping debootstrap zstd
 )
 
 # Runs a command with its output kept in a file, shown only when the command fails.
@@ -50,6 +53,10 @@ fi
 
 # LXC keeps containers in the lxcpath, which must exist before the first lxc-create.
 mkdir -p /var/lib/lxc
+
+# The network tests' Debian 12 system containers (tests/system/test_network.py); kept
+# across runs outside the repository.
+quiet tests/make-debian-template.sh /var/cache/hl-test/debian-12-hl.tar.zst wget
 
 if [ ! -f build/build.ninja ]; then
         quiet meson setup build
