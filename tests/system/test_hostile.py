@@ -258,3 +258,22 @@ def test_plans_of_a_local_user_do_not_stall_the_loop(hld):
     assert planned == n_clients
     # Before, it waited tens of seconds; a plan's share of the loop is a few ms now.
     assert latencies[-1] < 2.0, latencies[-1]
+
+
+def test_a_fifo_as_the_containers_resolv_conf_does_not_stall_hld(hld):
+    """A dns check with @resolver reads the container's /etc/resolv.conf on the loop: the
+    container's root can put a FIFO there, and an open that waits for a writer would hold
+    hld for ever. It is opened without blocking and refused as no regular file."""
+    from test_health import LO_UP, health_definition
+    name = hld.name("fifo")
+    hld.write(name, health_definition(
+        ["dns example.com @resolver"], health=["Interval=1h", "Timeout=1s"],
+        provision=[LO_UP, "Provision=rm -f /etc/resolv.conf && mkfifo /etc/resolv.conf"]))
+    hld.apply()
+    started = time.monotonic()
+    r = hld.hlctl("health", name, json=True, check=False, timeout=30)
+    assert time.monotonic() - started < 10, r
+    assert r.rc == 1, r
+    # It asked the default instead (127.0.0.1, where nothing listens), and hld answers.
+    assert "refused" in r.out, r.out
+    assert name in hld.services()
