@@ -3,16 +3,20 @@
 
 import json
 import re
+import time
+
+import pytest
 
 from conftest import DEMO_DIR, definition
+from netlab import Lan
 
 MIB = 1024 * 1024
 
 
-def demo_set(h):
-    """Writes the demo definitions into h.defs under tagged names; returns
-    {name: [required names]}. Uses docs/examples/homelab when it has definitions, otherwise
-    six of our own with Requires= between them."""
+def demo_set(h, bridge=None):
+    """Writes the demo definitions into h.defs under tagged names, on bridge instead of
+    the demo's hldemo0; returns {name: [required names]}. Uses docs/examples/homelab when
+    it has definitions, otherwise six of our own with Requires= between them."""
     files = sorted(DEMO_DIR.glob("*.conf")) if DEMO_DIR.is_dir() else []
     if files:
         rename = {f.stem: h.name(f.stem) for f in files}
@@ -27,6 +31,8 @@ def demo_set(h):
                     words = [rename.get(w, w) for w in m.group(2).split()]
                     requires += words
                     line = m.group(1) + " ".join(words)
+                if bridge:
+                    line = line.replace("bridge=hldemo0", "bridge=" + bridge)
                 m = re.match(r"^(\s*Template\s*=\s*clone:)(\S+)\s*$", line)
                 if m:
                     line = m.group(1) + rename.get(m.group(2), m.group(2))
@@ -47,8 +53,20 @@ def demo_set(h):
     return graph
 
 
-def test_apply_demo_set(hld):
-    graph = demo_set(hld)
+@pytest.fixture
+def demo_lan(hld):
+    """The demo's bridge, as a LAN of this test's own (the demo's addresses are private
+    to it: nothing on the host routes to them)."""
+    lan = Lan(hld.tag).up()
+    try:
+        yield lan
+    finally:
+        hld.destroy_containers()
+        lan.down()
+
+
+def test_apply_demo_set(hld, demo_lan):
+    graph = demo_set(hld, demo_lan.bridge)
     names = sorted(graph)
     wanted_running = {n for n in names
                       if not re.search(r"^\s*State\s*=\s*stopped\s*$",
@@ -69,6 +87,21 @@ def test_apply_demo_set(hld):
         want = "RUNNING" if n in wanted_running else "STOPPED"
         assert services[n]["state"] == want, services[n]
         assert hld.state(n) == want
+
+    # With the demo's own files, each service has its address on the bridge and checks
+    # that fit it (one across the bridge), and each passes.
+    if (DEMO_DIR / "proxy.conf").exists():
+        deadline = time.monotonic() + 60
+        while True:
+            services = hld.services()
+            health = {n: services[n]["health"] for n in wanted_running}
+            if all(v == "healthy" for v in health.values()) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert all(v == "healthy" for v in health.values()), health
+        for n in wanted_running:
+            m = re.search(r"ip=(10\.77\.0\.\d+)/24", (hld.defs / (n + ".conf")).read_text())
+            assert m and services[n].get("address") == m.group(1), services[n]
 
     # Each service was started after everything it Requires.
     events = hld.history()
