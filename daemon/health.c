@@ -15,8 +15,12 @@
 #include "store.h"
 #include "watch.h"
 
-/* Until the first verdict after a start, checks run this often (or at Interval=). */
+/* Until the first verdict after a start, checks run this often (or at Interval=), and
+ * failed rounds count against Retries= at most this often. */
 #define STARTING_CADENCE_MS 1000
+/* The first round after a start: a service that is up at once is healthy at once. Rounds
+ * then come at twice the time since the start, until they reach the cadence. */
+#define FIRST_ROUND_MS 100
 
 struct sweep;
 
@@ -28,6 +32,7 @@ struct health {
         enum health_status status;
         unsigned failures;  /* failed rounds in a row */
         int64_t started_ms; /* the container start the verdict is about */
+        int64_t counted_ms; /* when a failed round last counted, while starting */
         pid_t pid;
         /* The round in flight. */
         struct desired *round_desired;
@@ -135,8 +140,14 @@ static void on_timer(uv_timer_t *t) {
 }
 
 static uint64_t cadence(const struct health *h, const struct hl_health *cfg) {
-        return h->status == HEALTH_STARTING && cfg->interval_ms > STARTING_CADENCE_MS ? STARTING_CADENCE_MS
-                                                                                       : cfg->interval_ms;
+        uint64_t limit = cfg->interval_ms < STARTING_CADENCE_MS ? cfg->interval_ms : STARTING_CADENCE_MS;
+        int64_t since = hl_now_ms() - h->started_ms;
+
+        if (h->status != HEALTH_STARTING)
+                return cfg->interval_ms;
+        if (since < FIRST_ROUND_MS)
+                since = FIRST_ROUND_MS;
+        return (uint64_t) since < limit ? (uint64_t) since : limit;
 }
 
 static void finish_waiters(struct health *h, struct service *s);
@@ -275,7 +286,11 @@ static void round_end(struct health *h) {
         if (!h->round_failed) {
                 h->failures = 0;
                 h->status = HEALTH_HEALTHY;
-        } else if (hl_now_ms() - h->started_ms >= (int64_t) cfg->start_period_ms) {
+        } else if (hl_now_ms() - h->started_ms >= (int64_t) cfg->start_period_ms &&
+                   (h->status != HEALTH_STARTING || hl_now_ms() - h->counted_ms >= STARTING_CADENCE_MS - 50)) {
+                /* The quick rounds right after a start may find it healthy; their failures
+                 * count as the rounds of one a second would. */
+                h->counted_ms = hl_now_ms();
                 h->failures++;
                 if (h->failures >= cfg->retries)
                         h->status = HEALTH_UNHEALTHY;
@@ -429,9 +444,9 @@ void health_update(struct manager *m, struct service *s) {
                 h->status = HEALTH_STARTING;
                 h->failures = 0;
                 h->started_ms = hl_now_ms();
+                h->counted_ms = h->started_ms;
         }
-        uv_timer_start(&h->timer, on_timer,
-                       h->status == HEALTH_STARTING ? STARTING_CADENCE_MS : jitter(cfg->interval_ms), 0);
+        uv_timer_start(&h->timer, on_timer, h->status == HEALTH_STARTING ? FIRST_ROUND_MS : jitter(cfg->interval_ms), 0);
 }
 
 /* A sweep starts its rounds a few per turn of the loop: a probe's end is seen in the turn
