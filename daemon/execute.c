@@ -442,12 +442,25 @@ static bool schedule_pass(struct run *run) {
         return waiting;
 }
 
+static size_t count_waiting(const struct run *run) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < run->n_items; i++)
+                n += run->items[i].status == ITEM_WAITING;
+        return n;
+}
+
 enum schedule_state execute_schedule(struct run *run) {
         for (;;) {
+                size_t before = count_waiting(run);
                 bool waiting = schedule_pass(run), left = false;
 
                 if (run->active > 0)
                         return SCHEDULE_BUSY;
+                /* An item that waited for one later in the pass (a clone for its source)
+                 * may go now that the other is done: another pass, not a park. */
+                if (waiting && count_waiting(run) < before)
+                        continue;
                 if (waiting)
                         return SCHEDULE_WAITING;
                 /* Items that became ready from skips above get their turn. */

@@ -47,7 +47,9 @@ class Lan:
             if (self.net + ".") not in used:
                 break
         self.gw = self.net + ".1"
-        self.net6 = "fd%02x:%02x%02x:%02x::" % tuple(random.randint(0, 255) for _ in range(4))
+        # Written as the kernel prints it (no leading zeros), for comparisons.
+        self.net6 = "fd%02x:%x:%x::" % (random.randint(0x10, 0xff), random.randint(1, 0xffff),
+                                         random.randint(1, 0xffff))
         self.gw6 = self.net6 + "1"
         self.dir = Path(tempfile.mkdtemp(prefix="hl-lan-"))
         self.procs = []

@@ -154,7 +154,7 @@ def test_several_nics_mtu_and_a_vlan_tag(hld, lan):
         run("bridge", "vlan", "del", "dev", vlan.host_end, "vid", "1")
         tagged, untagged = hld.name("tag"), hld.name("untag")
         hld.write(tagged, definition(extra_container="\n".join([
-            "Network=bridge=%s,ip=%s/24,mtu=1400" % (lan.bridge, lan.ip(20)),
+            "Network=bridge=%s,ip=%s/24,mtu=1400,hwaddr=02:00:5e:10:20:30" % (lan.bridge, lan.ip(20)),
             "Network=bridge=%s,name=vlan10,ip=%s/24,tag=10" % (vlan.bridge, vlan.ip(20))])))
         hld.write(untagged, definition(extra_container="Network=bridge=%s,ip=%s/24" % (vlan.bridge, vlan.ip(21))))
         hld.apply()
@@ -188,7 +188,7 @@ def test_changing_ip_or_adding_a_nic_is_applied_at_restart(hld, lan):
     pid = hld.container_pid(name)
     hld.write(name, definition(extra_container="\n".join([
         "Network=bridge=%s,ip=%s/24" % (lan.bridge, lan.ip(31)),
-        "Network=bridge=%s,ip=%s/24" % (lan.bridge, lan.ip(32))])))
+        "Network=bridge=%s,ip=%s/24,hwaddr=02:00:5e:10:20:32,mtu=1400" % (lan.bridge, lan.ip(32))])))
     plan = hld.hlctl("plan", path, json=True).data
     action = [a for a in plan["actions"] if a["service"] == name][0]
     # A restart-class change (hlctl(1)): an update whose changes take effect by the
@@ -200,6 +200,8 @@ def test_changing_ip_or_adding_a_nic_is_applied_at_restart(hld, lan):
     assert hld.container_pid(name) != pid
     ifs = ifaces_of(hld, name)
     assert addresses(ifs, "eth0") == ["%s/24" % lan.ip(31)] and addresses(ifs, "eth1") == ["%s/24" % lan.ip(32)], ifs
+    assert ifs["eth1"]["address"] == "02:00:5e:10:20:32" and ifs["eth1"]["mtu"] == 1400, ifs
+    assert lan.ping_from_router(lan.ip(31)) and lan.ping_from_router(lan.ip(32))
     # The guest's own configuration followed (busybox: hld's script brings both up).
     script = (hld.rootfs(name) / "etc" / "hl-network").read_text()
     assert "ip link set eth1 up" in script, script
@@ -268,8 +270,8 @@ def debian_required():
         pytest.skip("%s is missing: tests/setup.sh builds it" % DEBIAN)
 
 
-def debian(extra):
-    return "\n".join(["[Service]", "", "[Container]", "Template=%s" % DEBIAN, "Memory=256M", extra]) + "\n"
+def debian(extra, service=""):
+    return "\n".join(["[Service]", service, "", "[Container]", "Template=%s" % DEBIAN, "Memory=256M", extra]) + "\n"
 
 
 def test_debian_with_dhcp_provisions_with_systemctl_and_the_network_first_try(hld, lan):
@@ -305,12 +307,16 @@ def test_debian_with_dhcp_provisions_with_systemctl_and_the_network_first_try(hl
 
 def test_debian_with_static_addresses_and_a_check_across_the_bridge(hld, lan):
     debian_required()
-    name = hld.name("debs")
-    hld.write(name, debian("\n".join([
+    name, web = hld.name("debs"), hld.name("web")
+    hld.write(web, definition(extra_container="\n".join([
+        "Network=bridge=%s,ip=%s/24,ip6=%s/64" % (lan.bridge, lan.ip(41), lan.ip6(41)), WEB])))
+    hld.write(name, debian(service="Requires=%s" % web, extra="\n".join([
         "Network=bridge=%s,ip=%s/24,gw=%s,ip6=%s/64,gw6=%s" % (lan.bridge, lan.ip(40), lan.gw, lan.ip6(40), lan.gw6),
         "Nameserver=%s" % lan.gw, "SearchDomain=hl.test",
         "Provision=getent hosts router && systemctl is-system-running",
         "", "[Health]", "Check=http http://%s/pkg.txt" % lan.gw, "Check=dns router.hl.test A @resolver",
+        # The busybox neighbour's page, over IPv4 and IPv6 across the bridge.
+        "Check=http http://%s/" % lan.ip(41), "Check=http http://[%s]/" % lan.ip6(41),
         "Interval=2s"])))
     hld.apply()
     ifs = ifaces_of(hld, name)
@@ -349,3 +355,38 @@ def test_debian_with_an_unreachable_gateway_fails_after_boot_timeout(hld):
     finally:
         hld.destroy_containers()
         dead.down()
+
+
+def test_systemd_networkd_guest_gets_dhcp_and_keeps_its_static_address(hld, lan):
+    """A template with systemd-networkd and without ifupdown (as Ubuntu's are): the Debian
+    template with ifupdown taken out of a stopped container, cloned."""
+    debian_required()
+    base, name = hld.name("ndbase"), hld.name("nd")
+    hld.write(base, debian("", service="State=stopped"))
+    hld.apply()
+    root = hld.rootfs(base)
+    for f in ("etc/network/interfaces", "usr/sbin/ifup", "usr/sbin/ifdown", "usr/sbin/ifquery",
+              "etc/systemd/system/multi-user.target.wants/networking.service",
+              "etc/systemd/system/network-online.target.wants/networking.service"):
+        if (root / f).exists() or (root / f).is_symlink():
+            (root / f).unlink()
+    hld.write(name, "\n".join([
+        "[Service]", "", "[Container]", "Template=clone:%s" % base, "Memory=256M",
+        "Network=bridge=%s,ip=dhcp" % lan.bridge,
+        "Network=bridge=%s,ip=%s/24,ip6=%s/64" % (lan.bridge, lan.ip(70), lan.ip6(70)),
+        # networkd gives a lease's DNS servers to systemd-resolved only, which this guest
+        # lacks: the resolver is named (docs/networking.md).
+        "Nameserver=%s" % lan.gw, "BootTimeout=60s",
+        "Provision=systemctl is-active systemd-networkd && getent hosts router.hl.test"]) + "\n")
+    hld.apply()
+    files = sorted(p.name for p in (hld.rootfs(name) / "etc/systemd/network").glob("10-hl-*.network"))
+    assert files == ["10-hl-eth0.network", "10-hl-eth1.network"], files
+    assert "DHCP=ipv4" in (hld.rootfs(name) / "etc/systemd/network/10-hl-eth0.network").read_text()
+    mac = config_value(hld, name, "lxc.net.0.hwaddr")
+    lease = wait_for("a lease for %s" % mac, lambda: lan.lease_of(mac), timeout=60)
+    wait_for("the lease on eth0", lambda: addresses(ifaces_of(hld, name), "eth0") == ["%s/24" % lease], timeout=60)
+    ifs = ifaces_of(hld, name)
+    assert addresses(ifs, "eth1") == ["%s/24" % lan.ip(70)] and broadcast(ifs, "eth1") == [lan.ip(255)], ifs
+    assert "%s/64" % lan.ip6(70) in addresses(ifs, "eth1", "inet6"), ifs
+    create = [e for e in hld.history(name) if e["action"] == "create"][-1]
+    assert [s["status"] for s in create["steps"]] == [0], create

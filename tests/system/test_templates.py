@@ -63,3 +63,18 @@ def test_clone(hld):
     assert (copy, "create", "ok") in actions and (copy, "start", "ok") in actions, actions
     assert hld.state(copy) == "RUNNING" and hld.state(base) == "STOPPED"
     assert hld.rootfs(copy) != hld.rootfs(base)
+
+
+def test_a_clone_of_a_source_applied_before_goes_on_at_once(hld):
+    """The source exists already and has nothing to do in the run; the clone sorts before
+    it. The clone waited for the source's item, which the same pass then finished: the run
+    was parked as if waiting for health, and went on only at the next periodic reconcile
+    (a minute later)."""
+    base, copy = hld.name("zbase"), hld.name("acopy")
+    hld.write(base, definition(state="stopped"))
+    hld.apply()
+    hld.write(copy, definition().replace("Template=busybox", "Template=clone:%s" % base))
+    r = hld.apply()
+    actions = [(a["service"], a["action"], a["result"]) for a in r.data["actions"]]
+    assert (copy, "create", "ok") in actions and (copy, "start", "ok") in actions, actions
+    assert "waits for health verdicts" not in hld.log.read_text(), hld.log_tail(20)
