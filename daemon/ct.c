@@ -44,7 +44,6 @@ static bool cgroup_v2;
  * children runs in a helper process forked for it: fork(2) itself leaves malloc, stdio and
  * liblxc's own locks usable in the child, and in the single-threaded helper liblxc's
  * clones are safe. Helpers run in parallel; reads stay in hld's threads. */
-static int fail(char **ret_error, int r, const char *fmt, ...) HL_PRINTF(3, 4);
 
 /* Set in a helper process (below): only there may liblxc's process-wide log be pointed at
  * a file (helper_log_begin). */
@@ -84,13 +83,13 @@ static int run_in_helper(const char *name, helper_fn fn, void *data, char **ret_
         pid_t pid;
 
         if (pipe2(fds, O_CLOEXEC) < 0)
-                return fail(ret_error, -errno, "cannot make a pipe: %s", strerror(errno));
+                return hl_fail(ret_error, -errno, "cannot make a pipe: %s", strerror(errno));
         pid = fork();
         if (pid < 0) {
                 r = -errno;
                 close(fds[0]);
                 close(fds[1]);
-                return fail(ret_error, r, "cannot fork a helper for %s: %s", name, strerror(-r));
+                return hl_fail(ret_error, r, "cannot fork a helper for %s: %s", name, strerror(-r));
         }
         if (pid == 0) {
                 char *error = NULL;
@@ -123,11 +122,11 @@ static int run_in_helper(const char *name, helper_fn fn, void *data, char **ret_
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                 ;
         if (r < 0)
-                return fail(ret_error, -EIO, "the helper for %s died (%s %d)", name,
+                return hl_fail(ret_error, -EIO, "the helper for %s died (%s %d)", name,
                             WIFSIGNALED(status) ? "signal" : "status",
                             WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
         if (res.r < 0 && res.error[0])
-                fail(ret_error, res.r, "%s", res.error);
+                hl_fail(ret_error, res.r, "%s", res.error);
         return res.r;
 }
 
@@ -317,9 +316,11 @@ static char *config_value(struct lxc_container *c, const char *key) {
         char buf[8192];
         int n;
 
+        /* liblxc writes nothing, not even the NUL, for a key that has no value. */
         n = c->get_config_item(c, key, buf, sizeof(buf));
-        if (n < 0 || (size_t) n >= sizeof(buf))
+        if (n <= 0 || (size_t) n >= sizeof(buf))
                 return strdup("");
+        buf[n] = 0;
         while (n > 0 && buf[n - 1] == '\n')
                 buf[--n] = 0;
         return strdup(buf);
@@ -513,19 +514,6 @@ static int do_observe(const char *lxcpath, const char *name, const struct ct_set
         return 0;
 }
 
-static int fail(char **ret_error, int r, const char *fmt, ...) HL_PRINTF(3, 4);
-static int fail(char **ret_error, int r, const char *fmt, ...) {
-        va_list ap;
-
-        if (ret_error && !*ret_error) {
-                va_start(ap, fmt);
-                if (vasprintf(ret_error, fmt, ap) < 0)
-                        *ret_error = NULL;
-                va_end(ap);
-        }
-        return r;
-}
-
 /* liblxc says why a call failed in its log, not in its return value: a helper process (and
  * only one: the log is process-wide) sends liblxc's log to a file in the container's
  * directory, and a failure quotes its ERROR lines. */
@@ -592,9 +580,9 @@ static int set_item(struct lxc_container *c, const char *key, const char *value,
         /* The definition parser refuses these already: this is the last line of defence, so
          * that no future key can reopen a way to inject config. */
         if (has_control(key) || has_control(value))
-                return fail(ret_error, -EINVAL, "refusing to write %s: its value holds a control character", key);
+                return hl_fail(ret_error, -EINVAL, "refusing to write %s: its value holds a control character", key);
         if (!c->set_config_item(c, key, value))
-                return fail(ret_error, -EINVAL, "liblxc refused %s = %s", key, value);
+                return hl_fail(ret_error, -EINVAL, "liblxc refused %s = %s", key, value);
         return 0;
 }
 
@@ -612,7 +600,7 @@ static int set_settings(struct lxc_container *c, const char *lxcpath, const stru
                         const char *suffix = strrchr(it->key, '.');
 
                         if (!nets_cleared && !c->clear_config_item(c, "lxc.net"))
-                                return fail(ret_error, -EIO, "liblxc could not clear the network config");
+                                return hl_fail(ret_error, -EIO, "liblxc could not clear the network config");
                         nets_cleared = true;
                         /* Without a broadcast liblxc sets 0.0.0.255 (its reader prints the
                          * address alone, as the settings compare it). */
@@ -621,7 +609,7 @@ static int set_settings(struct lxc_container *c, const char *lxcpath, const stru
                                 _cleanup_free_ char *v = NULL;
 
                                 if (settings_ipv4_broadcast(it->value, bcast, sizeof(bcast)) < 0)
-                                        return fail(ret_error, -EINVAL, "%s: %s is no IPv4 ADDRESS/PREFIX", it->label,
+                                        return hl_fail(ret_error, -EINVAL, "%s: %s is no IPv4 ADDRESS/PREFIX", it->label,
                                                     it->value);
                                 v = hl_strdup_printf("%s %s", it->value, bcast);
                                 r = v ? set_item(c, it->key, v, ret_error) : -ENOMEM;
@@ -689,7 +677,7 @@ static char *rootfs_dir(struct lxc_container *c, char **ret_error) {
                 return NULL;
         dir = strncmp(path, "dir:", 4) == 0 ? path + 4 : path;
         if (dir[0] != '/') {
-                fail(ret_error, -EOPNOTSUPP, "its root file system %s is not a directory hld can write into", path);
+                hl_fail(ret_error, -EOPNOTSUPP, "its root file system %s is not a directory hld can write into", path);
                 return NULL;
         }
         return strdup(dir);
@@ -711,12 +699,12 @@ static int save_guest(struct lxc_container *c, const char *lxcpath, const char *
                         return 0;
                 rootfs = rootfs_dir(c, ret_error);
                 if (!rootfs)
-                        return fail(ret_error, -EOPNOTSUPP, "cannot configure the network inside %s", name);
+                        return hl_fail(ret_error, -EOPNOTSUPP, "cannot configure the network inside %s", name);
                 r = guest_write(rootfs, s->items[i].value, old, ret_error);
                 if (r < 0)
                         return r;
                 r = write_small_file(lxcpath, name, FILE_GUEST, s->items[i].value);
-                return r < 0 ? fail(ret_error, r, "could not record the network config of %s: %s", name, strerror(-r)) : 0;
+                return r < 0 ? hl_fail(ret_error, r, "could not record the network config of %s: %s", name, strerror(-r)) : 0;
         }
         return 0;
 }
@@ -732,23 +720,23 @@ static int save_config(struct lxc_container *c, const char *lxcpath, const char 
                 return -ENOMEM;
         /* liblxc opens the file without O_NOFOLLOW: nothing may stand under that name. */
         if (unlink(tmp) < 0 && errno != ENOENT)
-                return fail(ret_error, -errno, "cannot remove %s: %s", tmp, strerror(errno));
+                return hl_fail(ret_error, -errno, "cannot remove %s: %s", tmp, strerror(errno));
         if (!c->save_config(c, tmp)) {
                 unlink(tmp);
-                return fail(ret_error, -EIO, "liblxc could not save the config of %s: %s", name, lxc_reason(c));
+                return hl_fail(ret_error, -EIO, "liblxc could not save the config of %s: %s", name, lxc_reason(c));
         }
         fd = open(tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0 || fsync(fd) < 0) {
                 int r = -errno;
                 unlink(tmp);
-                return fail(ret_error, r, "cannot make %s durable: %s", tmp, strerror(-r));
+                return hl_fail(ret_error, r, "cannot make %s durable: %s", tmp, strerror(-r));
         }
         if (rename(tmp, path) < 0) {
                 int r = -errno;
                 unlink(tmp);
-                return fail(ret_error, r, "cannot rename %s to %s: %s", tmp, path, strerror(-r));
+                return hl_fail(ret_error, r, "cannot rename %s to %s: %s", tmp, path, strerror(-r));
         }
-        return sync_dir(dir) < 0 ? fail(ret_error, -errno, "cannot sync %s: %s", dir, strerror(errno)) : 0;
+        return sync_dir(dir) < 0 ? hl_fail(ret_error, -errno, "cannot sync %s: %s", dir, strerror(errno)) : 0;
 }
 
 /* Sets one cgroup limit on a running container; "" lifts it. */
@@ -798,7 +786,7 @@ static int apply_live(struct lxc_container *c, const struct ct_settings *s, char
                         failed[i] = !set_cgroup(c, &s->items[i]);
         for (size_t i = 0; i < n; i++)
                 if (failed[i] && !set_cgroup(c, &s->items[i]))
-                        return fail(ret_error, -EIO, "could not set %s to %s on the running container", s->items[i].label,
+                        return hl_fail(ret_error, -EIO, "could not set %s to %s on the running container", s->items[i].label,
                                     *s->items[i].value ? s->items[i].value : "unlimited");
         return 0;
 }
@@ -810,12 +798,12 @@ static int do_configure(const char *lxcpath, const char *name, const struct ct_s
         int r;
 
         if (container_unsafe(lxcpath, name, unsafe, sizeof(unsafe)))
-                return fail(ret_error, -EPERM, "refusing to touch %s: %s", name, unsafe);
+                return hl_fail(ret_error, -EPERM, "refusing to touch %s: %s", name, unsafe);
         c = lxc_container_new(name, lxcpath);
         if (!c)
-                return fail(ret_error, -ENOMEM, "liblxc could not open %s", name);
+                return hl_fail(ret_error, -ENOMEM, "liblxc could not open %s", name);
         if (!c->is_defined(c))
-                return fail(ret_error, -ENOENT, "container %s does not exist", name);
+                return hl_fail(ret_error, -ENOENT, "container %s does not exist", name);
         r = set_settings(c, lxcpath, settings, ret_error);
         if (r < 0)
                 return r;
@@ -824,7 +812,7 @@ static int do_configure(const char *lxcpath, const char *name, const struct ct_s
                 return r;
         r = save_files(lxcpath, name, settings);
         if (r < 0)
-                return fail(ret_error, r, "could not record hl's settings of %s: %s", name, strerror(-r));
+                return hl_fail(ret_error, r, "could not record hl's settings of %s: %s", name, strerror(-r));
         r = save_guest(c, lxcpath, name, settings, ret_error);
         if (r < 0)
                 return r;
@@ -860,7 +848,7 @@ static int prepare_mounts(struct lxc_container *c, const char *lxcpath, const ch
                 return 0;
         dir = strncmp(rootfs, "dir:", 4) == 0 ? rootfs + 4 : rootfs;
         if (dir[0] != '/')
-                return fail(ret_error, -EOPNOTSUPP, "Mount= needs a directory as root file system, not %s", rootfs);
+                return hl_fail(ret_error, -EOPNOTSUPP, "Mount= needs a directory as root file system, not %s", rootfs);
         for (char *e = strtok_r(ours, "\n", &save); e; e = strtok_r(NULL, "\n", &save)) {
                 char target[4096];
                 _cleanup_free_ char *error = NULL;
@@ -870,7 +858,7 @@ static int prepare_mounts(struct lxc_container *c, const char *lxcpath, const ch
                         continue;
                 r = inroot_make_dirs(dir, target, &error);
                 if (r < 0)
-                        return fail(ret_error, r, "Mount= target /%s: %s", target, error ? error : strerror(-r));
+                        return hl_fail(ret_error, r, "Mount= target /%s: %s", target, error ? error : strerror(-r));
         }
         return 0;
 }
@@ -883,23 +871,23 @@ static int do_start(const char *lxcpath, const char *name, char **ret_error) {
         int r;
 
         if (container_unsafe(lxcpath, name, unsafe, sizeof(unsafe)))
-                return fail(ret_error, -EPERM, "refusing to touch %s: %s", name, unsafe);
+                return hl_fail(ret_error, -EPERM, "refusing to touch %s: %s", name, unsafe);
         c = lxc_container_new(name, lxcpath);
         if (!c)
-                return fail(ret_error, -ENOMEM, "liblxc could not open %s", name);
+                return hl_fail(ret_error, -ENOMEM, "liblxc could not open %s", name);
         if (!c->is_defined(c))
-                return fail(ret_error, -ENOENT, "container %s does not exist", name);
+                return hl_fail(ret_error, -ENOENT, "container %s does not exist", name);
         if (c->is_running(c))
                 return 0;
         {
                 struct ct_observed o = {};
                 check_damage(c, lxcpath, name, &o);
                 if (o.damaged[0])
-                        return fail(ret_error, -EUCLEAN, "%s is damaged: %s", name, o.damaged);
+                        return hl_fail(ret_error, -EUCLEAN, "%s is damaged: %s", name, o.damaged);
         }
         /* A container with no rootfs of its own would run on the host's root file system. */
         if (!rootfs_is_own(c, lxcpath, name))
-                return fail(ret_error, -EINVAL, "%s has no root file system of its own (lxc.rootfs.path); refusing to "
+                return hl_fail(ret_error, -EINVAL, "%s has no root file system of its own (lxc.rootfs.path); refusing to "
                             "start it on the host's", name);
         r = prepare_mounts(c, lxcpath, name, ret_error);
         if (r < 0)
@@ -919,9 +907,9 @@ static int do_start(const char *lxcpath, const char *name, char **ret_error) {
         if (!started)
                 remove_start_cgroups(name);
         if (!started)
-                return fail(ret_error, -EIO, "liblxc could not start %s: %s", name, lxc_reason(c));
+                return hl_fail(ret_error, -EIO, "liblxc could not start %s: %s", name, lxc_reason(c));
         if (!c->wait(c, hl_ct_state_to_string(HL_CT_RUNNING), 10))
-                return fail(ret_error, -ETIMEDOUT, "%s did not reach RUNNING within 10 s", name);
+                return hl_fail(ret_error, -ETIMEDOUT, "%s did not reach RUNNING within 10 s", name);
         return 0;
 }
 
@@ -930,17 +918,17 @@ static int do_stop(const char *lxcpath, const char *name, int timeout_s, char **
         _cleanup_container_ struct lxc_container *c = NULL;
 
         if (container_unsafe(lxcpath, name, unsafe, sizeof(unsafe)))
-                return fail(ret_error, -EPERM, "refusing to touch %s: %s", name, unsafe);
+                return hl_fail(ret_error, -EPERM, "refusing to touch %s: %s", name, unsafe);
         c = lxc_container_new(name, lxcpath);
         if (!c)
-                return fail(ret_error, -ENOMEM, "liblxc could not open %s", name);
+                return hl_fail(ret_error, -ENOMEM, "liblxc could not open %s", name);
         if (!c->is_defined(c) || !c->is_running(c))
                 return 0;
         /* A clean shutdown first (the halt signal of its init), then a kill. */
         if (timeout_s > 0 && c->shutdown(c, timeout_s))
                 return 0;
         if (!c->stop(c))
-                return fail(ret_error, -EIO, "liblxc could not stop %s: %s", name, lxc_reason(c));
+                return hl_fail(ret_error, -EIO, "liblxc could not stop %s: %s", name, lxc_reason(c));
         c->wait(c, hl_ct_state_to_string(HL_CT_STOPPED), 10);
         return 0;
 }
@@ -969,13 +957,13 @@ static int do_destroy(const char *lxcpath, const char *name, char **ret_error) {
         int r;
 
         if (container_unsafe(lxcpath, name, unsafe, sizeof(unsafe)))
-                return fail(ret_error, -EPERM, "refusing to touch %s: %s", name, unsafe);
+                return hl_fail(ret_error, -EPERM, "refusing to touch %s: %s", name, unsafe);
         c = lxc_container_new(name, lxcpath);
         if (!c || !dir || !marker)
-                return fail(ret_error, -ENOMEM, "liblxc could not open %s", name);
+                return hl_fail(ret_error, -ENOMEM, "liblxc could not open %s", name);
         if (c->is_defined(c)) {
                 if (c->is_running(c) && !c->stop(c))
-                        return fail(ret_error, -EIO, "liblxc could not stop %s: %s", name, lxc_reason(c));
+                        return hl_fail(ret_error, -EIO, "liblxc could not stop %s: %s", name, lxc_reason(c));
                 struct ct_observed o = {};
 
                 /* A half-made container can have a config liblxc cannot destroy by (no
@@ -983,13 +971,13 @@ static int do_destroy(const char *lxcpath, const char *name, char **ret_error) {
                  * all the same. */
                 check_damage(c, lxcpath, name, &o);
                 if (!c->destroy(c) && access(marker, F_OK) < 0 && !o.damaged[0])
-                        return fail(ret_error, -EIO, "liblxc could not destroy %s: %s", name, lxc_reason(c));
+                        return hl_fail(ret_error, -EIO, "liblxc could not destroy %s: %s", name, lxc_reason(c));
         }
         /* A template that a killed hld left running may still be writing: give it time. */
         for (int attempt = 0; (r = remove_tree(dir)) < 0 && attempt < 10; attempt++)
                 usleep(500 * 1000);
         if (r < 0)
-                return fail(ret_error, r, "could not remove %s: %s", dir, strerror(-r));
+                return hl_fail(ret_error, r, "could not remove %s: %s", dir, strerror(-r));
         return 0;
 }
 
@@ -1101,7 +1089,7 @@ static int attach_capture(struct lxc_container *c, const char *command, uint64_t
         options.stdout_fd = o[1];
         options.stderr_fd = e[1];
         if (c->attach(c, lxc_attach_run_command, &cmd, &options, &pid) < 0) {
-                r = fail(ret_error, -EIO, "could not run it in the container: %s", lxc_reason(c));
+                r = hl_fail(ret_error, -EIO, "could not run it in the container: %s", lxc_reason(c));
                 goto done;
         }
         close(o[1]);
@@ -1296,7 +1284,7 @@ static int wait_for_boot(struct lxc_container *c, const struct hl_def *def, json
                 pid_t pid = c->init_pid(c);
 
                 if (pid <= 0 || !c->is_running(c))
-                        return fail(ret_error, -EIO, "%s stopped during its first boot", def->name);
+                        return hl_fail(ret_error, -EIO, "%s stopped during its first boot", def->name);
                 if (boot_ready(c, def, pid, why, sizeof(why)))
                         break;
                 if (monotonic_ms() >= deadline) {
@@ -1310,7 +1298,7 @@ static int wait_for_boot(struct lxc_container *c, const struct hl_def *def, json
                         else
                                 snprintf(limit, sizeof(limit), "%" PRIu64 "ms", ms);
                         json_object_set_new(record, "boot_error", json_string(why));
-                        return fail(ret_error, -ETIMEDOUT, "%s did not finish booting within BootTimeout=%s: %s",
+                        return hl_fail(ret_error, -ETIMEDOUT, "%s did not finish booting within BootTimeout=%s: %s",
                                     def->name, limit, why);
                 }
                 usleep(250 * 1000);
@@ -1366,12 +1354,12 @@ static int provision(const char *lxcpath, const struct hl_def *def, bool leave_r
                                                 (json_int_t) (monotonic_ms() - started), "stdout", out_text ?: "",
                                                 "stderr", err_text ?: ""));
                 if (status < 0)
-                        r = fail(ret_error, -EIO, "Provision step %zu could not be run in %s: %s", i + 1, def->name,
+                        r = hl_fail(ret_error, -EIO, "Provision step %zu could not be run in %s: %s", i + 1, def->name,
                                  error ? error : strerror(-status));
                 else if (code != 0) {
                         char line[512];
                         tail_last_line(err.len ? &err : &out, line, sizeof(line));
-                        r = fail(ret_error, -EIO, "Provision step %zu (%s) failed with status %d%s%s", i + 1,
+                        r = hl_fail(ret_error, -EIO, "Provision step %zu (%s) failed with status %d%s%s", i + 1,
                                  def->provision[i], code, *line ? ": " : "", line);
                 }
         }
@@ -1390,7 +1378,7 @@ static int create_from(struct lxc_container *c, const char *lxcpath, const struc
         switch (hl_def_template_kind(def, &arg)) {
         case HL_TEMPLATE_SCRIPT:
                 if (!c->create(c, arg, "dir", NULL, LXC_CREATE_QUIET, no_args))
-                        return fail(ret_error, -EIO, "template %s failed to create %s: %s", arg, def->name, lxc_reason(c));
+                        return hl_fail(ret_error, -EIO, "template %s failed to create %s: %s", arg, def->name, lxc_reason(c));
                 return 0;
         case HL_TEMPLATE_TARBALL: {
                 _cleanup_free_ char *rootfs = hl_strdup_printf("%s/%s/rootfs", lxcpath, def->name);
@@ -1402,7 +1390,7 @@ static int create_from(struct lxc_container *c, const char *lxcpath, const struc
                 if (access("/usr/share/lxc/config/common.conf", R_OK) == 0)
                         set_item(c, "lxc.include", "/usr/share/lxc/config/common.conf", NULL);
                 if (!c->create(c, NULL, "dir", NULL, LXC_CREATE_QUIET, no_args))
-                        return fail(ret_error, -EIO, "liblxc could not create %s: %s", def->name, lxc_reason(c));
+                        return hl_fail(ret_error, -EIO, "liblxc could not create %s: %s", def->name, lxc_reason(c));
                 /* Without a template liblxc writes no rootfs path: the container would run
                  * on the host's /. */
                 r = set_item(c, "lxc.rootfs.path", path, ret_error);
@@ -1413,7 +1401,7 @@ static int create_from(struct lxc_container *c, const char *lxcpath, const struc
                         return r;
                 r = rootfs_extract(arg, rootfs, def->unprivileged ? IDMAP_BASE : 0, &error);
                 if (r < 0)
-                        return fail(ret_error, r, "could not unpack %s: %s", arg, error ? error : strerror(-r));
+                        return hl_fail(ret_error, r, "could not unpack %s: %s", arg, error ? error : strerror(-r));
                 return 0;
         }
         case HL_TEMPLATE_CLONE: {
@@ -1421,12 +1409,12 @@ static int create_from(struct lxc_container *c, const char *lxcpath, const struc
                 struct lxc_container *copy;
 
                 if (!src || !src->is_defined(src))
-                        return fail(ret_error, -ENOENT, "container %s to clone does not exist", arg);
+                        return hl_fail(ret_error, -ENOENT, "container %s to clone does not exist", arg);
                 if (src->is_running(src))
-                        return fail(ret_error, -EBUSY, "container %s must be stopped to be cloned", arg);
+                        return hl_fail(ret_error, -EBUSY, "container %s must be stopped to be cloned", arg);
                 copy = src->clone(src, def->name, lxcpath, 0, NULL, NULL, 0, NULL);
                 if (!copy)
-                        return fail(ret_error, -EIO, "liblxc could not clone %s: %s", arg, lxc_reason(src));
+                        return hl_fail(ret_error, -EIO, "liblxc could not clone %s: %s", arg, lxc_reason(src));
                 lxc_container_put(copy);
                 return 0;
         }
@@ -1449,15 +1437,15 @@ static int check_rootfs_made(const char *lxcpath, const struct hl_def *def, char
                 return -ENOMEM;
         dir = strncmp(path, "dir:", 4) == 0 ? path + 4 : path;
         if (!*dir || dir[0] != '/')
-                return *dir ? 0 : fail(ret_error, -EIO, "template %s made no root file system", def->template_name);
+                return *dir ? 0 : hl_fail(ret_error, -EIO, "template %s made no root file system", def->template_name);
         d = opendir(dir);
         if (!d)
-                return fail(ret_error, -EIO, "template %s made no root file system (%s: %s)", def->template_name, dir,
+                return hl_fail(ret_error, -EIO, "template %s made no root file system (%s: %s)", def->template_name, dir,
                             strerror(errno));
         while (!any && (de = readdir(d)))
                 any = strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
         closedir(d);
-        return any ? 0 : fail(ret_error, -EIO, "template %s made an empty root file system", def->template_name);
+        return any ? 0 : hl_fail(ret_error, -EIO, "template %s made an empty root file system", def->template_name);
 }
 
 static int do_create(const char *lxcpath, const struct hl_def *def, const struct ct_settings *settings, bool leave_running,
@@ -1470,19 +1458,19 @@ static int do_create(const char *lxcpath, const struct hl_def *def, const struct
         if (!dir || !marker)
                 return -ENOMEM;
         if (mkdir(dir, 0770) < 0)
-                return fail(ret_error, -errno, "cannot make %s: %s", dir, strerror(errno));
+                return hl_fail(ret_error, -errno, "cannot make %s: %s", dir, strerror(errno));
         fd = open(marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0) {
                 r = -errno;
                 rmdir(dir);
-                return fail(ret_error, r, "cannot mark %s as being created: %s", dir, strerror(-r));
+                return hl_fail(ret_error, r, "cannot mark %s as being created: %s", dir, strerror(-r));
         }
         close(fd);
         helper_log_begin(lxcpath, def->name);
 
         c = lxc_container_new(def->name, lxcpath);
         if (!c)
-                r = fail(ret_error, -ENOMEM, "liblxc could not open %s", def->name);
+                r = hl_fail(ret_error, -ENOMEM, "liblxc could not open %s", def->name);
         else
                 r = set_settings(c, lxcpath, settings, ret_error);
         if (r >= 0 && def->unprivileged) {
@@ -1503,7 +1491,7 @@ static int do_create(const char *lxcpath, const struct hl_def *def, const struct
         if (r >= 0 && def->provision)
                 r = provision(lxcpath, def, leave_running, ret_error);
         if (r >= 0 && unlink(marker) < 0)
-                r = fail(ret_error, -errno, "cannot unmark %s: %s", dir, strerror(errno));
+                r = hl_fail(ret_error, -errno, "cannot unmark %s: %s", dir, strerror(errno));
         if (r < 0) {
                 /* Never leave a half-made container behind under the service's name. */
                 lxc_container_put(TAKE_PTR(c));
@@ -1518,7 +1506,7 @@ int ct_check_host(const struct hl_def *def, char **ret_problem) {
         /* What liblxc would only find out in the middle of a start. */
         for (size_t i = 0; i < def->n_mounts; i++)
                 if (stat(def->mounts[i].source, &st) < 0)
-                        return fail(ret_problem, -ENOENT, "Mount= source %s does not exist on this node (%s)",
+                        return hl_fail(ret_problem, -ENOENT, "Mount= source %s does not exist on this node (%s)",
                                     def->mounts[i].source, strerror(errno));
         for (size_t i = 0; i < def->n_networks; i++) {
                 _cleanup_free_ char *bridge = hl_strdup_printf("/sys/class/net/%s/bridge", def->networks[i].bridge);
@@ -1527,10 +1515,10 @@ int ct_check_host(const struct hl_def *def, char **ret_problem) {
                 if (!bridge || !iface)
                         return -ENOMEM;
                 if (stat(iface, &st) < 0)
-                        return fail(ret_problem, -ENOENT, "Network= %s: the bridge %s does not exist on this node",
+                        return hl_fail(ret_problem, -ENOENT, "Network= %s: the bridge %s does not exist on this node",
                                     def->networks[i].name, def->networks[i].bridge);
                 if (stat(bridge, &st) < 0)
-                        return fail(ret_problem, -EINVAL, "Network= %s: %s is no bridge", def->networks[i].name,
+                        return hl_fail(ret_problem, -EINVAL, "Network= %s: %s is no bridge", def->networks[i].name,
                                     def->networks[i].bridge);
                 if (def->networks[i].tag) {
                         _cleanup_free_ char *filtering = hl_strdup_printf("%s/vlan_filtering", bridge);
@@ -1539,7 +1527,7 @@ int ct_check_host(const struct hl_def *def, char **ret_problem) {
                         if (!value)
                                 return -ENOMEM;
                         if (strcmp(value, "1") != 0)
-                                return fail(ret_problem, -EINVAL,
+                                return hl_fail(ret_problem, -EINVAL,
                                             "Network= %s: tag=%u needs a VLAN-aware bridge, and %s does not filter "
                                             "VLANs (%s)", def->networks[i].name, def->networks[i].tag,
                                             def->networks[i].bridge,
@@ -1563,7 +1551,7 @@ int ct_template_check(const struct hl_def *def, char **ret_error) {
                 if (!script)
                         return -ENOMEM;
                 if (access(script, X_OK) < 0)
-                        return fail(ret_error, -ENOENT, "no template script %s (%s: %s)", arg, script, strerror(errno));
+                        return hl_fail(ret_error, -ENOENT, "no template script %s (%s: %s)", arg, script, strerror(errno));
                 return 0;
         case HL_TEMPLATE_TARBALL:
                 return rootfs_check(arg, ret_error);
@@ -1625,13 +1613,13 @@ static int do_attach(const char *lxcpath, const char *name, char *const *argv, p
         pid_t pid = -1;
 
         if (!c || null < 0)
-                return fail(ret_error, -ENOMEM, "liblxc could not open %s", name);
+                return hl_fail(ret_error, -ENOMEM, "liblxc could not open %s", name);
         if (!c->is_running(c))
-                return fail(ret_error, -ESRCH, "%s is not running", name);
+                return hl_fail(ret_error, -ESRCH, "%s is not running", name);
         options.env_policy = LXC_ATTACH_CLEAR_ENV;
         options.stdin_fd = options.stdout_fd = options.stderr_fd = null;
         if (c->attach(c, lxc_attach_run_command, &command, &options, &pid) < 0 || pid <= 0)
-                return fail(ret_error, -EIO, "could not run %s in %s: %s", argv[0], name, lxc_reason(c));
+                return hl_fail(ret_error, -EIO, "could not run %s in %s: %s", argv[0], name, lxc_reason(c));
         *ret_pid = pid;
         return 0;
 }
@@ -1734,13 +1722,13 @@ int ct_attach(const char *lxcpath, const char *name, char *const *argv, uint64_t
         pid_t pid;
 
         if (pipe2(fds, O_CLOEXEC) < 0)
-                return fail(ret_error, -errno, "cannot make a pipe: %s", strerror(errno));
+                return hl_fail(ret_error, -errno, "cannot make a pipe: %s", strerror(errno));
         pid = fork();
         if (pid < 0) {
                 int r = -errno;
                 close(fds[0]);
                 close(fds[1]);
-                return fail(ret_error, r, "cannot fork a helper for %s: %s", name, strerror(-r));
+                return hl_fail(ret_error, r, "cannot fork a helper for %s: %s", name, strerror(-r));
         }
         if (pid == 0) {
                 close(fds[0]);

@@ -23,19 +23,6 @@
 #define SCRIPT "/etc/hl-network"
 #define MAX_FILE (1 << 20)
 
-static int fail(char **ret_error, int r, const char *fmt, ...) HL_PRINTF(3, 4);
-static int fail(char **ret_error, int r, const char *fmt, ...) {
-        va_list ap;
-
-        if (ret_error && !*ret_error) {
-                va_start(ap, fmt);
-                if (vasprintf(ret_error, fmt, ap) < 0)
-                        *ret_error = NULL;
-                va_end(ap);
-        }
-        return r;
-}
-
 void guest_net_done(struct guest_net *net) {
         free(net->ifaces);
         hl_strv_free(net->nameservers);
@@ -142,19 +129,19 @@ int guest_parse(const char *spec, struct guest_net *ret, char **ret_error) {
                         }
                         net.ifaces = ifaces;
                         if (parse_iface(l + 6, &ifaces[net.n_ifaces]) < 0)
-                                r = fail(ret_error, -EINVAL, "network spec line %u is not a valid interface", line);
+                                r = hl_fail(ret_error, -EINVAL, "network spec line %u is not a valid interface", line);
                         else
                                 net.n_ifaces++;
                 } else if (strncmp(l, "nameserver ", 11) == 0) {
                         bool v6 = strchr(l + 11, ':');
                         r = address_ok(l + 11, v6 ? AF_INET6 : AF_INET, false)
                                     ? hl_strv_push(&net.nameservers, l + 11)
-                                    : fail(ret_error, -EINVAL, "network spec line %u is not a valid nameserver", line);
+                                    : hl_fail(ret_error, -EINVAL, "network spec line %u is not a valid nameserver", line);
                 } else if (strncmp(l, "search ", 7) == 0)
                         r = domain_ok(l + 7) ? hl_strv_push(&net.search, l + 7)
-                                             : fail(ret_error, -EINVAL, "network spec line %u is not a valid domain", line);
+                                             : hl_fail(ret_error, -EINVAL, "network spec line %u is not a valid domain", line);
                 else
-                        r = fail(ret_error, -EINVAL, "network spec line %u is not understood", line);
+                        r = hl_fail(ret_error, -EINVAL, "network spec line %u is not understood", line);
         }
         if (r < 0) {
                 guest_net_done(&net);
@@ -162,51 +149,6 @@ int guest_parse(const char *spec, struct guest_net *ret, char **ret_error) {
         }
         *ret = net;
         return 0;
-}
-
-/* A growing string; NULL once out of memory, which every later append keeps. */
-struct text {
-        char *s;
-        size_t len, size;
-        bool failed;
-};
-
-static void append(struct text *t, const char *fmt, ...) HL_PRINTF(2, 3);
-static void append(struct text *t, const char *fmt, ...) {
-        va_list ap;
-        int n;
-
-        if (t->failed)
-                return;
-        for (;;) {
-                va_start(ap, fmt);
-                n = vsnprintf(t->s ? t->s + t->len : NULL, t->s ? t->size - t->len : 0, fmt, ap);
-                va_end(ap);
-                if (n < 0) {
-                        t->failed = true;
-                        return;
-                }
-                if (t->s && t->len + (size_t) n < t->size) {
-                        t->len += (size_t) n;
-                        return;
-                }
-                size_t size = (t->size ? t->size * 2 : 256) + (size_t) n;
-                char *s = realloc(t->s, size);
-                if (!s) {
-                        t->failed = true;
-                        return;
-                }
-                t->s = s;
-                t->size = size;
-        }
-}
-
-static char *text_take(struct text *t) {
-        if (t->failed || !t->s) {
-                free(t->s);
-                return t->failed ? NULL : strdup("");
-        }
-        return t->s;
 }
 
 static bool is_static(const char *ip) {
@@ -232,16 +174,13 @@ static bool starts_stanza(const char *line) {
 
 char *guest_ifupdown(const char *old, const struct guest_net *net) {
         _cleanup_free_ char *copy = strdup(old ? old : "");
-        struct text t = {};
+        struct hl_text t = {};
         bool in_block = false, dropping = false;
-        char *line, *next;
+        char *cursor = copy, *line;
 
         if (!copy)
                 return NULL;
-        for (line = copy; line && *line; line = next) {
-                next = strchr(line, '\n');
-                if (next)
-                        *next++ = 0;
+        while ((line = hl_next_line(&cursor))) {
                 const char *l = line + strspn(line, " \t");
 
                 /* hld's own block, from before: replaced as a whole. */
@@ -261,89 +200,89 @@ char *guest_ifupdown(const char *old, const struct guest_net *net) {
                         } else if (strncmp(l, "auto", 4) == 0 || strncmp(l, "allow-", 6) == 0) {
                                 /* "auto lo eth0": the names hld manages leave the list. */
                                 size_t kw = strcspn(l, " \t");
-                                struct text kept = {};
+                                struct hl_text kept = {};
                                 unsigned n = 0;
 
-                                append(&kept, "%.*s", (int) kw, l);
+                                hl_text_add(&kept, "%.*s", (int) kw, l);
                                 for (const char *p = l + kw; *p;) {
                                         p += strspn(p, " \t");
                                         size_t len = strcspn(p, " \t");
                                         if (len && !managed(net, p, len)) {
-                                                append(&kept, " %.*s", (int) len, p);
+                                                hl_text_add(&kept, " %.*s", (int) len, p);
                                                 n++;
                                         }
                                         p += len;
                                 }
                                 if (kept.failed) {
-                                        free(kept.s);
-                                        free(t.s);
+                                        free(kept.buf);
+                                        free(t.buf);
                                         return NULL;
                                 }
                                 if (n)
-                                        append(&t, "%s\n", kept.s);
-                                free(kept.s);
+                                        hl_text_add(&t, "%s\n", kept.buf);
+                                free(kept.buf);
                                 continue;
                         }
                 } else if (dropping && !*l)
                         dropping = false; /* a blank line ends the stanza */
                 if (dropping)
                         continue; /* a stanza hld replaces, its options and comments */
-                append(&t, "%s\n", line);
+                hl_text_add(&t, "%s\n", line);
         }
         /* No blank lines piling up at the end, one before the block. */
-        while (!t.failed && t.len >= 2 && t.s[t.len - 1] == '\n' && t.s[t.len - 2] == '\n')
-                t.s[--t.len] = 0;
+        while (!t.failed && t.len >= 2 && t.buf[t.len - 1] == '\n' && t.buf[t.len - 2] == '\n')
+                t.buf[--t.len] = 0;
         if (net->n_ifaces) {
-                append(&t, "%s" BEGIN "\n", t.len ? "\n" : "");
+                hl_text_add(&t, "%s" BEGIN "\n", t.len ? "\n" : "");
                 for (size_t i = 0; i < net->n_ifaces; i++) {
                         const struct guest_iface *f = &net->ifaces[i];
 
-                        append(&t, "auto %s\n", f->name);
+                        hl_text_add(&t, "auto %s\n", f->name);
                         if (strcmp(f->ip, "dhcp") == 0)
-                                append(&t, "iface %s inet dhcp\n", f->name);
+                                hl_text_add(&t, "iface %s inet dhcp\n", f->name);
                         else if (is_static(f->ip)) {
-                                append(&t, "iface %s inet manual\n", f->name);
-                                append(&t, "\t# %s%s%s: set by liblxc as the container starts\n", f->ip,
+                                hl_text_add(&t, "iface %s inet manual\n", f->name);
+                                hl_text_add(&t, "\t# %s%s%s: set by liblxc as the container starts\n", f->ip,
                                        strcmp(f->gw, "none") ? " via " : "", strcmp(f->gw, "none") ? f->gw : "");
                         } else
-                                append(&t, "iface %s inet manual\n", f->name);
+                                hl_text_add(&t, "iface %s inet manual\n", f->name);
                         if (strcmp(f->ip6, "dhcp") == 0)
-                                append(&t, "iface %s inet6 dhcp\n", f->name);
+                                hl_text_add(&t, "iface %s inet6 dhcp\n", f->name);
                         else if (strcmp(f->ip6, "auto") == 0)
-                                append(&t, "iface %s inet6 auto\n", f->name);
+                                hl_text_add(&t, "iface %s inet6 auto\n", f->name);
                         else if (is_static(f->ip6)) {
-                                append(&t, "iface %s inet6 manual\n", f->name);
-                                append(&t, "\t# %s%s%s: set by liblxc as the container starts\n", f->ip6,
+                                hl_text_add(&t, "iface %s inet6 manual\n", f->name);
+                                hl_text_add(&t, "\t# %s%s%s: set by liblxc as the container starts\n", f->ip6,
                                        strcmp(f->gw6, "none") ? " via " : "", strcmp(f->gw6, "none") ? f->gw6 : "");
                         }
                 }
-                append(&t, END "\n");
+                hl_text_add(&t, END "\n");
         }
-        return text_take(&t);
+        return hl_text_take(&t);
 }
 
 char *guest_networkd(const struct guest_iface *f, const struct guest_net *net) {
-        struct text t = {};
+        struct hl_text t = {};
         bool dhcp4 = strcmp(f->ip, "dhcp") == 0, dhcp6 = strcmp(f->ip6, "dhcp") == 0;
 
-        append(&t, HEADER "\n[Match]\nName=%s\n\n[Network]\n", f->name);
-        append(&t, "DHCP=%s\n", dhcp4 && dhcp6 ? "yes" : dhcp4 ? "ipv4" : dhcp6 ? "ipv6" : "no");
-        append(&t, "IPv6AcceptRA=%s\n", strcmp(f->ip6, "auto") == 0 || dhcp6 ? "yes" : "no");
+        hl_text_add(&t, HEADER "\n[Match]\nName=%s\n\n[Network]\n", f->name);
+        hl_text_add(&t, "DHCP=%s\n", dhcp4 && dhcp6 ? "yes" : dhcp4 ? "ipv4" : dhcp6 ? "ipv6" : "no");
+        hl_text_add(&t, "IPv6AcceptRA=%s\n", strcmp(f->ip6, "auto") == 0 || dhcp6 ? "yes" : "no");
         /* The static ones are liblxc's already; named here so that networkd, which
          * otherwise drops what it did not configure, keeps them. */
         if (is_static(f->ip))
-                append(&t, "Address=%s\n", f->ip);
+                hl_text_add(&t, "Address=%s\n", f->ip);
         if (strcmp(f->gw, "none") != 0)
-                append(&t, "Gateway=%s\n", f->gw);
+                hl_text_add(&t, "Gateway=%s\n", f->gw);
         if (is_static(f->ip6))
-                append(&t, "Address=%s\n", f->ip6);
+                hl_text_add(&t, "Address=%s\n", f->ip6);
         if (strcmp(f->gw6, "none") != 0)
-                append(&t, "Gateway=%s\n", f->gw6);
+                hl_text_add(&t, "Gateway=%s\n", f->gw6);
         for (size_t i = 0; net->nameservers && net->nameservers[i]; i++)
-                append(&t, "DNS=%s\n", net->nameservers[i]);
+                hl_text_add(&t, "DNS=%s\n", net->nameservers[i]);
         for (size_t i = 0; net->search && net->search[i]; i++)
-                append(&t, "Domains=%s\n", net->search[i]);
-        return text_take(&t);
+                hl_text_add(&t, "Domains=%s\n", net->search[i]);
+        return hl_text_take(&t);
 }
 
 /* A line of rcS that runs udhcpc ("/bin/udhcpc", "udhcpc -b …"). */
@@ -359,64 +298,61 @@ static bool runs_udhcpc(const char *l) {
 
 char *guest_busybox_rcs(const char *old) {
         _cleanup_free_ char *copy = strdup(old ? old : "");
-        struct text t = {};
+        struct hl_text t = {};
         bool placed = false;
-        char *line, *next;
+        char *cursor = copy, *line;
 
         if (!copy)
                 return NULL;
-        for (line = copy; line && *line; line = next) {
-                next = strchr(line, '\n');
-                if (next)
-                        *next++ = 0;
+        while ((line = hl_next_line(&cursor))) {
                 const char *l = line + strspn(line, " \t");
 
                 if (runs_udhcpc(l) || strncmp(l, SCRIPT, strlen(SCRIPT)) == 0) {
                         /* udhcpc unconfigures eth0 before it asks: the static address would go. */
                         if (!placed)
-                                append(&t, SCRIPT "\n");
+                                hl_text_add(&t, SCRIPT "\n");
                         placed = true;
                         continue;
                 }
-                append(&t, "%s\n", line);
+                hl_text_add(&t, "%s\n", line);
         }
         if (!placed)
-                append(&t, "%s" SCRIPT "\n", t.len ? "" : "#!/bin/sh\n");
-        return text_take(&t);
+                hl_text_add(&t, "%s" SCRIPT "\n", t.len ? "" : "#!/bin/sh\n");
+        return hl_text_take(&t);
 }
 
 char *guest_busybox_script(const struct guest_net *net) {
-        struct text t = {};
+        struct hl_text t = {};
 
-        append(&t, "#!/bin/sh\n" HEADER "\n");
-        append(&t, "# Static addresses are set by liblxc as the container starts; this brings up the rest.\n");
-        append(&t, "ip link set lo up\n");
-        append(&t, "mkdir -p /var/run\n");
+        hl_text_add(&t, "#!/bin/sh\n" HEADER "\n");
+        hl_text_add(&t, "# Static addresses are set by liblxc as the container starts; this brings up the rest.\n");
+        hl_text_add(&t, "ip link set lo up\n");
+        hl_text_add(&t, "mkdir -p /var/run\n");
         for (size_t i = 0; i < net->n_ifaces; i++) {
                 const struct guest_iface *f = &net->ifaces[i];
 
-                append(&t, "ip link set %s up\n", f->name);
+                hl_text_add(&t, "ip link set %s up\n", f->name);
                 /* -b: on into the background at once when no lease comes, and renew. */
                 if (strcmp(f->ip, "dhcp") == 0)
-                        append(&t, "udhcpc -b -S -i %s -p /var/run/udhcpc.%s.pid -x hostname:\"$(hostname)\"\n", f->name,
+                        hl_text_add(&t, "udhcpc -b -S -i %s -p /var/run/udhcpc.%s.pid -x hostname:\"$(hostname)\"\n", f->name,
                                f->name);
         }
-        return text_take(&t);
+        return hl_text_take(&t);
 }
 
 char *guest_resolv_conf(const struct guest_net *net) {
-        struct text t = {};
+        struct hl_text t = {};
 
-        append(&t, HEADER "\n");
+        hl_text_add(&t, HEADER "\n");
         if (net->search) {
-                append(&t, "search");
+                hl_text_add(&t, "search");
                 for (size_t i = 0; net->search[i]; i++)
-                        append(&t, " %s", net->search[i]);
-                append(&t, "\n");
+                        hl_text_add(&t, " %s", net->search[i]);
+                hl_text_add(&t, "\n");
         }
         for (size_t i = 0; net->nameservers && net->nameservers[i]; i++)
-                append(&t, "nameserver %s\n", net->nameservers[i]);
-        return text_take(&t);
+                hl_text_add(&t, "nameserver %s\n", net->nameservers[i]);
+        return hl_text_take(&t);
 }
 
 static bool file_holds(const char *rootfs, const char *dir, const char *name, bool (*match)(const char *line)) {
@@ -472,8 +408,10 @@ static int read_or_empty(int dir, const char *name, char **ret) {
         return r;
 }
 
-static int write_in(const char *rootfs, const char *dir, const char *name, const char *text, mode_t mode,
+/* Writes text (which it takes, and frees) as name in dir. */
+static int write_in(const char *rootfs, const char *dir, const char *name, char *owned_text, mode_t mode,
                     char **ret_error) {
+        _cleanup_free_ char *text = owned_text;
         _cleanup_close_ int fd = -1;
         _cleanup_free_ char *error = NULL;
         int r;
@@ -482,9 +420,9 @@ static int write_in(const char *rootfs, const char *dir, const char *name, const
                 return -ENOMEM;
         r = inroot_open_dir(rootfs, dir, true, &fd, &error);
         if (r < 0)
-                return fail(ret_error, r, "cannot write %s/%s: %s", dir, name, error ? error : strerror(-r));
+                return hl_fail(ret_error, r, "cannot write %s/%s: %s", dir, name, error ? error : strerror(-r));
         r = inroot_write(fd, name, text, mode);
-        return r < 0 ? fail(ret_error, r, "cannot write %s/%s in the container: %s", dir, name, strerror(-r)) : 0;
+        return r < 0 ? hl_fail(ret_error, r, "cannot write %s/%s in the container: %s", dir, name, strerror(-r)) : 0;
 }
 
 static int write_ifupdown(const char *rootfs, const struct guest_net *net, char **ret_error) {
@@ -493,10 +431,10 @@ static int write_ifupdown(const char *rootfs, const struct guest_net *net, char 
         int r = inroot_open_dir(rootfs, "/etc/network", true, &fd, &error);
 
         if (r < 0)
-                return fail(ret_error, r, "cannot open /etc/network: %s", error ? error : strerror(-r));
+                return hl_fail(ret_error, r, "cannot open /etc/network: %s", error ? error : strerror(-r));
         r = read_or_empty(fd, "interfaces", &old);
         if (r < 0)
-                return fail(ret_error, r, "cannot read /etc/network/interfaces in the container: %s", strerror(-r));
+                return hl_fail(ret_error, r, "cannot read /etc/network/interfaces in the container: %s", strerror(-r));
         return write_in(rootfs, "/etc/network", "interfaces", guest_ifupdown(old, net), 0644, ret_error);
 }
 
@@ -508,7 +446,7 @@ static int write_networkd(const char *rootfs, const struct guest_net *net, char 
         int r = inroot_open_dir(rootfs, "/etc/systemd/network", true, &fd, &error);
 
         if (r < 0)
-                return fail(ret_error, r, "cannot open /etc/systemd/network: %s", error ? error : strerror(-r));
+                return hl_fail(ret_error, r, "cannot open /etc/systemd/network: %s", error ? error : strerror(-r));
         /* Files of interfaces that are gone. */
         d = fdopendir(dup(fd));
         while (d && (de = readdir(d))) {
@@ -537,7 +475,7 @@ static int write_networkd(const char *rootfs, const struct guest_net *net, char 
                 _cleanup_free_ char *error2 = NULL;
                 r = inroot_open_dir(rootfs, "/etc/systemd/system/multi-user.target.wants", true, &wants, &error2);
                 if (r < 0 || (symlinkat(unit, wants, "systemd-networkd.service") < 0 && errno != EEXIST))
-                        return fail(ret_error, r < 0 ? r : -errno, "cannot enable systemd-networkd in the container: %s",
+                        return hl_fail(ret_error, r < 0 ? r : -errno, "cannot enable systemd-networkd in the container: %s",
                                     error2 ? error2 : strerror(r < 0 ? -r : errno));
         }
         return 0;
@@ -550,7 +488,7 @@ static int write_busybox(const char *rootfs, const struct guest_net *net, char *
 
         for (size_t i = 0; i < net->n_ifaces; i++)
                 if (strcmp(net->ifaces[i].ip6, "dhcp") == 0)
-                        return fail(ret_error, -EOPNOTSUPP,
+                        return hl_fail(ret_error, -EOPNOTSUPP,
                                     "%s: ip6=dhcp needs a DHCPv6 client, and busybox containers have none: use "
                                     "ip6=auto or a static address", net->ifaces[i].name);
         r = write_in(rootfs, "/etc", "hl-network", guest_busybox_script(net), 0755, ret_error);
@@ -558,10 +496,10 @@ static int write_busybox(const char *rootfs, const struct guest_net *net, char *
                 return r;
         r = inroot_open_dir(rootfs, "/etc/init.d", true, &fd, &error);
         if (r < 0)
-                return fail(ret_error, r, "cannot open /etc/init.d: %s", error ? error : strerror(-r));
+                return hl_fail(ret_error, r, "cannot open /etc/init.d: %s", error ? error : strerror(-r));
         r = read_or_empty(fd, "rcS", &old);
         if (r < 0)
-                return fail(ret_error, r, "cannot read /etc/init.d/rcS in the container: %s", strerror(-r));
+                return hl_fail(ret_error, r, "cannot read /etc/init.d/rcS in the container: %s", strerror(-r));
         return write_in(rootfs, "/etc/init.d", "rcS", guest_busybox_rcs(old), 0755, ret_error);
 }
 
@@ -589,7 +527,7 @@ int guest_write(const char *rootfs, const char *spec, const char *old, char **re
         case GUEST_NONE:
                 for (size_t i = 0; i < net.n_ifaces && r >= 0; i++)
                         if (!is_static(net.ifaces[i].ip) && strcmp(net.ifaces[i].ip, "none") != 0)
-                                r = fail(ret_error, -EOPNOTSUPP,
+                                r = hl_fail(ret_error, -EOPNOTSUPP,
                                          "%s: ip=%s needs the container's init to run a DHCP client, and this root "
                                          "file system has neither ifupdown, systemd-networkd nor busybox's rcS",
                                          net.ifaces[i].name, net.ifaces[i].ip);

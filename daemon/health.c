@@ -538,82 +538,46 @@ int health_sweep(struct manager *m, char **names, health_sweep_cb cb, void *user
         return 0;
 }
 
-/* A growing text, formatted without stdio (the loop thread takes no stdio locks, ct.c). */
-struct text {
-        char *buf;
-        size_t len, cap;
-        bool failed;
-};
-
-static void text_add(struct text *t, const char *fmt, ...) HL_PRINTF(2, 3);
-static void text_add(struct text *t, const char *fmt, ...) {
-        va_list ap;
-        int n;
-
-        if (t->failed)
-                return;
-        for (;;) {
-                va_start(ap, fmt);
-                n = vsnprintf(t->buf ? t->buf + t->len : NULL, t->buf ? t->cap - t->len : 0, fmt, ap);
-                va_end(ap);
-                if (n < 0) {
-                        t->failed = true;
-                        return;
-                }
-                if (t->buf && t->len + (size_t) n < t->cap) {
-                        t->len += (size_t) n;
-                        return;
-                }
-                char *p = realloc(t->buf, (t->cap + (size_t) n + 1) * 2);
-                if (!p) {
-                        t->failed = true;
-                        return;
-                }
-                t->buf = p;
-                t->cap = (t->cap + (size_t) n + 1) * 2;
-        }
-}
-
 /* A Prometheus label value: backslash, quote and newline escaped. */
-static void text_label(struct text *t, const char *s) {
+static void text_label(struct hl_text *t, const char *s) {
         for (; *s; s++)
-                text_add(t, "%s", *s == '\\' ? "\\\\" : *s == '"' ? "\\\"" : *s == '\n' ? "\\n" : (char[2]) { *s, 0 });
+                hl_text_add(t, "%s", *s == '\\' ? "\\\\" : *s == '"' ? "\\\"" : *s == '\n' ? "\\n" : (char[2]) { *s, 0 });
 }
 
 void health_export(struct manager *m) {
         _cleanup_free_ char *tmp = NULL;
-        struct text t = {};
+        struct hl_text t = {};
         int fd;
 
         if (!m->config.metrics_file)
                 return;
-        text_add(&t, "# HELP hl_service_up Whether the service's container runs (1) or not (0).\n"
+        hl_text_add(&t, "# HELP hl_service_up Whether the service's container runs (1) or not (0).\n"
                      "# TYPE hl_service_up gauge\n");
         for (size_t i = 0; i < m->n_services; i++) {
-                text_add(&t, "hl_service_up{service=\"");
+                hl_text_add(&t, "hl_service_up{service=\"");
                 text_label(&t, m->services[i]->name);
-                text_add(&t, "\"} %d\n", m->services[i]->observed.state == HL_CT_RUNNING);
+                hl_text_add(&t, "\"} %d\n", m->services[i]->observed.state == HL_CT_RUNNING);
         }
-        text_add(&t, "# HELP hl_service_healthy 1 healthy, 0 unhealthy; absent while unknown or without checks.\n"
+        hl_text_add(&t, "# HELP hl_service_healthy 1 healthy, 0 unhealthy; absent while unknown or without checks.\n"
                      "# TYPE hl_service_healthy gauge\n");
         for (size_t i = 0; i < m->n_services; i++) {
                 enum health_status st = health_status(m->services[i]);
                 if (st != HEALTH_HEALTHY && st != HEALTH_UNHEALTHY)
                         continue;
-                text_add(&t, "hl_service_healthy{service=\"");
+                hl_text_add(&t, "hl_service_healthy{service=\"");
                 text_label(&t, m->services[i]->name);
-                text_add(&t, "\"} %d\n", st == HEALTH_HEALTHY);
+                hl_text_add(&t, "\"} %d\n", st == HEALTH_HEALTHY);
         }
-        text_add(&t, "# HELP hl_service_restarts Automatic restarts in a row (the back-off count).\n"
+        hl_text_add(&t, "# HELP hl_service_restarts Automatic restarts in a row (the back-off count).\n"
                      "# TYPE hl_service_restarts gauge\n");
         for (size_t i = 0; i < m->n_services; i++) {
-                text_add(&t, "hl_service_restarts{service=\"");
+                hl_text_add(&t, "hl_service_restarts{service=\"");
                 text_label(&t, m->services[i]->name);
-                text_add(&t, "\"} %u\n", m->services[i]->restart_failures);
+                hl_text_add(&t, "\"} %u\n", m->services[i]->restart_failures);
         }
         /* The text format wants each metric's samples together: one pass per metric. */
         for (int metric = 0; metric < 2; metric++) {
-                text_add(&t, "%s", metric ? "# HELP hl_check_latency_seconds How long the last run of a check took.\n"
+                hl_text_add(&t, "%s", metric ? "# HELP hl_check_latency_seconds How long the last run of a check took.\n"
                                             "# TYPE hl_check_latency_seconds gauge\n"
                                           : "# HELP hl_check_ok The last result of a check: 1 passed, 0 failed.\n"
                                             "# TYPE hl_check_ok gauge\n");
@@ -624,14 +588,14 @@ void health_export(struct manager *m) {
                         for (size_t k = 0; s->health && k < s->health->n_last && k < cfg->n_checks; k++) {
                                 const struct probe_result *r = &s->health->last[k];
 
-                                text_add(&t, metric ? "hl_check_latency_seconds{service=\"" : "hl_check_ok{service=\"");
+                                hl_text_add(&t, metric ? "hl_check_latency_seconds{service=\"" : "hl_check_ok{service=\"");
                                 text_label(&t, s->name);
-                                text_add(&t, "\",check=\"");
+                                hl_text_add(&t, "\",check=\"");
                                 text_label(&t, cfg->checks[k].text);
                                 if (metric)
-                                        text_add(&t, "\"} %.3f\n", (double) r->latency_ms / 1000);
+                                        hl_text_add(&t, "\"} %.3f\n", (double) r->latency_ms / 1000);
                                 else
-                                        text_add(&t, "\"} %d\n", r->ok);
+                                        hl_text_add(&t, "\"} %d\n", r->ok);
                         }
                 }
         }

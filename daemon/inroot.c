@@ -13,19 +13,6 @@
 #include "hl-util.h"
 #include "inroot.h"
 
-static int fail(char **ret_error, int r, const char *fmt, ...) HL_PRINTF(3, 4);
-static int fail(char **ret_error, int r, const char *fmt, ...) {
-        va_list ap;
-
-        if (ret_error && !*ret_error) {
-                va_start(ap, fmt);
-                if (vasprintf(ret_error, fmt, ap) < 0)
-                        *ret_error = NULL;
-                va_end(ap);
-        }
-        return r;
-}
-
 /* One component at a time from the root's descriptor, each opened with O_NOFOLLOW: no
  * symlink is ever followed, so nothing outside rootfs can be reached. */
 static int open_dir(const char *rootfs, const char *path, bool create, int *ret_fd, char **ret_error) {
@@ -35,7 +22,7 @@ static int open_dir(const char *rootfs, const char *path, bool create, int *ret_
         const char *lead = path[0] == '/' ? "" : "/";
 
         if (fd < 0)
-                return fail(ret_error, -errno, "cannot open the root file system %s: %s", rootfs, strerror(errno));
+                return hl_fail(ret_error, -errno, "cannot open the root file system %s: %s", rootfs, strerror(errno));
         if (!copy)
                 return -ENOMEM;
         for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
@@ -46,13 +33,13 @@ static int open_dir(const char *rootfs, const char *path, bool create, int *ret_
                 int done = (int) (c - copy + strlen(c));
 
                 if (strcmp(c, ".") == 0 || strcmp(c, "..") == 0)
-                        return fail(ret_error, -EINVAL, "%s is not a normalized path", path);
+                        return hl_fail(ret_error, -EINVAL, "%s is not a normalized path", path);
                 if (fstat(fd, &parent) < 0)
                         return -errno;
                 next = openat(fd, c, O_PATH | O_NOFOLLOW | O_CLOEXEC);
                 if (next < 0 && errno == ENOENT && create) {
                         if (mkdirat(fd, c, 0755) < 0 && errno != EEXIST)
-                                return fail(ret_error, -errno, "cannot make %s%.*s in the container: %s", lead, done, path,
+                                return hl_fail(ret_error, -errno, "cannot make %s%.*s in the container: %s", lead, done, path,
                                             strerror(errno));
                         next = openat(fd, c, O_PATH | O_NOFOLLOW | O_CLOEXEC);
                         /* Made by root: it belongs to whom its parent belongs to (the
@@ -60,28 +47,28 @@ static int open_dir(const char *rootfs, const char *path, bool create, int *ret_
                         if (next >= 0 && fchownat(next, "", parent.st_uid, parent.st_gid, AT_EMPTY_PATH) < 0) {
                                 int r = -errno;
                                 close(next);
-                                return fail(ret_error, r, "cannot hand %s%.*s to its owner: %s", lead, done, path,
+                                return hl_fail(ret_error, r, "cannot hand %s%.*s to its owner: %s", lead, done, path,
                                             strerror(-r));
                         }
                 }
                 if (next < 0)
-                        return fail(ret_error, -errno, "cannot open %s%.*s in the container: %s", lead, done, path,
+                        return hl_fail(ret_error, -errno, "cannot open %s%.*s in the container: %s", lead, done, path,
                                     strerror(errno));
                 close(fd);
                 fd = next;
                 if (fstat(fd, &st) < 0)
                         return -errno;
                 if (S_ISLNK(st.st_mode))
-                        return fail(ret_error, -ELOOP,
+                        return hl_fail(ret_error, -ELOOP,
                                     "%s%.*s is a symbolic link inside the container: links there are not followed "
                                     "(use the path it points to)", lead, done, path);
                 if (!S_ISDIR(st.st_mode))
-                        return fail(ret_error, -ENOTDIR, "%s%.*s is not a directory inside the container", lead, done,
+                        return hl_fail(ret_error, -ENOTDIR, "%s%.*s is not a directory inside the container", lead, done,
                                     path);
         }
         /* O_PATH descriptors serve openat; a real one is needed for fsync. */
         *ret_fd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        return *ret_fd < 0 ? fail(ret_error, -errno, "cannot open %s in the container: %s", path, strerror(errno)) : 0;
+        return *ret_fd < 0 ? hl_fail(ret_error, -errno, "cannot open %s in the container: %s", path, strerror(errno)) : 0;
 }
 
 int inroot_make_dirs(const char *rootfs, const char *path, char **ret_error) {

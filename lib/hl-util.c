@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -19,6 +20,70 @@ char *hl_strdup_printf(const char *fmt, ...) {
         if (vasprintf(&s, fmt, ap) < 0)
                 s = NULL;
         va_end(ap);
+        return s;
+}
+
+int hl_fail(char **ret_error, int r, const char *fmt, ...) {
+        va_list ap;
+
+        if (ret_error && !*ret_error) {
+                va_start(ap, fmt);
+                if (vasprintf(ret_error, fmt, ap) < 0)
+                        *ret_error = NULL;
+                va_end(ap);
+        }
+        return r;
+}
+
+char *hl_next_line(char **cursor) {
+        char *line = *cursor, *end;
+
+        if (!line || !*line)
+                return NULL;
+        end = strchr(line, '\n');
+        if (end)
+                *end++ = 0;
+        *cursor = end;
+        return line;
+}
+
+void hl_text_add(struct hl_text *t, const char *fmt, ...) {
+        va_list ap;
+        int n;
+
+        if (t->failed)
+                return;
+        for (;;) {
+                va_start(ap, fmt);
+                n = vsnprintf(t->buf ? t->buf + t->len : NULL, t->buf ? t->cap - t->len : 0, fmt, ap);
+                va_end(ap);
+                if (n < 0) {
+                        t->failed = true;
+                        return;
+                }
+                if (t->buf && t->len + (size_t) n < t->cap) {
+                        t->len += (size_t) n;
+                        return;
+                }
+                char *p = realloc(t->buf, (t->cap + (size_t) n + 1) * 2);
+                if (!p) {
+                        t->failed = true;
+                        return;
+                }
+                t->buf = p;
+                t->cap = (t->cap + (size_t) n + 1) * 2;
+        }
+}
+
+char *hl_text_take(struct hl_text *t) {
+        char *s = t->buf;
+
+        if (t->failed) {
+                free(s);
+                s = NULL;
+        } else if (!s)
+                s = strdup("");
+        *t = (struct hl_text) {};
         return s;
 }
 

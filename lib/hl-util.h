@@ -10,6 +10,25 @@
 /* Allocating printf; NULL on ENOMEM. */
 char *hl_strdup_printf(const char *fmt, ...) HL_PRINTF(1, 2);
 
+/* Sets *ret_error (when asked for and not set yet) to the formatted sentence, and returns
+ * r: the first error of a chain of calls is the one the caller sees. */
+int hl_fail(char **ret_error, int r, const char *fmt, ...) HL_PRINTF(3, 4);
+
+/* The next line of the text at *cursor, cut off in place (its newline becomes the NUL), and
+ * *cursor moved past it; NULL at the end of the text. */
+char *hl_next_line(char **cursor);
+
+/* A growing string. Appends after an allocation failure do nothing; hl_text_take then
+ * returns NULL. */
+struct hl_text {
+        char *buf;
+        size_t len, cap;
+        bool failed;
+};
+void hl_text_add(struct hl_text *t, const char *fmt, ...) HL_PRINTF(2, 3);
+/* The text, malloc'd ("" when nothing was added), or NULL when an append failed. */
+char *hl_text_take(struct hl_text *t);
+
 /* A NULL-terminated array of strings. */
 char **hl_strv_free(char **v);
 HL_DEFINE_FREEP(char *, hl_strv_free)

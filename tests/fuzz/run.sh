@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Runs every fuzz target for SECONDS (default 60) on a copy of its seed corpus, and prints
-# one line per target: executions, and the crashes found. Exit 1 on any crash.
+# one line per target: executions, and the crashes found. Exit 1 on any crash. The targets
+# are built first, so that a target added here is never run from a stale build.
 # Usage: tests/fuzz/run.sh [BUILD-DIR] [SECONDS]
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -9,8 +10,10 @@ build=${1:-build-fuzz}
 seconds=${2:-60}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+targets="def protocol dns guest"
+ninja -C "$build" --quiet $(printf 'tests/fuzz/fuzz-%s ' $targets) || exit 1
 rc=0
-for t in def protocol dns guest; do
+for t in $targets; do
         mkdir -p "$work/$t"
         cp -r tests/fuzz/corpus/$t/. "$work/$t/" 2>/dev/null
         log=$work/$t.log

@@ -175,6 +175,19 @@ class Varlink:
         return reply
 
 
+def wait_for(what, predicate, timeout=30, interval=0.2):
+    """Polls predicate() until it returns something true; that value. Raises with what
+    was awaited when timeout seconds pass first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("%s: not within %s s" % (what, timeout))
+        time.sleep(interval)
+
+
 def _drop_to(uid):
     def drop():
         os.setgroups([])

@@ -7,7 +7,6 @@ packet stays between the router's namespace and the containers on the bridge.
     lan = Lan(tag); lan.up(); ...; lan.down()
 """
 
-import os
 import random
 import shutil
 import signal

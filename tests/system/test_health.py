@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import HLCTL, NOBODY, definition
+from conftest import HLCTL, NOBODY, definition, wait_for
 
 # busybox's init leaves loopback down: up now, and at every boot.
 LO_UP = "Provision=echo '::sysinit:/bin/ip link set lo up' >> /etc/inittab && ip link set lo up"
@@ -34,17 +34,6 @@ def health_definition(checks, health=(), restart=(), provision=()):
         lines += ["", "[Restart]"] + list(restart)
     return definition(extra_container="\n".join(lines))
 
-
-def wait_for(what, predicate, timeout, interval=0.2):
-    """Polls predicate() until it returns something true; that value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("%s: not within %s s" % (what, timeout))
-        time.sleep(interval)
 
 
 def health_of(h, name):

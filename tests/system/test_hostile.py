@@ -7,7 +7,7 @@ import os
 import socket
 import time
 
-from conftest import NOBODY, HLCTL, SANITIZED
+from conftest import NOBODY, SANITIZED
 
 
 def rss_kib(pid):

@@ -8,12 +8,11 @@ and the record of each step."""
 import json
 import os
 import re
-import subprocess
 import time
 
 import pytest
 
-from conftest import definition
+from conftest import definition, wait_for
 from netlab import Lan, addresses, broadcast, container_ifaces, run
 
 DEBIAN = os.environ.get("HL_DEBIAN_TEMPLATE", "/var/cache/hl-test/debian-12-hl.tar.zst")
@@ -33,16 +32,6 @@ def lan(hld):
         hld.destroy_containers()
         net.down()
 
-
-def wait_for(what, predicate, timeout=30, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("%s: not within %s s" % (what, timeout))
-        time.sleep(interval)
 
 
 def config_value(h, name, key):

@@ -5,7 +5,6 @@ socket activation through systemd-socket-activate (which passes sockets exactly 
 .socket unit does), and the cgroup a service runs in made and killed as systemd would."""
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
