@@ -18,6 +18,7 @@
 #include "hl-protocol.h"
 #include "hl-util.h"
 #include "output.h"
+#include "reply.h"
 
 enum {
         OPT_PRUNE = 1 << 0,
@@ -32,7 +33,10 @@ enum {
         OPT_HISTORY = 1 << 9,
         OPT_TIMEOUT = 1 << 10,
         OPT_FORCE = 1 << 11,
-        OPT_LAST = OPT_FORCE,
+        OPT_COMMENT = 1 << 12,
+        OPT_DELETE = 1 << 13,
+        OPT_NO_WAIT = 1 << 14,
+        OPT_LAST = OPT_NO_WAIT,
 };
 
 static const struct output *output = &output_table;
@@ -46,6 +50,7 @@ static const char *arg_plan;
 static const char *arg_service;
 static const char *arg_action;
 static uint64_t arg_timeout_ms;
+static const char *arg_comment;
 static unsigned arg_options; /* the OPT_* given, checked against the verb's */
 
 struct verb {
@@ -341,6 +346,97 @@ static int verb_destroy(int argc, char **argv) {
         return stop_call(HL_INTERFACE ".Destroy", argv[1]);
 }
 
+/* hlctl snapshot NAME [SNAP] [--comment TEXT], hlctl snapshot --delete NAME SNAP. */
+static int verb_snapshot(int argc, char **argv) {
+        _cleanup_(json_decrefp) json_t *parameters = json_pack("{s:s}", "name", argv[1]);
+        bool delete = arg_options & OPT_DELETE;
+
+        if (!parameters) {
+                log_error("invalid service name: %s", argv[1]);
+                return HLCTL_EXIT_USAGE;
+        }
+        if (delete && (argc < 3 || arg_comment)) {
+                log_error(argc < 3 ? "snapshot --delete needs the snapshot's name" : "--comment is not an option of --delete");
+                return HLCTL_EXIT_USAGE;
+        }
+        if (argc > 2 && json_object_set_new(parameters, "snapshot", json_string(argv[2])) < 0) {
+                log_error("invalid snapshot name: %s", argv[2]);
+                return HLCTL_EXIT_USAGE;
+        }
+        if (arg_comment && json_object_set_new(parameters, "comment", json_string(arg_comment)) < 0) {
+                log_error("the comment is not UTF-8");
+                return HLCTL_EXIT_USAGE;
+        }
+        return call(delete ? HL_INTERFACE ".DeleteSnapshot" : HL_INTERFACE ".Snapshot", parameters, output->action);
+}
+
+static int verb_snapshots(int argc, char **argv) {
+        return name_call(HL_INTERFACE ".Snapshots", argv[1], output->snapshots);
+}
+
+/* The health of one service in a List reply, into the buffer passed as userdata. */
+struct health_of {
+        const char *name;
+        char health[32];
+};
+
+static int health_reply(json_t *parameters, const void *userdata) {
+        struct health_of *h = (struct health_of *) userdata;
+        json_t *services = reply_array(parameters, "services"), *s;
+        size_t i;
+
+        json_array_foreach(services, i, s)
+                if (strcmp(reply_string(s, "name") ?: "", h->name) == 0)
+                        snprintf(h->health, sizeof(h->health), "%s", reply_string(s, "health") ?: "none");
+        return 0;
+}
+
+/* After a rollback that started the service: its first verdict, as hlctl start's caller
+ * would wait for it by hand. At most 10 minutes. */
+static int wait_for_health(const char *name) {
+        struct health_of h = { .name = name };
+        const struct call_handler handler = { .on_reply = health_reply, .userdata = &h };
+
+        for (unsigned i = 0; i < 10 * 60 * 4; i++) {
+                int r;
+
+                h.health[0] = 0;
+                r = call_method(arg_socket, HL_INTERFACE ".List", NULL, false, &handler);
+                if (r != HLCTL_EXIT_OK)
+                        return r;
+                if (strcmp(h.health, "starting") != 0)
+                        break;
+                usleep(250 * 1000);
+        }
+        if (strcmp(h.health, "unhealthy") == 0 || strcmp(h.health, "starting") == 0) {
+                log_error("%s is %s after the rollback (hlctl why %s)", name,
+                          strcmp(h.health, "starting") == 0 ? "still without a health verdict" : "unhealthy", name);
+                return HLCTL_EXIT_FAILED;
+        }
+        if (!arg_json && strcmp(h.health, "healthy") == 0)
+                printf("%s is healthy.\n", name);
+        return HLCTL_EXIT_OK;
+}
+
+static int verb_rollback(int argc, char **argv) {
+        _cleanup_(json_decrefp) json_t *parameters = json_pack("{s:s}", "name", argv[1]);
+        int r;
+
+        if (!parameters || json_object_set_new(parameters, "snapshot", json_string(argv[2])) < 0) {
+                log_error("invalid service or snapshot name");
+                return HLCTL_EXIT_USAGE;
+        }
+        if ((arg_options & OPT_TIMEOUT) &&
+            json_object_set_new(parameters, "timeout", json_integer((json_int_t) (arg_timeout_ms / 1000))) < 0)
+                return exit_oom();
+        if ((arg_options & OPT_FORCE) && json_object_set_new(parameters, "force", json_true()) < 0)
+                return exit_oom();
+        r = call(HL_INTERFACE ".Rollback", parameters, output->action);
+        if (r != HLCTL_EXIT_OK || (arg_options & OPT_NO_WAIT))
+                return r;
+        return wait_for_health(argv[1]);
+}
+
 static int verb_reconcile(int argc, char **argv) {
         return call(HL_INTERFACE ".Reconcile", NULL, output->reconcile);
 }
@@ -516,6 +612,16 @@ static void help(void) {
                "  destroy NAME [--yes] [--timeout DUR] [--force]\n"
                "                                Stop (cleanly unless --force) and destroy a\n"
                "                                service's container, and forget it\n"
+               "  snapshot NAME [SNAP] [--comment TEXT]\n"
+               "                                Take a snapshot of a service's container\n"
+               "                                (named snapN when SNAP is not given); a running\n"
+               "                                one is frozen for the copy\n"
+               "  snapshot --delete NAME SNAP   Delete a snapshot\n"
+               "  snapshots NAME                List a service's snapshots\n"
+               "  rollback NAME SNAP [--timeout DUR] [--force] [--no-wait]\n"
+               "                                Put the container back as SNAP holds it:\n"
+               "                                stopped, restored, started, and waited for\n"
+               "                                until its checks give a verdict\n"
                "  reconcile                     Reconcile every service now\n"
                "  why NAME                      Explain why a service is as it is\n"
                "  history [NAME] [--since DUR] [--limit N] [--action A] [--failed]\n"
@@ -533,8 +639,13 @@ static void help(void) {
                "      --socket PATH   Talk to hld at PATH (default: $%s, else %s)\n"
                "      --prune         apply, plan: destroy services not among the definitions\n"
                "      --yes           destroy: do not ask for confirmation\n"
-               "      --timeout DUR   stop, restart, destroy: the clean shutdown's bound (3, 30s)\n"
-               "      --force         stop, restart, destroy: kill at once, no clean shutdown\n"
+               "      --timeout DUR   stop, restart, destroy, rollback: the clean shutdown's bound\n"
+               "                      (3, 30s)\n"
+               "      --force         stop, restart, destroy, rollback: kill at once, no clean\n"
+               "                      shutdown\n"
+               "      --comment TEXT  snapshot: a line kept with the snapshot\n"
+               "      --delete        snapshot: delete the snapshot instead\n"
+               "      --no-wait       rollback: do not wait for the health verdict\n"
                "      --since DUR     history, health --history: only the last DUR (30m, 2h, 7d)\n"
                "      --limit N       history: at most N events\n"
                "      --service NAME  history, events: only this service (as NAME)\n"
@@ -567,6 +678,9 @@ static const struct verb verbs[] = {
         { "stop", 1, 1, OPT_TIMEOUT | OPT_FORCE, verb_lifecycle },
         { "restart", 1, 1, OPT_TIMEOUT | OPT_FORCE, verb_lifecycle },
         { "destroy", 1, 1, OPT_YES | OPT_TIMEOUT | OPT_FORCE, verb_destroy },
+        { "snapshot", 1, 2, OPT_COMMENT | OPT_DELETE, verb_snapshot },
+        { "snapshots", 1, 1, 0, verb_snapshots },
+        { "rollback", 2, 2, OPT_TIMEOUT | OPT_FORCE | OPT_NO_WAIT, verb_rollback },
         { "reconcile", 0, 0, 0, verb_reconcile },
         { "why", 1, 1, 0, verb_why },
         { "history", 0, 1, OPT_SINCE | OPT_LIMIT | OPT_SERVICE | OPT_ACTION | OPT_FAILED, verb_history },
@@ -591,6 +705,9 @@ static const struct option options[] = {
         { "history", no_argument, NULL, 'H' },
         { "timeout", required_argument, NULL, 'T' },
         { "force", no_argument, NULL, 'K' },
+        { "comment", required_argument, NULL, 'C' },
+        { "delete", no_argument, NULL, 'D' },
+        { "no-wait", no_argument, NULL, 'W' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         {},
@@ -620,6 +737,12 @@ static const char *option_name(unsigned option) {
                 return "--timeout";
         case OPT_FORCE:
                 return "--force";
+        case OPT_COMMENT:
+                return "--comment";
+        case OPT_DELETE:
+                return "--delete";
+        case OPT_NO_WAIT:
+                return "--no-wait";
         default:
                 return "--limit";
         }
@@ -705,6 +828,16 @@ static int parse_argv(int argc, char **argv) {
                         break;
                 case 'K':
                         arg_options |= OPT_FORCE;
+                        break;
+                case 'C':
+                        arg_comment = optarg;
+                        arg_options |= OPT_COMMENT;
+                        break;
+                case 'D':
+                        arg_options |= OPT_DELETE;
+                        break;
+                case 'W':
+                        arg_options |= OPT_NO_WAIT;
                         break;
                 case 'h':
                         help();

@@ -674,6 +674,30 @@ static int table_version(json_t *reply) {
         return 0;
 }
 
+static int table_snapshots(json_t *reply) {
+        _cleanup_(table_freep) struct table *t = table_new(3);
+        json_t *snapshots = reply_array(reply, "snapshots"), *s;
+        size_t i;
+        int r;
+
+        if (!t)
+                return -ENOMEM;
+        if (json_array_size(snapshots) == 0) {
+                printf("No snapshots.\n");
+                return 0;
+        }
+        r = table_add(t, "NAME", "CREATED", "COMMENT");
+        json_array_foreach(snapshots, i, s) {
+                char created[64];
+                const char *comment = reply_string(s, "comment");
+
+                if (r >= 0)
+                        r = table_add(t, reply_string(s, "name") ?: "-",
+                                      reply_format_time(s, "created", created, sizeof(created)), comment ? comment : "");
+        }
+        return r < 0 ? r : table_print(t, stdout, NULL);
+}
+
 const struct output output_table = {
         .apply = table_apply,
         .plan = table_plan,
@@ -687,6 +711,7 @@ const struct output output_table = {
         .version = table_version,
         .health = output_table_health,
         .health_history = output_table_health_history,
+        .snapshots = table_snapshots,
 };
 
 /* Scripts get each reply's parameters as they are, so fields hlctl does not know yet
@@ -721,4 +746,5 @@ const struct output output_json = {
         .version = json_print,
         .health = json_print,
         .health_history = json_print,
+        .snapshots = json_print,
 };

@@ -24,6 +24,7 @@ struct output {
         int (*version)(json_t *reply);
         int (*health)(json_t *reply);
         int (*health_history)(json_t *reply);
+        int (*snapshots)(json_t *reply);
 };
 
 extern const struct output output_table;

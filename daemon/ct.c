@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The only file that includes liblxc. */
+/* The liblxc adapter; snapshot.c, its other half, keeps the snapshots. Only these two files
+ * include liblxc. */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -29,9 +30,9 @@
 
 
 #define MARKER_CREATING "hl-creating"
-#define FILE_ORIGIN "hl-origin"
-#define FILE_MOUNTS "hl-mounts"
-#define FILE_GUEST "hl-guest"
+#define FILE_ORIGIN CT_FILE_ORIGIN
+#define FILE_MOUNTS CT_FILE_MOUNTS
+#define FILE_GUEST CT_FILE_GUEST
 #define IDMAP_BASE 100000
 #define IDMAP_RANGE 65536
 
@@ -46,7 +47,7 @@ static bool cgroup_v2;
  * clones are safe. Helpers run in parallel; reads stay in hld's threads. */
 
 /* Set in a helper process (below): only there may liblxc's process-wide log be pointed at
- * a file (helper_log_begin). */
+ * a file (ct_helper_log_begin). */
 static bool in_helper;
 static char helper_log[PATH_MAX];
 
@@ -75,9 +76,7 @@ static int read_full(int fd, void *buf, size_t size) {
         return 0;
 }
 
-typedef int (*helper_fn)(void *data, char **ret_error);
-
-static int run_in_helper(const char *name, helper_fn fn, void *data, char **ret_detail, char **ret_error) {
+int ct_run_helper(const char *name, ct_helper_fn fn, void *data, char **ret_detail, char **ret_error) {
         struct helper_result res = {};
         int fds[2], status = 0, r;
         pid_t pid;
@@ -227,11 +226,9 @@ static void remove_start_cgroups(const char *name) {
         fclose(f);
 }
 
-static char *read_small_file(const char *path);
-
 /* Derived MAC addresses differ between nodes by their machine id. */
 static void set_node_id(void) {
-        _cleanup_free_ char *id = read_small_file("/etc/machine-id");
+        _cleanup_free_ char *id = ct_read_small_file("/etc/machine-id");
 
         settings_set_node_id(id);
 }
@@ -247,11 +244,10 @@ int ct_setup(void) {
         return 0;
 }
 
-static void container_putp(struct lxc_container **c) {
+void ct_container_putp(struct lxc_container **c) {
         if (*c)
                 lxc_container_put(*c);
 }
-#define _cleanup_container_ _cleanup_(container_putp)
 
 void ct_observed_done(struct ct_observed *o) {
         hl_strv_free(o->values);
@@ -259,11 +255,11 @@ void ct_observed_done(struct ct_observed *o) {
         *o = (struct ct_observed) {};
 }
 
-static char *path_in(const char *lxcpath, const char *name, const char *file) {
+char *ct_path_in(const char *lxcpath, const char *name, const char *file) {
         return hl_strdup_printf("%s/%s/%s", lxcpath, name, file);
 }
 
-static char *read_small_file(const char *path) {
+char *ct_read_small_file(const char *path) {
         char buf[4096];
         ssize_t n;
         int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -281,7 +277,7 @@ static char *read_small_file(const char *path) {
 }
 
 /* Makes a rename in dir durable: a power cut after it keeps the new name. */
-static int sync_dir(const char *dir) {
+int ct_sync_dir(const char *dir) {
         _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
         if (fd < 0 || fsync(fd) < 0)
@@ -289,13 +285,12 @@ static int sync_dir(const char *dir) {
         return 0;
 }
 
-/* Writes a file next to the container's config atomically, never through a symlink. */
-static int write_small_file(const char *lxcpath, const char *name, const char *file, const char *text) {
-        _cleanup_free_ char *path = path_in(lxcpath, name, file), *tmp = NULL, *dir = NULL;
+int ct_write_file(const char *dir, const char *file, const char *text) {
+        _cleanup_free_ char *path = hl_strdup_printf("%s/%s", dir, file), *tmp = NULL;
         int fd;
         ssize_t len = (ssize_t) strlen(text);
 
-        if (!path || !(tmp = hl_strdup_printf("%s.tmp", path)) || !(dir = hl_strdup_printf("%s/%s", lxcpath, name)))
+        if (!path || !(tmp = hl_strdup_printf("%s.tmp", path)))
                 return -ENOMEM;
         fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
@@ -309,7 +304,14 @@ static int write_small_file(const char *lxcpath, const char *name, const char *f
         close(fd);
         if (rename(tmp, path) < 0)
                 return -errno;
-        return sync_dir(dir);
+        return ct_sync_dir(dir);
+}
+
+/* Writes a file next to the container's config atomically, never through a symlink. */
+static int write_small_file(const char *lxcpath, const char *name, const char *file, const char *text) {
+        _cleanup_free_ char *dir = hl_strdup_printf("%s/%s", lxcpath, name);
+
+        return dir ? ct_write_file(dir, file, text) : -ENOMEM;
 }
 
 static char *config_value(struct lxc_container *c, const char *key) {
@@ -328,8 +330,8 @@ static char *config_value(struct lxc_container *c, const char *key) {
 
 /* The mount entries hl wrote (listed in hl-mounts) that are still in the config. */
 static char *managed_mounts(struct lxc_container *c, const char *lxcpath, const char *name) {
-        _cleanup_free_ char *all = config_value(c, KEY_MOUNTS), *path = path_in(lxcpath, name, FILE_MOUNTS);
-        _cleanup_free_ char *ours = path ? read_small_file(path) : NULL;
+        _cleanup_free_ char *all = config_value(c, KEY_MOUNTS), *path = ct_path_in(lxcpath, name, FILE_MOUNTS);
+        _cleanup_free_ char *ours = path ? ct_read_small_file(path) : NULL;
         _cleanup_(hl_strv_freep) char **kept = NULL;
         char *save = NULL;
 
@@ -386,7 +388,7 @@ static void observe_live(struct lxc_container *c, struct ct_observed *o) {
  * directory or config another user could have planted or can change, is never used. */
 static bool container_unsafe(const char *lxcpath, const char *name, char *buf, size_t size) {
         _cleanup_free_ char *dir = hl_strdup_printf("%s/%s", lxcpath, name);
-        _cleanup_free_ char *config = path_in(lxcpath, name, "config");
+        _cleanup_free_ char *config = ct_path_in(lxcpath, name, "config");
         struct stat st;
 
         if (!dir || !config) {
@@ -420,7 +422,7 @@ static bool container_unsafe(const char *lxcpath, const char *name, char *buf, s
 /* A container hld made whose config no longer holds what hld wrote (a power cut, a hand
  * edit that went wrong): never started in that state. */
 static void check_damage(struct lxc_container *c, const char *lxcpath, const char *name, struct ct_observed *o) {
-        _cleanup_free_ char *origin = path_in(lxcpath, name, FILE_ORIGIN);
+        _cleanup_free_ char *origin = ct_path_in(lxcpath, name, FILE_ORIGIN);
         _cleanup_free_ char *rootfs = NULL, *uts = NULL;
 
         if (!origin || access(origin, F_OK) < 0)
@@ -435,6 +437,16 @@ static void check_damage(struct lxc_container *c, const char *lxcpath, const cha
                          lxcpath, name, !*rootfs ? "lxc.rootfs.path" : "lxc.uts.name", name);
 }
 
+/* The snapshot an unfinished rollback puts back, in buf ("" when none is under way). */
+static void rolling_back(const char *lxcpath, const char *name, char *buf, size_t size) {
+        _cleanup_free_ char *path = ct_path_in(lxcpath, name, CT_FILE_ROLLING_BACK);
+        _cleanup_free_ char *snap = path ? ct_read_small_file(path) : NULL;
+
+        buf[0] = 0;
+        if (snap && hl_snapshot_name_is_valid(snap))
+                snprintf(buf, size, "%s", snap);
+}
+
 /* liblxc's word for the state, as an enum; a word it may add later reads UNKNOWN. */
 static enum hl_ct_state state_of(struct lxc_container *c) {
         int s = hl_ct_state_from_string(c->state(c));
@@ -444,7 +456,7 @@ static enum hl_ct_state state_of(struct lxc_container *c) {
 
 static int do_observe(const char *lxcpath, const char *name, const struct ct_settings *want, struct ct_observed *ret) {
         _cleanup_container_ struct lxc_container *c = NULL;
-        _cleanup_free_ char *marker = path_in(lxcpath, name, MARKER_CREATING);
+        _cleanup_free_ char *marker = ct_path_in(lxcpath, name, MARKER_CREATING);
         struct ct_observed o = {};
         struct stat st;
 
@@ -466,6 +478,7 @@ static int do_observe(const char *lxcpath, const char *name, const struct ct_set
                 return 0;
         }
         o.half_created = lstat(marker, &st) == 0;
+        rolling_back(lxcpath, name, o.rolling_back, sizeof(o.rolling_back));
         c = lxc_container_new(name, lxcpath);
         if (!c)
                 return -ENOMEM;
@@ -496,11 +509,11 @@ static int do_observe(const char *lxcpath, const char *name, const struct ct_set
                 if (!o.exists)
                         o.values[i] = strdup("");
                 else if (strcmp(key, KEY_ORIGIN) == 0) {
-                        _cleanup_free_ char *p = path_in(lxcpath, name, FILE_ORIGIN);
-                        o.values[i] = p ? read_small_file(p) : NULL;
+                        _cleanup_free_ char *p = ct_path_in(lxcpath, name, FILE_ORIGIN);
+                        o.values[i] = p ? ct_read_small_file(p) : NULL;
                 } else if (strcmp(key, KEY_GUEST) == 0) {
-                        _cleanup_free_ char *p = path_in(lxcpath, name, FILE_GUEST);
-                        o.values[i] = p ? read_small_file(p) : NULL;
+                        _cleanup_free_ char *p = ct_path_in(lxcpath, name, FILE_GUEST);
+                        o.values[i] = p ? ct_read_small_file(p) : NULL;
                 } else if (strcmp(key, KEY_MOUNTS) == 0)
                         o.values[i] = managed_mounts(c, lxcpath, name);
                 else
@@ -517,7 +530,7 @@ static int do_observe(const char *lxcpath, const char *name, const struct ct_set
 /* liblxc says why a call failed in its log, not in its return value: a helper process (and
  * only one: the log is process-wide) sends liblxc's log to a file in the container's
  * directory, and a failure quotes its ERROR lines. */
-static void helper_log_begin(const char *lxcpath, const char *name) {
+void ct_helper_log_begin(const char *lxcpath, const char *name) {
         struct lxc_log l = { .name = name, .lxcpath = lxcpath, .level = "ERROR", .prefix = "hld", .quiet = true };
 
         if (!in_helper || helper_log[0])
@@ -542,7 +555,7 @@ static const char *log_message(char *line) {
 
 /* The first ERROR of the log (the cause, as a rule) and the last (what failed in the
  * end), or what liblxc keeps in error_string. */
-static const char *lxc_reason(struct lxc_container *c) {
+const char *ct_lxc_reason(struct lxc_container *c) {
         static char reason[768];
         _cleanup_free_ char *text = NULL;
         char first[384] = "", last[384] = "";
@@ -693,7 +706,7 @@ static int save_guest(struct lxc_container *c, const char *lxcpath, const char *
 
                 if (strcmp(s->items[i].key, KEY_GUEST) != 0)
                         continue;
-                if (!(path = path_in(lxcpath, name, FILE_GUEST)) || !(old = read_small_file(path)))
+                if (!(path = ct_path_in(lxcpath, name, FILE_GUEST)) || !(old = ct_read_small_file(path)))
                         return -ENOMEM;
                 if (strcmp(old, s->items[i].value) == 0)
                         return 0;
@@ -713,7 +726,7 @@ static int save_guest(struct lxc_container *c, const char *lxcpath, const char *
  * power cut between the two leaves a container without its config for good. So the config
  * goes to a temporary file beside it, is made durable, and is renamed over the old one. */
 static int save_config(struct lxc_container *c, const char *lxcpath, const char *name, char **ret_error) {
-        _cleanup_free_ char *path = path_in(lxcpath, name, "config"), *tmp = NULL, *dir = NULL;
+        _cleanup_free_ char *path = ct_path_in(lxcpath, name, "config"), *tmp = NULL, *dir = NULL;
         _cleanup_close_ int fd = -1;
 
         if (!path || !(tmp = hl_strdup_printf("%s.tmp", path)) || !(dir = hl_strdup_printf("%s/%s", lxcpath, name)))
@@ -723,7 +736,7 @@ static int save_config(struct lxc_container *c, const char *lxcpath, const char 
                 return hl_fail(ret_error, -errno, "cannot remove %s: %s", tmp, strerror(errno));
         if (!c->save_config(c, tmp)) {
                 unlink(tmp);
-                return hl_fail(ret_error, -EIO, "liblxc could not save the config of %s: %s", name, lxc_reason(c));
+                return hl_fail(ret_error, -EIO, "liblxc could not save the config of %s: %s", name, ct_lxc_reason(c));
         }
         fd = open(tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0 || fsync(fd) < 0) {
@@ -736,7 +749,7 @@ static int save_config(struct lxc_container *c, const char *lxcpath, const char 
                 unlink(tmp);
                 return hl_fail(ret_error, r, "cannot rename %s to %s: %s", tmp, path, strerror(-r));
         }
-        return sync_dir(dir) < 0 ? hl_fail(ret_error, -errno, "cannot sync %s: %s", dir, strerror(errno)) : 0;
+        return ct_sync_dir(dir) < 0 ? hl_fail(ret_error, -errno, "cannot sync %s: %s", dir, strerror(errno)) : 0;
 }
 
 /* Sets one cgroup limit on a running container; "" lifts it. */
@@ -836,13 +849,13 @@ static bool rootfs_is_own(struct lxc_container *c, const char *lxcpath, const ch
  * start: liblxc's create=dir makes them with mkdir -p as root on the host, which follows a
  * symlink the container holds out of its root file system. */
 static int prepare_mounts(struct lxc_container *c, const char *lxcpath, const char *name, char **ret_error) {
-        _cleanup_free_ char *path = path_in(lxcpath, name, FILE_MOUNTS), *ours = NULL;
+        _cleanup_free_ char *path = ct_path_in(lxcpath, name, FILE_MOUNTS), *ours = NULL;
         _cleanup_free_ char *rootfs = config_value(c, "lxc.rootfs.path");
         const char *dir;
         char *save = NULL;
         int r;
 
-        if (!path || !rootfs || !(ours = read_small_file(path)))
+        if (!path || !rootfs || !(ours = ct_read_small_file(path)))
                 return -ENOMEM;
         if (!*ours)
                 return 0;
@@ -892,7 +905,7 @@ static int do_start(const char *lxcpath, const char *name, char **ret_error) {
         r = prepare_mounts(c, lxcpath, name, ret_error);
         if (r < 0)
                 return r;
-        helper_log_begin(lxcpath, name);
+        ct_helper_log_begin(lxcpath, name);
         /* The container must not inherit hld's sockets or database. */
         c->want_close_all_fds(c, true);
         c->want_daemonize(c, true);
@@ -907,7 +920,7 @@ static int do_start(const char *lxcpath, const char *name, char **ret_error) {
         if (!started)
                 remove_start_cgroups(name);
         if (!started)
-                return hl_fail(ret_error, -EIO, "liblxc could not start %s: %s", name, lxc_reason(c));
+                return hl_fail(ret_error, -EIO, "liblxc could not start %s: %s", name, ct_lxc_reason(c));
         if (!c->wait(c, hl_ct_state_to_string(HL_CT_RUNNING), 10))
                 return hl_fail(ret_error, -ETIMEDOUT, "%s did not reach RUNNING within 10 s", name);
         return 0;
@@ -928,7 +941,7 @@ static int do_stop(const char *lxcpath, const char *name, int timeout_s, char **
         if (timeout_s > 0 && c->shutdown(c, timeout_s))
                 return 0;
         if (!c->stop(c))
-                return hl_fail(ret_error, -EIO, "liblxc could not stop %s: %s", name, lxc_reason(c));
+                return hl_fail(ret_error, -EIO, "liblxc could not stop %s: %s", name, ct_lxc_reason(c));
         c->wait(c, hl_ct_state_to_string(HL_CT_STOPPED), 10);
         return 0;
 }
@@ -939,7 +952,7 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
 
 /* Removes what is left of a container that liblxc does not know (no config): never
  * crossing into another file system or following a symlink. */
-static int remove_tree(const char *path) {
+int ct_remove_tree(const char *path) {
         struct stat st;
 
         if (lstat(path, &st) < 0)
@@ -949,11 +962,33 @@ static int remove_tree(const char *path) {
         return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 ? -errno : 0;
 }
 
+/* Snapshots a kill interrupted while they were made (snapshot.c): never to be restored, and
+ * in liblxc's way when the container is destroyed. Returns how many there were. */
+static int remove_partial_snapshots(const char *lxcpath, const char *name) {
+        _cleanup_free_ char *snaps = ct_path_in(lxcpath, name, "snaps");
+        DIR *d = snaps ? opendir(snaps) : NULL;
+        struct dirent *de;
+        int removed = 0;
+
+        while (d && (de = readdir(d))) {
+                _cleanup_free_ char *dir = NULL, *partial = NULL;
+
+                if (!hl_snapshot_name_is_valid(de->d_name) || !(dir = hl_strdup_printf("%s/%s", snaps, de->d_name)) ||
+                    !(partial = hl_strdup_printf("%s/%s", dir, CT_FILE_PARTIAL)) || access(partial, F_OK) < 0)
+                        continue;
+                if (ct_remove_tree(dir) >= 0)
+                        removed++;
+        }
+        if (d)
+                closedir(d);
+        return removed;
+}
+
 static int do_destroy(const char *lxcpath, const char *name, char **ret_error) {
         char unsafe[256];
         _cleanup_container_ struct lxc_container *c = NULL;
         _cleanup_free_ char *dir = hl_strdup_printf("%s/%s", lxcpath, name);
-        _cleanup_free_ char *marker = path_in(lxcpath, name, MARKER_CREATING);
+        _cleanup_free_ char *marker = ct_path_in(lxcpath, name, MARKER_CREATING);
         int r;
 
         if (container_unsafe(lxcpath, name, unsafe, sizeof(unsafe)))
@@ -963,18 +998,29 @@ static int do_destroy(const char *lxcpath, const char *name, char **ret_error) {
                 return hl_fail(ret_error, -ENOMEM, "liblxc could not open %s", name);
         if (c->is_defined(c)) {
                 if (c->is_running(c) && !c->stop(c))
-                        return hl_fail(ret_error, -EIO, "liblxc could not stop %s: %s", name, lxc_reason(c));
+                        return hl_fail(ret_error, -EIO, "liblxc could not stop %s: %s", name, ct_lxc_reason(c));
                 struct ct_observed o = {};
 
                 /* A half-made container can have a config liblxc cannot destroy by (no
                  * rootfs yet), and so can a damaged one: their directory is removed below
                  * all the same. */
                 check_damage(c, lxcpath, name, &o);
-                if (!c->destroy(c) && access(marker, F_OK) < 0 && !o.damaged[0])
-                        return hl_fail(ret_error, -EIO, "liblxc could not destroy %s: %s", name, lxc_reason(c));
+                /* As pct destroy: its snapshots go with it (a backup is what outlives a
+                 * container). */
+                _cleanup_free_ char *snaps = ct_path_in(lxcpath, name, "snaps");
+                _cleanup_free_ char *rolling = ct_path_in(lxcpath, name, CT_FILE_ROLLING_BACK);
+                bool destroyed;
+
+                remove_partial_snapshots(lxcpath, name);
+                if (rolling)
+                        (void) unlink(rolling); /* no rollback is left to finish */
+                /* liblxc's destroy_with_snapshots fails where there is no snaps/. */
+                destroyed = snaps && access(snaps, F_OK) == 0 ? c->destroy_with_snapshots(c) : c->destroy(c);
+                if (!destroyed && access(marker, F_OK) < 0 && !o.damaged[0])
+                        return hl_fail(ret_error, -EIO, "liblxc could not destroy %s: %s", name, ct_lxc_reason(c));
         }
         /* A template that a killed hld left running may still be writing: give it time. */
-        for (int attempt = 0; (r = remove_tree(dir)) < 0 && attempt < 10; attempt++)
+        for (int attempt = 0; (r = ct_remove_tree(dir)) < 0 && attempt < 10; attempt++)
                 usleep(500 * 1000);
         if (r < 0)
                 return hl_fail(ret_error, r, "could not remove %s: %s", dir, strerror(-r));
@@ -1089,7 +1135,7 @@ static int attach_capture(struct lxc_container *c, const char *command, uint64_t
         options.stdout_fd = o[1];
         options.stderr_fd = e[1];
         if (c->attach(c, lxc_attach_run_command, &cmd, &options, &pid) < 0) {
-                r = hl_fail(ret_error, -EIO, "could not run it in the container: %s", lxc_reason(c));
+                r = hl_fail(ret_error, -EIO, "could not run it in the container: %s", ct_lxc_reason(c));
                 goto done;
         }
         close(o[1]);
@@ -1378,7 +1424,7 @@ static int create_from(struct lxc_container *c, const char *lxcpath, const struc
         switch (hl_def_template_kind(def, &arg)) {
         case HL_TEMPLATE_SCRIPT:
                 if (!c->create(c, arg, "dir", NULL, LXC_CREATE_QUIET, no_args))
-                        return hl_fail(ret_error, -EIO, "template %s failed to create %s: %s", arg, def->name, lxc_reason(c));
+                        return hl_fail(ret_error, -EIO, "template %s failed to create %s: %s", arg, def->name, ct_lxc_reason(c));
                 return 0;
         case HL_TEMPLATE_TARBALL: {
                 _cleanup_free_ char *rootfs = hl_strdup_printf("%s/%s/rootfs", lxcpath, def->name);
@@ -1390,7 +1436,7 @@ static int create_from(struct lxc_container *c, const char *lxcpath, const struc
                 if (access("/usr/share/lxc/config/common.conf", R_OK) == 0)
                         set_item(c, "lxc.include", "/usr/share/lxc/config/common.conf", NULL);
                 if (!c->create(c, NULL, "dir", NULL, LXC_CREATE_QUIET, no_args))
-                        return hl_fail(ret_error, -EIO, "liblxc could not create %s: %s", def->name, lxc_reason(c));
+                        return hl_fail(ret_error, -EIO, "liblxc could not create %s: %s", def->name, ct_lxc_reason(c));
                 /* Without a template liblxc writes no rootfs path: the container would run
                  * on the host's /. */
                 r = set_item(c, "lxc.rootfs.path", path, ret_error);
@@ -1414,7 +1460,7 @@ static int create_from(struct lxc_container *c, const char *lxcpath, const struc
                         return hl_fail(ret_error, -EBUSY, "container %s must be stopped to be cloned", arg);
                 copy = src->clone(src, def->name, lxcpath, 0, NULL, NULL, 0, NULL);
                 if (!copy)
-                        return hl_fail(ret_error, -EIO, "liblxc could not clone %s: %s", arg, lxc_reason(src));
+                        return hl_fail(ret_error, -EIO, "liblxc could not clone %s: %s", arg, ct_lxc_reason(src));
                 lxc_container_put(copy);
                 return 0;
         }
@@ -1452,7 +1498,7 @@ static int do_create(const char *lxcpath, const struct hl_def *def, const struct
               char **ret_error) {
         _cleanup_container_ struct lxc_container *c = NULL;
         _cleanup_free_ char *dir = hl_strdup_printf("%s/%s", lxcpath, def->name);
-        _cleanup_free_ char *marker = path_in(lxcpath, def->name, MARKER_CREATING);
+        _cleanup_free_ char *marker = ct_path_in(lxcpath, def->name, MARKER_CREATING);
         int fd, r;
 
         if (!dir || !marker)
@@ -1466,7 +1512,7 @@ static int do_create(const char *lxcpath, const struct hl_def *def, const struct
                 return hl_fail(ret_error, r, "cannot mark %s as being created: %s", dir, strerror(-r));
         }
         close(fd);
-        helper_log_begin(lxcpath, def->name);
+        ct_helper_log_begin(lxcpath, def->name);
 
         c = lxc_container_new(def->name, lxcpath);
         if (!c)
@@ -1522,7 +1568,7 @@ int ct_check_host(const struct hl_def *def, char **ret_problem) {
                                     def->networks[i].bridge);
                 if (def->networks[i].tag) {
                         _cleanup_free_ char *filtering = hl_strdup_printf("%s/vlan_filtering", bridge);
-                        _cleanup_free_ char *value = filtering ? read_small_file(filtering) : NULL;
+                        _cleanup_free_ char *value = filtering ? ct_read_small_file(filtering) : NULL;
 
                         if (!value)
                                 return -ENOMEM;
@@ -1564,7 +1610,7 @@ int ct_template_check(const struct hl_def *def, char **ret_error) {
 int ct_remove_leftovers(const char *lxcpath, const char *name) {
         static const char *const files[] = { "config.tmp", FILE_ORIGIN ".tmp", FILE_MOUNTS ".tmp",
                                              FILE_GUEST ".tmp" };
-        _cleanup_free_ char *origin = path_in(lxcpath, name, FILE_ORIGIN);
+        _cleanup_free_ char *origin = ct_path_in(lxcpath, name, FILE_ORIGIN);
         char unsafe[256];
         int removed = 0;
 
@@ -1573,7 +1619,7 @@ int ct_remove_leftovers(const char *lxcpath, const char *name) {
         if (container_unsafe(lxcpath, name, unsafe, sizeof(unsafe)) || access(origin, F_OK) < 0)
                 return 0;
         for (size_t i = 0; i < HL_ELEMENTSOF(files); i++) {
-                _cleanup_free_ char *path = path_in(lxcpath, name, files[i]);
+                _cleanup_free_ char *path = ct_path_in(lxcpath, name, files[i]);
                 if (!path)
                         return -ENOMEM;
                 if (unlink(path) == 0)
@@ -1581,7 +1627,7 @@ int ct_remove_leftovers(const char *lxcpath, const char *name) {
                 else if (errno != ENOENT)
                         return -errno;
         }
-        return removed;
+        return removed + remove_partial_snapshots(lxcpath, name);
 }
 
 int ct_observe_copy(struct ct_observed *dst, const struct ct_observed *src) {
@@ -1619,7 +1665,7 @@ static int do_attach(const char *lxcpath, const char *name, char *const *argv, p
         options.env_policy = LXC_ATTACH_CLEAR_ENV;
         options.stdin_fd = options.stdout_fd = options.stderr_fd = null;
         if (c->attach(c, lxc_attach_run_command, &command, &options, &pid) < 0 || pid <= 0)
-                return hl_fail(ret_error, -EIO, "could not run %s in %s: %s", argv[0], name, lxc_reason(c));
+                return hl_fail(ret_error, -EIO, "could not run %s in %s: %s", argv[0], name, ct_lxc_reason(c));
         *ret_pid = pid;
         return 0;
 }
@@ -1661,17 +1707,17 @@ static int create_helper(void *data, char **ret_error) {
 }
 
 int ct_start(const char *lxcpath, const char *name, char **ret_error) {
-        return run_in_helper(name, start_helper, &(struct call) { .lxcpath = lxcpath, .name = name }, NULL, ret_error);
+        return ct_run_helper(name, start_helper, &(struct call) { .lxcpath = lxcpath, .name = name }, NULL, ret_error);
 }
 
 int ct_destroy(const char *lxcpath, const char *name, char **ret_error) {
-        return run_in_helper(name, destroy_helper, &(struct call) { .lxcpath = lxcpath, .name = name }, NULL,
+        return ct_run_helper(name, destroy_helper, &(struct call) { .lxcpath = lxcpath, .name = name }, NULL,
                              ret_error);
 }
 
 int ct_create(const char *lxcpath, const struct hl_def *def, const struct ct_settings *settings, bool leave_running,
               char **ret_detail, char **ret_error) {
-        return run_in_helper(def->name, create_helper,
+        return ct_run_helper(def->name, create_helper,
                              &(struct call) { .lxcpath = lxcpath, .def = def, .settings = settings,
                                               .leave_running = leave_running },
                              ret_detail, ret_error);

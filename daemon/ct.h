@@ -10,7 +10,9 @@
 #include <sys/types.h>
 
 #include "hl-def.h"
+#include "hl-macro.h"
 #include "hl-state.h"
+#include "hl-util.h"
 #include "netinfo.h"
 #include "settings.h"
 
@@ -33,6 +35,9 @@ struct ct_observed {
         unsigned live_cores;
         /* Its interfaces and addresses, when running. */
         struct netinfo net;
+        /* A rollback to this snapshot was begun and not finished ("" = none): the
+         * container's own files may be gone, and the rollback is to be done again. */
+        char rolling_back[HL_SNAPSHOT_NAME_MAX + 1];
 };
 
 void ct_observed_done(struct ct_observed *o);
@@ -90,3 +95,37 @@ struct ct_attach_result {
  * helper is done. The helper is hld's child: reap it after EOF. */
 int ct_attach(const char *lxcpath, const char *name, char *const *argv, uint64_t timeout_ms, pid_t *ret_helper,
               int *ret_fd, char **ret_error);
+
+/* --- shared with snapshot.c, the adapter's other half ------------------------------------ */
+
+/* The files hld keeps beside a container's config: what a snapshot keeps with it. */
+#define CT_FILE_ORIGIN "hl-origin"
+#define CT_FILE_MOUNTS "hl-mounts"
+#define CT_FILE_GUEST "hl-guest"
+/* In the container's snaps/ (which liblxc's restore keeps): the name of the snapshot a
+ * rollback is putting back, until it is done. */
+#define CT_FILE_ROLLING_BACK "snaps/hl-rolling-back"
+/* In a snapshot's directory while it is being made. */
+#define CT_FILE_PARTIAL "hl-partial"
+
+struct lxc_container;
+typedef int (*ct_helper_fn)(void *data, char **ret_error);
+/* Runs fn in a helper process forked for it (ct.c says why), and hands back its result and
+ * error sentence (and, for a create, what it recorded). */
+int ct_run_helper(const char *name, ct_helper_fn fn, void *data, char **ret_detail, char **ret_error);
+/* In a helper: liblxc's log goes to the container's hl-lxc.log, for ct_lxc_reason. */
+void ct_helper_log_begin(const char *lxcpath, const char *name);
+/* Why liblxc's last call on c failed, from its log: a static buffer. */
+const char *ct_lxc_reason(struct lxc_container *c);
+void ct_container_putp(struct lxc_container **c);
+#define _cleanup_container_ _cleanup_(ct_container_putp)
+char *ct_path_in(const char *lxcpath, const char *name, const char *file);
+/* Up to 4 KiB of a file, trailing newlines cut, never through a symlink; "" when it cannot
+ * be read; NULL only when out of memory. */
+char *ct_read_small_file(const char *path);
+/* Writes dir/file by temp + fsync + rename, then fsyncs dir; never through a symlink. */
+int ct_write_file(const char *dir, const char *file, const char *text);
+int ct_sync_dir(const char *dir);
+/* Removes a directory tree without crossing into another file system or following a
+ * symlink. */
+int ct_remove_tree(const char *path);

@@ -8,6 +8,7 @@
 #include "execute.h"
 #include "health.h"
 #include "log.h"
+#include "snapshot.h"
 #include "store.h"
 #include "watch.h"
 #include "work.h"
@@ -163,6 +164,27 @@ static void action_work(uv_work_t *req) {
                         w->r = ct_stop(w->lxcpath, name, w->stop_timeout_s, &w->error);
                 if (w->r >= 0)
                         w->r = ct_destroy(w->lxcpath, name, &w->error);
+                break;
+        case HL_VERB_SNAPSHOT:
+                w->r = snapshot_take(w->lxcpath, name, w->item->snapshot, w->item->comment, &w->error);
+                break;
+        case HL_VERB_ROLLBACK: {
+                /* The one a kill interrupted, or the one asked for. */
+                const char *snap = w->item->observed.rolling_back[0] ? w->item->observed.rolling_back : w->item->snapshot;
+
+                if (w->item->observed.state != HL_CT_STOPPED && w->item->observed.state != HL_CT_MISSING)
+                        w->r = ct_stop(w->lxcpath, name, w->stop_timeout_s, &w->error);
+                if (w->r >= 0)
+                        w->r = snapshot_rollback(w->lxcpath, name, snap, &w->error);
+                /* The snapshot's config, then what the definition wants of it. */
+                if (w->r >= 0)
+                        w->r = ct_configure(w->lxcpath, name, &d->settings, false, &w->error);
+                if (w->r >= 0 && w->item->wanted == HL_WANT_RUNNING)
+                        w->r = ct_start(w->lxcpath, name, &w->error);
+                break;
+        }
+        case HL_VERB_DELETE_SNAPSHOT:
+                w->r = snapshot_delete(w->lxcpath, name, w->item->snapshot, &w->error);
                 break;
         case HL_VERB_RECREATE:
         case HL_VERB_HOLD:

@@ -16,6 +16,7 @@ enum job_kind {
         JOB_RECONCILE, /* plan and execute */
         JOB_RESTART,   /* stop + start one service */
         JOB_DESTROY,   /* destroy one service's container and forget it */
+        JOB_SNAPSHOT,  /* take, roll back to or delete one snapshot of one service */
 };
 
 /* What a job or a plan came to. Everything is borrowed for the callback's duration. */
@@ -44,6 +45,9 @@ struct job_request {
         bool stop_timeout_set;   /* a clean stop's bound for this run, instead of StopTimeout= */
         unsigned stop_timeout_s;
         bool force;              /* stops, restarts and destroys kill at once */
+        enum hl_verb snapshot_verb; /* JOB_SNAPSHOT: HL_VERB_SNAPSHOT, _ROLLBACK or _DELETE_SNAPSHOT */
+        const char *snapshot;    /* JOB_SNAPSHOT: the snapshot's name */
+        const char *comment;     /* HL_VERB_SNAPSHOT: its comment, or NULL */
         int64_t uid;             /* -1 when hld itself is the actor */
         const char *user;
         job_done_cb done;

@@ -308,13 +308,10 @@ static void service_action(struct manager *m, struct request *req, json_t *param
         struct lifecycle_args la = {};
         struct service *s = decode_lifecycle(m, req, parameters, verb, &la);
         _cleanup_(hl_strv_freep) char **also = NULL;
-        const struct peer *peer;
-        struct action_context *ctx;
         int r;
 
         if (!s)
                 return; /* answered, and req is gone */
-        peer = request_peer(req);
         if (kind == JOB_DESTROY)
                 for (size_t i = 0; i < m->n_services; i++)
                         if (hl_strv_contains(m->services[i]->desired->def->requires, s->name)) {
@@ -345,8 +342,19 @@ static void service_action(struct manager *m, struct request *req, json_t *param
                         return;
                 }
         }
-        ctx = calloc(1, sizeof(*ctx));
-        if (!ctx || !(ctx->service = strdup(s->name))) {
+        methods_queue_action(m, req, verb,
+                             &(struct job_request) { .kind = kind, .only = s->name, .also = also,
+                                                     .stop_timeout_set = la.has_timeout,
+                                                     .stop_timeout_s = (unsigned) la.timeout, .force = la.force });
+}
+
+void methods_queue_action(struct manager *m, struct request *req, enum hl_verb verb, const struct job_request *job) {
+        const struct peer *peer = request_peer(req);
+        struct job_request j = *job;
+        struct action_context *ctx = calloc(1, sizeof(*ctx));
+        int r;
+
+        if (!ctx || !(ctx->service = strdup(job->only))) {
                 free(ctx);
                 request_fail(req, HL_ERROR_INTERNAL, "out of memory");
                 return;
@@ -354,11 +362,12 @@ static void service_action(struct manager *m, struct request *req, json_t *param
         ctx->m = m;
         ctx->req = req;
         ctx->verb = verb;
-        r = reconcile_enqueue(m, &(struct job_request) { .kind = kind, .trigger = HL_TRIGGER_CLI, .only = s->name,
-                                                         .also = also, .stop_timeout_set = la.has_timeout,
-                                                         .stop_timeout_s = (unsigned) la.timeout, .force = la.force,
-                                                         .uid = peer->uid, .user = peer->user,
-                                                         .done = action_done, .userdata = ctx });
+        j.trigger = HL_TRIGGER_CLI;
+        j.uid = peer->uid;
+        j.user = peer->user;
+        j.done = action_done;
+        j.userdata = ctx;
+        r = reconcile_enqueue(m, &j);
         if (r < 0) {
                 free(ctx->service);
                 free(ctx);
@@ -423,6 +432,10 @@ static const struct method methods[] = {
         { HL_INTERFACE ".Restart", restart, true, false },
         { HL_INTERFACE ".Destroy", destroy, true, false },
         { HL_INTERFACE ".Reconcile", reconcile, true, false },
+        { HL_INTERFACE ".Snapshots", methods_snapshots, false, true },
+        { HL_INTERFACE ".Snapshot", methods_snapshot, true, false },
+        { HL_INTERFACE ".Rollback", methods_rollback, true, false },
+        { HL_INTERFACE ".DeleteSnapshot", methods_delete_snapshot, true, false },
 };
 
 const struct method *methods_table(size_t *ret_n) {

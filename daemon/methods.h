@@ -22,6 +22,15 @@ json_t *methods_service_json(struct manager *m, const struct service *s);
 struct service *methods_find_named(struct manager *m, struct request *req, json_t *parameters);
 /* Answers a failed run or plan with its named error. */
 void methods_reply_error(struct request *req, const struct run_result *result);
+/* Queues job (its kind, only and options; the rest is filled in from req) for a person, and
+ * answers req with the service's last action when it is done, or with why it failed. */
+void methods_queue_action(struct manager *m, struct request *req, enum hl_verb verb, const struct job_request *job);
+
+/* methods-snapshot.c */
+void methods_snapshot(struct manager *m, struct request *req, json_t *parameters);
+void methods_snapshots(struct manager *m, struct request *req, json_t *parameters);
+void methods_rollback(struct manager *m, struct request *req, json_t *parameters);
+void methods_delete_snapshot(struct manager *m, struct request *req, json_t *parameters);
 
 /* methods-apply.c */
 void methods_plan(struct manager *m, struct request *req, json_t *parameters);

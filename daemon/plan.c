@@ -207,6 +207,17 @@ static int plan_item_actions(struct item *it, int64_t now) {
                         return 0;
                 return add_action(it, HL_VERB_DESTROY, NULL, "%s", running ? "running; destroy requested" : "destroy requested");
         }
+        /* Before a create: a rollback a kill interrupted may have left no config, and the
+         * container's snapshots are what it is put back from. */
+        if (o->rolling_back[0])
+                return add_action(it, HL_VERB_ROLLBACK, NULL, "a rollback to %s was interrupted: finishing it",
+                                  o->rolling_back);
+        if (it->snapshot && it->snapshot_verb == HL_VERB_ROLLBACK)
+                return add_action(it, HL_VERB_ROLLBACK, NULL, "rollback to %s requested%s", it->snapshot,
+                                  running ? " (stopped first)" : "");
+        if (it->snapshot && (!o->exists || o->half_created))
+                return add_action(it, HL_VERB_HOLD, NULL, "not created: no container to %s",
+                                  it->snapshot_verb == HL_VERB_SNAPSHOT ? "snapshot" : "delete a snapshot of");
         if (!o->exists || o->half_created) {
                 r = add_action(it, HL_VERB_CREATE, NULL, "%s",
                                o->half_created ? "a previous create was interrupted" : "not created");
@@ -214,8 +225,13 @@ static int plan_item_actions(struct item *it, int64_t now) {
                         r = add_action(it, HL_VERB_START, NULL, "created, wants running");
                 return r;
         }
+        if (it->snapshot && it->snapshot_verb == HL_VERB_DELETE_SNAPSHOT)
+                return add_action(it, HL_VERB_DELETE_SNAPSHOT, NULL, "deleting snapshot %s requested", it->snapshot);
         if (o->damaged[0])
                 return add_action(it, HL_VERB_HOLD, NULL, "damaged: %s", o->damaged);
+        if (it->snapshot)
+                return add_action(it, HL_VERB_SNAPSHOT, NULL, "snapshot %s requested%s", it->snapshot,
+                                  running ? " (frozen for the copy)" : "");
         r = compare_settings(it, &changes, &needs_restart, &recreate, &live);
         /* What the config says differs already: the cgroup follows with it. */
         if (r >= 0 && !live)

@@ -42,6 +42,11 @@ struct item {
         enum hl_ct_state expected; /* what hld last saw or made (UNKNOWN: nothing yet) */
         bool destroy;
         bool restart;
+        /* A snapshot to take, roll back to or delete (snapshot_verb), or NULL; borrowed from
+         * the run, as is its comment. */
+        const char *snapshot;
+        enum hl_verb snapshot_verb;
+        const char *comment;
         bool automatic;       /* hld acts on its own (timer, exit, start-up), not for a person */
         bool unhealthy;       /* its checks failed Retries= rounds in a row */
         int64_t next_restart; /* back-off: no automatic start before this (Unix ms) */

@@ -23,6 +23,7 @@ struct run {
         char **order;
         char *user;
         char *expect_plan;
+        char *snapshot, *comment;
         struct desired **apply;
         size_t n_apply;
         char **changed, **unchanged;

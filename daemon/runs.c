@@ -27,6 +27,8 @@ void runs_free(struct run *run) {
         hl_strv_free(run->order);
         free(run->user);
         free(run->expect_plan);
+        free(run->snapshot);
+        free(run->comment);
         for (size_t i = 0; i < run->n_apply; i++)
                 desired_unref(run->apply[i]);
         free(run->apply);
@@ -53,6 +55,8 @@ struct run *runs_new(struct manager *m, const struct job_request *request) {
         run->only = request->only ? strdup(request->only) : NULL;
         run->user = request->user ? strdup(request->user) : NULL;
         run->expect_plan = request->expect_plan ? strdup(request->expect_plan) : NULL;
+        run->snapshot = request->snapshot ? strdup(request->snapshot) : NULL;
+        run->comment = request->comment ? strdup(request->comment) : NULL;
         run->apply = calloc(request->n_apply + 1, sizeof(*run->apply));
         /* The order of a thousand names copies in one pass, not name by name. */
         if (request->order) {
@@ -177,6 +181,11 @@ int runs_collect(struct run *run) {
                 it->destroy = hl_strv_contains(run->prune, it->name) || (target && run->request.kind == JOB_DESTROY) ||
                               (s && s->destroying && !applied);
                 it->restart = target && run->request.kind == JOB_RESTART;
+                if (target && run->request.kind == JOB_SNAPSHOT) {
+                        it->snapshot = run->snapshot;
+                        it->snapshot_verb = run->request.snapshot_verb;
+                        it->comment = run->comment;
+                }
                 it->automatic = run_is_automatic(run);
                 it->unhealthy = s && health_status(s) == HEALTH_UNHEALTHY;
                 it->next_restart = s ? service_next_restart(s) : 0;

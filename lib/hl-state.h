@@ -19,6 +19,9 @@ enum hl_verb {
         HL_VERB_OBSERVE,  /* a change seen, or a container that could not be read */
         HL_VERB_HEALTH,   /* a verdict of the checks */
         HL_VERB_APPLY,    /* a revision stored */
+        HL_VERB_SNAPSHOT, /* a snapshot taken of the container */
+        HL_VERB_ROLLBACK, /* the container put back as a snapshot holds it */
+        HL_VERB_DELETE_SNAPSHOT,
         _HL_VERB_MAX,
 };
 

@@ -145,6 +145,22 @@ bool hl_name_is_valid(const char *name) {
         return true;
 }
 
+bool hl_snapshot_name_is_valid(const char *name) {
+        size_t n;
+
+        if (!name)
+                return false;
+        n = strlen(name);
+        if (n == 0 || n > HL_SNAPSHOT_NAME_MAX || strcmp(name, "current") == 0 ||
+            !((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= 'A' && name[0] <= 'Z')))
+                return false;
+        for (size_t i = 1; i < n; i++)
+                if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
+                      (name[i] >= '0' && name[i] <= '9') || name[i] == '-' || name[i] == '_'))
+                        return false;
+        return true;
+}
+
 int hl_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *ret) {
         uint64_t v = 0;
 

@@ -41,6 +41,12 @@ bool hl_strv_contains(char *const *v, const char *s);
 #define HL_NAME_MAX 63
 bool hl_name_is_valid(const char *name);
 
+/* Snapshot names are Proxmox's: a letter, then letters, digits, '_' and '-', up to
+ * HL_SNAPSHOT_NAME_MAX characters; "current" is taken (pct's word for the container as it
+ * is). They are directory names under the container's snaps/. */
+#define HL_SNAPSHOT_NAME_MAX 40
+bool hl_snapshot_name_is_valid(const char *name);
+
 /* "512M", "1.5G", "512 M", "1048576": bytes, base 1024, suffixes K M G T (an optional
  * trailing B), a decimal fraction with a suffix, as systemd's sizes. Fractions of a byte
  * are rounded down. -EINVAL on anything else, -ERANGE on overflow. */

@@ -425,7 +425,7 @@ class Hld:
             return []
         for name in set(self.containers()):
             self.lxc("stop", "-n", name, "-k", check=False)
-            self.lxc("destroy", "-n", name, "-f", check=False)
+            self.lxc("destroy", "-n", name, "-f", "-s", check=False)
         return self.containers()
 
     def sanitizer_reports(self):
