@@ -191,6 +191,13 @@ static int keep_own_files(const char *lxcpath, const char *name, const char *dir
         return 0;
 }
 
+/* Everything written to the file system that holds dir, on disk. */
+static int sync_tree(const char *dir) {
+        _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        return fd < 0 || syncfs(fd) < 0 ? -errno : 0;
+}
+
 /* The snapshot is complete: its marker goes, durably. */
 static int unlink_complete(const char *dir) {
         _cleanup_free_ char *partial = hl_strdup_printf("%s/%s", dir, CT_FILE_PARTIAL);
@@ -206,7 +213,6 @@ static int take_helper(void *data, char **ret_error) {
         struct snapshot_call *a = data;
         _cleanup_container_ struct lxc_container *c = NULL;
         _cleanup_free_ char *snaps = ct_path_in(a->lxcpath, a->name, "snaps"), *dir = NULL;
-        _cleanup_close_ int fd = -1;
         struct lxc_container *copy;
         char stamp[32];
         struct tm tm;
@@ -260,9 +266,8 @@ static int take_helper(void *data, char **ret_error) {
         if (r >= 0)
                 r = keep_own_files(a->lxcpath, a->name, dir);
         /* The copy is on disk before the snapshot says it is complete. */
-        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (r >= 0 && (fd < 0 || syncfs(fd) < 0))
-                r = -errno;
+        if (r >= 0)
+                r = sync_tree(dir);
         if (r >= 0)
                 r = unlink_complete(dir);
         if (r < 0)
@@ -401,6 +406,10 @@ static int rollback_helper(void *data, char **ret_error) {
         for (size_t i = 0; r >= 0 && i < HL_ELEMENTSOF(own_files); i++)
                 if (kept[i])
                         r = ct_write_file(home, own_files[i], kept[i]);
+        /* The copy back is on disk before the record of the rollback goes: a power cut
+         * after it must not leave half a root file system that nothing will finish. */
+        if (r >= 0)
+                r = sync_tree(home);
         if (r >= 0) {
                 _cleanup_free_ char *marker = ct_path_in(a->lxcpath, a->name, CT_FILE_ROLLING_BACK);
                 r = !marker ? -ENOMEM : unlink(marker) < 0 ? -errno : ct_sync_dir(snaps);

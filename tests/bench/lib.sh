@@ -45,7 +45,7 @@ bench_cleanup() {
                 wait "$hld_pid" 2>/dev/null
         fi
         lxc-ls -P "$lxcpath" -1 2>/dev/null | xargs -r -n 1 -P 4 sh -c \
-                'lxc-stop -P "$0" -n "$1" -k >/dev/null 2>&1; lxc-destroy -P "$0" -n "$1" -f >/dev/null 2>&1' "$lxcpath"
+                'lxc-stop -P "$0" -n "$1" -k >/dev/null 2>&1; lxc-destroy -P "$0" -n "$1" -f -s >/dev/null 2>&1' "$lxcpath"
         left=$(lxc-ls -P "$lxcpath" -1 2>/dev/null)
         if [ -n "$left" ]; then
                 echo "$bench_name: containers left in $lxcpath: $left" >&2
