@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,7 +37,9 @@ enum {
         OPT_COMMENT = 1 << 12,
         OPT_DELETE = 1 << 13,
         OPT_NO_WAIT = 1 << 14,
-        OPT_LAST = OPT_NO_WAIT,
+        OPT_TO = 1 << 15,
+        OPT_AS = 1 << 16,
+        OPT_LAST = OPT_AS,
 };
 
 static const struct output *output = &output_table;
@@ -51,6 +54,8 @@ static const char *arg_service;
 static const char *arg_action;
 static uint64_t arg_timeout_ms;
 static const char *arg_comment;
+static const char *arg_to;
+static const char *arg_as;
 static unsigned arg_options; /* the OPT_* given, checked against the verb's */
 
 struct verb {
@@ -437,6 +442,101 @@ static int verb_rollback(int argc, char **argv) {
         return wait_for_health(argv[1]);
 }
 
+/* Progress of a backup: a bar on a terminal, a line each tenth otherwise; the archive. */
+struct backup_progress {
+        int last_tenth;
+        bool tty, bar;
+};
+
+static int backup_reply(json_t *parameters, const void *userdata) {
+        struct backup_progress *p = (struct backup_progress *) userdata;
+        json_t *progress = reply_object(parameters, "progress");
+        int64_t bytes = 0, total = 0, size = 0, ms = 0;
+
+        if (progress) {
+                int percent;
+
+                if (arg_json || !reply_int(progress, "bytes", &bytes) || !reply_int(progress, "total", &total) || total <= 0)
+                        return 0;
+                percent = (int) (bytes * 100 / total);
+                percent = percent > 100 ? 100 : percent;
+                if (p->tty) {
+                        fprintf(stderr, "\r[%-40.*s] %3d%% %" PRId64 "/%" PRId64 " MiB", percent * 40 / 100,
+                                "########################################", percent, bytes >> 20, total >> 20);
+                        p->bar = true;
+                } else if (percent / 10 > p->last_tenth) {
+                        p->last_tenth = percent / 10;
+                        printf("%d%% (%" PRId64 " of %" PRId64 " MiB)\n", percent, bytes >> 20, total >> 20);
+                        fflush(stdout);
+                }
+                return 0;
+        }
+        if (p->bar)
+                fputc('\n', stderr);
+        if (arg_json)
+                return output->snapshots(parameters); /* JSON: the reply as it is */
+        reply_int(parameters, "size", &size);
+        reply_int(parameters, "duration_ms", &ms);
+        printf("%s (%.1f MiB in %.1f s)\n", reply_string(parameters, "archive") ?: "-", (double) size / (1 << 20),
+               (double) ms / 1000);
+        return 0;
+}
+
+static int verb_backup(int argc, char **argv) {
+        _cleanup_(json_decrefp) json_t *parameters = json_pack("{s:s}", "name", argv[1]);
+        struct backup_progress p = { .tty = isatty(STDERR_FILENO) };
+        const struct call_handler handler = { .on_reply = backup_reply, .userdata = &p };
+
+        if (!parameters || (arg_to && json_object_set_new(parameters, "dir", json_string(arg_to)) < 0)) {
+                log_error("invalid service name or directory");
+                return HLCTL_EXIT_USAGE;
+        }
+        return call_method(arg_socket, HL_INTERFACE ".Backup", parameters, true, &handler);
+}
+
+static int verb_backups(int argc, char **argv) {
+        _cleanup_(json_decrefp) json_t *parameters = json_pack("{s:s}", "name", argv[1]);
+
+        if (!parameters || (arg_to && json_object_set_new(parameters, "dir", json_string(arg_to)) < 0)) {
+                log_error("invalid service name or directory");
+                return HLCTL_EXIT_USAGE;
+        }
+        return call(HL_INTERFACE ".Backups", parameters, output->backups);
+}
+
+/* Apply's reply, printed as apply prints it; the name of the service restored. */
+static int restore_reply(json_t *parameters, const void *userdata) {
+        char *name = (char *) userdata;
+        json_t *changed = reply_array(parameters, "changed");
+        const struct printer printer = { .print = output->apply };
+
+        snprintf(name, HL_NAME_MAX + 1, "%s", json_string_value(json_array_get(changed, 0)) ?: "");
+        return print_reply(parameters, &printer);
+}
+
+static int verb_restore(int argc, char **argv) {
+        _cleanup_(json_decrefp) json_t *parameters = NULL;
+        _cleanup_free_ char *path = realpath(argv[1], NULL);
+        char restored[HL_NAME_MAX + 1] = "";
+        int r;
+
+        if (!path) {
+                log_error("cannot read %s: %s", argv[1], strerror(errno));
+                return HLCTL_EXIT_USAGE;
+        }
+        parameters = json_pack("{s:s}", "file", path);
+        if (!parameters || (arg_as && json_object_set_new(parameters, "as", json_string(arg_as)) < 0) ||
+            ((arg_options & OPT_FORCE) && json_object_set_new(parameters, "force", json_true()) < 0)) {
+                log_error("invalid name: %s", arg_as ? arg_as : path);
+                return HLCTL_EXIT_USAGE;
+        }
+        r = call_method(arg_socket, HL_INTERFACE ".Restore", parameters, false,
+                        &(const struct call_handler) { .on_reply = restore_reply, .userdata = &restored });
+        if (r != HLCTL_EXIT_OK || (arg_options & OPT_NO_WAIT) || !restored[0])
+                return r;
+        return wait_for_health(restored);
+}
+
 static int verb_reconcile(int argc, char **argv) {
         return call(HL_INTERFACE ".Reconcile", NULL, output->reconcile);
 }
@@ -622,6 +722,12 @@ static void help(void) {
                "                                Put the container back as SNAP holds it:\n"
                "                                stopped, restored, started, and waited for\n"
                "                                until its checks give a verdict\n"
+               "  backup NAME [--to DIR]        Write an archive of a service (a snapshot of\n"
+               "                                it, archived while it runs)\n"
+               "  backups NAME [--to DIR]       List a service's archives\n"
+               "  restore FILE [--as NAME] [--force] [--no-wait]\n"
+               "                                Make a service again from an archive, and wait\n"
+               "                                for its health verdict\n"
                "  reconcile                     Reconcile every service now\n"
                "  why NAME                      Explain why a service is as it is\n"
                "  history [NAME] [--since DUR] [--limit N] [--action A] [--failed]\n"
@@ -645,7 +751,10 @@ static void help(void) {
                "                      shutdown\n"
                "      --comment TEXT  snapshot: a line kept with the snapshot\n"
                "      --delete        snapshot: delete the snapshot instead\n"
-               "      --no-wait       rollback: do not wait for the health verdict\n"
+               "      --no-wait       rollback, restore: do not wait for the health verdict\n"
+               "      --to DIR        backup, backups: the backup directory (default: hld's\n"
+               "                      state directory's backups/)\n"
+               "      --as NAME       restore: under this name\n"
                "      --since DUR     history, health --history: only the last DUR (30m, 2h, 7d)\n"
                "      --limit N       history: at most N events\n"
                "      --service NAME  history, events: only this service (as NAME)\n"
@@ -681,6 +790,9 @@ static const struct verb verbs[] = {
         { "snapshot", 1, 2, OPT_COMMENT | OPT_DELETE, verb_snapshot },
         { "snapshots", 1, 1, 0, verb_snapshots },
         { "rollback", 2, 2, OPT_TIMEOUT | OPT_FORCE | OPT_NO_WAIT, verb_rollback },
+        { "backup", 1, 1, OPT_TO, verb_backup },
+        { "backups", 1, 1, OPT_TO, verb_backups },
+        { "restore", 1, 1, OPT_AS | OPT_FORCE | OPT_NO_WAIT, verb_restore },
         { "reconcile", 0, 0, 0, verb_reconcile },
         { "why", 1, 1, 0, verb_why },
         { "history", 0, 1, OPT_SINCE | OPT_LIMIT | OPT_SERVICE | OPT_ACTION | OPT_FAILED, verb_history },
@@ -708,6 +820,8 @@ static const struct option options[] = {
         { "comment", required_argument, NULL, 'C' },
         { "delete", no_argument, NULL, 'D' },
         { "no-wait", no_argument, NULL, 'W' },
+        { "to", required_argument, NULL, 'O' },
+        { "as", required_argument, NULL, 'a' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         {},
@@ -743,6 +857,10 @@ static const char *option_name(unsigned option) {
                 return "--delete";
         case OPT_NO_WAIT:
                 return "--no-wait";
+        case OPT_TO:
+                return "--to";
+        case OPT_AS:
+                return "--as";
         default:
                 return "--limit";
         }
@@ -838,6 +956,23 @@ static int parse_argv(int argc, char **argv) {
                         break;
                 case 'W':
                         arg_options |= OPT_NO_WAIT;
+                        break;
+                case 'O': {
+                        /* hld is another process: the directory as an absolute path. */
+                        static char *to;
+                        free(to);
+                        to = realpath(optarg, NULL);
+                        if (!to) {
+                                log_error("--to %s: %s", optarg, strerror(errno));
+                                return -EINVAL;
+                        }
+                        arg_to = to;
+                        arg_options |= OPT_TO;
+                        break;
+                }
+                case 'a':
+                        arg_as = optarg;
+                        arg_options |= OPT_AS;
                         break;
                 case 'h':
                         help();

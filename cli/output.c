@@ -698,6 +698,34 @@ static int table_snapshots(json_t *reply) {
         return r < 0 ? r : table_print(t, stdout, NULL);
 }
 
+static int table_backups(json_t *reply) {
+        _cleanup_(table_freep) struct table *t = table_new(4);
+        json_t *backups = reply_array(reply, "backups"), *b;
+        size_t i;
+        int r;
+
+        if (!t)
+                return -ENOMEM;
+        if (json_array_size(backups) == 0) {
+                printf("No backups in %s.\n", reply_string(reply, "dir") ?: "the backup directory");
+                return 0;
+        }
+        table_align_right(t, 2);
+        r = table_add(t, "ARCHIVE", "CREATED", "SIZE", "PROTECTED");
+        json_array_foreach(backups, i, b) {
+                char created[64], size[32];
+                int64_t bytes = 0;
+                json_t *p = json_object_get(b, "protected");
+
+                reply_int(b, "size", &bytes);
+                snprintf(size, sizeof(size), "%.1fM", (double) bytes / (1 << 20));
+                if (r >= 0)
+                        r = table_add(t, reply_string(b, "archive") ?: "-", reply_format_time(b, "created", created, sizeof(created)),
+                                      size, json_is_true(p) ? "yes" : "");
+        }
+        return r < 0 ? r : table_print(t, stdout, NULL);
+}
+
 const struct output output_table = {
         .apply = table_apply,
         .plan = table_plan,
@@ -712,6 +740,7 @@ const struct output output_table = {
         .health = output_table_health,
         .health_history = output_table_health_history,
         .snapshots = table_snapshots,
+        .backups = table_backups,
 };
 
 /* Scripts get each reply's parameters as they are, so fields hlctl does not know yet
@@ -747,4 +776,5 @@ const struct output output_json = {
         .health = json_print,
         .health_history = json_print,
         .snapshots = json_print,
+        .backups = json_print,
 };

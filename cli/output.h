@@ -25,6 +25,7 @@ struct output {
         int (*health)(json_t *reply);
         int (*health_history)(json_t *reply);
         int (*snapshots)(json_t *reply);
+        int (*backups)(json_t *reply);
 };
 
 extern const struct output output_table;

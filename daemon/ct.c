@@ -962,8 +962,9 @@ int ct_remove_tree(const char *path) {
         return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 ? -errno : 0;
 }
 
-/* Snapshots a kill interrupted while they were made (snapshot.c): never to be restored, and
- * in liblxc's way when the container is destroyed. Returns how many there were. */
+/* Snapshots a kill interrupted while they were made (snapshot.c), or while a backup wrote
+ * its archive from one: never to be restored, and in liblxc's way when the container is
+ * destroyed. Returns how many there were. */
 static int remove_partial_snapshots(const char *lxcpath, const char *name) {
         _cleanup_free_ char *snaps = ct_path_in(lxcpath, name, "snaps");
         DIR *d = snaps ? opendir(snaps) : NULL;
@@ -974,7 +975,10 @@ static int remove_partial_snapshots(const char *lxcpath, const char *name) {
                 _cleanup_free_ char *dir = NULL, *partial = NULL;
 
                 if (!hl_snapshot_name_is_valid(de->d_name) || !(dir = hl_strdup_printf("%s/%s", snaps, de->d_name)) ||
-                    !(partial = hl_strdup_printf("%s/%s", dir, CT_FILE_PARTIAL)) || access(partial, F_OK) < 0)
+                    !(partial = hl_strdup_printf("%s/%s", dir, CT_FILE_PARTIAL)))
+                        continue;
+                /* A backup's own snapshot outlives its backup only when hld was killed. */
+                if (access(partial, F_OK) < 0 && strncmp(de->d_name, CT_BACKUP_SNAPSHOT, strlen(CT_BACKUP_SNAPSHOT)) != 0)
                         continue;
                 if (ct_remove_tree(dir) >= 0)
                         removed++;

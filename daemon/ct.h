@@ -105,6 +105,8 @@ int ct_attach(const char *lxcpath, const char *name, char *const *argv, uint64_t
 /* In the container's snaps/ (which liblxc's restore keeps): the name of the snapshot a
  * rollback is putting back, until it is done. */
 #define CT_FILE_ROLLING_BACK "snaps/hl-rolling-back"
+/* The prefix of the snapshot a backup archives (methods-backup.c), removed after it. */
+#define CT_BACKUP_SNAPSHOT "hl-backup-"
 /* In a snapshot's directory while it is being made. */
 #define CT_FILE_PARTIAL "hl-partial"
 

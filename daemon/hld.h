@@ -54,6 +54,7 @@ struct service {
         struct ct_observed observed;
         bool observed_valid;
         bool busy;
+        bool backing_up; /* a Backup's archive is being written (methods-backup.c) */
         /* A destroy was asked for (and recorded) and has not finished: every run, also
          * the first after a kill, destroys it. */
         bool destroying;

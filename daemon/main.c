@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
+#include "backup.h"
 #include "config.h"
 #include "control.h"
 #include "health.h"
@@ -410,6 +411,9 @@ static int open_state(struct manager *m) {
                         log_warning("cannot remove the temporary files of %s: %s, ignoring", m->services[i]->name,
                                     strerror(-r));
         }
+        r = backup_remove_leftovers(m->config.lxcpath);
+        if (r > 0)
+                log_full(LOG_NOTICE, NULL, NULL, 0, "removed %d unpacked archives of interrupted restores", r);
         return 0;
 }
 

@@ -468,6 +468,10 @@ static void batch_queue(struct manager *m, struct request *req, json_t *definiti
         }
 }
 
+void methods_apply_definitions(struct manager *m, struct request *req, json_t *definitions) {
+        batch_queue(m, req, definitions, false, true, NULL);
+}
+
 void methods_plan(struct manager *m, struct request *req, json_t *parameters) {
         struct {
                 json_t *definitions;

@@ -436,6 +436,9 @@ static const struct method methods[] = {
         { HL_INTERFACE ".Snapshot", methods_snapshot, true, false },
         { HL_INTERFACE ".Rollback", methods_rollback, true, false },
         { HL_INTERFACE ".DeleteSnapshot", methods_delete_snapshot, true, false },
+        { HL_INTERFACE ".Backups", methods_backups, false, true },
+        { HL_INTERFACE ".Backup", methods_backup, true, false },
+        { HL_INTERFACE ".Restore", methods_restore, true, false },
 };
 
 const struct method *methods_table(size_t *ret_n) {

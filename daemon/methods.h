@@ -26,6 +26,14 @@ void methods_reply_error(struct request *req, const struct run_result *result);
  * answers req with the service's last action when it is done, or with why it failed. */
 void methods_queue_action(struct manager *m, struct request *req, enum hl_verb verb, const struct job_request *job);
 
+/* Applies definitions ([{name, text, file}]) as Apply does, answering req as Apply. */
+void methods_apply_definitions(struct manager *m, struct request *req, json_t *definitions);
+
+/* methods-backup.c */
+void methods_backup(struct manager *m, struct request *req, json_t *parameters);
+void methods_backups(struct manager *m, struct request *req, json_t *parameters);
+void methods_restore(struct manager *m, struct request *req, json_t *parameters);
+
 /* methods-snapshot.c */
 void methods_snapshot(struct manager *m, struct request *req, json_t *parameters);
 void methods_snapshots(struct manager *m, struct request *req, json_t *parameters);

@@ -18,6 +18,28 @@
  * (libxml2, ICU, libstdc++) would add megabytes to the resident daemon for a template kind
  * many nodes never use. */
 #define ARCHIVE_SYMBOLS(X) \
+        X(archive_entry_filetype) \
+        X(archive_entry_free) \
+        X(archive_entry_linkify) \
+        X(archive_entry_linkresolver_free) \
+        X(archive_entry_linkresolver_new) \
+        X(archive_entry_linkresolver_set_strategy) \
+        X(archive_entry_new) \
+        X(archive_format) \
+        X(archive_read_data) \
+        X(archive_read_disk_descend) \
+        X(archive_read_disk_new) \
+        X(archive_read_disk_open) \
+        X(archive_read_disk_set_behavior) \
+        X(archive_read_disk_set_standard_lookup) \
+        X(archive_read_next_header2) \
+        X(archive_write_add_filter_zstd) \
+        X(archive_write_close) \
+        X(archive_write_data) \
+        X(archive_write_new) \
+        X(archive_write_open_fd) \
+        X(archive_write_set_filter_option) \
+        X(archive_write_set_format_pax_restricted) \
         X(archive_entry_gid) \
         X(archive_entry_hardlink) \
         X(archive_entry_pathname) \
@@ -183,6 +205,170 @@ finish:
                 sym_archive_read_free(in);
         if (out)
                 sym_archive_write_free(out);
+        return r;
+}
+
+/* Copies the open file of entry (a disk reader's) into the archive, counting its bytes. */
+static int pack_data(struct archive *disk, struct archive *out, uint64_t *progress, char **ret_error) {
+        char buf[1 << 16];
+        la_ssize_t n;
+
+        while ((n = sym_archive_read_data(disk, buf, sizeof(buf))) > 0) {
+                if (sym_archive_write_data(out, buf, (size_t) n) != n)
+                        return fail(out, ret_error, -EIO);
+                if (progress)
+                        __atomic_add_fetch(progress, (uint64_t) n, __ATOMIC_RELAXED);
+        }
+        return n < 0 ? fail(disk, ret_error, -EIO) : 0;
+}
+
+static int pack_entry(struct archive *disk, struct archive *out, struct archive_entry *entry, uint64_t *progress,
+                      char **ret_error) {
+        if (sym_archive_write_header(out, entry) < ARCHIVE_WARN)
+                return fail(out, ret_error, -EIO);
+        if (sym_archive_entry_filetype(entry) == AE_IFREG && sym_archive_entry_size(entry) > 0 && !sym_archive_entry_hardlink(entry))
+                return pack_data(disk, out, progress, ret_error);
+        return 0;
+}
+
+/* One tree (or file) of the disk under the archive name prefix. */
+static int pack_tree(struct archive *out, struct archive_entry_linkresolver *links, const char *path, const char *prefix,
+                     uint64_t *progress, char **ret_error) {
+        struct archive *disk = sym_archive_read_disk_new();
+        struct archive_entry *entry = sym_archive_entry_new();
+        size_t root = strlen(path);
+        int r = 0, rr;
+
+        if (!disk || !entry) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        sym_archive_read_disk_set_standard_lookup(disk);
+        /* Never into another file system (a mount under the rootfs), never through a link. */
+        sym_archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS | ARCHIVE_READDISK_NO_SPARSE);
+        if (sym_archive_read_disk_open(disk, path) != ARCHIVE_OK) {
+                r = fail(disk, ret_error, -EIO);
+                goto finish;
+        }
+        while ((rr = sym_archive_read_next_header2(disk, entry)) == ARCHIVE_OK || rr == ARCHIVE_WARN) {
+                _cleanup_free_ char *name = NULL;
+                const char *on_disk = sym_archive_entry_pathname(entry);
+                struct archive_entry *sparse = NULL, *e = entry;
+
+                sym_archive_read_disk_descend(disk);
+                if (!on_disk || strncmp(on_disk, path, root) != 0) {
+                        r = -EIO;
+                        goto finish;
+                }
+                name = hl_strdup_printf("%s%s", prefix, on_disk + root);
+                if (!name) {
+                        r = -ENOMEM;
+                        goto finish;
+                }
+                sym_archive_entry_set_pathname(entry, name);
+                /* A hard link's second name is written as a link to the first. */
+                sym_archive_entry_linkify(links, &e, &sparse);
+                if (e && (r = pack_entry(disk, out, e, progress, ret_error)) < 0)
+                        goto finish;
+                if (e && e != entry)
+                        sym_archive_entry_free(e);
+        }
+        if (rr != ARCHIVE_EOF)
+                r = fail(disk, ret_error, -EIO);
+finish:
+        if (entry)
+                sym_archive_entry_free(entry);
+        if (disk)
+                sym_archive_read_free(disk);
+        return r;
+}
+
+int rootfs_pack(int fd, const struct rootfs_pack_item *items, size_t n, uint64_t *progress, char **ret_error) {
+        struct archive *out;
+        struct archive_entry_linkresolver *links;
+        int r = 0;
+
+        pthread_once(&load_once, load);
+        if (load_error) {
+                if (ret_error)
+                        *ret_error = strdup(load_error);
+                return -EOPNOTSUPP;
+        }
+        out = sym_archive_write_new();
+        links = sym_archive_entry_linkresolver_new();
+        if (!out || !links) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        /* pax keeps long names, xattrs and ACLs; plain tar --zstd reads it. */
+        if (sym_archive_write_set_format_pax_restricted(out) != ARCHIVE_OK ||
+            sym_archive_write_add_filter_zstd(out) != ARCHIVE_OK) {
+                r = fail(out, ret_error, -EOPNOTSUPP);
+                goto finish;
+        }
+        (void) sym_archive_write_set_filter_option(out, "zstd", "compression-level", "3");
+        sym_archive_entry_linkresolver_set_strategy(links, sym_archive_format(out));
+        if (sym_archive_write_open_fd(out, fd) != ARCHIVE_OK) {
+                r = fail(out, ret_error, -EIO);
+                goto finish;
+        }
+        for (size_t i = 0; i < n && r >= 0; i++)
+                r = pack_tree(out, links, items[i].path, items[i].name, progress, ret_error);
+        if (r >= 0 && sym_archive_write_close(out) != ARCHIVE_OK)
+                r = fail(out, ret_error, -EIO);
+finish:
+        if (links)
+                sym_archive_entry_linkresolver_free(links);
+        if (out)
+                sym_archive_write_free(out);
+        return r;
+}
+
+int rootfs_read_first(const char *tarball, const char *name, size_t max, char **ret, char **ret_error) {
+        struct archive *in;
+        struct archive_entry *entry;
+        char *text = NULL;
+        la_ssize_t n;
+        int r = 0;
+
+        pthread_once(&load_once, load);
+        if (load_error) {
+                if (ret_error)
+                        *ret_error = strdup(load_error);
+                return -EOPNOTSUPP;
+        }
+        in = sym_archive_read_new();
+        if (!in)
+                return -ENOMEM;
+        sym_archive_read_support_format_tar(in);
+        sym_archive_read_support_filter_all(in);
+        if (sym_archive_read_open_filename(in, tarball, 1 << 16) != ARCHIVE_OK ||
+            sym_archive_read_next_header(in, &entry) < ARCHIVE_WARN) {
+                r = fail(in, ret_error, -EINVAL);
+                goto finish;
+        }
+        if (!sym_archive_entry_pathname(entry) || strcmp(sym_archive_entry_pathname(entry), name) != 0 ||
+            sym_archive_entry_filetype(entry) != AE_IFREG || sym_archive_entry_size(entry) < 0 ||
+            (uint64_t) sym_archive_entry_size(entry) > max) {
+                if (ret_error)
+                        *ret_error = hl_strdup_printf("its first entry is not %s of at most %zu bytes", name, max);
+                r = -EINVAL;
+                goto finish;
+        }
+        text = calloc(1, (size_t) sym_archive_entry_size(entry) + 1);
+        if (!text) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        n = sym_archive_read_data(in, text, (size_t) sym_archive_entry_size(entry));
+        if (n != sym_archive_entry_size(entry)) {
+                free(text);
+                r = fail(in, ret_error, -EIO);
+                goto finish;
+        }
+        *ret = text;
+finish:
+        sym_archive_read_free(in);
         return r;
 }
 

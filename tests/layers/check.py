@@ -18,10 +18,10 @@ import sys
 LAYERS = [
     ("main", ["main"]),
     ("control", ["control"]),
-    ("methods", ["methods", "methods-apply", "methods-info", "methods-snapshot", "request"]),
+    ("methods", ["methods", "methods-apply", "methods-info", "methods-snapshot", "methods-backup", "request"]),
     ("engine", ["reconcile", "execute", "runs", "plan", "health", "probe", "watch", "events", "manager", "service",
                 "desired"]),
-    ("adapters", ["ct", "snapshot", "guest", "inroot", "netinfo", "settings", "rootfs", "store", "config", "log", "work"]),
+    ("adapters", ["ct", "snapshot", "backup", "guest", "inroot", "netinfo", "settings", "rootfs", "store", "config", "log", "work"]),
 ]
 # Inside the engine, calls go down this list only: what is lower learns of what happens
 # through callbacks the upper part registers.
@@ -31,12 +31,13 @@ ENGINE_ORDER = ["reconcile", "execute", "runs", "plan", "health", "probe", "watc
 # private header of a group of files.
 HEADER_MODULE = {"hld": "desired", "run": "runs", "job": "runs", "methods": "methods"}
 # Exported functions carry the module's prefix: the file's name (ct.c: ct_), but for the
-# methods, whose module spans four files.
+# methods, whose module spans five files.
 PREFIXES = {
     "main": ["main"],
     "methods-apply": ["methods_"],
     "methods-info": ["methods_"],
     "methods-snapshot": ["methods_"],
+    "methods-backup": ["methods_"],
 }
 
 

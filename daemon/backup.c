@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backup.h"
+#include "hl-util.h"
+#include "rootfs.h"
+
+#define MANIFEST_MAX (1 << 20)
+#define SUFFIX ".tar.zst"
+
+static const char *const own_files[] = { "config", "hl-origin", "hl-mounts", "hl-guest" };
+
+/* "NAME-YYYYMMDD-HHMMSS.tar.zst" */
+static char *archive_name(const char *name, int64_t created) {
+        time_t t = (time_t) created;
+        struct tm tm;
+        char stamp[32];
+
+        if (!gmtime_r(&t, &tm) || strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm) == 0)
+                return NULL;
+        return hl_strdup_printf("%s-%s" SUFFIX, name, stamp);
+}
+
+/* When an archive's name says it was made, or -1 when it is not one of name's. */
+static int64_t archive_time(const char *file, const char *name) {
+        size_t n = strlen(name), len = strlen(file);
+        struct tm tm = {};
+        const char *end;
+
+        if (strncmp(file, name, n) != 0 || file[n] != '-' || len != n + 1 + 15 + strlen(SUFFIX) ||
+            strcmp(file + len - strlen(SUFFIX), SUFFIX) != 0)
+                return -1;
+        end = strptime(file + n + 1, "%Y%m%d-%H%M%S", &tm);
+        if (!end || strcmp(end, SUFFIX) != 0)
+                return -1;
+        return (int64_t) timegm(&tm);
+}
+
+/* nftw passes no user data: one count at a time. */
+static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t *count_into;
+
+static int count_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+        if (type == FTW_F && S_ISREG(st->st_mode))
+                __atomic_add_fetch(count_into, (uint64_t) st->st_size, __ATOMIC_RELAXED);
+        return 0;
+}
+
+/* Leftovers of the service's interrupted backups in dir. */
+static void remove_partial(int dirfd, const char *name) {
+        DIR *d = fdopendir(dup(dirfd));
+        struct dirent *de;
+        size_t n = strlen(name);
+
+        while (d && (de = readdir(d))) {
+                size_t len = strlen(de->d_name);
+                if (de->d_name[0] == '.' && strncmp(de->d_name + 1, name, n) == 0 && de->d_name[n + 1] == '-' &&
+                    len > 4 && strcmp(de->d_name + len - 4, ".tmp") == 0)
+                        (void) unlinkat(dirfd, de->d_name, 0);
+        }
+        if (d)
+                closedir(d);
+}
+
+int backup_write(const struct backup_source *src, char **ret_path, char **ret_error) {
+        _cleanup_free_ char *file = archive_name(src->name, src->created), *tmp = NULL, *manifest_path = NULL;
+        _cleanup_close_ int dirfd = -1, fd = -1, mfd = -1;
+        struct rootfs_pack_item items[2 + HL_ELEMENTSOF(own_files)];
+        char paths[HL_ELEMENTSOF(own_files)][4096];
+        size_t n = 0;
+        ssize_t len = (ssize_t) strlen(src->manifest);
+        int r;
+
+        if (!file || !(tmp = hl_strdup_printf(".%s.tmp", file)) ||
+            !(manifest_path = hl_strdup_printf("%s/.%s.manifest.tmp", src->dir, file)))
+                return -ENOMEM;
+        dirfd = open(src->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd < 0)
+                return hl_fail(ret_error, -errno, "cannot open the backup directory %s: %s", src->dir, strerror(errno));
+        remove_partial(dirfd, src->name);
+        if (faccessat(dirfd, file, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+                return hl_fail(ret_error, -EEXIST, "%s/%s exists already", src->dir, file);
+        /* The manifest goes first, from a file of its own beside the archive. */
+        mfd = openat(dirfd, strrchr(manifest_path, '/') + 1, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (mfd < 0 || write(mfd, src->manifest, (size_t) len) != len) {
+                r = -errno ?: -EIO;
+                unlinkat(dirfd, strrchr(manifest_path, '/') + 1, 0);
+                return hl_fail(ret_error, r, "cannot write in %s: %s", src->dir, strerror(-r));
+        }
+        items[n++] = (struct rootfs_pack_item) { manifest_path, BACKUP_MANIFEST };
+        for (size_t i = 0; i < HL_ELEMENTSOF(own_files); i++) {
+                struct stat st;
+
+                snprintf(paths[i], sizeof(paths[i]), "%s/%s", src->from, own_files[i]);
+                if (lstat(paths[i], &st) == 0 && S_ISREG(st.st_mode))
+                        items[n++] = (struct rootfs_pack_item) { paths[i], own_files[i] };
+        }
+        items[n++] = (struct rootfs_pack_item) { src->rootfs, "rootfs" };
+        if (src->total) {
+                pthread_mutex_lock(&count_lock);
+                count_into = src->total;
+                (void) nftw(src->rootfs, count_entry, 16, FTW_PHYS | FTW_MOUNT);
+                pthread_mutex_unlock(&count_lock);
+        }
+        fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0) {
+                r = -errno;
+                unlinkat(dirfd, strrchr(manifest_path, '/') + 1, 0);
+                return hl_fail(ret_error, r, "cannot write in %s: %s", src->dir, strerror(-r));
+        }
+        r = rootfs_pack(fd, items, n, src->done, ret_error);
+        unlinkat(dirfd, strrchr(manifest_path, '/') + 1, 0);
+        if (r >= 0 && fsync(fd) < 0)
+                r = hl_fail(ret_error, -errno, "cannot make the archive durable: %s", strerror(errno));
+        if (r >= 0 && renameat(dirfd, tmp, dirfd, file) < 0)
+                r = hl_fail(ret_error, -errno, "cannot name the archive %s: %s", file, strerror(errno));
+        if (r >= 0 && fsync(dirfd) < 0)
+                r = hl_fail(ret_error, -errno, "cannot make the archive's name durable: %s", strerror(errno));
+        if (r < 0) {
+                unlinkat(dirfd, tmp, 0);
+                return hl_fail(ret_error, r, "the backup of %s failed: %s", src->name, strerror(-r));
+        }
+        *ret_path = hl_strdup_printf("%s/%s", src->dir, file);
+        return *ret_path ? 0 : -ENOMEM;
+}
+
+int backup_manifest(const char *file, json_t **ret, char **ret_error) {
+        _cleanup_free_ char *text = NULL, *error = NULL;
+        json_t *j;
+        json_error_t e;
+        json_int_t format = 0;
+        const char *service = NULL, *definition = NULL;
+        int r = rootfs_read_first(file, BACKUP_MANIFEST, MANIFEST_MAX, &text, &error);
+
+        if (r < 0)
+                return hl_fail(ret_error, r, "%s is not an hl backup: %s", file, error ? error : strerror(-r));
+        j = json_loads(text, 0, &e);
+        if (!j || json_unpack(j, "{s:I, s:s, s:s}", "format", &format, "service", &service, "definition", &definition) < 0 ||
+            format != BACKUP_FORMAT || !hl_name_is_valid(service)) {
+                json_decref(j);
+                return hl_fail(ret_error, -EINVAL, "%s: %s is not a manifest this hld reads (format %d)", file,
+                               BACKUP_MANIFEST, BACKUP_FORMAT);
+        }
+        *ret = j;
+        return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+        return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+/* The config, with the root file system and the name of the container it is now. */
+static int fix_config(const char *dir, const char *lxcpath, const char *name, char **ret_error) {
+        _cleanup_free_ char *path = hl_strdup_printf("%s/config", dir), *text = NULL, *tmp = NULL;
+        struct hl_text out = {};
+        char *cursor, *line;
+        bool rootfs = false;
+        FILE *f;
+        int r;
+
+        if (!path)
+                return -ENOMEM;
+        r = hl_read_file(path, 1 << 20, &text, NULL);
+        if (r < 0)
+                return hl_fail(ret_error, r, "the backup holds no container config: %s", strerror(-r));
+        cursor = text;
+        while ((line = hl_next_line(&cursor))) {
+                const char *l = line + strspn(line, " \t");
+
+                if (strncmp(l, "lxc.rootfs.path", 15) == 0 && strchr(" \t=", l[15])) {
+                        hl_text_add(&out, "lxc.rootfs.path = dir:%s/%s/rootfs\n", lxcpath, name);
+                        rootfs = true;
+                } else if (strncmp(l, "lxc.uts.name", 12) == 0 && strchr(" \t=", l[12]))
+                        hl_text_add(&out, "lxc.uts.name = %s\n", name);
+                else
+                        hl_text_add(&out, "%s\n", line);
+        }
+        if (!rootfs) {
+                free(hl_text_take(&out));
+                return hl_fail(ret_error, -EINVAL, "the backup's container config names no root file system");
+        }
+        free(text);
+        text = hl_text_take(&out);
+        if (!text || !(tmp = hl_strdup_printf("%s.tmp", path)))
+                return -ENOMEM;
+        f = fopen(tmp, "wxe");
+        if (!f || fputs(text, f) < 0 || fflush(f) != 0 || fsync(fileno(f)) < 0) {
+                r = -errno ?: -EIO;
+                if (f)
+                        fclose(f);
+                return hl_fail(ret_error, r, "cannot write the restored config: %s", strerror(-r));
+        }
+        fclose(f);
+        return rename(tmp, path) < 0 ? hl_fail(ret_error, -errno, "cannot write the restored config: %s", strerror(errno))
+                                     : 0;
+}
+
+int backup_unpack(const char *file, const char *lxcpath, const char *name, char **ret_error) {
+        _cleanup_free_ char *dir = hl_strdup_printf("%s/.hl-restore-%s-XXXXXX", lxcpath, name);
+        _cleanup_free_ char *target = hl_strdup_printf("%s/%s", lxcpath, name), *error = NULL;
+        _cleanup_close_ int lfd = -1;
+        struct stat st;
+        int r;
+
+        if (!dir || !target)
+                return -ENOMEM;
+        if (lstat(target, &st) == 0)
+                return hl_fail(ret_error, -EEXIST, "%s exists already: destroy %s first, or restore --as another name",
+                               target, name);
+        if (!mkdtemp(dir))
+                return hl_fail(ret_error, -errno, "cannot make %s: %s", dir, strerror(errno));
+        r = rootfs_extract(file, dir, 0, &error);
+        if (r < 0)
+                hl_fail(ret_error, r, "cannot restore %s: %s", file, error ? error : strerror(-r));
+        if (r >= 0)
+                r = fix_config(dir, lxcpath, name, ret_error);
+        if (r >= 0 && (lstat(target, &st) == 0 || rename(dir, target) < 0))
+                r = hl_fail(ret_error, -EEXIST, "%s appeared while the backup was unpacked", target);
+        if (r < 0) {
+                (void) nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+                return r;
+        }
+        /* The unpacked files and the new name survive a power cut. */
+        lfd = open(lxcpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (lfd < 0 || syncfs(lfd) < 0 || fsync(lfd) < 0)
+                return hl_fail(ret_error, -errno, "cannot make the restore durable: %s", strerror(errno));
+        return 0;
+}
+
+int backup_remove_leftovers(const char *lxcpath) {
+        DIR *d = opendir(lxcpath);
+        struct dirent *de;
+        int removed = 0;
+
+        while (d && (de = readdir(d))) {
+                _cleanup_free_ char *path = NULL;
+
+                if (strncmp(de->d_name, ".hl-restore-", 12) != 0 || !(path = hl_strdup_printf("%s/%s", lxcpath, de->d_name)))
+                        continue;
+                if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) == 0)
+                        removed++;
+        }
+        if (d)
+                closedir(d);
+        return removed;
+}
+
+void backup_list_free(struct backup_entry *list, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(list[i].path);
+        free(list);
+}
+
+static int by_time(const void *a, const void *b) {
+        const struct backup_entry *x = a, *y = b;
+
+        return x->created < y->created ? -1 : x->created > y->created ? 1 : strcmp(x->path, y->path);
+}
+
+int backup_list(const char *dir, const char *name, struct backup_entry **ret, size_t *ret_n) {
+        struct backup_entry *list = NULL;
+        struct dirent *de;
+        size_t n = 0;
+        DIR *d = opendir(dir);
+
+        if (!d) {
+                *ret = NULL;
+                *ret_n = 0;
+                return errno == ENOENT ? 0 : -errno;
+        }
+        while ((de = readdir(d))) {
+                int64_t created = archive_time(de->d_name, name);
+                _cleanup_free_ char *protect = NULL;
+                struct backup_entry *grown;
+                struct stat st;
+
+                if (created < 0)
+                        continue;
+                grown = realloc(list, (n + 1) * sizeof(*list));
+                if (!grown)
+                        goto oom;
+                list = grown;
+                list[n] = (struct backup_entry) { .created = created };
+                if (!(list[n].path = hl_strdup_printf("%s/%s", dir, de->d_name)) ||
+                    !(protect = hl_strdup_printf("%s.protected", list[n].path))) {
+                        n++;
+                        goto oom;
+                }
+                if (lstat(list[n].path, &st) < 0 || !S_ISREG(st.st_mode)) {
+                        free(list[n].path);
+                        continue;
+                }
+                list[n].size = (uint64_t) st.st_size;
+                list[n].protected = access(protect, F_OK) == 0;
+                n++;
+        }
+        closedir(d);
+        if (n)
+                qsort(list, n, sizeof(*list), by_time);
+        *ret = list;
+        *ret_n = n;
+        return 0;
+oom:
+        closedir(d);
+        backup_list_free(list, n);
+        return -ENOMEM;
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Backups: one tar.zst archive of a container that plain tar --zstd reads, laid out as the
+ * container's directory is, so that a restore is one safe unpack (rootfs.c's) into a
+ * directory of its own and a rename:
+ *
+ *   hl-backup.json                     first: {format, service, revision, definition, created, mode}
+ *   config, hl-origin, hl-mounts, hl-guest
+ *   rootfs/...
+ *
+ * Every function blocks: call it from the thread pool. Errors are -errno and a sentence. */
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define BACKUP_MANIFEST "hl-backup.json"
+#define BACKUP_FORMAT 1
+
+struct backup_source {
+        const char *name;     /* the service */
+        const char *from;     /* the directory with its config and hld's files (a snapshot's) */
+        const char *rootfs;   /* the root file system to archive */
+        const char *dir;      /* where the archive goes */
+        const char *manifest; /* JSON text */
+        int64_t created;      /* Unix seconds: the archive's name says when */
+        uint64_t *done;       /* bytes read so far, for progress (atomic) */
+        uint64_t *total;      /* bytes to read, once counted (atomic) */
+};
+
+/* Writes DIR/NAME-YYYYMMDD-HHMMSS.tar.zst: to a hidden temporary name, fsynced, renamed,
+ * the directory fsynced. An interrupted backup leaves only .NAME-….tmp, which the next
+ * backup of the service removes. ret_path: the archive's path. */
+int backup_write(const struct backup_source *src, char **ret_path, char **ret_error);
+
+/* The manifest of an archive, checked: a format hld reads, a valid service name, a
+ * definition text. Reads the first entry only. */
+int backup_manifest(const char *file, json_t **ret, char **ret_error);
+
+/* Unpacks the archive as container name in lxcpath: into a new hidden directory beside,
+ * then, when the whole archive has unpacked and its config names a root file system, its
+ * paths and name set for name and the directory renamed into place. A truncated or
+ * corrupt archive, an entry that leaves the directory, or an existing container of that
+ * name: an error, and nothing under lxcpath changed. */
+int backup_unpack(const char *file, const char *lxcpath, const char *name, char **ret_error);
+
+/* Removes what restores a kill interrupted left in lxcpath (.hl-restore-*). Returns how
+ * many there were. */
+int backup_remove_leftovers(const char *lxcpath);
+
+struct backup_entry {
+        char *path;
+        int64_t created;
+        uint64_t size;
+        bool protected; /* FILE.protected exists beside it */
+};
+
+/* The archives of the service in dir, oldest first. */
+int backup_list(const char *dir, const char *name, struct backup_entry **ret, size_t *ret_n);
+void backup_list_free(struct backup_entry *list, size_t n);

@@ -1,0 +1,512 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Backup, Backups and Restore. A backup is a snapshot (one short run: the container frozen
+ * for the copy, as Snapshot) archived in the pool while every other run goes on, then the
+ * snapshot deleted; progress streams with more. A restore reads the manifest, unpacks
+ * the archive beside the containers and renames it into place, then applies the
+ * definition it holds as Apply does, which starts the service when it is wanted running. */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "backup.h"
+#include "hl-def.h"
+#include "methods.h"
+#include "ct.h"
+#include "snapshot.h"
+#include "store.h"
+#include "work.h"
+
+#define PROGRESS_MS 500
+
+struct backup_call {
+        uv_work_t work;
+        uv_timer_t timer;
+        struct manager *m;
+        struct request *req;
+        char *name, *dir, *lxcpath, *snap, *manifest, *file, *as, *path;
+        json_t *definition; /* Restore: {name, text, file} */
+        struct hl_def *def; /* Restore: the definition, parsed */
+        int64_t created;
+        uint64_t started;
+        uint64_t done, total;
+        bool force;
+        int r;
+        char *error;
+};
+
+static void call_free(struct backup_call *c) {
+        free(c->name);
+        free(c->dir);
+        free(c->lxcpath);
+        free(c->snap);
+        free(c->manifest);
+        free(c->file);
+        free(c->as);
+        free(c->path);
+        free(c->error);
+        json_decref(c->definition);
+        hl_def_free(c->def);
+        free(c);
+}
+
+static void timer_closed(uv_handle_t *h) {
+        call_free(h->data);
+}
+
+static void call_end(struct backup_call *c) {
+        struct service *s = manager_find(c->m, c->name);
+
+        if (s)
+                s->backing_up = false;
+        uv_close((uv_handle_t *) &c->timer, timer_closed);
+}
+
+static void progress_tick(uv_timer_t *t) {
+        struct backup_call *c = t->data;
+        uint64_t done = __atomic_load_n(&c->done, __ATOMIC_RELAXED), total = __atomic_load_n(&c->total, __ATOMIC_RELAXED);
+
+        request_reply(c->req,
+                      json_pack("{s:{s:I, s:I}}", "progress", "bytes", (json_int_t) done, "total", (json_int_t) total),
+                      true);
+}
+
+static void archive_work(uv_work_t *work) {
+        struct backup_call *c = (struct backup_call *) work;
+        _cleanup_free_ char *from = hl_strdup_printf("%s/%s/snaps/%s", c->lxcpath, c->name, c->snap);
+        _cleanup_free_ char *rootfs = hl_strdup_printf("%s/%s/snaps/%s/rootfs", c->lxcpath, c->name, c->snap);
+        char *error = NULL;
+
+        if (!from || !rootfs) {
+                c->r = -ENOMEM;
+                return;
+        }
+        if (mkdir(c->dir, 0700) < 0 && errno != EEXIST) {
+                c->r = hl_fail(&c->error, -errno, "cannot make %s: %s", c->dir, strerror(errno));
+                return;
+        }
+        c->r = backup_write(&(struct backup_source) { .name = c->name, .from = from, .rootfs = rootfs, .dir = c->dir,
+                                                       .manifest = c->manifest, .created = c->created,
+                                                       .done = &c->done, .total = &c->total },
+                            &c->path, &c->error);
+        /* The snapshot was the backup's own: it goes, whatever happened. */
+        if (snapshot_delete(c->lxcpath, c->name, c->snap, &error) < 0 && c->r >= 0)
+                c->r = hl_fail(&c->error, -EIO, "%s", error ? error : "could not delete the backup's snapshot");
+        free(error);
+}
+
+static void archive_after(uv_work_t *work, int status) {
+        struct backup_call *c = (struct backup_call *) work;
+        struct stat st;
+
+        uv_timer_stop(&c->timer);
+        if (status < 0 && c->r >= 0)
+                c->r = status;
+        if (c->r < 0)
+                request_fail_parameter(c->req, HL_ERROR_ACTION_FAILED, "service", c->name, "%s",
+                                       c->error ? c->error : strerror(-c->r));
+        else
+                request_reply(c->req,
+                              json_pack("{s:s, s:I, s:I}", "archive", c->path, "size",
+                                        (json_int_t) (stat(c->path, &st) == 0 ? st.st_size : 0), "duration_ms",
+                                        (json_int_t) ((uv_hrtime() - c->started) / 1000000)),
+                              false);
+        call_end(c);
+}
+
+/* The snapshot run is done: the archive is written off it. */
+static void snapshot_done(void *userdata, const struct run_result *result) {
+        struct backup_call *c = userdata;
+        json_t *v, *failed = NULL;
+        size_t i;
+
+        json_array_foreach(result->actions, i, v) {
+                const char *outcome = json_string_value(json_object_get(v, "result"));
+                if (!outcome || strcmp(outcome, "ok") != 0)
+                        failed = v;
+        }
+        if (result->error || failed || json_array_size(result->actions) == 0) {
+                const char *why = failed ? json_string_value(json_object_get(failed, "error")) : result->error;
+                request_fail_parameter(c->req, HL_ERROR_ACTION_FAILED, "service", c->name, "the backup's snapshot of %s failed: %s",
+                                       c->name, why ? why : failed ? json_string_value(json_object_get(failed, "reason"))
+                                                                   : "nothing to snapshot");
+                call_end(c);
+                return;
+        }
+        if (request_wants_more(c->req))
+                uv_timer_start(&c->timer, progress_tick, PROGRESS_MS, PROGRESS_MS);
+        if (work_queue(c->m->loop, &c->work, archive_work, archive_after) < 0) {
+                request_fail(c->req, HL_ERROR_INTERNAL, "could not queue the work");
+                call_end(c);
+        }
+}
+
+static struct backup_call *call_new(struct manager *m, struct request *req) {
+        struct backup_call *c = calloc(1, sizeof(*c));
+
+        if (!c || !(c->lxcpath = strdup(m->config.lxcpath))) {
+                free(c);
+                request_fail(req, HL_ERROR_INTERNAL, "out of memory");
+                return NULL;
+        }
+        c->m = m;
+        c->req = req;
+        c->started = uv_hrtime();
+        uv_timer_init(m->loop, &c->timer);
+        c->timer.data = c;
+        return c;
+}
+
+/* A directory parameter: absolute, normalized. */
+static bool directory_parameter(struct request *req, const char *dir, char **ret) {
+        if (hl_path_normalize(dir, ret) < 0 || (*ret)[0] != '/') {
+                request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "dir",
+                                       "\"%.200s\" is not an absolute path", dir);
+                return false;
+        }
+        return true;
+}
+
+static char *default_dir(struct manager *m) {
+        return hl_strdup_printf("%s/backups", m->config.state_dir);
+}
+
+void methods_backup(struct manager *m, struct request *req, json_t *parameters) {
+        struct {
+                const char *name, *dir, *mode;
+        } a = {};
+        static const struct hl_field table[] = {
+                { "name", HL_FIELD_STRING, offsetof(__typeof__(a), name), true },
+                { "dir", HL_FIELD_STRING, offsetof(__typeof__(a), dir), false },
+                { "mode", HL_FIELD_STRING, offsetof(__typeof__(a), mode), false },
+                {},
+        };
+        _cleanup_(json_decrefp) json_t *manifest = NULL;
+        struct backup_call *c;
+        struct service *s;
+        time_t now = time(NULL);
+        struct tm tm;
+        char snap[HL_SNAPSHOT_NAME_MAX + 1];
+        int r;
+
+        if (!methods_dispatch(req, parameters, table, &a))
+                return;
+        if (!hl_name_is_valid(a.name) || !(s = manager_find(m, a.name))) {
+                request_fail_parameter(req, HL_ERROR_NO_SUCH_SERVICE, "name", a.name, "no service named %.80s", a.name);
+                return;
+        }
+        if (a.mode && strcmp(a.mode, "snapshot") != 0) {
+                request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "mode",
+                                       "mode %.40s is not one hld has: snapshot (the container frozen for the copy, "
+                                       "then archived while it runs)", a.mode);
+                return;
+        }
+        if (s->backing_up) {
+                request_fail(req, HL_ERROR_BUSY, "a backup of %s is under way", s->name);
+                return;
+        }
+        c = call_new(m, req);
+        if (!c)
+                return;
+        if (a.dir ? !directory_parameter(req, a.dir, &c->dir) : !(c->dir = default_dir(m))) {
+                if (!a.dir)
+                        request_fail(req, HL_ERROR_INTERNAL, "out of memory");
+                uv_close((uv_handle_t *) &c->timer, timer_closed);
+                return;
+        }
+        c->created = (int64_t) now;
+        gmtime_r(&now, &tm);
+        strftime(snap, sizeof(snap), CT_BACKUP_SNAPSHOT "%Y%m%d-%H%M%S", &tm);
+        c->name = strdup(s->name);
+        c->snap = strdup(snap);
+        manifest = json_pack("{s:i, s:s, s:I, s:s, s:s, s:I, s:s}", "format", BACKUP_FORMAT, "service", s->name,
+                             "revision", (json_int_t) s->desired->revision, "definition",
+                             s->desired->text ? s->desired->text : "", "file", s->desired->file ? s->desired->file : "",
+                             "created", (json_int_t) now, "mode", "snapshot");
+        c->manifest = manifest ? json_dumps(manifest, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        if (!c->name || !c->snap || !c->manifest) {
+                request_fail(req, HL_ERROR_INTERNAL, "out of memory");
+                uv_close((uv_handle_t *) &c->timer, timer_closed);
+                return;
+        }
+        s->backing_up = true;
+        r = reconcile_enqueue(m, &(struct job_request) {
+                .kind = JOB_SNAPSHOT, .trigger = HL_TRIGGER_CLI, .only = s->name, .snapshot_verb = HL_VERB_SNAPSHOT,
+                .snapshot = c->snap, .comment = "for a backup", .uid = request_peer(req)->uid,
+                .user = request_peer(req)->user, .done = snapshot_done, .userdata = c });
+        if (r < 0) {
+                request_fail(req, HL_ERROR_INTERNAL, "could not queue the backup: %s", strerror(-r));
+                call_end(c);
+        }
+}
+
+struct list_call {
+        uv_work_t work;
+        struct request *req;
+        char *dir, *name;
+        struct backup_entry *list;
+        size_t n;
+        int r;
+};
+
+static void list_work(uv_work_t *work) {
+        struct list_call *c = (struct list_call *) work;
+
+        c->r = backup_list(c->dir, c->name, &c->list, &c->n);
+}
+
+static void list_after(uv_work_t *work, int status) {
+        struct list_call *c = (struct list_call *) work;
+        json_t *a = json_array();
+
+        if (status < 0 || c->r < 0)
+                request_fail(c->req, HL_ERROR_INTERNAL, "cannot read %s: %s", c->dir, strerror(-(status < 0 ? status : c->r)));
+        else {
+                for (size_t i = 0; a && i < c->n; i++)
+                        json_array_append_new(a, json_pack("{s:s, s:I, s:I, s:b}", "archive", c->list[i].path, "created",
+                                                           (json_int_t) c->list[i].created, "size",
+                                                           (json_int_t) c->list[i].size, "protected",
+                                                           c->list[i].protected));
+                request_reply(c->req, json_pack("{s:s, s:O}", "dir", c->dir, "backups", a), false);
+        }
+        json_decref(a);
+        backup_list_free(c->list, c->n);
+        free(c->dir);
+        free(c->name);
+        free(c);
+}
+
+void methods_backups(struct manager *m, struct request *req, json_t *parameters) {
+        struct {
+                const char *name, *dir;
+        } a = {};
+        static const struct hl_field table[] = {
+                { "name", HL_FIELD_STRING, offsetof(__typeof__(a), name), true },
+                { "dir", HL_FIELD_STRING, offsetof(__typeof__(a), dir), false },
+                {},
+        };
+        struct list_call *c;
+
+        if (!methods_dispatch(req, parameters, table, &a))
+                return;
+        /* A destroyed service's backups are what restores it: any valid name lists. */
+        if (!hl_name_is_valid(a.name)) {
+                request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "name",
+                                       "\"%.80s\" is not a valid service name", a.name);
+                return;
+        }
+        c = calloc(1, sizeof(*c));
+        if (!c || !(c->name = strdup(a.name))) {
+                free(c);
+                request_fail(req, HL_ERROR_INTERNAL, "out of memory");
+                return;
+        }
+        c->req = req;
+        if (a.dir ? !directory_parameter(req, a.dir, &c->dir) : !(c->dir = default_dir(m))) {
+                free(c->name);
+                free(c);
+                return;
+        }
+        if (work_queue(m->loop, &c->work, list_work, list_after) < 0) {
+                request_fail(req, HL_ERROR_INTERNAL, "could not queue the work");
+                free(c->dir);
+                free(c->name);
+                free(c);
+        }
+}
+
+/* --- Restore ------------------------------------------------------------------------- */
+
+static void unpack_work(uv_work_t *work) {
+        struct backup_call *c = (struct backup_call *) work;
+        _cleanup_free_ char *target = hl_strdup_printf("%s/%s", c->lxcpath, c->name);
+        struct stat st;
+
+        /* --force over a container no service has (a restore killed before its apply). */
+        if (c->force && target && lstat(target, &st) == 0) {
+                c->r = ct_destroy(c->lxcpath, c->name, &c->error);
+                if (c->r < 0)
+                        return;
+        }
+        c->r = backup_unpack(c->file, c->lxcpath, c->name, &c->error);
+}
+
+static void unpack_after(uv_work_t *work, int status) {
+        struct backup_call *c = (struct backup_call *) work;
+
+        if (status < 0 && c->r >= 0)
+                c->r = status;
+        if (c->r < 0)
+                request_fail_parameter(c->req, HL_ERROR_ACTION_FAILED, "service", c->name, "%s",
+                                       c->error ? c->error : strerror(-c->r));
+        else if (manager_find(c->m, c->name))
+                /* Applied meanwhile under that name: the container is there, the revision stays. */
+                request_fail(c->req, HL_ERROR_BUSY, "a service named %s was applied while it was restored", c->name);
+        else
+                methods_apply_definitions(c->m, c->req, c->definition);
+        uv_close((uv_handle_t *) &c->timer, timer_closed);
+}
+
+static void manifest_work(uv_work_t *work) {
+        struct backup_call *c = (struct backup_call *) work;
+        json_t *manifest = NULL;
+        const char *service, *text;
+        struct hl_def_error bad = {};
+        struct stat st;
+
+        c->r = backup_manifest(c->file, &manifest, &c->error);
+        if (c->r < 0)
+                return;
+        json_unpack(manifest, "{s:s, s:s}", "service", &service, "definition", &text);
+        c->name = strdup(c->as ? c->as : service);
+        c->definition = json_pack("[{s:s, s:s, s:s}]", "name", c->name ? c->name : "", "text", text, "file", c->file);
+        if (!c->name || !c->definition) {
+                c->r = -ENOMEM;
+        } else if (hl_def_parse(c->name, c->file, text, strlen(text), &c->def, &bad) < 0) {
+                char line[1024];
+                c->r = hl_fail(&c->error, -EINVAL, "the definition in %s does not parse on this hld: %s", c->file,
+                               hl_def_error_format(&bad, line, sizeof(line)));
+        } else {
+                char *target = hl_strdup_printf("%s/%s", c->lxcpath, c->name);
+                if (target && lstat(target, &st) == 0)
+                        c->r = -EEXIST;
+                free(target);
+        }
+        json_decref(manifest);
+}
+
+/* What the definition requires must be on this node before anything is unpacked: the
+ * apply after the unpack would refuse it, and leave a container without its service. */
+static bool missing_requirement(struct backup_call *c) {
+        for (char **r = c->def->requires; r && *r; r++)
+                if (!manager_find(c->m, *r)) {
+                        request_fail_parameter(c->req, HL_ERROR_INVALID_ARGUMENT, "parameter", "file",
+                                               "%s requires %s, which this node does not have: restore or apply it first",
+                                               c->name, *r);
+                        return true;
+                }
+        return false;
+}
+
+/* restore --force: the service there is destroyed first, as hlctl destroy --force does. */
+static void replaced(void *userdata, const struct run_result *result) {
+        struct backup_call *c = userdata;
+        json_t *v;
+        size_t i;
+
+        json_array_foreach(result->actions, i, v) {
+                const char *outcome = json_string_value(json_object_get(v, "result"));
+                if (outcome && strcmp(outcome, "ok") != 0) {
+                        request_fail_parameter(c->req, HL_ERROR_ACTION_FAILED, "service", c->name,
+                                               "could not destroy %s to restore it: %s", c->name,
+                                               json_string_value(json_object_get(v, "error")) ?: outcome);
+                        uv_close((uv_handle_t *) &c->timer, timer_closed);
+                        return;
+                }
+        }
+        if (result->error) {
+                methods_reply_error(c->req, result);
+                uv_close((uv_handle_t *) &c->timer, timer_closed);
+                return;
+        }
+        if (work_queue(c->m->loop, &c->work, unpack_work, unpack_after) < 0) {
+                request_fail(c->req, HL_ERROR_INTERNAL, "could not queue the work");
+                uv_close((uv_handle_t *) &c->timer, timer_closed);
+        }
+}
+
+static int replace(struct backup_call *c, struct service *s) {
+        const struct peer *peer = request_peer(c->req);
+        int r;
+
+        for (size_t i = 0; i < c->m->n_services; i++)
+                if (hl_strv_contains(c->m->services[i]->desired->def->requires, s->name)) {
+                        request_fail(c->req, HL_ERROR_BUSY, "%s requires %s: destroy %s first", c->m->services[i]->name,
+                                     s->name, c->m->services[i]->name);
+                        return -EBUSY;
+                }
+        r = store_set_destroying(c->m->store, s->name);
+        if (r >= 0) {
+                s->destroying = true;
+                r = reconcile_enqueue(c->m, &(struct job_request) { .kind = JOB_DESTROY, .trigger = HL_TRIGGER_CLI,
+                                                                    .only = s->name, .force = true, .uid = peer->uid,
+                                                                    .user = peer->user, .done = replaced, .userdata = c });
+        }
+        if (r < 0)
+                request_fail(c->req, HL_ERROR_INTERNAL, "could not queue the destroy of %s: %s", s->name, strerror(-r));
+        return r;
+}
+
+static void manifest_after(uv_work_t *work, int status) {
+        struct backup_call *c = (struct backup_call *) work;
+        struct service *s = c->name ? manager_find(c->m, c->name) : NULL;
+
+        bool exists = c->r == -EEXIST; /* its container directory */
+
+        if (exists)
+                c->r = 0;
+        if (status < 0 && c->r >= 0)
+                c->r = status;
+        if (c->r >= 0 && c->force && s) {
+                if (missing_requirement(c) || replace(c, s) < 0)
+                        uv_close((uv_handle_t *) &c->timer, timer_closed);
+                return;
+        }
+        if (c->r < 0)
+                request_fail_parameter(c->req, HL_ERROR_INVALID_ARGUMENT, "parameter", "file", "%s",
+                                       c->error ? c->error : strerror(-c->r));
+        else if ((exists && !c->force) || s)
+                request_error(c->req, HL_ERROR_SERVICE_EXISTS,
+                              json_pack("{s:s, s:s}", "name", c->name, "message",
+                                        "a service or container of that name exists: destroy it first, restore --force, "
+                                        "or restore --as another name"));
+        else if (missing_requirement(c))
+                ; /* answered */
+        /* With force, a container no service has goes in unpack_work. */
+        else if (work_queue(c->m->loop, &c->work, unpack_work, unpack_after) >= 0)
+                return;
+        else
+                request_fail(c->req, HL_ERROR_INTERNAL, "could not queue the work");
+        uv_close((uv_handle_t *) &c->timer, timer_closed);
+}
+
+void methods_restore(struct manager *m, struct request *req, json_t *parameters) {
+        struct {
+                const char *file, *as;
+                bool force;
+        } a = {};
+        static const struct hl_field table[] = {
+                { "file", HL_FIELD_STRING, offsetof(__typeof__(a), file), true },
+                { "as", HL_FIELD_STRING, offsetof(__typeof__(a), as), false },
+                { "force", HL_FIELD_BOOL, offsetof(__typeof__(a), force), false },
+                {},
+        };
+        struct backup_call *c;
+
+        if (!methods_dispatch(req, parameters, table, &a))
+                return;
+        if (a.as && !hl_name_is_valid(a.as)) {
+                request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "as",
+                                       "\"%.80s\" is not a valid service name", a.as);
+                return;
+        }
+        if (a.file[0] != '/') {
+                request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "file",
+                                       "\"%.200s\" is not an absolute path", a.file);
+                return;
+        }
+        c = call_new(m, req);
+        if (!c)
+                return;
+        c->force = a.force;
+        if (!(c->file = strdup(a.file)) || (a.as && !(c->as = strdup(a.as)))) {
+                request_fail(req, HL_ERROR_INTERNAL, "out of memory");
+                uv_close((uv_handle_t *) &c->timer, timer_closed);
+                return;
+        }
+        if (work_queue(m->loop, &c->work, manifest_work, manifest_after) < 0) {
+                request_fail(req, HL_ERROR_INTERNAL, "could not queue the work");
+                uv_close((uv_handle_t *) &c->timer, timer_closed);
+        }
+}
