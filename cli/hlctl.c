@@ -39,7 +39,9 @@ enum {
         OPT_NO_WAIT = 1 << 14,
         OPT_TO = 1 << 15,
         OPT_AS = 1 << 16,
-        OPT_LAST = OPT_AS,
+        OPT_ALL = 1 << 17,
+        OPT_DRY_RUN = 1 << 18,
+        OPT_LAST = OPT_DRY_RUN,
 };
 
 static const struct output *output = &output_table;
@@ -537,6 +539,88 @@ static int verb_restore(int argc, char **argv) {
         return wait_for_health(restored);
 }
 
+/* Each step of an update as it ends; the outcome. */
+static int update_reply(json_t *parameters, const void *userdata) {
+        const char *name = userdata;
+        json_t *st = reply_object(parameters, "step"), *plan = reply_array(parameters, "plan"), *v;
+        const char *result = reply_string(parameters, "result");
+        size_t i;
+
+        if (arg_json) {
+                if (st)
+                        return 0;
+                output->snapshots(parameters); /* JSON: the reply as it is */
+                return result && strcmp(result, "rolled-back") == 0 ? HLCTL_EXIT_FAILED : 0;
+        }
+        if (st) {
+                int64_t ms = 0;
+                const char *detail = reply_string(st, "detail");
+
+                reply_int(st, "duration_ms", &ms);
+                printf("%s: %-22s %-7s %6.1f s%s%s\n", name, reply_string(st, "step") ?: "-", reply_string(st, "result") ?: "-",
+                       (double) ms / 1000, detail ? "  " : "", detail ? detail : "");
+                fflush(stdout);
+                return 0;
+        }
+        json_array_foreach(plan, i, v)
+                printf("%s: %zu. %s\n", name, i + 1, json_string_value(v));
+        if (result && strcmp(result, "kept") == 0)
+                printf("%s: updated, and healthy (snapshot %s kept)\n", name, reply_string(parameters, "snapshot") ?: "-");
+        else if (result && strcmp(result, "rolled-back") == 0) {
+                printf("%s: rolled back to %s: %s\n", name, reply_string(parameters, "snapshot") ?: "-",
+                       reply_string(parameters, "error") ?: "the update failed");
+                return HLCTL_EXIT_FAILED;
+        }
+        return 0;
+}
+
+static int update_one(const char *name) {
+        _cleanup_(json_decrefp) json_t *parameters = json_pack("{s:s, s:b}", "name", name, "dry_run",
+                                                               (arg_options & OPT_DRY_RUN) != 0);
+        const struct call_handler handler = { .on_reply = update_reply, .userdata = name };
+
+        if (!parameters) {
+                log_error("invalid service name: %s", name);
+                return HLCTL_EXIT_USAGE;
+        }
+        return call_method(arg_socket, HL_INTERFACE ".Update", parameters, true, &handler);
+}
+
+/* The services with an [Update], in hld's order (Requires= first), for update --all. */
+static int names_reply(json_t *parameters, const void *userdata) {
+        char ***names = (char ***) userdata;
+        json_t *services = reply_array(parameters, "services"), *s;
+        size_t i;
+
+        json_array_foreach(services, i, s)
+                if (json_is_true(json_object_get(s, "update")) && hl_strv_push(names, reply_string(s, "name") ?: "") < 0)
+                        return -ENOMEM;
+        return 0;
+}
+
+static int verb_update(int argc, char **argv) {
+        _cleanup_(hl_strv_freep) char **names = NULL;
+        const struct call_handler handler = { .on_reply = names_reply, .userdata = &names };
+        int r;
+
+        if ((argc > 1) == ((arg_options & OPT_ALL) != 0)) {
+                log_error("update needs a service's name, or --all");
+                return HLCTL_EXIT_USAGE;
+        }
+        if (argc > 1)
+                return update_one(argv[1]);
+        r = call_method(arg_socket, HL_INTERFACE ".List", NULL, false, &handler);
+        if (r != HLCTL_EXIT_OK)
+                return r;
+        /* In Requires= order; the first that is rolled back or fails ends it. */
+        for (char **n = names; n && *n; n++) {
+                r = update_one(*n);
+                if (r != HLCTL_EXIT_OK)
+                        return r;
+        }
+        return HLCTL_EXIT_OK;
+}
+
 static int verb_reconcile(int argc, char **argv) {
         return call(HL_INTERFACE ".Reconcile", NULL, output->reconcile);
 }
@@ -728,6 +812,9 @@ static void help(void) {
                "  restore FILE [--as NAME] [--force] [--no-wait]\n"
                "                                Make a service again from an archive, and wait\n"
                "                                for its health verdict\n"
+               "  update NAME|--all [--dry-run] Run a service's [Update] as a transaction: snapshot,\n"
+               "                                Exec= lines, restart, health; rolled back by itself\n"
+               "                                when a step fails or health does not come\n"
                "  reconcile                     Reconcile every service now\n"
                "  why NAME                      Explain why a service is as it is\n"
                "  history [NAME] [--since DUR] [--limit N] [--action A] [--failed]\n"
@@ -755,6 +842,9 @@ static void help(void) {
                "      --to DIR        backup, backups: the backup directory (default: hld's\n"
                "                      state directory's backups/)\n"
                "      --as NAME       restore: under this name\n"
+               "      --all           update: every service with an [Update], in Requires= order,\n"
+               "                      up to the first that is rolled back\n"
+               "      --dry-run       update: print the steps, do nothing\n"
                "      --since DUR     history, health --history: only the last DUR (30m, 2h, 7d)\n"
                "      --limit N       history: at most N events\n"
                "      --service NAME  history, events: only this service (as NAME)\n"
@@ -793,6 +883,7 @@ static const struct verb verbs[] = {
         { "backup", 1, 1, OPT_TO, verb_backup },
         { "backups", 1, 1, OPT_TO, verb_backups },
         { "restore", 1, 1, OPT_AS | OPT_FORCE | OPT_NO_WAIT, verb_restore },
+        { "update", 0, 1, OPT_ALL | OPT_DRY_RUN, verb_update },
         { "reconcile", 0, 0, 0, verb_reconcile },
         { "why", 1, 1, 0, verb_why },
         { "history", 0, 1, OPT_SINCE | OPT_LIMIT | OPT_SERVICE | OPT_ACTION | OPT_FAILED, verb_history },
@@ -822,6 +913,8 @@ static const struct option options[] = {
         { "no-wait", no_argument, NULL, 'W' },
         { "to", required_argument, NULL, 'O' },
         { "as", required_argument, NULL, 'a' },
+        { "all", no_argument, NULL, 'L' },
+        { "dry-run", no_argument, NULL, 'n' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         {},
@@ -861,6 +954,10 @@ static const char *option_name(unsigned option) {
                 return "--to";
         case OPT_AS:
                 return "--as";
+        case OPT_ALL:
+                return "--all";
+        case OPT_DRY_RUN:
+                return "--dry-run";
         default:
                 return "--limit";
         }
@@ -973,6 +1070,12 @@ static int parse_argv(int argc, char **argv) {
                 case 'a':
                         arg_as = optarg;
                         arg_options |= OPT_AS;
+                        break;
+                case 'L':
+                        arg_options |= OPT_ALL;
+                        break;
+                case 'n':
+                        arg_options |= OPT_DRY_RUN;
                         break;
                 case 'h':
                         help();

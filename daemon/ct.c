@@ -437,9 +437,10 @@ static void check_damage(struct lxc_container *c, const char *lxcpath, const cha
                          lxcpath, name, !*rootfs ? "lxc.rootfs.path" : "lxc.uts.name", name);
 }
 
-/* The snapshot an unfinished rollback puts back, in buf ("" when none is under way). */
-static void rolling_back(const char *lxcpath, const char *name, char *buf, size_t size) {
-        _cleanup_free_ char *path = ct_path_in(lxcpath, name, CT_FILE_ROLLING_BACK);
+/* The snapshot an unfinished rollback puts back, or an unjudged update took (file), in buf
+ * ("" when there is none). */
+static void rolling_back(const char *lxcpath, const char *name, const char *file, char *buf, size_t size) {
+        _cleanup_free_ char *path = ct_path_in(lxcpath, name, file);
         _cleanup_free_ char *snap = path ? ct_read_small_file(path) : NULL;
 
         buf[0] = 0;
@@ -478,7 +479,8 @@ static int do_observe(const char *lxcpath, const char *name, const struct ct_set
                 return 0;
         }
         o.half_created = lstat(marker, &st) == 0;
-        rolling_back(lxcpath, name, o.rolling_back, sizeof(o.rolling_back));
+        rolling_back(lxcpath, name, CT_FILE_ROLLING_BACK, o.rolling_back, sizeof(o.rolling_back));
+        rolling_back(lxcpath, name, CT_FILE_UPDATING, o.updating, sizeof(o.updating));
         c = lxc_container_new(name, lxcpath);
         if (!c)
                 return -ENOMEM;
@@ -1377,6 +1379,40 @@ static void record_detail(json_t *record) {
                 free(text);
 }
 
+/* Runs each command in the running container, one after the other, until one fails; each
+ * step's status, time and output's tails go to record's steps. what names the key in the
+ * error ("Provision step 2 (...) failed with status 100: E: ..."). */
+static int run_steps(struct lxc_container *c, const char *name, char *const *commands, const char *what, json_t *record,
+                     char **ret_error) {
+        int r = 0;
+
+        for (size_t i = 0; r >= 0 && commands && commands[i]; i++) {
+                struct tail out = {}, err = {};
+                _cleanup_free_ char *error = NULL, *out_text = NULL, *err_text = NULL;
+                int64_t started = monotonic_ms();
+                int status = attach_capture(c, commands[i], 0, &out, &err, &error);
+                int code = status < 0 ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+
+                out_text = tail_text(&out);
+                err_text = tail_text(&err);
+                json_array_append_new(json_object_get(record, "steps"),
+                                      json_pack("{s:I, s:s, s:i, s:I, s:s, s:s}", "step", (json_int_t) i + 1, "command",
+                                                commands[i], "status", code, "duration_ms",
+                                                (json_int_t) (monotonic_ms() - started), "stdout", out_text ?: "",
+                                                "stderr", err_text ?: ""));
+                if (status < 0)
+                        r = hl_fail(ret_error, -EIO, "%s step %zu could not be run in %s: %s", what, i + 1, name,
+                                    error ? error : strerror(-status));
+                else if (code != 0) {
+                        char line[512];
+                        tail_last_line(err.len ? &err : &out, line, sizeof(line));
+                        r = hl_fail(ret_error, -EIO, "%s step %zu (%s) failed with status %d%s%s", what, i + 1, commands[i],
+                                    code, *line ? ": " : "", line);
+                }
+        }
+        return r;
+}
+
 static int provision(const char *lxcpath, const struct hl_def *def, bool leave_running, char **ret_error) {
         _cleanup_container_ struct lxc_container *c = lxc_container_new(def->name, lxcpath);
         json_t *record = json_pack("{s:[]}", "steps");
@@ -1389,30 +1425,8 @@ static int provision(const char *lxcpath, const struct hl_def *def, bool leave_r
         r = do_start(lxcpath, def->name, ret_error);
         if (r >= 0)
                 r = wait_for_boot(c, def, record, ret_error);
-        for (size_t i = 0; r >= 0 && def->provision[i]; i++) {
-                struct tail out = {}, err = {};
-                _cleanup_free_ char *error = NULL, *out_text = NULL, *err_text = NULL;
-                int64_t started = monotonic_ms();
-                int status = attach_capture(c, def->provision[i], 0, &out, &err, &error);
-                int code = status < 0 ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-
-                out_text = tail_text(&out);
-                err_text = tail_text(&err);
-                json_array_append_new(json_object_get(record, "steps"),
-                                      json_pack("{s:I, s:s, s:i, s:I, s:s, s:s}", "step", (json_int_t) i + 1, "command",
-                                                def->provision[i], "status", code, "duration_ms",
-                                                (json_int_t) (monotonic_ms() - started), "stdout", out_text ?: "",
-                                                "stderr", err_text ?: ""));
-                if (status < 0)
-                        r = hl_fail(ret_error, -EIO, "Provision step %zu could not be run in %s: %s", i + 1, def->name,
-                                 error ? error : strerror(-status));
-                else if (code != 0) {
-                        char line[512];
-                        tail_last_line(err.len ? &err : &out, line, sizeof(line));
-                        r = hl_fail(ret_error, -EIO, "Provision step %zu (%s) failed with status %d%s%s", i + 1,
-                                 def->provision[i], code, *line ? ": " : "", line);
-                }
-        }
+        if (r >= 0)
+                r = run_steps(c, def->name, def->provision, "Provision", record, ret_error);
         record_detail(record);
         json_decref(record);
         if (r < 0)
@@ -1703,6 +1717,47 @@ static int start_helper(void *data, char **ret_error) {
 static int destroy_helper(void *data, char **ret_error) {
         struct call *c = data;
         return do_destroy(c->lxcpath, c->name, ret_error);
+}
+
+struct exec_call {
+        const char *lxcpath;
+        const char *name;
+        char *const *commands;
+        const char *what;
+        const char *marker_dir, *marker_file, *marker_text;
+};
+
+static int exec_helper(void *data, char **ret_error) {
+        struct exec_call *a = data;
+        _cleanup_container_ struct lxc_container *c = lxc_container_new(a->name, a->lxcpath);
+        json_t *record = json_pack("{s:[]}", "steps");
+        int r = 0;
+
+        if (!c || !record) {
+                json_decref(record);
+                return -ENOMEM;
+        }
+        if (!c->is_running(c))
+                r = hl_fail(ret_error, -ESRCH, "%s is not running", a->name);
+        if (r >= 0 && a->marker_file) {
+                r = ct_write_file(a->marker_dir, a->marker_file, a->marker_text);
+                if (r < 0)
+                        hl_fail(ret_error, r, "cannot record the update of %s: %s", a->name, strerror(-r));
+        }
+        if (r >= 0)
+                r = run_steps(c, a->name, a->commands, a->what, record, ret_error);
+        record_detail(record);
+        json_decref(record);
+        return r;
+}
+
+int ct_exec_steps(const char *lxcpath, const char *name, char *const *commands, const char *what, const char *marker_dir,
+                  const char *marker_file, const char *marker_text, char **ret_detail, char **ret_error) {
+        return ct_run_helper(name, exec_helper,
+                             &(struct exec_call) { .lxcpath = lxcpath, .name = name, .commands = commands, .what = what,
+                                                   .marker_dir = marker_dir, .marker_file = marker_file,
+                                                   .marker_text = marker_text },
+                             ret_detail, ret_error);
 }
 
 static int create_helper(void *data, char **ret_error) {

@@ -38,6 +38,9 @@ struct ct_observed {
         /* A rollback to this snapshot was begun and not finished ("" = none): the
          * container's own files may be gone, and the rollback is to be done again. */
         char rolling_back[HL_SNAPSHOT_NAME_MAX + 1];
+        /* An update (hlctl update) took this snapshot and has not been judged ("" = none):
+         * when no update of the service is under way, it is to be rolled back to it. */
+        char updating[HL_SNAPSHOT_NAME_MAX + 1];
 };
 
 void ct_observed_done(struct ct_observed *o);
@@ -56,6 +59,12 @@ int ct_observe(const char *lxcpath, const char *name, const struct ct_settings *
  * again costs seconds. A marker file in its directory says "half made" until the end. */
 int ct_create(const char *lxcpath, const struct hl_def *def, const struct ct_settings *settings, bool leave_running,
               char **ret_detail, char **ret_error);
+/* Runs commands in the running container one after the other (in a helper, as Provision=
+ * runs), until one fails; ret_detail gets {"steps": [...]} as ct_create's. With marker_file,
+ * that file is first written in marker_dir with marker_text (an update's record). what names
+ * them in errors ("Update step 1 (...) failed with status 1: ..."). */
+int ct_exec_steps(const char *lxcpath, const char *name, char *const *commands, const char *what, const char *marker_dir,
+                  const char *marker_file, const char *marker_text, char **ret_detail, char **ret_error);
 /* Writes settings to the config; with live, also to the running container's cgroup. */
 int ct_configure(const char *lxcpath, const char *name, const struct ct_settings *settings, bool live,
                  char **ret_error);
@@ -107,6 +116,8 @@ int ct_attach(const char *lxcpath, const char *name, char *const *argv, uint64_t
 #define CT_FILE_ROLLING_BACK "snaps/hl-rolling-back"
 /* The prefix of the snapshot a backup archives (methods-backup.c), removed after it. */
 #define CT_BACKUP_SNAPSHOT "hl-backup-"
+/* In the container's snaps/: the snapshot of an update not yet judged healthy. */
+#define CT_FILE_UPDATING "snaps/hl-updating"
 /* In a snapshot's directory while it is being made. */
 #define CT_FILE_PARTIAL "hl-partial"
 

@@ -170,12 +170,22 @@ static void action_work(uv_work_t *req) {
                 break;
         case HL_VERB_ROLLBACK: {
                 /* The one a kill interrupted, or the one asked for. */
-                const char *snap = w->item->observed.rolling_back[0] ? w->item->observed.rolling_back : w->item->snapshot;
+                const char *snap = w->item->observed.rolling_back[0] ? w->item->observed.rolling_back
+                                   : w->item->snapshot                 ? w->item->snapshot
+                                                                       : "";
 
                 if (w->item->observed.state != HL_CT_STOPPED && w->item->observed.state != HL_CT_MISSING)
                         w->r = ct_stop(w->lxcpath, name, w->stop_timeout_s, &w->error);
+                if (!*snap) /* an interrupted update's */
+                        snap = w->item->observed.updating;
                 if (w->r >= 0)
                         w->r = snapshot_rollback(w->lxcpath, name, snap, &w->error);
+                /* An update rolled back is judged. */
+                if (w->r >= 0 && strcmp(w->item->observed.updating, snap) == 0) {
+                        _cleanup_free_ char *marker = hl_strdup_printf("%s/%s/" CT_FILE_UPDATING, w->lxcpath, name);
+                        if (marker)
+                                (void) unlink(marker);
+                }
                 /* The snapshot's config, then what the definition wants of it. */
                 if (w->r >= 0)
                         w->r = ct_configure(w->lxcpath, name, &d->settings, false, &w->error);
@@ -186,6 +196,15 @@ static void action_work(uv_work_t *req) {
         case HL_VERB_DELETE_SNAPSHOT:
                 w->r = snapshot_delete(w->lxcpath, name, w->item->snapshot, &w->error);
                 break;
+        case HL_VERB_EXEC: {
+                /* An update's lines, recorded first as unjudged (its snapshot's name). */
+                _cleanup_free_ char *snaps = hl_strdup_printf("%s/%s/snaps", w->lxcpath, name);
+
+                w->r = snaps ? ct_exec_steps(w->lxcpath, name, d->def->update.exec, "Update", snaps,
+                                             strrchr(CT_FILE_UPDATING, '/') + 1, w->item->snapshot, &w->detail, &w->error)
+                             : -ENOMEM;
+                break;
+        }
         case HL_VERB_RECREATE:
         case HL_VERB_HOLD:
         case HL_VERB_OBSERVE:

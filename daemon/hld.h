@@ -55,6 +55,7 @@ struct service {
         bool observed_valid;
         bool busy;
         bool backing_up; /* a Backup's archive is being written (methods-backup.c) */
+        bool updating;   /* an Update is under way (methods-update.c) */
         /* A destroy was asked for (and recorded) and has not finished: every run, also
          * the first after a kill, destroys it. */
         bool destroying;

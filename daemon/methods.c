@@ -75,6 +75,8 @@ json_t *methods_service_json(struct manager *m, const struct service *s) {
                 }
         }
         json_object_set_new(j, "health", json_string(health_status_to_string(health_status(s))));
+        if (s->desired->def->update.exec)
+                json_object_set_new(j, "update", json_true());
         for (char **r = d->requires; r && *r; r++) {
                 struct service *dep = manager_find(m, *r);
                 /* Running on something that is not well: degraded, whatever its own checks say. */
@@ -439,6 +441,7 @@ static const struct method methods[] = {
         { HL_INTERFACE ".Backups", methods_backups, false, true },
         { HL_INTERFACE ".Backup", methods_backup, true, false },
         { HL_INTERFACE ".Restore", methods_restore, true, false },
+        { HL_INTERFACE ".Update", methods_update, true, false },
 };
 
 const struct method *methods_table(size_t *ret_n) {

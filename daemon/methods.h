@@ -34,6 +34,9 @@ void methods_backup(struct manager *m, struct request *req, json_t *parameters);
 void methods_backups(struct manager *m, struct request *req, json_t *parameters);
 void methods_restore(struct manager *m, struct request *req, json_t *parameters);
 
+/* methods-update.c */
+void methods_update(struct manager *m, struct request *req, json_t *parameters);
+
 /* methods-snapshot.c */
 void methods_snapshot(struct manager *m, struct request *req, json_t *parameters);
 void methods_snapshots(struct manager *m, struct request *req, json_t *parameters);

@@ -212,6 +212,10 @@ static int plan_item_actions(struct item *it, int64_t now) {
         if (o->rolling_back[0])
                 return add_action(it, HL_VERB_ROLLBACK, NULL, "a rollback to %s was interrupted: finishing it",
                                   o->rolling_back);
+        /* An update a kill (or a crash of hld) interrupted before it was judged. */
+        if (o->updating[0] && !it->updating && !it->snapshot)
+                return add_action(it, HL_VERB_ROLLBACK, NULL, "an update was interrupted before it was judged: rolling back to %s",
+                                  o->updating);
         if (it->snapshot && it->snapshot_verb == HL_VERB_ROLLBACK)
                 return add_action(it, HL_VERB_ROLLBACK, NULL, "rollback to %s requested%s", it->snapshot,
                                   running ? " (stopped first)" : "");
@@ -229,6 +233,10 @@ static int plan_item_actions(struct item *it, int64_t now) {
                 return add_action(it, HL_VERB_DELETE_SNAPSHOT, NULL, "deleting snapshot %s requested", it->snapshot);
         if (o->damaged[0])
                 return add_action(it, HL_VERB_HOLD, NULL, "damaged: %s", o->damaged);
+        if (it->snapshot && it->snapshot_verb == HL_VERB_EXEC)
+                return add_action(it, HL_VERB_EXEC, NULL, "update: %zu Exec= line%s (snapshot %s)",
+                                  hl_strv_length(it->desired->def->update.exec),
+                                  hl_strv_length(it->desired->def->update.exec) == 1 ? "" : "s", it->snapshot);
         if (it->snapshot)
                 return add_action(it, HL_VERB_SNAPSHOT, NULL, "snapshot %s requested%s", it->snapshot,
                                   running ? " (frozen for the copy)" : "");

@@ -47,6 +47,7 @@ struct item {
         const char *snapshot;
         enum hl_verb snapshot_verb;
         const char *comment;
+        bool updating; /* an update of the service is under way (methods-update.c) */
         bool automatic;       /* hld acts on its own (timer, exit, start-up), not for a person */
         bool unhealthy;       /* its checks failed Retries= rounds in a row */
         int64_t next_restart; /* back-off: no automatic start before this (Unix ms) */

@@ -181,6 +181,7 @@ int runs_collect(struct run *run) {
                 it->destroy = hl_strv_contains(run->prune, it->name) || (target && run->request.kind == JOB_DESTROY) ||
                               (s && s->destroying && !applied);
                 it->restart = target && run->request.kind == JOB_RESTART;
+                it->updating = s && s->updating;
                 if (target && run->request.kind == JOB_SNAPSHOT) {
                         it->snapshot = run->snapshot;
                         it->snapshot_verb = run->request.snapshot_verb;

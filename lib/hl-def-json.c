@@ -90,6 +90,11 @@ json_t *hl_def_to_json(const struct hl_def *d) {
                 json_object_set_new(container, "nameservers", strv_to_json(d->nameservers, false));
         if (container && d->search)
                 json_object_set_new(container, "search_domains", strv_to_json(d->search, false));
+        if (j && d->update.exec)
+                json_object_set_new(j, "update",
+                                    json_pack("{s:o, s:b, s:I}", "exec", strv_to_json(d->update.exec, false), "restart",
+                                              d->update.restart, "health_timeout_ms",
+                                              (json_int_t) d->update.health_timeout_ms));
         if (container && d->boot_timeout_ms != 3 * 60 * 1000)
                 json_object_set_new(container, "boot_timeout_ms", json_integer((json_int_t) d->boot_timeout_ms));
         return j;

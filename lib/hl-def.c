@@ -17,6 +17,7 @@ enum section {
         SECTION_CONTAINER,
         SECTION_RESTART,
         SECTION_HEALTH,
+        SECTION_UPDATE,
 };
 
 static const char *const section_names[] = {
@@ -25,6 +26,7 @@ static const char *const section_names[] = {
         [SECTION_CONTAINER] = "Container",
         [SECTION_RESTART] = "Restart",
         [SECTION_HEALTH] = "Health",
+        [SECTION_UPDATE] = "Update",
 };
 
 struct parser {
@@ -559,6 +561,24 @@ static int parse_boot_timeout(struct parser *p, const char *value) {
         return parse_duration_key(p, value, &p->def->boot_timeout_ms, 3 * 60 * 1000, DAY_MS);
 }
 
+static int parse_update_exec(struct parser *p, const char *value) {
+        return push_list(&p->def->update.exec, value);
+}
+
+static int parse_update_restart(struct parser *p, const char *value) {
+        if (!*value) {
+                p->def->update.restart = false;
+                return 0;
+        }
+        if (hl_parse_bool(value, &p->def->update.restart) < 0)
+                return fail(p, "\"%s\" is not a boolean: use yes or no", value);
+        return 0;
+}
+
+static int parse_update_health_timeout(struct parser *p, const char *value) {
+        return parse_duration_key(p, value, &p->def->update.health_timeout_ms, 2 * 60 * 1000, DAY_MS);
+}
+
 static int parse_check(struct parser *p, const char *value) {
         struct hl_health *h = &p->def->health;
         struct hl_check c, *checks;
@@ -652,6 +672,9 @@ static const struct {
         { SECTION_HEALTH, "Timeout", parse_timeout },
         { SECTION_HEALTH, "Retries", parse_retries },
         { SECTION_HEALTH, "StartPeriod", parse_start_period },
+        { SECTION_UPDATE, "Exec", parse_update_exec },
+        { SECTION_UPDATE, "Restart", parse_update_restart },
+        { SECTION_UPDATE, "HealthTimeout", parse_update_health_timeout },
 };
 
 static int on_line(void *userdata, const struct hl_ini_line *l, struct hl_errors *errors) {
@@ -660,14 +683,15 @@ static int on_line(void *userdata, const struct hl_ini_line *l, struct hl_errors
         p->line = l->line;
         p->key = l->key ? l->key : "";
         if (!l->key) {
-                for (enum section i = SECTION_SERVICE; i <= SECTION_HEALTH; i++)
+                for (enum section i = SECTION_SERVICE; i <= SECTION_UPDATE; i++)
                         if (strcmp(l->section, section_names[i]) == 0) {
                                 p->section = (int) i;
                                 return 0;
                         }
                 /* Its keys are not reported one by one: the header is the mistake. */
                 p->section = -1;
-                fail(p, "unknown section [%s]: use [Service], [Container], [Health] or [Restart]", l->section);
+                fail(p, "unknown section [%s]: use [Service], [Container], [Health], [Restart] or [Update]",
+                     l->section);
                 return 0;
         }
         if (p->section < 0) {
@@ -729,6 +753,7 @@ int hl_def_parse_all(const char *name, const char *file, const char *text, size_
                 .start_limit_burst = 5,
         };
         def->boot_timeout_ms = 3 * 60 * 1000;
+        def->update.health_timeout_ms = 2 * 60 * 1000;
         def->health = (struct hl_health) {
                 .interval_ms = 30 * 1000,
                 .timeout_ms = 5 * 1000,
@@ -780,6 +805,7 @@ struct hl_def *hl_def_free(struct hl_def *d) {
                 network_done(&d->networks[i]);
         free(d->networks);
         hl_strv_free(d->provision);
+        hl_strv_free(d->update.exec);
         hl_strv_free(d->environment);
         hl_strv_free(d->nameservers);
         hl_strv_free(d->search);

@@ -69,6 +69,15 @@ struct hl_health {
         uint64_t start_period_ms;
 };
 
+/* [Update]: what hlctl update runs inside the container (Exec=, like Provision=), whether
+ * it restarts the container after, and how long the checks then have to pass before the
+ * update is rolled back. */
+struct hl_update {
+        char **exec; /* strv, NULL: the service has no update */
+        bool restart;
+        uint64_t health_timeout_ms;
+};
+
 struct hl_def {
         char *name;
         char *description;
@@ -92,6 +101,7 @@ struct hl_def {
         char **nameservers; /* strv of IP addresses for the container's resolv.conf */
         char **search;      /* strv of search domains */
         uint64_t boot_timeout_ms; /* how long the first boot may take before Provision= */
+        struct hl_update update;
 
         struct hl_restart restart;
         struct hl_health health;

@@ -22,6 +22,7 @@ enum hl_verb {
         HL_VERB_SNAPSHOT, /* a snapshot taken of the container */
         HL_VERB_ROLLBACK, /* the container put back as a snapshot holds it */
         HL_VERB_DELETE_SNAPSHOT,
+        HL_VERB_EXEC,     /* an update's Exec= lines run in the container */
         _HL_VERB_MAX,
 };
 

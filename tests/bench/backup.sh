@@ -20,7 +20,7 @@ root=$lxcpath/$name/rootfs
 mkdir -p "$root/srv/data"
 head -c $((110 << 20)) /dev/urandom >"$root/srv/data/random"
 head -c $((110 << 20)) /dev/zero >"$root/srv/data/zeros"
-for i in $(seq 1 40); do base64 -w 76 "$root/srv/data/random" | head -c $((2750 << 10)); done >"$root/srv/data/text"
+head -c $((80 << 20)) /dev/urandom | base64 -w 76 >"$root/srv/data/text"
 mkdir -p "$tmp/out"
 "$PYTHON" - "$tmp" "$lxcpath" "$HLCTL" "$name" "$RUNS" <<'PYEOF'
 import json, os, shutil, statistics, subprocess, sys, time

@@ -18,7 +18,7 @@ import sys
 LAYERS = [
     ("main", ["main"]),
     ("control", ["control"]),
-    ("methods", ["methods", "methods-apply", "methods-info", "methods-snapshot", "methods-backup", "request"]),
+    ("methods", ["methods", "methods-apply", "methods-info", "methods-snapshot", "methods-backup", "methods-update", "request"]),
     ("engine", ["reconcile", "execute", "runs", "plan", "health", "probe", "watch", "events", "manager", "service",
                 "desired"]),
     ("adapters", ["ct", "snapshot", "backup", "guest", "inroot", "netinfo", "settings", "rootfs", "store", "config", "log", "work"]),
@@ -31,13 +31,14 @@ ENGINE_ORDER = ["reconcile", "execute", "runs", "plan", "health", "probe", "watc
 # private header of a group of files.
 HEADER_MODULE = {"hld": "desired", "run": "runs", "job": "runs", "methods": "methods"}
 # Exported functions carry the module's prefix: the file's name (ct.c: ct_), but for the
-# methods, whose module spans five files.
+# methods, whose module spans six files.
 PREFIXES = {
     "main": ["main"],
     "methods-apply": ["methods_"],
     "methods-info": ["methods_"],
     "methods-snapshot": ["methods_"],
     "methods-backup": ["methods_"],
+    "methods-update": ["methods_"],
 }
 
 

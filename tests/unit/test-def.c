@@ -83,7 +83,7 @@ TEST(errors_name_file_line_key) {
         ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nMemory=12X\n",
                            "t.conf:3: Memory: \"12X\" is not a size (bytes, or a number with K, M, G or T)");
         ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nMemory=1M\n", "t.conf:3: Memory: \"1M\" is below the minimum of 16M");
-        ASSERT_PARSE_ERROR("[Containers]\n", "t.conf:1: unknown section [Containers]: use [Service], [Container], [Health] or [Restart]");
+        ASSERT_PARSE_ERROR("[Containers]\n", "t.conf:1: unknown section [Containers]: use [Service], [Container], [Health], [Restart] or [Update]");
         ASSERT_PARSE_ERROR("Template=busybox\n", "t.conf:1: Template: key outside of a section");
         ASSERT_PARSE_ERROR("[Service]\nTemplate=busybox\n", "t.conf:2: Template: unknown key in [Service]: it belongs in [Container]");
         ASSERT_PARSE_ERROR("[Service]\nDescription=x\n", "t.conf: Template: [Container] needs a Template=");
@@ -467,7 +467,7 @@ TEST(every_error_of_a_file) {
         ASSERT_STR_EQ(errors.items[2].key, "Cores");
         /* A section that is not one is one error, not one per key in it. */
         ASSERT_STR_EQ(hl_def_error_format(&errors.items[3], buf, sizeof(buf)),
-                      "t.conf:7: unknown section [Helth]: use [Service], [Container], [Health] or [Restart]");
+                      "t.conf:7: unknown section [Helth]: use [Service], [Container], [Health], [Restart] or [Update]");
         hl_errors_done(&errors);
 
         /* And the checks of the whole file come after the lines'. */
@@ -477,4 +477,31 @@ TEST(every_error_of_a_file) {
         ASSERT_STR_EQ(errors.items[0].key, "Memory");
         ASSERT_STR_EQ(hl_def_error_format(&errors.items[1], buf, sizeof(buf)), "t.conf: Template: [Container] needs a Template=");
         hl_errors_done(&errors);
+}
+
+TEST(update_section) {
+        const char *text = NET("[Update]\nExec=apt-get update\nExec=apt-get -y upgrade\nRestart=yes\nHealthTimeout=90s\n");
+        const char *none = NET("");
+        _cleanup_(hl_def_freep) struct hl_def *d = NULL, *n = NULL;
+        _cleanup_free_ char *with = NULL, *without = NULL;
+        char h1[65], h2[65];
+
+        ASSERT_INT_EQ(hl_def_parse("n", "t.conf", text, strlen(text), &d, NULL), 0);
+        ASSERT_INT_EQ(hl_strv_length(d->update.exec), 2);
+        ASSERT_STR_EQ(d->update.exec[1], "apt-get -y upgrade");
+        ASSERT_TRUE(d->update.restart);
+        ASSERT_INT_EQ(d->update.health_timeout_ms, 90000);
+        ASSERT_INT_EQ(hl_def_parse("n", "t.conf", none, strlen(none), &n, NULL), 0);
+        ASSERT_TRUE(n->update.exec == NULL && !n->update.restart && n->update.health_timeout_ms == 120000);
+        /* A definition without [Update] keeps the hash it had before the section existed. */
+        with = hl_def_canonical(d);
+        without = hl_def_canonical(n);
+        ASSERT_TRUE(with && strstr(with, "\"update\"") && without && !strstr(without, "update"));
+        ASSERT_INT_EQ(hl_def_hash(d, h1), 0);
+        ASSERT_INT_EQ(hl_def_hash(n, h2), 0);
+        ASSERT_TRUE(strcmp(h1, h2) != 0);
+        ASSERT_PARSE_ERROR(NET("[Update]\nRestart=maybe\n"), "t.conf:4: Restart: \"maybe\" is not a boolean: use yes or no");
+        ASSERT_PARSE_ERROR(NET("[Update]\nHealthTimeout=2d\n"),
+                           "t.conf:4: HealthTimeout: \"2d\" is not a duration such as 500ms, 10s, 5m or 1h (at most a day)");
+        ASSERT_PARSE_ERROR(NET("[Update]\nCheck=tcp 1\n"), "t.conf:4: Check: unknown key in [Update]: it belongs in [Health]");
 }
