@@ -675,7 +675,7 @@ static int table_version(json_t *reply) {
 }
 
 static int table_snapshots(json_t *reply) {
-        _cleanup_(table_freep) struct table *t = table_new(3);
+        _cleanup_(table_freep) struct table *t = table_new(4);
         json_t *snapshots = reply_array(reply, "snapshots"), *s;
         size_t i;
         int r;
@@ -686,14 +686,15 @@ static int table_snapshots(json_t *reply) {
                 printf("No snapshots.\n");
                 return 0;
         }
-        r = table_add(t, "NAME", "CREATED", "COMMENT");
+        r = table_add(t, "NAME", "CREATED", "KEPT BY", "COMMENT");
         json_array_foreach(snapshots, i, s) {
                 char created[64];
-                const char *comment = reply_string(s, "comment");
+                const char *comment = reply_string(s, "comment"), *retention = reply_string(s, "retention");
 
                 if (r >= 0)
                         r = table_add(t, reply_string(s, "name") ?: "-",
-                                      reply_format_time(s, "created", created, sizeof(created)), comment ? comment : "");
+                                      reply_format_time(s, "created", created, sizeof(created)),
+                                      retention ? retention : "-", comment ? comment : "");
         }
         return r < 0 ? r : table_print(t, stdout, NULL);
 }

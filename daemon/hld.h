@@ -56,6 +56,11 @@ struct service {
         bool busy;
         bool backing_up; /* a Backup's archive is being written (methods-backup.c) */
         bool updating;   /* an Update is under way (methods-update.c) */
+        /* [Snapshot] Schedule= (schedule.c): the next time (Unix s; 0 not worked out, -1
+         * never), for which revision, and whether the last one is still being taken. */
+        int64_t snapshot_due;
+        const struct desired *snapshot_due_for;
+        bool snapshot_due_busy;
         /* A destroy was asked for (and recorded) and has not finished: every run, also
          * the first after a kill, destroys it. */
         bool destroying;

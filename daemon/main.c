@@ -18,6 +18,7 @@
 #include "log.h"
 #include "methods.h"
 #include "reconcile.h"
+#include "schedule.h"
 #include "watch.h"
 #include "store.h"
 
@@ -366,6 +367,7 @@ static void on_signal(uv_signal_t *sig, int signum) {
         uv_close((uv_handle_t *) &d->watchdog_timer, NULL);
         uv_close((uv_handle_t *) &d->expire_timer, NULL);
         uv_close((uv_handle_t *) &d->address_timer, NULL);
+        schedule_stop();
         /* Work already in the thread pool finishes; nothing new starts. */
         reconcile_drain(m);
 }
@@ -466,6 +468,9 @@ static int run(struct daemon *d) {
         snprintf(pool, sizeof(pool), "%u", m->config.jobs + 4);
         setenv("UV_THREADPOOL_SIZE", pool, 1);
         r = reconcile_init(m);
+        if (r < 0)
+                return r;
+        r = schedule_start(m);
         if (r < 0)
                 return r;
         r = listen_all(d);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "methods.h"
+#include "schedule.h"
 #include "snapshot.h"
 #include "work.h"
 
@@ -50,8 +51,11 @@ static void list_work(uv_work_t *work) {
                 w->r = snapshot_next_name(w->lxcpath, w->name, w->next);
 }
 
-static json_t *list_json(const struct snapshot_list *l) {
+/* With the service's Keep=, each scheduled snapshot says which rule keeps it. */
+static json_t *list_json(const struct snapshot_list *l, const struct hl_def *def) {
+        _cleanup_free_ int *rules = calloc(l->n + 1, sizeof(int));
         json_t *a = json_array();
+        bool marked = rules && def->snapshots.keep_text && schedule_prune_marks(&def->snapshots.keep, l, rules) >= 0;
 
         for (size_t i = 0; a && i < l->n; i++) {
                 json_t *j = json_pack("{s:s, s:I}", "name", l->items[i].name, "created", (json_int_t) l->items[i].created);
@@ -60,6 +64,11 @@ static json_t *list_json(const struct snapshot_list *l) {
                 /* A comment that is not UTF-8 (written by hand) is left out, not an error. */
                 if (j && comment)
                         json_object_set_new(j, "comment", comment);
+                if (j && marked && rules[i] != SCHEDULE_NOT_PRUNED)
+                        json_object_set_new(j, "retention",
+                                            json_string(rules[i] == SCHEDULE_PRUNED ? "prune"
+                                                        : rules[i] >= 0 ? hl_keep_rule_to_string((enum hl_keep_rule) rules[i])
+                                                                        : "keep"));
                 json_array_append_new(a, j);
         }
         return a;
@@ -102,7 +111,9 @@ static void list_after(uv_work_t *work, int status) {
                 }
                 break;
         default:
-                request_reply(req, json_pack("{s:o}", "snapshots", list_json(&w->list)), false);
+                request_reply(req,
+                              json_pack("{s:o}", "snapshots", list_json(&w->list, manager_find(w->m, w->name)->desired->def)),
+                              false);
                 goto out;
         }
         methods_queue_action(w->m, req, w->verb,

@@ -230,7 +230,9 @@ static int plan_item_actions(struct item *it, int64_t now) {
                 return r;
         }
         if (it->snapshot && it->snapshot_verb == HL_VERB_DELETE_SNAPSHOT)
-                return add_action(it, HL_VERB_DELETE_SNAPSHOT, NULL, "deleting snapshot %s requested", it->snapshot);
+                return it->comment ? add_action(it, HL_VERB_DELETE_SNAPSHOT, NULL, "snapshot %s %s", it->snapshot, it->comment)
+                                   : add_action(it, HL_VERB_DELETE_SNAPSHOT, NULL, "deleting snapshot %s requested",
+                                                it->snapshot);
         if (o->damaged[0])
                 return add_action(it, HL_VERB_HOLD, NULL, "damaged: %s", o->damaged);
         if (it->snapshot && it->snapshot_verb == HL_VERB_EXEC)
@@ -238,8 +240,8 @@ static int plan_item_actions(struct item *it, int64_t now) {
                                   hl_strv_length(it->desired->def->update.exec),
                                   hl_strv_length(it->desired->def->update.exec) == 1 ? "" : "s", it->snapshot);
         if (it->snapshot)
-                return add_action(it, HL_VERB_SNAPSHOT, NULL, "snapshot %s requested%s", it->snapshot,
-                                  running ? " (frozen for the copy)" : "");
+                return add_action(it, HL_VERB_SNAPSHOT, NULL, "snapshot %s %s%s", it->snapshot,
+                                  it->automatic ? "on schedule" : "requested", running ? " (frozen for the copy)" : "");
         r = compare_settings(it, &changes, &needs_restart, &recreate, &live);
         /* What the config says differs already: the cgroup follows with it. */
         if (r >= 0 && !live)

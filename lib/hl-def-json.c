@@ -95,6 +95,10 @@ json_t *hl_def_to_json(const struct hl_def *d) {
                                     json_pack("{s:o, s:b, s:I}", "exec", strv_to_json(d->update.exec, false), "restart",
                                               d->update.restart, "health_timeout_ms",
                                               (json_int_t) d->update.health_timeout_ms));
+        if (j && (d->snapshots.schedule || d->snapshots.keep_text))
+                json_object_set_new(j, "snapshot",
+                                    json_pack("{s:s?, s:s?}", "schedule", d->snapshots.schedule, "keep",
+                                              d->snapshots.keep_text));
         if (container && d->boot_timeout_ms != 3 * 60 * 1000)
                 json_object_set_new(container, "boot_timeout_ms", json_integer((json_int_t) d->boot_timeout_ms));
         return j;

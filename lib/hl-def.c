@@ -18,6 +18,7 @@ enum section {
         SECTION_RESTART,
         SECTION_HEALTH,
         SECTION_UPDATE,
+        SECTION_SNAPSHOT,
 };
 
 static const char *const section_names[] = {
@@ -27,6 +28,7 @@ static const char *const section_names[] = {
         [SECTION_RESTART] = "Restart",
         [SECTION_HEALTH] = "Health",
         [SECTION_UPDATE] = "Update",
+        [SECTION_SNAPSHOT] = "Snapshot",
 };
 
 struct parser {
@@ -579,6 +581,36 @@ static int parse_update_health_timeout(struct parser *p, const char *value) {
         return parse_duration_key(p, value, &p->def->update.health_timeout_ms, 2 * 60 * 1000, DAY_MS);
 }
 
+static int parse_snapshot_schedule(struct parser *p, const char *value) {
+        _cleanup_free_ char *error = NULL;
+        struct hl_calendar c;
+
+        free(p->def->snapshots.schedule);
+        p->def->snapshots.schedule = NULL;
+        if (!*value)
+                return 0;
+        if (hl_calendar_parse(value, &c, &error) < 0)
+                return fail(p, "%s", error ? error : "not a schedule");
+        p->def->snapshots.calendar = c;
+        p->def->snapshots.schedule = strdup(value);
+        return p->def->snapshots.schedule ? 0 : -ENOMEM;
+}
+
+static int parse_snapshot_keep(struct parser *p, const char *value) {
+        _cleanup_free_ char *error = NULL;
+        struct hl_keep k;
+
+        free(p->def->snapshots.keep_text);
+        p->def->snapshots.keep_text = NULL;
+        if (!*value)
+                return 0;
+        if (hl_keep_parse(value, &k, &error) < 0)
+                return fail(p, "%s", error ? error : "not a retention");
+        p->def->snapshots.keep = k;
+        p->def->snapshots.keep_text = hl_keep_format(&k);
+        return p->def->snapshots.keep_text ? 0 : -ENOMEM;
+}
+
 static int parse_check(struct parser *p, const char *value) {
         struct hl_health *h = &p->def->health;
         struct hl_check c, *checks;
@@ -675,6 +707,8 @@ static const struct {
         { SECTION_UPDATE, "Exec", parse_update_exec },
         { SECTION_UPDATE, "Restart", parse_update_restart },
         { SECTION_UPDATE, "HealthTimeout", parse_update_health_timeout },
+        { SECTION_SNAPSHOT, "Schedule", parse_snapshot_schedule },
+        { SECTION_SNAPSHOT, "Keep", parse_snapshot_keep },
 };
 
 static int on_line(void *userdata, const struct hl_ini_line *l, struct hl_errors *errors) {
@@ -683,14 +717,14 @@ static int on_line(void *userdata, const struct hl_ini_line *l, struct hl_errors
         p->line = l->line;
         p->key = l->key ? l->key : "";
         if (!l->key) {
-                for (enum section i = SECTION_SERVICE; i <= SECTION_UPDATE; i++)
+                for (enum section i = SECTION_SERVICE; i <= SECTION_SNAPSHOT; i++)
                         if (strcmp(l->section, section_names[i]) == 0) {
                                 p->section = (int) i;
                                 return 0;
                         }
                 /* Its keys are not reported one by one: the header is the mistake. */
                 p->section = -1;
-                fail(p, "unknown section [%s]: use [Service], [Container], [Health], [Restart] or [Update]",
+                fail(p, "unknown section [%s]: use [Service], [Container], [Health], [Restart], [Update] or [Snapshot]",
                      l->section);
                 return 0;
         }
@@ -806,6 +840,8 @@ struct hl_def *hl_def_free(struct hl_def *d) {
         free(d->networks);
         hl_strv_free(d->provision);
         hl_strv_free(d->update.exec);
+        free(d->snapshots.schedule);
+        free(d->snapshots.keep_text);
         hl_strv_free(d->environment);
         hl_strv_free(d->nameservers);
         hl_strv_free(d->search);

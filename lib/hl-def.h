@@ -9,7 +9,9 @@
 #include <stdint.h>
 
 #include "hl-check.h"
+#include "hl-calendar.h"
 #include "hl-ini.h"
+#include "hl-retention.h"
 #include "hl-util.h"
 
 /* The largest definition file accepted, and the longest line in it. */
@@ -78,6 +80,15 @@ struct hl_update {
         uint64_t health_timeout_ms;
 };
 
+/* [Snapshot]: snapshots hld takes by itself (named auto-YYYYMMDD-HHMMSS), and how many of
+ * them it keeps (the other snapshots are never pruned). */
+struct hl_snapshots {
+        char *schedule; /* as written; NULL: none */
+        struct hl_calendar calendar;
+        char *keep_text; /* canonical; NULL: keep every one */
+        struct hl_keep keep;
+};
+
 struct hl_def {
         char *name;
         char *description;
@@ -102,6 +113,7 @@ struct hl_def {
         char **search;      /* strv of search domains */
         uint64_t boot_timeout_ms; /* how long the first boot may take before Provision= */
         struct hl_update update;
+        struct hl_snapshots snapshots;
 
         struct hl_restart restart;
         struct hl_health health;

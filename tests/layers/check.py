@@ -18,7 +18,7 @@ import sys
 LAYERS = [
     ("main", ["main"]),
     ("control", ["control"]),
-    ("methods", ["methods", "methods-apply", "methods-info", "methods-snapshot", "methods-backup", "methods-update", "request"]),
+    ("methods", ["methods", "methods-apply", "methods-info", "methods-snapshot", "methods-backup", "methods-update", "schedule", "request"]),
     ("engine", ["reconcile", "execute", "runs", "plan", "health", "probe", "watch", "events", "manager", "service",
                 "desired"]),
     ("adapters", ["ct", "snapshot", "backup", "guest", "inroot", "netinfo", "settings", "rootfs", "store", "config", "log", "work"]),

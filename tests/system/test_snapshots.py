@@ -63,7 +63,7 @@ def test_snapshot_change_rollback_restores_the_files(hld):
     assert abs(listed[0]["created"] - time.time()) < 300, listed
     assert "before-change" in hld.lxc("snapshot", "-n", name, "-L").stdout
     table = hld.hlctl("snapshots", name).out
-    assert re.search(r"^before-change\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+before the change$", table, re.M), table
+    assert re.search(r"^before-change\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+-\s+before the change$", table, re.M), table
     # Every step is in the history, and the service has no drift after the rollback.
     actions = [e["action"] for e in hld.history(name)]
     assert "snapshot" in actions and "rollback" in actions, actions
@@ -166,3 +166,38 @@ def test_rollback_killed_in_the_middle_is_finished_by_the_next_hld(hld):
     events = [(e["action"], e["result"]) for e in hld.history(name)]
     assert ("rollback", "ok") in events and events.count(("create", "ok")) == 1, events
     assert [s["name"] for s in snapshots(hld, name)] == ["base"]
+
+
+def test_scheduled_snapshots_are_taken_and_pruned_by_keep(hld):
+    name = hld.name("sched")
+    hld.write(name, definition(extra_container="\n".join(["", "[Snapshot]", "Schedule=*:*:0/2", "Keep=keep-last=2"])))
+    hld.apply()
+    hld.hlctl("snapshot", name, "by-hand")
+
+    def autos():
+        return [s for s in snapshots(hld, name) if s["name"].startswith("auto-")]
+
+    # Four scheduled snapshots at least, of which Keep= leaves the newest two.
+    wait_for("four scheduled snapshots",
+             lambda: len([e for e in hld.history(name) if e["action"] == "snapshot" and "on schedule" in e["reason"]]) >= 4,
+             30)
+    wait_for("the pruning", lambda: len(autos()) == 2, 15)
+    listed = snapshots(hld, name)
+    assert "by-hand" in [s["name"] for s in listed], listed  # never pruned
+    assert "retention" not in listed[0], listed
+    # The schedule goes on meanwhile: the newest two are kept, what is older awaits pruning.
+    marks = [s.get("retention") for s in autos()]
+    assert marks[-2:] == ["keep-last", "keep-last"] and set(marks[:-2]) <= {"prune"}, listed
+    pruned = [e for e in hld.history(name) if e["action"] == "delete-snapshot"]
+    assert pruned and all("pruned by Keep=keep-last=2" in e["reason"] and e["result"] == "ok" for e in pruned), pruned
+    assert all(e.get("uid") is None for e in pruned), pruned  # hld did it, not a person
+    assert "keep-last" in hld.hlctl("snapshots", name).out
+
+
+def test_bad_schedules_and_keeps_are_refused(hld):
+    name = hld.name("badsched")
+    hld.write(name, definition(extra_container="\n".join(["", "[Snapshot]", "Schedule=every tuesday", "Keep=keep-lats=1"])))
+    r = hld.apply(check=False)
+    assert r.rc == 1, r
+    assert "Schedule: \"every tuesday\" is not a schedule" in r.err and "Keep: \"keep-lats\" is not a retention word" in r.err, r
+    assert hld.containers() == []

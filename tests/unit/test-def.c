@@ -83,7 +83,7 @@ TEST(errors_name_file_line_key) {
         ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nMemory=12X\n",
                            "t.conf:3: Memory: \"12X\" is not a size (bytes, or a number with K, M, G or T)");
         ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nMemory=1M\n", "t.conf:3: Memory: \"1M\" is below the minimum of 16M");
-        ASSERT_PARSE_ERROR("[Containers]\n", "t.conf:1: unknown section [Containers]: use [Service], [Container], [Health], [Restart] or [Update]");
+        ASSERT_PARSE_ERROR("[Containers]\n", "t.conf:1: unknown section [Containers]: use [Service], [Container], [Health], [Restart], [Update] or [Snapshot]");
         ASSERT_PARSE_ERROR("Template=busybox\n", "t.conf:1: Template: key outside of a section");
         ASSERT_PARSE_ERROR("[Service]\nTemplate=busybox\n", "t.conf:2: Template: unknown key in [Service]: it belongs in [Container]");
         ASSERT_PARSE_ERROR("[Service]\nDescription=x\n", "t.conf: Template: [Container] needs a Template=");
@@ -467,7 +467,7 @@ TEST(every_error_of_a_file) {
         ASSERT_STR_EQ(errors.items[2].key, "Cores");
         /* A section that is not one is one error, not one per key in it. */
         ASSERT_STR_EQ(hl_def_error_format(&errors.items[3], buf, sizeof(buf)),
-                      "t.conf:7: unknown section [Helth]: use [Service], [Container], [Health], [Restart] or [Update]");
+                      "t.conf:7: unknown section [Helth]: use [Service], [Container], [Health], [Restart], [Update] or [Snapshot]");
         hl_errors_done(&errors);
 
         /* And the checks of the whole file come after the lines'. */
@@ -504,4 +504,22 @@ TEST(update_section) {
         ASSERT_PARSE_ERROR(NET("[Update]\nHealthTimeout=2d\n"),
                            "t.conf:4: HealthTimeout: \"2d\" is not a duration such as 500ms, 10s, 5m or 1h (at most a day)");
         ASSERT_PARSE_ERROR(NET("[Update]\nCheck=tcp 1\n"), "t.conf:4: Check: unknown key in [Update]: it belongs in [Health]");
+}
+
+TEST(snapshot_section) {
+        const char *text = NET("[Snapshot]\nSchedule=Mon..Fri 03:00\nKeep=keep-weekly=4, keep-last=3\n");
+        _cleanup_(hl_def_freep) struct hl_def *d = NULL;
+        _cleanup_free_ char *json = NULL;
+
+        ASSERT_INT_EQ(hl_def_parse("n", "t.conf", text, strlen(text), &d, NULL), 0);
+        ASSERT_STR_EQ(d->snapshots.schedule, "Mon..Fri 03:00");
+        ASSERT_STR_EQ(d->snapshots.keep_text, "keep-last=3,keep-weekly=4");
+        ASSERT_INT_EQ(d->snapshots.keep.count[HL_KEEP_LAST], 3);
+        ASSERT_INT_EQ(d->snapshots.calendar.weekdays, 0x1f);
+        json = hl_def_canonical(d);
+        ASSERT_TRUE(json && strstr(json, "\"snapshot\":{\"keep\":\"keep-last=3,keep-weekly=4\",\"schedule\":\"Mon..Fri 03:00\"}"));
+        ASSERT_PARSE_ERROR(NET("[Snapshot]\nSchedule=at noon\n"),
+                           "t.conf:4: Schedule: \"at noon\" is not a schedule: use hourly, daily, weekly, monthly, yearly, "
+                           "or [WEEKDAYS] [HH:MM[:SS]] (Mon..Fri 03:00, Sun 02:30, *:0/15)");
+        ASSERT_PARSE_ERROR(NET("[Snapshot]\nKeep=keep-last=0\n"), "t.conf:4: Keep: keep-last needs a count from 1 to 100000");
 }
