@@ -205,6 +205,23 @@ static int fix_config(const char *dir, const char *lxcpath, const char *name, ch
                                      : 0;
 }
 
+static int write_marker(const char *dir, char **ret_error) {
+        _cleanup_free_ char *path = hl_strdup_printf("%s/" BACKUP_RESTORING, dir);
+        int fd;
+
+        if (!path)
+                return -ENOMEM;
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0 || fsync(fd) < 0) {
+                int r = -errno;
+                if (fd >= 0)
+                        close(fd);
+                return hl_fail(ret_error, r, "cannot write in %s: %s", dir, strerror(-r));
+        }
+        close(fd);
+        return 0;
+}
+
 int backup_unpack(const char *file, const char *lxcpath, const char *name, char **ret_error) {
         _cleanup_free_ char *dir = hl_strdup_printf("%s/.hl-restore-%s-XXXXXX", lxcpath, name);
         _cleanup_free_ char *target = hl_strdup_printf("%s/%s", lxcpath, name), *error = NULL;
@@ -224,6 +241,10 @@ int backup_unpack(const char *file, const char *lxcpath, const char *name, char 
                 hl_fail(ret_error, r, "cannot restore %s: %s", file, error ? error : strerror(-r));
         if (r >= 0)
                 r = fix_config(dir, lxcpath, name, ret_error);
+        /* Until hld next starts and finds the service stored: a kill before the apply
+         * leaves a container that no service has, which that start removes. */
+        if (r >= 0)
+                r = write_marker(dir, ret_error);
         if (r >= 0 && (lstat(target, &st) == 0 || rename(dir, target) < 0))
                 r = hl_fail(ret_error, -EEXIST, "%s appeared while the backup was unpacked", target);
         if (r < 0) {
@@ -237,17 +258,28 @@ int backup_unpack(const char *file, const char *lxcpath, const char *name, char 
         return 0;
 }
 
-int backup_remove_leftovers(const char *lxcpath) {
+int backup_remove_leftovers(const char *lxcpath, bool (*is_service)(void *userdata, const char *name), void *userdata) {
         DIR *d = opendir(lxcpath);
         struct dirent *de;
         int removed = 0;
 
         while (d && (de = readdir(d))) {
-                _cleanup_free_ char *path = NULL;
+                _cleanup_free_ char *path = NULL, *marker = NULL;
 
-                if (strncmp(de->d_name, ".hl-restore-", 12) != 0 || !(path = hl_strdup_printf("%s/%s", lxcpath, de->d_name)))
+                if (!(path = hl_strdup_printf("%s/%s", lxcpath, de->d_name)))
                         continue;
-                if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) == 0)
+                if (strncmp(de->d_name, ".hl-restore-", 12) == 0) {
+                        if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) == 0)
+                                removed++;
+                        continue;
+                }
+                /* Renamed into place: its apply stored the service, or a kill came first. */
+                if (!hl_name_is_valid(de->d_name) || !(marker = hl_strdup_printf("%s/" BACKUP_RESTORING, path)) ||
+                    access(marker, F_OK) < 0)
+                        continue;
+                if (is_service(userdata, de->d_name))
+                        (void) unlink(marker);
+                else if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) == 0)
                         removed++;
         }
         if (d)

@@ -17,6 +17,8 @@
 
 #define BACKUP_MANIFEST "hl-backup.json"
 #define BACKUP_FORMAT 1
+/* In a restored container's directory until hld next starts with its service stored. */
+#define BACKUP_RESTORING "hl-restoring"
 
 struct backup_source {
         const char *name;     /* the service */
@@ -45,9 +47,10 @@ int backup_manifest(const char *file, json_t **ret, char **ret_error);
  * name: an error, and nothing under lxcpath changed. */
 int backup_unpack(const char *file, const char *lxcpath, const char *name, char **ret_error);
 
-/* Removes what restores a kill interrupted left in lxcpath (.hl-restore-*). Returns how
- * many there were. */
-int backup_remove_leftovers(const char *lxcpath);
+/* Removes what restores a kill interrupted left in lxcpath: .hl-restore-* directories, and
+ * restored containers (hl-restoring) whose apply never stored their service
+ * (is_service says which names have one). Returns how many there were. */
+int backup_remove_leftovers(const char *lxcpath, bool (*is_service)(void *userdata, const char *name), void *userdata);
 
 struct backup_entry {
         char *path;

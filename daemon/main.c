@@ -372,6 +372,10 @@ static void on_signal(uv_signal_t *sig, int signum) {
         reconcile_drain(m);
 }
 
+static bool has_service(void *userdata, const char *name) {
+        return manager_find(userdata, name) != NULL;
+}
+
 static int open_state(struct manager *m) {
         _cleanup_free_ char *db = NULL;
         int r;
@@ -413,7 +417,7 @@ static int open_state(struct manager *m) {
                         log_warning("cannot remove the temporary files of %s: %s, ignoring", m->services[i]->name,
                                     strerror(-r));
         }
-        r = backup_remove_leftovers(m->config.lxcpath);
+        r = backup_remove_leftovers(m->config.lxcpath, has_service, m);
         if (r > 0)
                 log_full(LOG_NOTICE, NULL, NULL, 0, "removed %d unpacked archives of interrupted restores", r);
         return 0;
