@@ -285,6 +285,16 @@ static int name_call(const char *method, const char *name, int (*print)(json_t *
         return call(method, parameters, print);
 }
 
+/* --timeout and --force, as Stop, Restart, Destroy and Rollback take them. */
+static int add_stop_options(json_t *parameters) {
+        if ((arg_options & OPT_TIMEOUT) &&
+            json_object_set_new(parameters, "timeout", json_integer((json_int_t) (arg_timeout_ms / 1000))) < 0)
+                return -ENOMEM;
+        if ((arg_options & OPT_FORCE) && json_object_set_new(parameters, "force", json_true()) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
 /* {name, timeout?, force?}: what Stop, Restart and Destroy take. */
 static int stop_call(const char *method, const char *name) {
         _cleanup_(json_decrefp) json_t *parameters = json_pack("{s:s}", "name", name);
@@ -293,10 +303,7 @@ static int stop_call(const char *method, const char *name) {
                 log_error("invalid service name: %s", name);
                 return HLCTL_EXIT_USAGE;
         }
-        if ((arg_options & OPT_TIMEOUT) &&
-            json_object_set_new(parameters, "timeout", json_integer((json_int_t) (arg_timeout_ms / 1000))) < 0)
-                return exit_oom();
-        if ((arg_options & OPT_FORCE) && json_object_set_new(parameters, "force", json_true()) < 0)
+        if (add_stop_options(parameters) < 0)
                 return exit_oom();
         return call(method, parameters, output->action);
 }
@@ -433,10 +440,7 @@ static int verb_rollback(int argc, char **argv) {
                 log_error("invalid service or snapshot name");
                 return HLCTL_EXIT_USAGE;
         }
-        if ((arg_options & OPT_TIMEOUT) &&
-            json_object_set_new(parameters, "timeout", json_integer((json_int_t) (arg_timeout_ms / 1000))) < 0)
-                return exit_oom();
-        if ((arg_options & OPT_FORCE) && json_object_set_new(parameters, "force", json_true()) < 0)
+        if (add_stop_options(parameters) < 0)
                 return exit_oom();
         r = call(HL_INTERFACE ".Rollback", parameters, output->action);
         if (r != HLCTL_EXIT_OK || (arg_options & OPT_NO_WAIT))

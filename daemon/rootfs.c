@@ -87,6 +87,14 @@ static void load(void) {
 #undef RESOLVE
 }
 
+/* libarchive is there, or a sentence says why not. */
+static bool loaded(char **ret_error) {
+        pthread_once(&load_once, load);
+        if (load_error && ret_error && !*ret_error)
+                *ret_error = strdup(load_error);
+        return !load_error;
+}
+
 static int fail(struct archive *a, char **ret_error, int r) {
         if (ret_error)
                 *ret_error = strdup(sym_archive_error_string(a) ? sym_archive_error_string(a) : strerror(-r));
@@ -112,12 +120,8 @@ int rootfs_extract(const char *tarball, const char *dir, uint32_t uid_shift, cha
         struct archive_entry *entry;
         int r = 0;
 
-        pthread_once(&load_once, load);
-        if (load_error) {
-                if (ret_error)
-                        *ret_error = strdup(load_error);
+        if (!loaded(ret_error))
                 return -EOPNOTSUPP;
-        }
         in = sym_archive_read_new();
         out = sym_archive_write_disk_new();
 
@@ -288,12 +292,8 @@ int rootfs_pack(int fd, const struct rootfs_pack_item *items, size_t n, uint64_t
         struct archive_entry_linkresolver *links;
         int r = 0;
 
-        pthread_once(&load_once, load);
-        if (load_error) {
-                if (ret_error)
-                        *ret_error = strdup(load_error);
+        if (!loaded(ret_error))
                 return -EOPNOTSUPP;
-        }
         out = sym_archive_write_new();
         links = sym_archive_entry_linkresolver_new();
         if (!out || !links) {
@@ -307,6 +307,9 @@ int rootfs_pack(int fd, const struct rootfs_pack_item *items, size_t n, uint64_t
                 goto finish;
         }
         (void) sym_archive_write_set_filter_option(out, "zstd", "compression-level", "3");
+        /* One worker, as vzdump's default: compression overlaps the reading, as tar | zstd
+         * does, and leaves the other cores to the services. */
+        (void) sym_archive_write_set_filter_option(out, "zstd", "threads", "1");
         sym_archive_entry_linkresolver_set_strategy(links, sym_archive_format(out));
         if (sym_archive_write_open_fd(out, fd) != ARCHIVE_OK) {
                 r = fail(out, ret_error, -EIO);
@@ -331,12 +334,8 @@ int rootfs_read_first(const char *tarball, const char *name, size_t max, char **
         la_ssize_t n;
         int r = 0;
 
-        pthread_once(&load_once, load);
-        if (load_error) {
-                if (ret_error)
-                        *ret_error = strdup(load_error);
+        if (!loaded(ret_error))
                 return -EOPNOTSUPP;
-        }
         in = sym_archive_read_new();
         if (!in)
                 return -ENOMEM;
@@ -388,11 +387,8 @@ int rootfs_check(const char *tarball, char **ret_error) {
                 *ret_error = hl_strdup_printf("%s is not a regular file (a rootfs tarball is)", tarball);
                 return -EINVAL;
         }
-        pthread_once(&load_once, load);
-        if (load_error) {
-                *ret_error = strdup(load_error);
+        if (!loaded(ret_error))
                 return -EOPNOTSUPP;
-        }
         in = sym_archive_read_new();
         if (!in)
                 return -ENOMEM;
