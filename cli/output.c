@@ -700,7 +700,7 @@ static int table_snapshots(json_t *reply) {
 }
 
 static int table_backups(json_t *reply) {
-        _cleanup_(table_freep) struct table *t = table_new(4);
+        _cleanup_(table_freep) struct table *t = table_new(5);
         json_t *backups = reply_array(reply, "backups"), *b;
         size_t i;
         int r;
@@ -712,7 +712,7 @@ static int table_backups(json_t *reply) {
                 return 0;
         }
         table_align_right(t, 2);
-        r = table_add(t, "ARCHIVE", "CREATED", "SIZE", "PROTECTED");
+        r = table_add(t, "ARCHIVE", "CREATED", "SIZE", "PROTECTED", "KEPT BY");
         json_array_foreach(backups, i, b) {
                 char created[64], size[32];
                 int64_t bytes = 0;
@@ -722,7 +722,7 @@ static int table_backups(json_t *reply) {
                 snprintf(size, sizeof(size), "%.1fM", (double) bytes / (1 << 20));
                 if (r >= 0)
                         r = table_add(t, reply_string(b, "archive") ?: "-", reply_format_time(b, "created", created, sizeof(created)),
-                                      size, json_is_true(p) ? "yes" : "");
+                                      size, json_is_true(p) ? "yes" : "", reply_string(b, "retention") ?: "-");
         }
         return r < 0 ? r : table_print(t, stdout, NULL);
 }

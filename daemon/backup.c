@@ -287,6 +287,44 @@ int backup_remove_leftovers(const char *lxcpath, bool (*is_service)(void *userda
         return removed;
 }
 
+int backup_marks(const struct hl_keep *keep, const struct backup_entry *l, size_t n, int *ret_rules) {
+        _cleanup_free_ struct hl_prune_item *items = calloc(n + 1, sizeof(*items));
+        int r;
+
+        if (!items)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                items[i] = (struct hl_prune_item) { .time = l[i].created, .protected = l[i].protected };
+        r = hl_prune(keep, items, n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                ret_rules[i] = items[i].mark == HL_PRUNE_PROTECTED ? BACKUP_PROTECTED
+                               : items[i].mark == HL_PRUNE_REMOVE  ? BACKUP_PRUNED
+                                                                   : items[i].rule;
+        return 0;
+}
+
+int backup_prune(const char *dir, const char *name, const char *keep, char ***ret_deleted) {
+        _cleanup_free_ int *rules = NULL;
+        struct backup_entry *l = NULL;
+        struct hl_keep k;
+        size_t n = 0;
+        int r = hl_keep_parse(keep, &k, NULL);
+
+        if (r >= 0)
+                r = backup_list(dir, name, &l, &n);
+        if (r >= 0 && !(rules = calloc(n + 1, sizeof(*rules))))
+                r = -ENOMEM;
+        if (r >= 0)
+                r = backup_marks(&k, l, n, rules);
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                if (rules[i] == BACKUP_PRUNED && unlink(l[i].path) == 0)
+                        r = hl_strv_push(ret_deleted, strrchr(l[i].path, '/') + 1);
+        backup_list_free(l, n);
+        return r;
+}
+
 void backup_list_free(struct backup_entry *list, size_t n) {
         for (size_t i = 0; i < n; i++)
                 free(list[i].path);

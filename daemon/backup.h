@@ -12,6 +12,8 @@
  * Every function blocks: call it from the thread pool. Errors are -errno and a sentence. */
 
 #include <jansson.h>
+
+#include "hl-retention.h"
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -62,3 +64,13 @@ struct backup_entry {
 /* The archives of the service in dir, oldest first. */
 int backup_list(const char *dir, const char *name, struct backup_entry **ret, size_t *ret_n);
 void backup_list_free(struct backup_entry *list, size_t n);
+
+/* For each archive of l (oldest first): the rule of keep that keeps it (enum
+ * hl_keep_rule), BACKUP_PROTECTED, or BACKUP_PRUNED. */
+#define BACKUP_PROTECTED -1
+#define BACKUP_PRUNED -2
+int backup_marks(const struct hl_keep *keep, const struct backup_entry *l, size_t n, int *ret_rules);
+
+/* Deletes the service's archives in dir that keep (a Keep= value) does not keep, never a
+ * protected one; ret_deleted gets their file names. */
+int backup_prune(const char *dir, const char *name, const char *keep, char ***ret_deleted);

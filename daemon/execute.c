@@ -205,6 +205,9 @@ static void action_work(uv_work_t *req) {
                              : -ENOMEM;
                 break;
         }
+        case HL_VERB_BACKUP:
+        case HL_VERB_DELETE_BACKUP:
+                /* Recorded by methods-backup.c, never an action of a run. */
         case HL_VERB_RECREATE:
         case HL_VERB_HOLD:
         case HL_VERB_OBSERVE:

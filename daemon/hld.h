@@ -61,6 +61,9 @@ struct service {
         int64_t snapshot_due;
         const struct desired *snapshot_due_for;
         bool snapshot_due_busy;
+        /* [Backup] Schedule=, the same way (a backup under way is backing_up). */
+        int64_t backup_due;
+        const struct desired *backup_due_for;
         /* A destroy was asked for (and recorded) and has not finished: every run, also
          * the first after a kill, destroys it. */
         bool destroying;

@@ -5,6 +5,8 @@
  * the archive beside the containers and renames it into place, then applies the
  * definition it holds as Apply does, which starts the service when it is wanted running. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,6 +16,8 @@
 #include "hl-def.h"
 #include "methods.h"
 #include "ct.h"
+#include "events.h"
+#include "log.h"
 #include "snapshot.h"
 #include "store.h"
 #include "work.h"
@@ -34,6 +38,11 @@ struct backup_call {
         bool force;
         int r;
         char *error;
+        int64_t uid;    /* who asked, -1 for the schedule */
+        char *user;
+        int64_t event;  /* the backup's event in the history */
+        char *keep;     /* [Backup] Keep= of the service, to prune dir by after */
+        char **pruned;  /* archives the pruning deleted */
 };
 
 static void call_free(struct backup_call *c) {
@@ -48,6 +57,9 @@ static void call_free(struct backup_call *c) {
         free(c->error);
         json_decref(c->definition);
         hl_def_free(c->def);
+        free(c->keep);
+        free(c->user);
+        hl_strv_free(c->pruned);
         free(c);
 }
 
@@ -61,6 +73,22 @@ static void call_end(struct backup_call *c) {
         if (s)
                 s->backing_up = false;
         uv_close((uv_handle_t *) &c->timer, timer_closed);
+}
+
+/* The answer of a backup: to the request, or (the schedule's) to the log. */
+static void backup_failed(struct backup_call *c, const char *fmt, ...) HL_PRINTF(2, 3);
+static void backup_failed(struct backup_call *c, const char *fmt, ...) {
+        _cleanup_free_ char *message = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(&message, fmt, ap) < 0)
+                message = NULL;
+        va_end(ap);
+        if (c->req)
+                request_fail_parameter(c->req, HL_ERROR_ACTION_FAILED, "service", c->name, "%s", message ?: "out of memory");
+        else
+                log_full(LOG_ERR, c->name, "backup", 0, "scheduled backup failed: %s", message ?: "out of memory");
 }
 
 static void progress_tick(uv_timer_t *t) {
@@ -94,24 +122,43 @@ static void archive_work(uv_work_t *work) {
         if (snapshot_delete(c->lxcpath, c->name, c->snap, &error) < 0 && c->r >= 0)
                 c->r = hl_fail(&c->error, -EIO, "%s", error ? error : "could not delete the backup's snapshot");
         free(error);
+        if (c->r >= 0 && c->keep)
+                (void) backup_prune(c->dir, c->name, c->keep, &c->pruned);
 }
 
 static void archive_after(uv_work_t *work, int status) {
         struct backup_call *c = (struct backup_call *) work;
+        _cleanup_(json_decrefp) json_t *detail = NULL;
+        _cleanup_free_ char *text = NULL;
+        int64_t ms = (int64_t) ((uv_hrtime() - c->started) / 1000000);
         struct stat st;
 
         uv_timer_stop(&c->timer);
         if (status < 0 && c->r >= 0)
                 c->r = status;
+        if (c->r >= 0) {
+                detail = json_pack("{s:s, s:I}", "archive", c->path, "size",
+                                   (json_int_t) (stat(c->path, &st) == 0 ? st.st_size : 0));
+                text = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
+        }
+        if (c->event > 0) {
+                if (store_event_end(c->m->store, c->event, c->r >= 0 ? HL_RESULT_OK : HL_RESULT_FAILED, ms,
+                                    c->r < 0 ? (c->error ? c->error : strerror(-c->r)) : NULL, text) < 0)
+                        log_warning("could not record the end of the backup of %s, ignoring", c->name);
+                events_publish(c->m, c->event);
+        }
+        /* What Keep= pruned, each an event of its own. */
+        for (char **p = c->pruned; p && *p; p++) {
+                char reason[512];
+                snprintf(reason, sizeof(reason), "%s pruned by Keep=%s", *p, c->keep);
+                events_record(c->m, 0, c->name, HL_VERB_DELETE_BACKUP, reason, HL_RESULT_OK, NULL);
+        }
         if (c->r < 0)
-                request_fail_parameter(c->req, HL_ERROR_ACTION_FAILED, "service", c->name, "%s",
-                                       c->error ? c->error : strerror(-c->r));
-        else
-                request_reply(c->req,
-                              json_pack("{s:s, s:I, s:I}", "archive", c->path, "size",
-                                        (json_int_t) (stat(c->path, &st) == 0 ? st.st_size : 0), "duration_ms",
-                                        (json_int_t) ((uv_hrtime() - c->started) / 1000000)),
-                              false);
+                backup_failed(c, "%s", c->error ? c->error : strerror(-c->r));
+        else if (c->req) {
+                json_object_set_new(detail, "duration_ms", json_integer(ms));
+                request_reply(c->req, json_incref(detail), false);
+        }
         call_end(c);
 }
 
@@ -128,16 +175,21 @@ static void snapshot_done(void *userdata, const struct run_result *result) {
         }
         if (result->error || failed || json_array_size(result->actions) == 0) {
                 const char *why = failed ? json_string_value(json_object_get(failed, "error")) : result->error;
-                request_fail_parameter(c->req, HL_ERROR_ACTION_FAILED, "service", c->name, "the backup's snapshot of %s failed: %s",
-                                       c->name, why ? why : failed ? json_string_value(json_object_get(failed, "reason"))
-                                                                   : "nothing to snapshot");
+                backup_failed(c, "the backup's snapshot of %s failed: %s", c->name,
+                              why ? why : failed ? json_string_value(json_object_get(failed, "reason")) : "nothing to snapshot");
                 call_end(c);
                 return;
         }
-        if (request_wants_more(c->req))
+        {
+                char reason[512];
+                snprintf(reason, sizeof(reason), "archive to %s (%s)", c->dir, c->req ? "requested" : "on schedule");
+                if (store_event_begin(c->m->store, 0, c->name, HL_VERB_BACKUP, reason, c->uid, c->user, &c->event) >= 0)
+                        events_publish(c->m, c->event);
+        }
+        if (c->req && request_wants_more(c->req))
                 uv_timer_start(&c->timer, progress_tick, PROGRESS_MS, PROGRESS_MS);
         if (work_queue(c->m->loop, &c->work, archive_work, archive_after) < 0) {
-                request_fail(c->req, HL_ERROR_INTERNAL, "could not queue the work");
+                backup_failed(c, "could not queue the work");
                 call_end(c);
         }
 }
@@ -145,11 +197,16 @@ static void snapshot_done(void *userdata, const struct run_result *result) {
 static struct backup_call *call_new(struct manager *m, struct request *req) {
         struct backup_call *c = calloc(1, sizeof(*c));
 
-        if (!c || !(c->lxcpath = strdup(m->config.lxcpath))) {
+        if (!c || !(c->lxcpath = strdup(m->config.lxcpath)) ||
+            (req && !(c->user = strdup(request_peer(req)->user)))) {
+                if (c)
+                        free(c->lxcpath);
                 free(c);
-                request_fail(req, HL_ERROR_INTERNAL, "out of memory");
+                if (req)
+                        request_fail(req, HL_ERROR_INTERNAL, "out of memory");
                 return NULL;
         }
+        c->uid = req ? (int64_t) request_peer(req)->uid : -1;
         c->m = m;
         c->req = req;
         c->started = uv_hrtime();
@@ -172,6 +229,57 @@ static char *default_dir(struct manager *m) {
         return hl_strdup_printf("%s/backups", m->config.state_dir);
 }
 
+/* Starts a backup of s into dir (absolute, normalized; NULL: [Backup] Dir=, else the state
+ * directory's backups/). req is NULL for the schedule's: then nothing is answered. */
+static void backup_begin(struct manager *m, struct request *req, struct service *s, const char *dir) {
+        _cleanup_(json_decrefp) json_t *manifest = NULL;
+        const struct hl_backups *b = &s->desired->def->backups;
+        struct backup_call *c;
+        time_t now = time(NULL);
+        struct tm tm;
+        char snap[HL_SNAPSHOT_NAME_MAX + 1];
+        int r;
+
+        c = call_new(m, req);
+        if (!c)
+                return;
+        c->created = (int64_t) now;
+        gmtime_r(&now, &tm);
+        strftime(snap, sizeof(snap), CT_BACKUP_SNAPSHOT "%Y%m%d-%H%M%S", &tm);
+        c->name = strdup(s->name);
+        c->snap = strdup(snap);
+        c->dir = dir ? strdup(dir) : b->dir ? strdup(b->dir) : default_dir(m);
+        /* Keep= prunes the directory the schedule writes to, never another one. */
+        if (b->times.keep_text && !dir && !(c->keep = strdup(b->times.keep_text))) {
+                free(c->dir);
+                c->dir = NULL;
+        }
+        manifest = json_pack("{s:i, s:s, s:I, s:s, s:s, s:I, s:s}", "format", BACKUP_FORMAT, "service", s->name,
+                             "revision", (json_int_t) s->desired->revision, "definition",
+                             s->desired->text ? s->desired->text : "", "file", s->desired->file ? s->desired->file : "",
+                             "created", (json_int_t) now, "mode", "snapshot");
+        c->manifest = manifest ? json_dumps(manifest, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        if (!c->name || !c->snap || !c->manifest || !c->dir) {
+                backup_failed(c, "out of memory");
+                uv_close((uv_handle_t *) &c->timer, timer_closed);
+                return;
+        }
+        s->backing_up = true;
+        r = reconcile_enqueue(m, &(struct job_request) {
+                .kind = JOB_SNAPSHOT, .trigger = req ? HL_TRIGGER_CLI : HL_TRIGGER_TIMER, .only = s->name,
+                .snapshot_verb = HL_VERB_SNAPSHOT, .snapshot = c->snap, .comment = "for a backup", .uid = c->uid,
+                .user = c->user, .done = snapshot_done, .userdata = c });
+        if (r < 0) {
+                backup_failed(c, "could not queue the backup: %s", strerror(-r));
+                call_end(c);
+        }
+}
+
+void methods_backup_scheduled(struct manager *m, struct service *s) {
+        if (!s->backing_up)
+                backup_begin(m, NULL, s, NULL);
+}
+
 void methods_backup(struct manager *m, struct request *req, json_t *parameters) {
         struct {
                 const char *name, *dir, *mode;
@@ -182,13 +290,8 @@ void methods_backup(struct manager *m, struct request *req, json_t *parameters) 
                 { "mode", HL_FIELD_STRING, offsetof(__typeof__(a), mode), false },
                 {},
         };
-        _cleanup_(json_decrefp) json_t *manifest = NULL;
-        struct backup_call *c;
+        _cleanup_free_ char *dir = NULL;
         struct service *s;
-        time_t now = time(NULL);
-        struct tm tm;
-        char snap[HL_SNAPSHOT_NAME_MAX + 1];
-        int r;
 
         if (!methods_dispatch(req, parameters, table, &a))
                 return;
@@ -206,45 +309,17 @@ void methods_backup(struct manager *m, struct request *req, json_t *parameters) 
                 request_fail(req, HL_ERROR_BUSY, "a backup of %s is under way", s->name);
                 return;
         }
-        c = call_new(m, req);
-        if (!c)
+        if (a.dir && !directory_parameter(req, a.dir, &dir))
                 return;
-        if (a.dir ? !directory_parameter(req, a.dir, &c->dir) : !(c->dir = default_dir(m))) {
-                if (!a.dir)
-                        request_fail(req, HL_ERROR_INTERNAL, "out of memory");
-                uv_close((uv_handle_t *) &c->timer, timer_closed);
-                return;
-        }
-        c->created = (int64_t) now;
-        gmtime_r(&now, &tm);
-        strftime(snap, sizeof(snap), CT_BACKUP_SNAPSHOT "%Y%m%d-%H%M%S", &tm);
-        c->name = strdup(s->name);
-        c->snap = strdup(snap);
-        manifest = json_pack("{s:i, s:s, s:I, s:s, s:s, s:I, s:s}", "format", BACKUP_FORMAT, "service", s->name,
-                             "revision", (json_int_t) s->desired->revision, "definition",
-                             s->desired->text ? s->desired->text : "", "file", s->desired->file ? s->desired->file : "",
-                             "created", (json_int_t) now, "mode", "snapshot");
-        c->manifest = manifest ? json_dumps(manifest, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-        if (!c->name || !c->snap || !c->manifest) {
-                request_fail(req, HL_ERROR_INTERNAL, "out of memory");
-                uv_close((uv_handle_t *) &c->timer, timer_closed);
-                return;
-        }
-        s->backing_up = true;
-        r = reconcile_enqueue(m, &(struct job_request) {
-                .kind = JOB_SNAPSHOT, .trigger = HL_TRIGGER_CLI, .only = s->name, .snapshot_verb = HL_VERB_SNAPSHOT,
-                .snapshot = c->snap, .comment = "for a backup", .uid = request_peer(req)->uid,
-                .user = request_peer(req)->user, .done = snapshot_done, .userdata = c });
-        if (r < 0) {
-                request_fail(req, HL_ERROR_INTERNAL, "could not queue the backup: %s", strerror(-r));
-                call_end(c);
-        }
+        backup_begin(m, req, s, dir);
 }
 
 struct list_call {
         uv_work_t work;
         struct request *req;
         char *dir, *name;
+        struct hl_keep keep; /* the service's [Backup] Keep=, when dir is its directory */
+        bool has_keep;
         struct backup_entry *list;
         size_t n;
         int r;
@@ -260,14 +335,23 @@ static void list_after(uv_work_t *work, int status) {
         struct list_call *c = (struct list_call *) work;
         json_t *a = json_array();
 
+        _cleanup_free_ int *rules = calloc(c->n + 1, sizeof(int));
+        bool marked = rules && c->has_keep && backup_marks(&c->keep, c->list, c->n, rules) >= 0;
+
         if (status < 0 || c->r < 0)
                 request_fail(c->req, HL_ERROR_INTERNAL, "cannot read %s: %s", c->dir, strerror(-(status < 0 ? status : c->r)));
         else {
-                for (size_t i = 0; a && i < c->n; i++)
-                        json_array_append_new(a, json_pack("{s:s, s:I, s:I, s:b}", "archive", c->list[i].path, "created",
-                                                           (json_int_t) c->list[i].created, "size",
-                                                           (json_int_t) c->list[i].size, "protected",
-                                                           c->list[i].protected));
+                for (size_t i = 0; a && i < c->n; i++) {
+                        json_t *j = json_pack("{s:s, s:I, s:I, s:b}", "archive", c->list[i].path, "created",
+                                              (json_int_t) c->list[i].created, "size", (json_int_t) c->list[i].size,
+                                              "protected", c->list[i].protected);
+                        if (j && marked && rules[i] != BACKUP_PROTECTED)
+                                json_object_set_new(j, "retention",
+                                                    json_string(rules[i] == BACKUP_PRUNED
+                                                                        ? "prune"
+                                                                        : hl_keep_rule_to_string((enum hl_keep_rule) rules[i])));
+                        json_array_append_new(a, j);
+                }
                 request_reply(c->req, json_pack("{s:s, s:O}", "dir", c->dir, "backups", a), false);
         }
         json_decref(a);
@@ -287,6 +371,7 @@ void methods_backups(struct manager *m, struct request *req, json_t *parameters)
                 {},
         };
         struct list_call *c;
+        struct service *s;
 
         if (!methods_dispatch(req, parameters, table, &a))
                 return;
@@ -303,10 +388,22 @@ void methods_backups(struct manager *m, struct request *req, json_t *parameters)
                 return;
         }
         c->req = req;
-        if (a.dir ? !directory_parameter(req, a.dir, &c->dir) : !(c->dir = default_dir(m))) {
+        s = manager_find(m, a.name);
+        if (a.dir ? !directory_parameter(req, a.dir, &c->dir)
+                  : !(c->dir = s && s->desired->def->backups.dir ? strdup(s->desired->def->backups.dir) : default_dir(m))) {
+                if (!a.dir)
+                        request_fail(req, HL_ERROR_INTERNAL, "out of memory");
                 free(c->name);
                 free(c);
                 return;
+        }
+        /* The rule that keeps each, where the schedule prunes. */
+        if (s && s->desired->def->backups.times.keep_text) {
+                _cleanup_free_ char *own = s->desired->def->backups.dir ? strdup(s->desired->def->backups.dir) : default_dir(m);
+                if (own && strcmp(own, c->dir) == 0) {
+                        c->keep = s->desired->def->backups.times.keep;
+                        c->has_keep = true;
+                }
         }
         if (work_queue(m->loop, &c->work, list_work, list_after) < 0) {
                 request_fail(req, HL_ERROR_INTERNAL, "could not queue the work");

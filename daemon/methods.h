@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Private to methods.c and methods-info.c: the helpers the request handlers share, and the
- * handlers of methods-info.c that methods.c's table names. Nothing else includes this. */
+/* Private to the methods files (and schedule.c, which starts backups as Backup does): the
+ * helpers the request handlers share, and the handlers methods.c's table names. */
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -33,6 +33,8 @@ void methods_apply_definitions(struct manager *m, struct request *req, json_t *d
 void methods_backup(struct manager *m, struct request *req, json_t *parameters);
 void methods_backups(struct manager *m, struct request *req, json_t *parameters);
 void methods_restore(struct manager *m, struct request *req, json_t *parameters);
+/* A backup for [Backup] Schedule= (schedule.c): no request, its outcome in the history. */
+void methods_backup_scheduled(struct manager *m, struct service *s);
 
 /* methods-update.c */
 void methods_update(struct manager *m, struct request *req, json_t *parameters);

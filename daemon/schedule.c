@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Scheduled snapshots: [Snapshot] Schedule= takes a snapshot named auto-YYYYMMDD-HHMMSS
+/* Scheduled snapshots and backups. [Backup] Schedule= starts a backup as hlctl backup does
+ * (methods-backup.c prunes its directory by Keep= after it). [Snapshot] Schedule= takes a snapshot named auto-YYYYMMDD-HHMMSS
  * (UTC) at each time the schedule names, as one run (a timer's, so the history says
  * hld did it), and Keep= then prunes the service's auto- snapshots as vzdump prunes
  * backups, each deletion a run of its own. Snapshots taken by hand or by updates are
@@ -11,6 +12,7 @@
 
 #include "hl-retention.h"
 #include "log.h"
+#include "methods.h"
 #include "schedule.h"
 #include "snapshot.h"
 #include "work.h"
@@ -180,31 +182,39 @@ static void take(struct manager *m, struct service *s, int64_t now) {
         }
 }
 
+/* Whether a schedule's time has come; works the next one out (again after a new revision,
+ * which may have another schedule). */
+static bool due(const struct hl_snapshots *sn, struct service *s, int64_t *next, const struct desired **next_for,
+                int64_t now) {
+        if (!sn->schedule) {
+                *next = 0;
+                return false;
+        }
+        if (*next == 0 || *next_for != s->desired) {
+                *next = hl_calendar_next(&sn->calendar, now);
+                *next_for = s->desired;
+                return false;
+        }
+        if (*next < 0 || now < *next)
+                return false;
+        *next = hl_calendar_next(&sn->calendar, now);
+        /* Nothing to copy yet: this time passes. */
+        return s->observed_valid && s->observed.exists && !s->destroying;
+}
+
 static void tick(uv_timer_t *handle) {
         struct manager *m = handle->data;
         int64_t now = (int64_t) time(NULL);
 
         for (size_t i = 0; i < m->n_services; i++) {
                 struct service *s = m->services[i];
-                const struct hl_snapshots *sn = &s->desired->def->snapshots;
+                const struct hl_def *def = s->desired->def;
 
-                if (!sn->schedule) {
-                        s->snapshot_due = 0;
-                        continue;
-                }
-                /* A new revision may have another schedule: the next time is worked out again. */
-                if (s->snapshot_due == 0 || s->snapshot_due_for != s->desired) {
-                        s->snapshot_due = hl_calendar_next(&sn->calendar, now);
-                        s->snapshot_due_for = s->desired;
-                        continue;
-                }
-                if (s->snapshot_due < 0 || now < s->snapshot_due)
-                        continue;
-                s->snapshot_due = hl_calendar_next(&sn->calendar, now);
-                /* Nothing to snapshot yet, or the last one still under way: this time passes. */
-                if (s->snapshot_due_busy || !s->observed_valid || !s->observed.exists || s->destroying)
-                        continue;
-                take(m, s, now);
+                /* The last one still under way: this time passes. */
+                if (due(&def->snapshots, s, &s->snapshot_due, &s->snapshot_due_for, now) && !s->snapshot_due_busy)
+                        take(m, s, now);
+                if (due(&def->backups.times, s, &s->backup_due, &s->backup_due_for, now) && !s->backing_up)
+                        methods_backup_scheduled(m, s);
         }
 }
 

@@ -99,6 +99,10 @@ json_t *hl_def_to_json(const struct hl_def *d) {
                 json_object_set_new(j, "snapshot",
                                     json_pack("{s:s?, s:s?}", "schedule", d->snapshots.schedule, "keep",
                                               d->snapshots.keep_text));
+        if (j && (d->backups.times.schedule || d->backups.times.keep_text || d->backups.dir))
+                json_object_set_new(j, "backup",
+                                    json_pack("{s:s?, s:s?, s:s?}", "schedule", d->backups.times.schedule, "keep",
+                                              d->backups.times.keep_text, "dir", d->backups.dir));
         if (container && d->boot_timeout_ms != 3 * 60 * 1000)
                 json_object_set_new(container, "boot_timeout_ms", json_integer((json_int_t) d->boot_timeout_ms));
         return j;

@@ -19,6 +19,7 @@ enum section {
         SECTION_HEALTH,
         SECTION_UPDATE,
         SECTION_SNAPSHOT,
+        SECTION_BACKUP,
 };
 
 static const char *const section_names[] = {
@@ -29,6 +30,7 @@ static const char *const section_names[] = {
         [SECTION_HEALTH] = "Health",
         [SECTION_UPDATE] = "Update",
         [SECTION_SNAPSHOT] = "Snapshot",
+        [SECTION_BACKUP] = "Backup",
 };
 
 struct parser {
@@ -581,34 +583,63 @@ static int parse_update_health_timeout(struct parser *p, const char *value) {
         return parse_duration_key(p, value, &p->def->update.health_timeout_ms, 2 * 60 * 1000, DAY_MS);
 }
 
-static int parse_snapshot_schedule(struct parser *p, const char *value) {
+static int parse_schedule_key(struct parser *p, const char *value, struct hl_snapshots *sn) {
         _cleanup_free_ char *error = NULL;
         struct hl_calendar c;
 
-        free(p->def->snapshots.schedule);
-        p->def->snapshots.schedule = NULL;
+        free(sn->schedule);
+        sn->schedule = NULL;
         if (!*value)
                 return 0;
         if (hl_calendar_parse(value, &c, &error) < 0)
                 return fail(p, "%s", error ? error : "not a schedule");
-        p->def->snapshots.calendar = c;
-        p->def->snapshots.schedule = strdup(value);
-        return p->def->snapshots.schedule ? 0 : -ENOMEM;
+        sn->calendar = c;
+        sn->schedule = strdup(value);
+        return sn->schedule ? 0 : -ENOMEM;
 }
 
-static int parse_snapshot_keep(struct parser *p, const char *value) {
+static int parse_keep_key(struct parser *p, const char *value, struct hl_snapshots *sn) {
         _cleanup_free_ char *error = NULL;
         struct hl_keep k;
 
-        free(p->def->snapshots.keep_text);
-        p->def->snapshots.keep_text = NULL;
+        free(sn->keep_text);
+        sn->keep_text = NULL;
         if (!*value)
                 return 0;
         if (hl_keep_parse(value, &k, &error) < 0)
                 return fail(p, "%s", error ? error : "not a retention");
-        p->def->snapshots.keep = k;
-        p->def->snapshots.keep_text = hl_keep_format(&k);
-        return p->def->snapshots.keep_text ? 0 : -ENOMEM;
+        sn->keep = k;
+        sn->keep_text = hl_keep_format(&k);
+        return sn->keep_text ? 0 : -ENOMEM;
+}
+
+static int parse_snapshot_schedule(struct parser *p, const char *value) {
+        return parse_schedule_key(p, value, &p->def->snapshots);
+}
+
+static int parse_snapshot_keep(struct parser *p, const char *value) {
+        return parse_keep_key(p, value, &p->def->snapshots);
+}
+
+static int parse_backup_schedule(struct parser *p, const char *value) {
+        return parse_schedule_key(p, value, &p->def->backups.times);
+}
+
+static int parse_backup_keep(struct parser *p, const char *value) {
+        return parse_keep_key(p, value, &p->def->backups.times);
+}
+
+static int parse_backup_dir(struct parser *p, const char *value) {
+        _cleanup_free_ char *dir = NULL;
+
+        free(p->def->backups.dir);
+        p->def->backups.dir = NULL;
+        if (!*value)
+                return 0;
+        if (value[0] != '/' || hl_path_normalize(value, &dir) < 0)
+                return fail(p, "\"%s\" is not an absolute path", value);
+        p->def->backups.dir = TAKE_PTR(dir);
+        return 0;
 }
 
 static int parse_check(struct parser *p, const char *value) {
@@ -709,6 +740,9 @@ static const struct {
         { SECTION_UPDATE, "HealthTimeout", parse_update_health_timeout },
         { SECTION_SNAPSHOT, "Schedule", parse_snapshot_schedule },
         { SECTION_SNAPSHOT, "Keep", parse_snapshot_keep },
+        { SECTION_BACKUP, "Schedule", parse_backup_schedule },
+        { SECTION_BACKUP, "Keep", parse_backup_keep },
+        { SECTION_BACKUP, "Dir", parse_backup_dir },
 };
 
 static int on_line(void *userdata, const struct hl_ini_line *l, struct hl_errors *errors) {
@@ -717,15 +751,15 @@ static int on_line(void *userdata, const struct hl_ini_line *l, struct hl_errors
         p->line = l->line;
         p->key = l->key ? l->key : "";
         if (!l->key) {
-                for (enum section i = SECTION_SERVICE; i <= SECTION_SNAPSHOT; i++)
+                for (enum section i = SECTION_SERVICE; i <= SECTION_BACKUP; i++)
                         if (strcmp(l->section, section_names[i]) == 0) {
                                 p->section = (int) i;
                                 return 0;
                         }
                 /* Its keys are not reported one by one: the header is the mistake. */
                 p->section = -1;
-                fail(p, "unknown section [%s]: use [Service], [Container], [Health], [Restart], [Update] or [Snapshot]",
-                     l->section);
+                fail(p, "unknown section [%s]: use [Service], [Container], [Health], [Restart], [Update], [Snapshot] "
+                     "or [Backup]", l->section);
                 return 0;
         }
         if (p->section < 0) {
@@ -842,6 +876,9 @@ struct hl_def *hl_def_free(struct hl_def *d) {
         hl_strv_free(d->update.exec);
         free(d->snapshots.schedule);
         free(d->snapshots.keep_text);
+        free(d->backups.times.schedule);
+        free(d->backups.times.keep_text);
+        free(d->backups.dir);
         hl_strv_free(d->environment);
         hl_strv_free(d->nameservers);
         hl_strv_free(d->search);

@@ -89,6 +89,13 @@ struct hl_snapshots {
         struct hl_keep keep;
 };
 
+/* [Backup]: archives hld writes by itself on a schedule, where (NULL: the state directory's
+ * backups/), and how many of the service's archives there it keeps. */
+struct hl_backups {
+        struct hl_snapshots times; /* Schedule= and Keep=, as [Snapshot]'s */
+        char *dir;
+};
+
 struct hl_def {
         char *name;
         char *description;
@@ -114,6 +121,7 @@ struct hl_def {
         uint64_t boot_timeout_ms; /* how long the first boot may take before Provision= */
         struct hl_update update;
         struct hl_snapshots snapshots;
+        struct hl_backups backups;
 
         struct hl_restart restart;
         struct hl_health health;

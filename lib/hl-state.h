@@ -23,6 +23,8 @@ enum hl_verb {
         HL_VERB_ROLLBACK, /* the container put back as a snapshot holds it */
         HL_VERB_DELETE_SNAPSHOT,
         HL_VERB_EXEC,     /* an update's Exec= lines run in the container */
+        HL_VERB_BACKUP,   /* an archive written */
+        HL_VERB_DELETE_BACKUP,
         _HL_VERB_MAX,
 };
 

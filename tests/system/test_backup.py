@@ -233,3 +233,30 @@ def test_kills_during_backup_and_restore_leave_nothing_half_made(hld):
             assert hld.snapshot()["containers"] == before["containers"], (moment, lxc_entries(hld))
             hld.hlctl("restore", archive, "--no-wait")
         assert (hld.rootfs(name) / "root/noise").stat().st_size == 256 << 20
+
+
+def test_scheduled_backups_are_pruned_by_keep_and_protected_ones_stay(hld):
+    name = hld.name("sched")
+    out = hld.dir / "scheduled"
+    out.mkdir()
+    hld.write(name, definition(extra_container="\n".join(
+        ["", "[Backup]", "Schedule=*:*:0/3", "Keep=keep-last=2", "Dir=%s" % out])))
+    hld.apply()
+
+    def archives():
+        return sorted(f for f in os.listdir(out) if f.endswith(".tar.zst"))
+
+    first = wait_for("the first scheduled archive", archives, 30)[0]
+    (out / (first + ".protected")).write_text("")
+    ok = lambda: [e for e in hld.history(name) if e["action"] == "backup" and e["result"] == "ok"]  # noqa: E731
+    wait_for("four scheduled backups", lambda: len(ok()) >= 4, 60)
+    wait_for("the pruning", lambda: len(archives()) == 3, 15)
+    assert first in archives()  # protected: never pruned
+    assert all("on schedule" in e["reason"] and e.get("uid") is None for e in ok()), ok()
+    pruned = [e for e in hld.history(name) if e["action"] == "delete-backup"]
+    assert pruned and all("pruned by Keep=keep-last=2" in e["reason"] for e in pruned), pruned
+    listed = hld.hlctl("backups", name, json=True).data["backups"]
+    marks = {os.path.basename(b["archive"]): (b["protected"], b.get("retention")) for b in listed}
+    assert marks[first] == (True, None), marks
+    assert sorted(v for k, v in marks.items() if k != first)[-2:] == [(False, "keep-last")] * 2, marks
+    assert "keep-last" in hld.hlctl("backups", name).out

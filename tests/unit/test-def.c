@@ -83,7 +83,7 @@ TEST(errors_name_file_line_key) {
         ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nMemory=12X\n",
                            "t.conf:3: Memory: \"12X\" is not a size (bytes, or a number with K, M, G or T)");
         ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nMemory=1M\n", "t.conf:3: Memory: \"1M\" is below the minimum of 16M");
-        ASSERT_PARSE_ERROR("[Containers]\n", "t.conf:1: unknown section [Containers]: use [Service], [Container], [Health], [Restart], [Update] or [Snapshot]");
+        ASSERT_PARSE_ERROR("[Containers]\n", "t.conf:1: unknown section [Containers]: use [Service], [Container], [Health], [Restart], [Update], [Snapshot] or [Backup]");
         ASSERT_PARSE_ERROR("Template=busybox\n", "t.conf:1: Template: key outside of a section");
         ASSERT_PARSE_ERROR("[Service]\nTemplate=busybox\n", "t.conf:2: Template: unknown key in [Service]: it belongs in [Container]");
         ASSERT_PARSE_ERROR("[Service]\nDescription=x\n", "t.conf: Template: [Container] needs a Template=");
@@ -467,7 +467,7 @@ TEST(every_error_of_a_file) {
         ASSERT_STR_EQ(errors.items[2].key, "Cores");
         /* A section that is not one is one error, not one per key in it. */
         ASSERT_STR_EQ(hl_def_error_format(&errors.items[3], buf, sizeof(buf)),
-                      "t.conf:7: unknown section [Helth]: use [Service], [Container], [Health], [Restart], [Update] or [Snapshot]");
+                      "t.conf:7: unknown section [Helth]: use [Service], [Container], [Health], [Restart], [Update], [Snapshot] or [Backup]");
         hl_errors_done(&errors);
 
         /* And the checks of the whole file come after the lines'. */
