@@ -189,7 +189,9 @@ def test_scheduled_snapshots_are_taken_and_pruned_by_keep(hld):
     marks = [s.get("retention") for s in autos()]
     assert marks[-2:] == ["keep-last", "keep-last"] and set(marks[:-2]) <= {"prune"}, listed
     pruned = [e for e in hld.history(name) if e["action"] == "delete-snapshot"]
-    assert pruned and all("pruned by Keep=keep-last=2" in e["reason"] and e["result"] == "ok" for e in pruned), pruned
+    # The schedule goes on while the history is read: the newest deletion may be under way.
+    assert all("pruned by Keep=keep-last=2" in e["reason"] and e["result"] in ("ok", "running") for e in pruned), pruned
+    assert [e for e in pruned if e["result"] == "ok"], pruned
     assert all(e.get("uid") is None for e in pruned), pruned  # hld did it, not a person
     assert "keep-last" in hld.hlctl("snapshots", name).out
 
