@@ -80,7 +80,8 @@ static const char *action_symbol(const char *action) {
         } table[] = {
                 { "create", "+" },  { "update", "~" },   { "start", ">" },
                 { "stop", "<" },    { "destroy", "-" },  { "restart", "*" },
-                { "hold", "!" },    { "recreate", "#" },
+                { "hold", "!" },    { "recreate", "#" }, { "snapshot", "@" },
+                { "rollback", "^" }, { "delete-snapshot", "x" }, { "exec", "$" },
         };
 
         for (size_t i = 0; action && i < HL_ELEMENTSOF(table); i++)

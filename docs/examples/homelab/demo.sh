@@ -28,7 +28,7 @@ if [ "${1:-}" = "--stop" ]; then
         fi
         for c in $(lxc-ls -P "$demo/lxc" 2>/dev/null); do
                 lxc-stop -k -P "$demo/lxc" -n "$c" 2>/dev/null || true
-                lxc-destroy -f -P "$demo/lxc" -n "$c" >/dev/null
+                lxc-destroy -f -s -P "$demo/lxc" -n "$c" >/dev/null
         done
         # Only a bridge this script made (it leaves a mark in its alias).
         if [ "$(cat /sys/class/net/$bridge/ifalias 2>/dev/null)" = "hl demo" ]; then
