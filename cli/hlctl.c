@@ -41,7 +41,8 @@ enum {
         OPT_AS = 1 << 16,
         OPT_ALL = 1 << 17,
         OPT_DRY_RUN = 1 << 18,
-        OPT_LAST = OPT_DRY_RUN,
+        OPT_LAST_UPDATE = 1 << 19,
+        OPT_LAST = OPT_LAST_UPDATE,
 };
 
 static const struct output *output = &output_table;
@@ -432,11 +433,42 @@ static int wait_for_health(const char *name) {
         return HLCTL_EXIT_OK;
 }
 
+/* The newest update-... snapshot of a Snapshots reply, into the buffer of userdata. */
+static int last_update_reply(json_t *parameters, const void *userdata) {
+        char *snap = (char *) userdata;
+        json_t *snapshots = reply_array(parameters, "snapshots"), *s;
+        size_t i;
+
+        json_array_foreach(snapshots, i, s) {
+                const char *n = reply_string(s, "name");
+                if (n && strncmp(n, "update-", 7) == 0)
+                        snprintf(snap, HL_SNAPSHOT_NAME_MAX + 1, "%s", n); /* oldest first: the last wins */
+        }
+        return 0;
+}
+
 static int verb_rollback(int argc, char **argv) {
         _cleanup_(json_decrefp) json_t *parameters = json_pack("{s:s}", "name", argv[1]);
+        char last[HL_SNAPSHOT_NAME_MAX + 1] = "";
+        const char *snap = argc > 2 ? argv[2] : NULL;
         int r;
 
-        if (!parameters || json_object_set_new(parameters, "snapshot", json_string(argv[2])) < 0) {
+        if ((snap != NULL) == ((arg_options & OPT_LAST_UPDATE) != 0)) {
+                log_error("rollback needs a snapshot's name, or --last (the last update's)");
+                return HLCTL_EXIT_USAGE;
+        }
+        if (!snap) {
+                r = call_method(arg_socket, HL_INTERFACE ".Snapshots", parameters, false,
+                                &(const struct call_handler) { .on_reply = last_update_reply, .userdata = last });
+                if (r != HLCTL_EXIT_OK)
+                        return r;
+                if (!last[0]) {
+                        log_error("%s has no update to undo: no update-... snapshot", argv[1]);
+                        return HLCTL_EXIT_FAILED;
+                }
+                snap = last;
+        }
+        if (!parameters || json_object_set_new(parameters, "snapshot", json_string(snap)) < 0) {
                 log_error("invalid service or snapshot name");
                 return HLCTL_EXIT_USAGE;
         }
@@ -806,10 +838,11 @@ static void help(void) {
                "                                one is frozen for the copy\n"
                "  snapshot --delete NAME SNAP   Delete a snapshot\n"
                "  snapshots NAME                List a service's snapshots\n"
-               "  rollback NAME SNAP [--timeout DUR] [--force] [--no-wait]\n"
+               "  rollback NAME SNAP|--last [--timeout DUR] [--force] [--no-wait]\n"
                "                                Put the container back as SNAP holds it:\n"
                "                                stopped, restored, started, and waited for\n"
-               "                                until its checks give a verdict\n"
+               "                                until its checks give a verdict; --last:\n"
+               "                                as before its last update\n"
                "  backup NAME [--to DIR]        Write an archive of a service (a snapshot of\n"
                "                                it, archived while it runs)\n"
                "  backups NAME [--to DIR]       List a service's archives\n"
@@ -850,6 +883,7 @@ static void help(void) {
                "      --all           update: every service with an [Update], in Requires= order,\n"
                "                      up to the first that is rolled back\n"
                "      --dry-run       update: print the steps, do nothing\n"
+               "      --last          rollback: to the last update's snapshot\n"
                "      --since DUR     history, health --history: only the last DUR (30m, 2h, 7d)\n"
                "      --limit N       history: at most N events\n"
                "      --service NAME  history, events: only this service (as NAME)\n"
@@ -884,7 +918,7 @@ static const struct verb verbs[] = {
         { "destroy", 1, 1, OPT_YES | OPT_TIMEOUT | OPT_FORCE, verb_destroy },
         { "snapshot", 1, 2, OPT_COMMENT | OPT_DELETE, verb_snapshot },
         { "snapshots", 1, 1, 0, verb_snapshots },
-        { "rollback", 2, 2, OPT_TIMEOUT | OPT_FORCE | OPT_NO_WAIT, verb_rollback },
+        { "rollback", 1, 2, OPT_TIMEOUT | OPT_FORCE | OPT_NO_WAIT | OPT_LAST_UPDATE, verb_rollback },
         { "backup", 1, 1, OPT_TO, verb_backup },
         { "backups", 1, 1, OPT_TO, verb_backups },
         { "restore", 1, 1, OPT_AS | OPT_FORCE | OPT_NO_WAIT, verb_restore },
@@ -920,6 +954,7 @@ static const struct option options[] = {
         { "as", required_argument, NULL, 'a' },
         { "all", no_argument, NULL, 'L' },
         { "dry-run", no_argument, NULL, 'n' },
+        { "last", no_argument, NULL, 'U' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         {},
@@ -963,6 +998,8 @@ static const char *option_name(unsigned option) {
                 return "--all";
         case OPT_DRY_RUN:
                 return "--dry-run";
+        case OPT_LAST_UPDATE:
+                return "--last";
         default:
                 return "--limit";
         }
@@ -1081,6 +1118,9 @@ static int parse_argv(int argc, char **argv) {
                         break;
                 case 'n':
                         arg_options |= OPT_DRY_RUN;
+                        break;
+                case 'U':
+                        arg_options |= OPT_LAST_UPDATE;
                         break;
                 case 'h':
                         help();

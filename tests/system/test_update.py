@@ -53,6 +53,19 @@ def test_an_update_that_works_is_kept(hld):
     assert len(snaps) == 1 and snaps[0].startswith("update-"), snaps
     assert not (hld.lxcpath / name / "snaps" / "hl-updating").exists()
 
+    # rollback --last undoes it, however healthy it was.
+    r = hld.hlctl("rollback", name, "--last")
+    assert "%s is healthy." % name in r.out, r
+    assert (hld.rootfs(name) / "srv/version").read_text() == "v1\n"
+    assert [e for e in hld.history(name) if e["action"] == "rollback"][-1]["reason"].startswith("rollback to " + snaps[0])
+    r = hld.hlctl("rollback", name, check=False)
+    assert r.rc == 2 and "--last" in r.err, r
+    plain = hld.name("plain")
+    hld.write(plain, definition())
+    hld.apply()
+    r = hld.hlctl("rollback", plain, "--last", check=False)
+    assert r.rc == 1 and "no update to undo" in r.err, r
+
 
 def test_an_update_that_breaks_the_check_is_rolled_back(hld):
     name = hld.name("brk")
