@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "backup.h"
+#include "ct.h"
 #include "hl-util.h"
 #include "rootfs.h"
 
@@ -155,17 +156,12 @@ int backup_manifest(const char *file, json_t **ret, char **ret_error) {
         return 0;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
-        return remove(path) < 0 && errno != ENOENT ? -1 : 0;
-}
-
 /* The config, with the root file system and the name of the container it is now. */
 static int fix_config(const char *dir, const char *lxcpath, const char *name, char **ret_error) {
-        _cleanup_free_ char *path = hl_strdup_printf("%s/config", dir), *text = NULL, *tmp = NULL;
+        _cleanup_free_ char *path = hl_strdup_printf("%s/config", dir), *text = NULL, *fixed = NULL;
         struct hl_text out = {};
         char *cursor, *line;
         bool rootfs = false;
-        FILE *f;
         int r;
 
         if (!path)
@@ -185,41 +181,13 @@ static int fix_config(const char *dir, const char *lxcpath, const char *name, ch
                 else
                         hl_text_add(&out, "%s\n", line);
         }
-        if (!rootfs) {
-                free(hl_text_take(&out));
+        fixed = hl_text_take(&out);
+        if (!rootfs)
                 return hl_fail(ret_error, -EINVAL, "the backup's container config names no root file system");
-        }
-        free(text);
-        text = hl_text_take(&out);
-        if (!text || !(tmp = hl_strdup_printf("%s.tmp", path)))
+        if (!fixed)
                 return -ENOMEM;
-        f = fopen(tmp, "wxe");
-        if (!f || fputs(text, f) < 0 || fflush(f) != 0 || fsync(fileno(f)) < 0) {
-                r = -errno ?: -EIO;
-                if (f)
-                        fclose(f);
-                return hl_fail(ret_error, r, "cannot write the restored config: %s", strerror(-r));
-        }
-        fclose(f);
-        return rename(tmp, path) < 0 ? hl_fail(ret_error, -errno, "cannot write the restored config: %s", strerror(errno))
-                                     : 0;
-}
-
-static int write_marker(const char *dir, char **ret_error) {
-        _cleanup_free_ char *path = hl_strdup_printf("%s/" BACKUP_RESTORING, dir);
-        int fd;
-
-        if (!path)
-                return -ENOMEM;
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0 || fsync(fd) < 0) {
-                int r = -errno;
-                if (fd >= 0)
-                        close(fd);
-                return hl_fail(ret_error, r, "cannot write in %s: %s", dir, strerror(-r));
-        }
-        close(fd);
-        return 0;
+        r = ct_write_file(dir, "config", fixed);
+        return r < 0 ? hl_fail(ret_error, r, "cannot write the restored config: %s", strerror(-r)) : 0;
 }
 
 int backup_unpack(const char *file, const char *lxcpath, const char *name, char **ret_error) {
@@ -243,12 +211,12 @@ int backup_unpack(const char *file, const char *lxcpath, const char *name, char 
                 r = fix_config(dir, lxcpath, name, ret_error);
         /* Until hld next starts and finds the service stored: a kill before the apply
          * leaves a container that no service has, which that start removes. */
-        if (r >= 0)
-                r = write_marker(dir, ret_error);
+        if (r >= 0 && (r = ct_write_file(dir, BACKUP_RESTORING, "")) < 0)
+                hl_fail(ret_error, r, "cannot write in %s: %s", dir, strerror(-r));
         if (r >= 0 && (lstat(target, &st) == 0 || rename(dir, target) < 0))
                 r = hl_fail(ret_error, -EEXIST, "%s appeared while the backup was unpacked", target);
         if (r < 0) {
-                (void) nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+                (void) ct_remove_tree(dir);
                 return r;
         }
         /* The unpacked files and the new name survive a power cut. */
@@ -269,7 +237,7 @@ int backup_remove_leftovers(const char *lxcpath, bool (*is_service)(void *userda
                 if (!(path = hl_strdup_printf("%s/%s", lxcpath, de->d_name)))
                         continue;
                 if (strncmp(de->d_name, ".hl-restore-", 12) == 0) {
-                        if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) == 0)
+                        if (ct_remove_tree(path) >= 0)
                                 removed++;
                         continue;
                 }
@@ -279,7 +247,7 @@ int backup_remove_leftovers(const char *lxcpath, bool (*is_service)(void *userda
                         continue;
                 if (is_service(userdata, de->d_name))
                         (void) unlink(marker);
-                else if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) == 0)
+                else if (ct_remove_tree(path) >= 0)
                         removed++;
         }
         if (d)

@@ -314,7 +314,7 @@ static int write_small_file(const char *lxcpath, const char *name, const char *f
         return dir ? ct_write_file(dir, file, text) : -ENOMEM;
 }
 
-static char *config_value(struct lxc_container *c, const char *key) {
+char *ct_config_value(struct lxc_container *c, const char *key) {
         char buf[8192];
         int n;
 
@@ -330,7 +330,7 @@ static char *config_value(struct lxc_container *c, const char *key) {
 
 /* The mount entries hl wrote (listed in hl-mounts) that are still in the config. */
 static char *managed_mounts(struct lxc_container *c, const char *lxcpath, const char *name) {
-        _cleanup_free_ char *all = config_value(c, KEY_MOUNTS), *path = ct_path_in(lxcpath, name, FILE_MOUNTS);
+        _cleanup_free_ char *all = ct_config_value(c, KEY_MOUNTS), *path = ct_path_in(lxcpath, name, FILE_MOUNTS);
         _cleanup_free_ char *ours = path ? ct_read_small_file(path) : NULL;
         _cleanup_(hl_strv_freep) char **kept = NULL;
         char *save = NULL;
@@ -427,8 +427,8 @@ static void check_damage(struct lxc_container *c, const char *lxcpath, const cha
 
         if (!origin || access(origin, F_OK) < 0)
                 return; /* not made by hld */
-        rootfs = config_value(c, "lxc.rootfs.path");
-        uts = config_value(c, "lxc.uts.name");
+        rootfs = ct_config_value(c, "lxc.rootfs.path");
+        uts = ct_config_value(c, "lxc.uts.name");
         if (!rootfs || !uts)
                 return;
         if (!*rootfs || !*uts)
@@ -519,7 +519,7 @@ static int do_observe(const char *lxcpath, const char *name, const struct ct_set
                 } else if (strcmp(key, KEY_MOUNTS) == 0)
                         o.values[i] = managed_mounts(c, lxcpath, name);
                 else
-                        o.values[i] = config_value(c, key);
+                        o.values[i] = ct_config_value(c, key);
                 if (!o.values[i]) {
                         ct_observed_done(&o);
                         return -ENOMEM;
@@ -632,7 +632,7 @@ static int set_settings(struct lxc_container *c, const char *lxcpath, const stru
                                 r = set_item(c, it->key, it->value, ret_error);
                 } else if (strcmp(it->key, KEY_MOUNTS) == 0) {
                         /* Replace the entries hl wrote before; keep the template's own. */
-                        _cleanup_free_ char *all = config_value(c, KEY_MOUNTS);
+                        _cleanup_free_ char *all = ct_config_value(c, KEY_MOUNTS);
                         _cleanup_free_ char *old = managed_mounts(c, lxcpath, c->name);
                         char *save = NULL;
 
@@ -685,7 +685,7 @@ static int save_files(const char *lxcpath, const char *name, const struct ct_set
 
 /* The rootfs directory of a container hld can write into, or NULL with a sentence. */
 static char *rootfs_dir(struct lxc_container *c, char **ret_error) {
-        _cleanup_free_ char *path = config_value(c, "lxc.rootfs.path");
+        _cleanup_free_ char *path = ct_config_value(c, "lxc.rootfs.path");
         const char *dir;
 
         if (!path)
@@ -837,7 +837,7 @@ static int do_configure(const char *lxcpath, const char *name, const struct ct_s
 }
 
 static bool rootfs_is_own(struct lxc_container *c, const char *lxcpath, const char *name) {
-        _cleanup_free_ char *path = config_value(c, "lxc.rootfs.path");
+        _cleanup_free_ char *path = ct_config_value(c, "lxc.rootfs.path");
         const char *p = path;
 
         if (!p || !*p)
@@ -852,7 +852,7 @@ static bool rootfs_is_own(struct lxc_container *c, const char *lxcpath, const ch
  * symlink the container holds out of its root file system. */
 static int prepare_mounts(struct lxc_container *c, const char *lxcpath, const char *name, char **ret_error) {
         _cleanup_free_ char *path = ct_path_in(lxcpath, name, FILE_MOUNTS), *ours = NULL;
-        _cleanup_free_ char *rootfs = config_value(c, "lxc.rootfs.path");
+        _cleanup_free_ char *rootfs = ct_config_value(c, "lxc.rootfs.path");
         const char *dir;
         char *save = NULL;
         int r;
@@ -1491,7 +1491,7 @@ static int create_from(struct lxc_container *c, const char *lxcpath, const struc
 static int check_rootfs_made(const char *lxcpath, const struct hl_def *def, char **ret_error) {
         /* Read afresh: a clone writes its config to disk behind this container's back. */
         _cleanup_container_ struct lxc_container *c = lxc_container_new(def->name, lxcpath);
-        _cleanup_free_ char *path = c ? config_value(c, "lxc.rootfs.path") : NULL;
+        _cleanup_free_ char *path = c ? ct_config_value(c, "lxc.rootfs.path") : NULL;
         const char *dir;
         DIR *d;
         struct dirent *de;

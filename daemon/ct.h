@@ -131,6 +131,8 @@ void ct_helper_log_begin(const char *lxcpath, const char *name);
 /* Why liblxc's last call on c failed, from its log: a static buffer. */
 const char *ct_lxc_reason(struct lxc_container *c);
 void ct_container_putp(struct lxc_container **c);
+/* A key's value in c's config, trailing newlines cut; "" when unset; NULL when out of memory. */
+char *ct_config_value(struct lxc_container *c, const char *key);
 #define _cleanup_container_ _cleanup_(ct_container_putp)
 char *ct_path_in(const char *lxcpath, const char *name, const char *file);
 /* Up to 4 KiB of a file, trailing newlines cut, never through a symlink; "" when it cannot

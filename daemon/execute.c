@@ -172,12 +172,10 @@ static void action_work(uv_work_t *req) {
                 /* The one a kill interrupted, or the one asked for. */
                 const char *snap = w->item->observed.rolling_back[0] ? w->item->observed.rolling_back
                                    : w->item->snapshot                 ? w->item->snapshot
-                                                                       : "";
+                                                                       : w->item->observed.updating;
 
                 if (w->item->observed.state != HL_CT_STOPPED && w->item->observed.state != HL_CT_MISSING)
                         w->r = ct_stop(w->lxcpath, name, w->stop_timeout_s, &w->error);
-                if (!*snap) /* an interrupted update's */
-                        snap = w->item->observed.updating;
                 if (w->r >= 0)
                         w->r = snapshot_rollback(w->lxcpath, name, snap, &w->error);
                 /* An update rolled back is judged. */

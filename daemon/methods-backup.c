@@ -82,8 +82,7 @@ static void backup_failed(struct backup_call *c, const char *fmt, ...) {
         va_list ap;
 
         va_start(ap, fmt);
-        if (vasprintf(&message, fmt, ap) < 0)
-                message = NULL;
+        message = hl_strdup_vprintf(fmt, ap);
         va_end(ap);
         if (c->req)
                 request_fail_parameter(c->req, HL_ERROR_ACTION_FAILED, "service", c->name, "%s", message ?: "out of memory");
@@ -376,11 +375,8 @@ void methods_backups(struct manager *m, struct request *req, json_t *parameters)
         if (!methods_dispatch(req, parameters, table, &a))
                 return;
         /* A destroyed service's backups are what restores it: any valid name lists. */
-        if (!hl_name_is_valid(a.name)) {
-                request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "name",
-                                       "\"%.80s\" is not a valid service name", a.name);
+        if (!methods_check_name(req, "name", a.name))
                 return;
-        }
         c = calloc(1, sizeof(*c));
         if (!c || !(c->name = strdup(a.name))) {
                 free(c);
@@ -583,11 +579,8 @@ void methods_restore(struct manager *m, struct request *req, json_t *parameters)
 
         if (!methods_dispatch(req, parameters, table, &a))
                 return;
-        if (a.as && !hl_name_is_valid(a.as)) {
-                request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "as",
-                                       "\"%.80s\" is not a valid service name", a.as);
+        if (a.as && !methods_check_name(req, "as", a.as))
                 return;
-        }
         if (a.file[0] != '/') {
                 request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "file",
                                        "\"%.200s\" is not an absolute path", a.file);

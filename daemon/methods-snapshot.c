@@ -67,8 +67,7 @@ static json_t *list_json(const struct snapshot_list *l, const struct hl_def *def
                 if (j && marked && rules[i] != SCHEDULE_NOT_PRUNED)
                         json_object_set_new(j, "retention",
                                             json_string(rules[i] == SCHEDULE_PRUNED ? "prune"
-                                                        : rules[i] >= 0 ? hl_keep_rule_to_string((enum hl_keep_rule) rules[i])
-                                                                        : "keep"));
+                                                        : hl_keep_rule_to_string((enum hl_keep_rule) rules[i])));
                 json_array_append_new(a, j);
         }
         return a;
@@ -159,11 +158,8 @@ static void snapshot_call(struct manager *m, struct request *req, json_t *parame
 
         if (!methods_dispatch(req, parameters, table, &a))
                 return;
-        if (!hl_name_is_valid(a.name)) {
-                request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "name",
-                                       "\"%.80s\" is not a valid service name", a.name);
+        if (!methods_check_name(req, "name", a.name))
                 return;
-        }
         if (!manager_find(m, a.name)) {
                 request_fail_parameter(req, HL_ERROR_NO_SUCH_SERVICE, "name", a.name, "no service named %s", a.name);
                 return;
@@ -180,11 +176,8 @@ static void snapshot_call(struct manager *m, struct request *req, json_t *parame
                                        "a comment is one line of up to 1024 bytes");
                 return;
         }
-        if (json_object_get(parameters, "timeout") && (a.timeout < 0 || a.timeout > 24 * 3600)) {
-                request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "timeout",
-                                       "timeout must be 0 to 86400 seconds");
+        if (!methods_check_timeout(req, parameters, a.timeout))
                 return;
-        }
         w = calloc(1, sizeof(*w));
         if (!w || !(w->name = strdup(a.name)) || (a.snapshot && !(w->snapshot = strdup(a.snapshot))) ||
             (a.comment && !(w->comment = strdup(a.comment))) || !(w->lxcpath = strdup(m->config.lxcpath))) {

@@ -98,8 +98,7 @@ static void fail_update(struct update_call *c, const char *fmt, ...) {
         va_list ap;
 
         va_start(ap, fmt);
-        if (vasprintf(&message, fmt, ap) < 0)
-                message = NULL;
+        message = hl_strdup_vprintf(fmt, ap);
         va_end(ap);
         request_fail_parameter(c->req, HL_ERROR_ACTION_FAILED, "service", c->name, "%s", message ? message : "out of memory");
         update_end(c);
@@ -131,6 +130,7 @@ static void step_done(void *userdata, const struct run_result *result) {
         struct update_call *c = userdata;
         const char *error = NULL, *outcome = run_outcome(result, &error);
         bool ok = outcome && strcmp(outcome, "ok") == 0;
+        struct service *s;
         static const char *const names[] = {
                 [PHASE_SNAPSHOT] = "snapshot", [PHASE_EXEC] = "exec", [PHASE_RESTART] = "restart",
                 [PHASE_ROLLBACK] = "rollback",
@@ -152,10 +152,9 @@ static void step_done(void *userdata, const struct run_result *result) {
                         rollback_now(c, why);
                         return;
                 }
-                c->phase = c->m && manager_find(c->m, c->name) &&
-                                           manager_find(c->m, c->name)->desired->def->update.restart
-                                   ? PHASE_RESTART
-                                   : PHASE_JUDGE;
+                /* next() answers when the service is gone. */
+                s = manager_find(c->m, c->name);
+                c->phase = s && s->desired->def->update.restart ? PHASE_RESTART : PHASE_JUDGE;
                 break;
         case PHASE_RESTART:
                 if (!ok) {

@@ -149,18 +149,28 @@ static const struct hl_field name_table[] = {
         {},
 };
 
+bool methods_check_name(struct request *req, const char *param, const char *name) {
+        if (hl_name_is_valid(name))
+                return true;
+        request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", param, "\"%.80s\" is not a valid service name",
+                               name);
+        return false;
+}
+
+bool methods_check_timeout(struct request *req, json_t *parameters, int64_t timeout) {
+        if (!json_object_get(parameters, "timeout") || (timeout >= 0 && timeout <= 24 * 3600))
+                return true;
+        request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "timeout", "timeout must be 0 to 86400 seconds");
+        return false;
+}
+
 /* Decodes {name} and finds the service, or answers the error. */
 struct service *methods_find_named(struct manager *m, struct request *req, json_t *parameters) {
         struct name_args a = {};
         struct service *s;
 
-        if (!methods_dispatch(req, parameters, name_table, &a))
+        if (!methods_dispatch(req, parameters, name_table, &a) || !methods_check_name(req, "name", a.name))
                 return NULL;
-        if (!hl_name_is_valid(a.name)) {
-                request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "name",
-                               "\"%.80s\" is not a valid service name", a.name);
-                return NULL;
-        }
         s = manager_find(m, a.name);
         if (!s)
                 request_fail_parameter(req, HL_ERROR_NO_SUCH_SERVICE, "name", a.name, "no service named %s", a.name);
@@ -288,17 +298,11 @@ static struct service *decode_lifecycle(struct manager *m, struct request *req, 
         a->timeout = -1;
         if (!methods_dispatch(req, parameters, table, a))
                 return NULL;
-        if (json_object_get(parameters, "timeout") && (a->timeout < 0 || a->timeout > 24 * 3600)) {
-                request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "timeout",
-                                       "timeout must be 0 to 86400 seconds");
+        if (!methods_check_timeout(req, parameters, a->timeout))
                 return NULL;
-        }
         a->has_timeout = a->timeout >= 0;
-        if (!hl_name_is_valid(a->name)) {
-                request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "name",
-                                       "\"%.80s\" is not a valid service name", a->name);
+        if (!methods_check_name(req, "name", a->name))
                 return NULL;
-        }
         s = manager_find(m, a->name);
         if (!s)
                 request_fail_parameter(req, HL_ERROR_NO_SUCH_SERVICE, "name", a->name, "no service named %s", a->name);

@@ -18,6 +18,11 @@ const struct method *methods_table(size_t *ret_n);
 bool methods_dispatch(struct request *req, json_t *parameters, const struct hl_field *table, void *base);
 /* A Service object: what List, Show and Why say about s. */
 json_t *methods_service_json(struct manager *m, const struct service *s);
+/* Whether name (of the parameter param) is a valid service name; if not, answers
+ * InvalidArgument. */
+bool methods_check_name(struct request *req, const char *param, const char *name);
+/* Whether a timeout parameter, when given, is 0 to 86400 seconds; if not, answers. */
+bool methods_check_timeout(struct request *req, json_t *parameters, int64_t timeout);
 /* Decodes {name} and finds the service, or answers the error. */
 struct service *methods_find_named(struct manager *m, struct request *req, json_t *parameters);
 /* Answers a failed run or plan with its named error. */

@@ -101,6 +101,17 @@ static int fail(struct archive *a, char **ret_error, int r) {
         return r;
 }
 
+/* A reader of tar archives, compressed in any way libarchive knows. */
+static struct archive *tar_reader(void) {
+        struct archive *in = sym_archive_read_new();
+
+        if (in) {
+                sym_archive_read_support_format_tar(in);
+                sym_archive_read_support_filter_all(in);
+        }
+        return in;
+}
+
 /* Relative, and no component is "..". */
 static bool name_is_safe(const char *name) {
         if (name[0] == '/')
@@ -122,15 +133,13 @@ int rootfs_extract(const char *tarball, const char *dir, uint32_t uid_shift, cha
 
         if (!loaded(ret_error))
                 return -EOPNOTSUPP;
-        in = sym_archive_read_new();
+        in = tar_reader();
         out = sym_archive_write_disk_new();
 
         if (!in || !out) {
                 r = -ENOMEM;
                 goto finish;
         }
-        sym_archive_read_support_format_tar(in);
-        sym_archive_read_support_filter_all(in);
         /* The flags that make extraction safe against a hostile tarball. */
         sym_archive_write_disk_set_options(out, ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
                                                     ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_ACL |
@@ -336,11 +345,9 @@ int rootfs_read_first(const char *tarball, const char *name, size_t max, char **
 
         if (!loaded(ret_error))
                 return -EOPNOTSUPP;
-        in = sym_archive_read_new();
+        in = tar_reader();
         if (!in)
                 return -ENOMEM;
-        sym_archive_read_support_format_tar(in);
-        sym_archive_read_support_filter_all(in);
         if (sym_archive_read_open_filename(in, tarball, 1 << 16) != ARCHIVE_OK ||
             sym_archive_read_next_header(in, &entry) < ARCHIVE_WARN) {
                 r = fail(in, ret_error, -EINVAL);
@@ -389,11 +396,9 @@ int rootfs_check(const char *tarball, char **ret_error) {
         }
         if (!loaded(ret_error))
                 return -EOPNOTSUPP;
-        in = sym_archive_read_new();
+        in = tar_reader();
         if (!in)
                 return -ENOMEM;
-        sym_archive_read_support_format_tar(in);
-        sym_archive_read_support_filter_all(in);
         /* The first header says whether it is a tar archive in a compression libarchive
          * reads: enough to refuse /dev/zero or a README before any create. */
         if (sym_archive_read_open_fd(in, fd, 1 << 16) != ARCHIVE_OK ||

@@ -19,5 +19,4 @@ bool schedule_is_automatic(const char *snapshot);
  * these. */
 #define SCHEDULE_NOT_PRUNED -1 /* not the schedule's: never pruned */
 #define SCHEDULE_PRUNED -2     /* the next pruning deletes it */
-#define SCHEDULE_KEPT_ALL -3
 int schedule_prune_marks(const struct hl_keep *keep, const struct snapshot_list *l, int *ret_rules);

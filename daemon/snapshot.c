@@ -155,15 +155,12 @@ struct snapshot_call {
 /* liblxc copies a dir-backed root file system (rsync) and snapshots the others; it cannot
  * tell a btrfs subvolume under a plain path from a directory, so hld asks the kernel. */
 static bool backend_snapshots(struct lxc_container *c) {
-        char path[4096];
+        _cleanup_free_ char *path = ct_config_value(c, "lxc.rootfs.path");
         struct statfs fs;
         const char *dir;
-        int n = c->get_config_item(c, "lxc.rootfs.path", path, sizeof(path));
 
-        if (n <= 0 || (size_t) n >= sizeof(path))
+        if (!path || !*path)
                 return false;
-        path[n] = 0;
-        path[strcspn(path, "\n")] = 0;
         if (strncmp(path, "dir:", 4) != 0 && path[0] != '/')
                 return true; /* zfs:, lvm:, overlay:, btrfs: … */
         dir = path[0] == '/' ? path : path + 4;

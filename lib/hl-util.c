@@ -12,13 +12,18 @@
 
 #include "hl-util.h"
 
+char *hl_strdup_vprintf(const char *fmt, va_list ap) {
+        char *s;
+
+        return vasprintf(&s, fmt, ap) < 0 ? NULL : s;
+}
+
 char *hl_strdup_printf(const char *fmt, ...) {
         va_list ap;
         char *s;
 
         va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0)
-                s = NULL;
+        s = hl_strdup_vprintf(fmt, ap);
         va_end(ap);
         return s;
 }

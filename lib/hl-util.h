@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,6 +10,7 @@
 
 /* Allocating printf; NULL on ENOMEM. */
 char *hl_strdup_printf(const char *fmt, ...) HL_PRINTF(1, 2);
+char *hl_strdup_vprintf(const char *fmt, va_list ap) HL_PRINTF(1, 0);
 
 /* Sets *ret_error (when asked for and not set yet) to the formatted sentence, and returns
  * r: the first error of a chain of calls is the one the caller sees. */

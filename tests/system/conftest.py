@@ -355,6 +355,10 @@ class Hld:
             raise AssertionError("%s failed (%d): %s" % (" ".join(cmd), proc.returncode, proc.stderr))
         return proc
 
+    def sh(self, name, command):
+        """Runs a shell command inside the running container name, environment cleared."""
+        return self.lxc("attach", "-n", name, "--clear-env", "--", "/bin/sh", "-c", command)
+
     def containers(self, running=False):
         """Names lxc-ls lists in the private lxcpath, in its order (duplicates kept)."""
         out = self.lxc("ls", "-1", *(["--running"] if running else [])).stdout

@@ -22,9 +22,6 @@ CHECKED = definition(extra_container="\n".join([
 ]))
 
 
-def attach(hld, name, command):
-    return hld.lxc("attach", "-n", name, "--clear-env", "--", "/bin/sh", "-c", command)
-
 
 def lxc_entries(hld):
     return sorted(os.listdir(hld.lxcpath))
@@ -35,7 +32,7 @@ def test_backup_destroy_restore_brings_the_service_back(hld):
     hld.write(name, CHECKED)
     hld.apply()
     wait_for("healthy", lambda: hld.services()[name]["health"] == "healthy", 30)
-    attach(hld, name, "echo precious > /root/data && ln /root/data /root/link")
+    hld.sh(name, "echo precious > /root/data && ln /root/data /root/link")
     pid = hld.container_pid(name)
     out = hld.dir / "backups"
     out.mkdir()
@@ -75,11 +72,11 @@ def test_restore_as_another_name_and_over_an_existing_one(hld):
     name = hld.name("orig")
     hld.write(name, definition())
     hld.apply()
-    attach(hld, name, "echo v1 > /root/v")
+    hld.sh(name, "echo v1 > /root/v")
     archive = hld.hlctl("backup", name, json=True).data["archive"]
     # The default directory is the state directory's.
     assert archive.startswith(str(hld.state_dir / "backups") + "/"), archive
-    attach(hld, name, "echo v2 > /root/v")
+    hld.sh(name, "echo v2 > /root/v")
 
     before = hld.snapshot()
     r = hld.hlctl("restore", archive, check=False)

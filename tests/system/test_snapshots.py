@@ -23,9 +23,6 @@ CHECKED = definition(extra_container="\n".join([
 ]))
 
 
-def attach(hld, name, command):
-    return hld.lxc("attach", "-n", name, "--clear-env", "--", "/bin/sh", "-c", command)
-
 
 def snapshots(hld, name):
     return hld.hlctl("snapshots", name, json=True).data["snapshots"]
@@ -36,7 +33,7 @@ def test_snapshot_change_rollback_restores_the_files(hld):
     hld.write(name, definition())
     hld.apply()
     assert hld.state(name) == "RUNNING"
-    attach(hld, name, "echo before > /root/data")
+    hld.sh(name, "echo before > /root/data")
     pid = hld.container_pid(name)
 
     r = hld.hlctl("snapshot", name, "before-change", "--comment", "before the change", json=True)
@@ -47,7 +44,7 @@ def test_snapshot_change_rollback_restores_the_files(hld):
     assert hld.container_pid(name) == pid
     assert hld.state(name) == "RUNNING"
 
-    attach(hld, name, "echo after > /root/data && touch /root/new")
+    hld.sh(name, "echo after > /root/data && touch /root/new")
     r = hld.hlctl("rollback", name, "before-change", json=True)
     assert r.data["action"]["action"] == "rollback" and r.data["action"]["result"] == "ok", r.data
     assert hld.state(name) == "RUNNING"
@@ -128,7 +125,7 @@ def test_rollback_waits_for_health_and_heals_a_broken_service(hld):
     hld.apply()
     wait_for("healthy", lambda: hld.services()[name]["health"] == "healthy", 30)
     hld.hlctl("snapshot", name, "good")
-    attach(hld, name, "echo broken > /srv/state")
+    hld.sh(name, "echo broken > /srv/state")
     wait_for("unhealthy", lambda: hld.services()[name]["health"] == "unhealthy", 30)
 
     r = hld.hlctl("rollback", name, "good")
@@ -144,9 +141,9 @@ def test_rollback_killed_in_the_middle_is_finished_by_the_next_hld(hld):
     hld.write(name, definition())
     hld.apply()
     # Enough data that the copy back takes a while.
-    attach(hld, name, "dd if=/dev/zero of=/root/big bs=1M count=300 2>/dev/null && echo kept > /root/data")
+    hld.sh(name, "dd if=/dev/zero of=/root/big bs=1M count=300 2>/dev/null && echo kept > /root/data")
     hld.hlctl("snapshot", name, "base")
-    attach(hld, name, "echo changed > /root/data")
+    hld.sh(name, "echo changed > /root/data")
     marker = hld.lxcpath / name / "snaps" / "hl-rolling-back"
     proc = subprocess.Popen([str(HLCTL), "--socket", str(hld.socket), "rollback", name, "base", "--force", "--no-wait"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
