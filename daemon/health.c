@@ -39,8 +39,13 @@ struct health {
         unsigned pending;
         bool round_failed;
         char round_message[320];
-        struct sweep **waiters;
+        struct sweep **waiters; /* answered by the round in flight (or about to start) */
         size_t n_waiters;
+        /* Sweeps that came while a round was in flight: its probes may have begun before
+         * what the caller wants judged (a restart, an update's lines), so they wait for the
+         * next round, started as soon as this one ends. */
+        struct sweep **next_waiters;
+        size_t n_next_waiters;
         /* The last result of each check, for status and the metrics. */
         struct probe_result *last;
         size_t n_last;
@@ -109,15 +114,22 @@ static void on_timer_closed(uv_handle_t *handle) {
                 free(h->service);
                 free(h->last);
                 free(h->waiters);
+                free(h->next_waiters);
                 desired_unref(h->round_desired);
                 free(h);
         }
 }
 
+static void finish_waiters(struct health *h, struct service *s);
+
 static void health_free(struct health *h) {
         uv_timer_stop(&h->timer);
         h->timer_closing = true;
         h->m = NULL; /* orphaned: results still arriving are dropped */
+        /* Sweeps waiting for a round that will not start now get no result from it (with
+         * probes in flight, the last of them finishes the waiters). */
+        if (h->pending == 0)
+                finish_waiters(h, NULL);
         uv_close((uv_handle_t *) &h->timer, on_timer_closed);
 }
 
@@ -149,8 +161,6 @@ static uint64_t cadence(const struct health *h, const struct hl_health *cfg) {
                 since = FIRST_ROUND_MS;
         return (uint64_t) since < limit ? (uint64_t) since : limit;
 }
-
-static void finish_waiters(struct health *h, struct service *s);
 
 static void sweep_add(struct sweep *sw, const char *service, const char *check, const struct probe_result *r) {
         json_t *row = json_pack("{s:s, s:s, s:b, s:I, s:s}", "service", service, "check", check, "ok", r->ok,
@@ -317,6 +327,8 @@ static void round_end(struct health *h) {
                 uv_timer_start(&h->timer, on_timer, cadence(h, cfg), 0);
 }
 
+static void start_soon(struct manager *m, const char *name);
+
 static void finish_waiters(struct health *h, struct service *s) {
         struct sweep **waiters = h->waiters;
         size_t n = h->n_waiters;
@@ -330,6 +342,16 @@ static void finish_waiters(struct health *h, struct service *s) {
         }
         free(waiters);
         desired_unref(TAKE_PTR(h->round_desired));
+        /* Those that came during the round: the next one, at once. */
+        if (h->n_next_waiters == 0)
+                return;
+        h->waiters = TAKE_PTR(h->next_waiters);
+        h->n_waiters = h->n_next_waiters;
+        h->n_next_waiters = 0;
+        if (s && h->m)
+                start_soon(h->m, h->service);
+        else
+                finish_waiters(h, NULL);
 }
 
 static void on_probe(void *userdata, const struct probe_result *r) {
@@ -525,14 +547,23 @@ int health_sweep(struct manager *m, char **names, health_sweep_cb cb, void *user
                         continue;
                 }
                 h = s->health;
+                if (h->pending > 0) {
+                        /* A round in flight began before this call: the next one answers. */
+                        w = realloc(h->next_waiters, sizeof(*w) * (h->n_next_waiters + 1));
+                        if (!w)
+                                continue;
+                        h->next_waiters = w;
+                        w[h->n_next_waiters++] = sw;
+                        sw->pending++;
+                        continue;
+                }
                 w = realloc(h->waiters, sizeof(*w) * (h->n_waiters + 1));
                 if (!w)
                         continue;
                 h->waiters = w;
                 w[h->n_waiters++] = sw;
                 sw->pending++;
-                if (h->pending == 0)
-                        start_soon(m, s->name);
+                start_soon(m, s->name);
         }
         sweep_done(sw);
         return 0;

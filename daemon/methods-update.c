@@ -43,7 +43,6 @@ struct update_call {
         json_t *steps;
         char *failure; /* why the update was rolled back */
         bool sweeping;
-        unsigned sweeps; /* of this judgement */
 };
 
 static void update_closed(uv_handle_t *h) {
@@ -222,10 +221,8 @@ static void swept(void *userdata, json_t *reply) {
                 fail_update(c, "%s was destroyed during its update", c->name);
                 return;
         }
-        /* A sweep joins a round of probes already under way, which may have begun before
-         * the Exec= lines ended: the first sweep's answer says nothing of the update. */
-        if (c->sweeps++ == 0)
-                return;
+        /* health_sweep answers from a round begun after the call, never from one begun
+         * before the Exec= lines ended. */
         timeout = s->desired->def->update.health_timeout_ms;
         if (healthy) {
                 step(c, c->phase == PHASE_JUDGE ? "health" : "health after rollback", "ok", NULL);
@@ -286,7 +283,6 @@ static void next(struct update_call *c) {
         case PHASE_JUDGE:
         case PHASE_JUDGE_ROLLBACK:
                 c->deadline = uv_hrtime() + s->desired->def->update.health_timeout_ms * 1000000;
-                c->sweeps = 0;
                 uv_timer_start(&c->timer, judge_tick, 0, SWEEP_EVERY_MS);
                 break;
         }

@@ -502,3 +502,24 @@ def test_rounds_never_overlap(hld):
     gaps = [b - a for a, b in zip(times, times[1:])]
     # Each round ends 1.5 s after it starts; the next starts 1 s after that.
     assert all(g >= 2300 for g in gaps), gaps
+
+
+def test_a_sweep_is_never_answered_by_a_round_begun_before_it(hld):
+    """The check reads the file when it begins and answers a second later, and a round is
+    in flight about half the time: a sweep answered by that round would report the file as
+    it was before the write that preceded the call (an update kept on a stale verdict)."""
+    name = hld.name("fresh")
+    check = "exec /bin/sh -c 'grep -q good /root/state; r=$?; sleep 1; exit $r'"
+    hld.write(name, health_definition([check], health=["Interval=1s", "Timeout=5s"],
+                                      provision=["Provision=echo good > /root/state"]))
+    hld.apply()
+    wait_health(hld, name, "healthy")
+    state = hld.rootfs(name) / "root/state"
+    # A sweep's answer ends a round, and the next begins a second later: waits of a varied
+    # length land the writes inside rounds as often as between them.
+    for i, pause in enumerate([1.3, 1.5, 0.4, 1.2, 1.6, 1.4, 0.2, 1.5]):
+        good = i % 2 == 1
+        time.sleep(pause)
+        state.write_text("good\n" if good else "bad\n")
+        r = hld.hlctl("--json", "health", name, check=False)
+        assert jsonlib.loads(r.out)["healthy"] is good and r.rc == (0 if good else 1), (i, r)
