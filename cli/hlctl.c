@@ -42,7 +42,8 @@ enum {
         OPT_ALL = 1 << 17,
         OPT_DRY_RUN = 1 << 18,
         OPT_LAST_UPDATE = 1 << 19,
-        OPT_LAST = OPT_LAST_UPDATE,
+        OPT_MODE = 1 << 20,
+        OPT_LAST = OPT_MODE,
 };
 
 static const struct output *output = &output_table;
@@ -59,6 +60,7 @@ static uint64_t arg_timeout_ms;
 static const char *arg_comment;
 static const char *arg_to;
 static const char *arg_as;
+static const char *arg_mode;
 static unsigned arg_options; /* the OPT_* given, checked against the verb's */
 
 struct verb {
@@ -525,8 +527,9 @@ static int verb_backup(int argc, char **argv) {
         struct backup_progress p = { .tty = isatty(STDERR_FILENO) };
         const struct call_handler handler = { .on_reply = backup_reply, .userdata = &p };
 
-        if (!parameters || (arg_to && json_object_set_new(parameters, "dir", json_string(arg_to)) < 0)) {
-                log_error("invalid service name or directory");
+        if (!parameters || (arg_to && json_object_set_new(parameters, "dir", json_string(arg_to)) < 0) ||
+            (arg_mode && json_object_set_new(parameters, "mode", json_string(arg_mode)) < 0)) {
+                log_error("invalid service name, directory or mode");
                 return HLCTL_EXIT_USAGE;
         }
         return call_method(arg_socket, HL_INTERFACE ".Backup", parameters, true, &handler);
@@ -843,8 +846,10 @@ static void help(void) {
                "                                stopped, restored, started, and waited for\n"
                "                                until its checks give a verdict; --last:\n"
                "                                as before its last update\n"
-               "  backup NAME [--to DIR]        Write an archive of a service (a snapshot of\n"
-               "                                it, archived while it runs)\n"
+               "  backup NAME [--to DIR] [--mode snapshot|stop]\n"
+               "                                Write an archive of a service and its\n"
+               "                                Mount=…:backup data: a snapshot of it,\n"
+               "                                archived while it runs, or stopped for it\n"
                "  backups NAME [--to DIR]       List a service's archives\n"
                "  restore FILE [--as NAME] [--force] [--no-wait]\n"
                "                                Make a service again from an archive, and wait\n"
@@ -919,7 +924,7 @@ static const struct verb verbs[] = {
         { "snapshot", 1, 2, OPT_COMMENT | OPT_DELETE, verb_snapshot },
         { "snapshots", 1, 1, 0, verb_snapshots },
         { "rollback", 1, 2, OPT_TIMEOUT | OPT_FORCE | OPT_NO_WAIT | OPT_LAST_UPDATE, verb_rollback },
-        { "backup", 1, 1, OPT_TO, verb_backup },
+        { "backup", 1, 1, OPT_TO | OPT_MODE, verb_backup },
         { "backups", 1, 1, OPT_TO, verb_backups },
         { "restore", 1, 1, OPT_AS | OPT_FORCE | OPT_NO_WAIT, verb_restore },
         { "update", 0, 1, OPT_ALL | OPT_DRY_RUN, verb_update },
@@ -955,6 +960,7 @@ static const struct option options[] = {
         { "all", no_argument, NULL, 'L' },
         { "dry-run", no_argument, NULL, 'n' },
         { "last", no_argument, NULL, 'U' },
+        { "mode", required_argument, NULL, 'M' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         {},
@@ -1000,6 +1006,8 @@ static const char *option_name(unsigned option) {
                 return "--dry-run";
         case OPT_LAST_UPDATE:
                 return "--last";
+        case OPT_MODE:
+                return "--mode";
         default:
                 return "--limit";
         }
@@ -1112,6 +1120,10 @@ static int parse_argv(int argc, char **argv) {
                 case 'a':
                         arg_as = optarg;
                         arg_options |= OPT_AS;
+                        break;
+                case 'M':
+                        arg_mode = optarg;
+                        arg_options |= OPT_MODE;
                         break;
                 case 'L':
                         arg_options |= OPT_ALL;

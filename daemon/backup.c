@@ -76,13 +76,13 @@ static void remove_partial(int dirfd, const char *name) {
 int backup_write(const struct backup_source *src, char **ret_path, char **ret_error) {
         _cleanup_free_ char *file = archive_name(src->name, src->created), *tmp = NULL, *manifest_path = NULL;
         _cleanup_close_ int dirfd = -1, fd = -1, mfd = -1;
-        struct rootfs_pack_item items[2 + HL_ELEMENTSOF(own_files)];
+        _cleanup_free_ struct rootfs_pack_item *items = calloc(2 + HL_ELEMENTSOF(own_files) + src->n_data, sizeof(*items));
         char paths[HL_ELEMENTSOF(own_files)][4096];
         size_t n = 0;
         ssize_t len = (ssize_t) strlen(src->manifest);
         int r;
 
-        if (!file || !(tmp = hl_strdup_printf(".%s.tmp", file)) ||
+        if (!items || !file || !(tmp = hl_strdup_printf(".%s.tmp", file)) ||
             !(manifest_path = hl_strdup_printf("%s/.%s.manifest.tmp", src->dir, file)))
                 return -ENOMEM;
         dirfd = open(src->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -107,10 +107,22 @@ int backup_write(const struct backup_source *src, char **ret_path, char **ret_er
                         items[n++] = (struct rootfs_pack_item) { paths[i], own_files[i] };
         }
         items[n++] = (struct rootfs_pack_item) { src->rootfs, "rootfs" };
+        for (size_t i = 0; i < src->n_data; i++) {
+                struct stat st;
+
+                if (lstat(src->data[i].path, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                        unlinkat(dirfd, strrchr(manifest_path, '/') + 1, 0);
+                        return hl_fail(ret_error, -ENOENT, "the Mount= source %s to back up is not a directory",
+                                       src->data[i].path);
+                }
+                items[n++] = src->data[i];
+        }
         if (src->total) {
                 pthread_mutex_lock(&count_lock);
                 count_into = src->total;
-                (void) nftw(src->rootfs, count_entry, 16, FTW_PHYS | FTW_MOUNT);
+                for (size_t i = 0; i < n; i++)
+                        if (strcmp(items[i].name, "rootfs") == 0 || strncmp(items[i].name, "mounts/", 7) == 0)
+                                (void) nftw(items[i].path, count_entry, 16, FTW_PHYS | FTW_MOUNT);
                 pthread_mutex_unlock(&count_lock);
         }
         fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -190,7 +202,121 @@ static int fix_config(const char *dir, const char *lxcpath, const char *name, ch
         return r < 0 ? hl_fail(ret_error, r, "cannot write the restored config: %s", strerror(-r)) : 0;
 }
 
-int backup_unpack(const char *file, const char *lxcpath, const char *name, char **ret_error) {
+#define DATA_LIST "hl-restore-data"
+#define DATA_TMP ".hl-restore"
+
+/* Where a Mount= directory is unpacked before it is swapped in: beside it, so that the
+ * swap is a rename. */
+static char *data_tmp(const char *source) {
+        const char *base = strrchr(source, '/');
+
+        return base ? hl_strdup_printf("%.*s/.%s" DATA_TMP, (int) (base - source), source, base + 1) : NULL;
+}
+
+/* Unpacks each data directory beside its source, listed in the container's DATA_LIST first. */
+static int unpack_data(const char *file, const char *dir, const struct backup_data *data, size_t n_data,
+                       char **ret_error) {
+        struct hl_text list = {};
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        for (size_t i = 0; i < n_data; i++) {
+                char *tmp = data_tmp(data[i].source);
+                if (!tmp) {
+                        free(hl_text_take(&list));
+                        return -ENOMEM;
+                }
+                hl_text_add(&list, "%s\n", tmp);
+                free(tmp);
+        }
+        text = hl_text_take(&list);
+        if (!text)
+                return -ENOMEM;
+        r = ct_write_file(dir, DATA_LIST, text);
+        if (r < 0)
+                return hl_fail(ret_error, r, "cannot write in %s: %s", dir, strerror(-r));
+        for (size_t i = 0; i < n_data; i++) {
+                _cleanup_free_ char *tmp = data_tmp(data[i].source), *parent = NULL, *error = NULL;
+                _cleanup_close_ int pfd = -1;
+
+                if (!tmp || !(parent = strndup(data[i].source, (size_t) (strrchr(data[i].source, '/') - data[i].source))))
+                        return -ENOMEM;
+                if (parent[0] && access(parent, F_OK) < 0)
+                        return hl_fail(ret_error, -errno, "the data of Mount= %s goes into %s, which is missing: %s",
+                                       data[i].source, parent, strerror(errno));
+                (void) ct_remove_tree(tmp);
+                if (mkdir(tmp, 0700) < 0)
+                        return hl_fail(ret_error, -errno, "cannot make %s: %s", tmp, strerror(errno));
+                r = rootfs_extract_part(file, tmp, 0, data[i].entry, NULL, &error);
+                if (r == 0)
+                        r = hl_fail(ret_error, -ENOENT, "the backup holds no data for Mount= %s (no %s in it)",
+                                    data[i].source, data[i].entry);
+                else if (r < 0)
+                        r = hl_fail(ret_error, r, "cannot restore the data of %s: %s", data[i].source,
+                                    error ? error : strerror(-r));
+                pfd = r >= 0 ? open(parent[0] ? parent : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+                if (r >= 0 && (pfd < 0 || syncfs(pfd) < 0))
+                        r = hl_fail(ret_error, -errno, "cannot make %s durable: %s", tmp, strerror(errno));
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Removes what DATA_LIST in dir names, when it still exists. */
+static void remove_data(const char *dir) {
+        _cleanup_free_ char *path = hl_strdup_printf("%s/" DATA_LIST, dir), *text = NULL;
+        char *cursor, *line;
+
+        if (!path || hl_read_file(path, 1 << 20, &text, NULL) < 0)
+                return;
+        cursor = text;
+        while ((line = hl_next_line(&cursor))) {
+                const char *base = strrchr(line, '/');
+                size_t len = strlen(line);
+                /* Only what hld names so: the list is root's, but be exact. */
+                if (line[0] == '/' && base && base[1] == '.' && len > strlen(DATA_TMP) &&
+                    strcmp(line + len - strlen(DATA_TMP), DATA_TMP) == 0)
+                        (void) ct_remove_tree(line);
+        }
+        (void) unlink(path);
+}
+
+/* Each unpacked directory takes its source's place; what was there is kept aside. */
+static int swap_data(const struct backup_data *data, size_t n_data, char ***ret_aside, char **ret_error) {
+        time_t now = time(NULL);
+        struct tm tm;
+        char stamp[32];
+
+        gmtime_r(&now, &tm);
+        strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+        for (size_t i = 0; i < n_data; i++) {
+                _cleanup_free_ char *tmp = data_tmp(data[i].source), *aside = NULL, *parent = NULL;
+                _cleanup_close_ int pfd = -1;
+                struct stat st;
+
+                if (!tmp || !(aside = hl_strdup_printf("%s.before-restore-%s", data[i].source, stamp)))
+                        return -ENOMEM;
+                if (lstat(data[i].source, &st) == 0 && (!S_ISDIR(st.st_mode) || rmdir(data[i].source) < 0)) {
+                        if (rename(data[i].source, aside) < 0)
+                                return hl_fail(ret_error, -errno, "cannot move %s aside: %s", data[i].source, strerror(errno));
+                        if (ret_aside && hl_strv_push(ret_aside, aside) < 0)
+                                return -ENOMEM;
+                }
+                if (rename(tmp, data[i].source) < 0)
+                        return hl_fail(ret_error, -errno, "cannot put the data of %s in place: %s", data[i].source,
+                                       strerror(errno));
+                parent = strndup(data[i].source, (size_t) (strrchr(data[i].source, '/') - data[i].source));
+                pfd = parent ? open(parent[0] ? parent : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+                if (pfd < 0 || fsync(pfd) < 0)
+                        return hl_fail(ret_error, -errno, "cannot make the data of %s durable: %s", data[i].source,
+                                       strerror(errno));
+        }
+        return 0;
+}
+
+int backup_unpack(const char *file, const char *lxcpath, const char *name, const struct backup_data *data,
+                  size_t n_data, char ***ret_aside, char **ret_error) {
         _cleanup_free_ char *dir = hl_strdup_printf("%s/.hl-restore-%s-XXXXXX", lxcpath, name);
         _cleanup_free_ char *target = hl_strdup_printf("%s/%s", lxcpath, name), *error = NULL;
         _cleanup_close_ int lfd = -1;
@@ -204,11 +330,13 @@ int backup_unpack(const char *file, const char *lxcpath, const char *name, char 
                                target, name);
         if (!mkdtemp(dir))
                 return hl_fail(ret_error, -errno, "cannot make %s: %s", dir, strerror(errno));
-        r = rootfs_extract(file, dir, 0, &error);
+        r = rootfs_extract_part(file, dir, 0, NULL, "mounts", &error);
         if (r < 0)
                 hl_fail(ret_error, r, "cannot restore %s: %s", file, error ? error : strerror(-r));
         if (r >= 0)
                 r = fix_config(dir, lxcpath, name, ret_error);
+        if (r >= 0)
+                r = unpack_data(file, dir, data, n_data, ret_error);
         /* Until hld next starts and finds the service stored: a kill before the apply
          * leaves a container that no service has, which that start removes. */
         if (r >= 0 && (r = ct_write_file(dir, BACKUP_RESTORING, "")) < 0)
@@ -216,6 +344,7 @@ int backup_unpack(const char *file, const char *lxcpath, const char *name, char 
         if (r >= 0 && (lstat(target, &st) == 0 || rename(dir, target) < 0))
                 r = hl_fail(ret_error, -EEXIST, "%s appeared while the backup was unpacked", target);
         if (r < 0) {
+                remove_data(dir);
                 (void) ct_remove_tree(dir);
                 return r;
         }
@@ -223,6 +352,12 @@ int backup_unpack(const char *file, const char *lxcpath, const char *name, char 
         lfd = open(lxcpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (lfd < 0 || syncfs(lfd) < 0 || fsync(lfd) < 0)
                 return hl_fail(ret_error, -errno, "cannot make the restore durable: %s", strerror(errno));
+        r = swap_data(data, n_data, ret_aside, ret_error);
+        if (r < 0) {
+                remove_data(target);
+                return r;
+        }
+        remove_data(target);
         return 0;
 }
 
@@ -237,6 +372,7 @@ int backup_remove_leftovers(const char *lxcpath, bool (*is_service)(void *userda
                 if (!(path = hl_strdup_printf("%s/%s", lxcpath, de->d_name)))
                         continue;
                 if (strncmp(de->d_name, ".hl-restore-", 12) == 0) {
+                        remove_data(path);
                         if (ct_remove_tree(path) >= 0)
                                 removed++;
                         continue;
@@ -247,8 +383,11 @@ int backup_remove_leftovers(const char *lxcpath, bool (*is_service)(void *userda
                         continue;
                 if (is_service(userdata, de->d_name))
                         (void) unlink(marker);
-                else if (ct_remove_tree(path) >= 0)
-                        removed++;
+                else {
+                        remove_data(path);
+                        if (ct_remove_tree(path) >= 0)
+                                removed++;
+                }
         }
         if (d)
                 closedir(d);

@@ -8,12 +8,14 @@
  *   hl-backup.json                     first: {format, service, revision, definition, created, mode}
  *   config, hl-origin, hl-mounts, hl-guest
  *   rootfs/...
+ *   mounts/N/...                       the data of Mount= line N (from 0) when it has backup
  *
  * Every function blocks: call it from the thread pool. Errors are -errno and a sentence. */
 
 #include <jansson.h>
 
 #include "hl-retention.h"
+#include "rootfs.h"
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -31,6 +33,8 @@ struct backup_source {
         int64_t created;      /* Unix seconds: the archive's name says when */
         uint64_t *done;       /* bytes read so far, for progress (atomic) */
         uint64_t *total;      /* bytes to read, once counted (atomic) */
+        const struct rootfs_pack_item *data; /* the Mount=…:backup sources, as mounts/N */
+        size_t n_data;
 };
 
 /* Writes DIR/NAME-YYYYMMDD-HHMMSS.tar.zst: to a hidden temporary name, fsynced, renamed,
@@ -47,11 +51,20 @@ int backup_manifest(const char *file, json_t **ret, char **ret_error);
  * paths and name set for name and the directory renamed into place. A truncated or
  * corrupt archive, an entry that leaves the directory, or an existing container of that
  * name: an error, and nothing under lxcpath changed. */
-int backup_unpack(const char *file, const char *lxcpath, const char *name, char **ret_error);
+struct backup_data {
+        const char *source; /* the host directory of a Mount=…:backup */
+        const char *entry;  /* its tree in the archive: mounts/N */
+};
+/* data: the Mount=…:backup directories to put back, each unpacked beside its source (as
+ * .BASENAME.hl-restore, listed first in the new container's hl-restore-data) before the
+ * container is renamed into place, then swapped in: a source that holds anything is kept
+ * as SOURCE.before-restore-YYYYMMDD-HHMMSS (ret_aside lists those). */
+int backup_unpack(const char *file, const char *lxcpath, const char *name, const struct backup_data *data,
+                  size_t n_data, char ***ret_aside, char **ret_error);
 
 /* Removes what restores a kill interrupted left in lxcpath: .hl-restore-* directories, and
  * restored containers (hl-restoring) whose apply never stored their service
- * (is_service says which names have one). Returns how many there were. */
+ * (is_service says which names have one), and the data directories either was unpacking. Returns how many there were. */
 int backup_remove_leftovers(const char *lxcpath, bool (*is_service)(void *userdata, const char *name), void *userdata);
 
 struct backup_entry {

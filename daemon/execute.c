@@ -472,6 +472,12 @@ static bool schedule_pass(struct run *run) {
                         execute_skip(run, it, "hld is stopping");
                         continue;
                 }
+                /* Planned before a backup began to read the container (a parked run's). */
+                if (manager_find(m, it->name) && manager_find(m, it->name)->held) {
+                        execute_stop_waiting(m, it);
+                        execute_skip(run, it, "held while a backup reads its files");
+                        continue;
+                }
                 /* A parked run acts only while no other run does (run->jobs is 0 then). */
                 if (run->active >= run->jobs) {
                         waiting = true;

@@ -55,6 +55,7 @@ struct service {
         bool observed_valid;
         bool busy;
         bool backing_up; /* a Backup's archive is being written (methods-backup.c) */
+        bool held;       /* ... from the container's own files: no run acts on it meanwhile */
         bool updating;   /* an Update is under way (methods-update.c) */
         /* [Snapshot] Schedule= (schedule.c): the next time (Unix s; 0 not worked out, -1
          * never), for which revision, and whether the last one is still being taken. */

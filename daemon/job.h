@@ -48,6 +48,9 @@ struct job_request {
         enum hl_verb snapshot_verb; /* JOB_SNAPSHOT: HL_VERB_SNAPSHOT, _ROLLBACK or _DELETE_SNAPSHOT */
         const char *snapshot;    /* JOB_SNAPSHOT: the snapshot's name */
         const char *comment;     /* HL_VERB_SNAPSHOT: its comment, or NULL */
+        /* HL_VERB_BACKUP: a running container is snapshotted (frozen for the copy) for the
+         * backup, or stopped cleanly with backup_stop; a stopped one is left as it is. */
+        bool backup_stop;
         int64_t uid;             /* -1 when hld itself is the actor */
         const char *user;
         job_done_cb done;

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Backup, Backups and Restore. A backup is a snapshot (one short run: the container frozen
- * for the copy, as Snapshot) archived in the pool while every other run goes on, then the
- * snapshot deleted; progress streams with more. A restore reads the manifest, unpacks
- * the archive beside the containers and renames it into place, then applies the
- * definition it holds as Apply does, which starts the service when it is wanted running. */
+/* Backup, Backups and Restore. A backup begins with one short run: a running container is
+ * snapshotted (frozen for the copy, as Snapshot) and the snapshot archived in the pool while
+ * every other run goes on, then deleted; or, in mode stop, stopped cleanly. A stopped
+ * container (stopped by that run or before) is archived from its own files while no run may
+ * act on it (the service is held), then started again when the backup stopped it. The data
+ * of Mount=…:backup directories is read as it is. Progress streams with more. A restore
+ * reads the manifest, unpacks the archive beside the containers (and the data beside its
+ * directories), renames it into place, then applies the definition it holds as Apply does,
+ * which starts the service when it is wanted running. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -43,6 +47,14 @@ struct backup_call {
         int64_t event;  /* the backup's event in the history */
         char *keep;     /* [Backup] Keep= of the service, to prune dir by after */
         char **pruned;  /* archives the pruning deleted */
+        bool stop_mode; /* Backup: stop a running container rather than snapshot it */
+        bool live;      /* Backup: archived from the container's own files (the service held) */
+        bool restart;   /* Backup: stopped for it, started again after */
+        json_t *manifest_json;
+        char **data_paths, **data_entries; /* Backup: Mount=…:backup sources, mounts/N */
+        struct backup_data *restore_data;  /* Restore: the same, from the definition */
+        size_t n_restore_data;
+        char **aside;   /* Restore: data directories kept as SOURCE.before-restore-… */
 };
 
 static void call_free(struct backup_call *c) {
@@ -60,6 +72,11 @@ static void call_free(struct backup_call *c) {
         free(c->keep);
         free(c->user);
         hl_strv_free(c->pruned);
+        json_decref(c->manifest_json);
+        hl_strv_free(c->data_paths);
+        hl_strv_free(c->data_entries);
+        free(c->restore_data);
+        hl_strv_free(c->aside);
         free(c);
 }
 
@@ -70,8 +87,16 @@ static void timer_closed(uv_handle_t *h) {
 static void call_end(struct backup_call *c) {
         struct service *s = manager_find(c->m, c->name);
 
-        if (s)
+        if (s) {
                 s->backing_up = false;
+                s->held = false;
+        }
+        /* What was held meanwhile (and a start after mode stop) is done now. */
+        if (s && (c->live || c->restart) &&
+            reconcile_enqueue(c->m, &(struct job_request) { .kind = JOB_RECONCILE,
+                                                            .trigger = c->req ? HL_TRIGGER_CLI : HL_TRIGGER_TIMER,
+                                                            .only = s->name, .uid = c->uid, .user = c->user }) < 0)
+                log_full(LOG_ERR, c->name, "backup", 0, "could not queue the start after the backup: the next run starts it");
         uv_close((uv_handle_t *) &c->timer, timer_closed);
 }
 
@@ -101,24 +126,30 @@ static void progress_tick(uv_timer_t *t) {
 
 static void archive_work(uv_work_t *work) {
         struct backup_call *c = (struct backup_call *) work;
-        _cleanup_free_ char *from = hl_strdup_printf("%s/%s/snaps/%s", c->lxcpath, c->name, c->snap);
-        _cleanup_free_ char *rootfs = hl_strdup_printf("%s/%s/snaps/%s/rootfs", c->lxcpath, c->name, c->snap);
+        _cleanup_free_ char *from = c->live ? hl_strdup_printf("%s/%s", c->lxcpath, c->name)
+                                            : hl_strdup_printf("%s/%s/snaps/%s", c->lxcpath, c->name, c->snap);
+        _cleanup_free_ char *rootfs = from ? hl_strdup_printf("%s/rootfs", from) : NULL;
+        size_t n_data = hl_strv_length(c->data_paths);
+        _cleanup_free_ struct rootfs_pack_item *data = calloc(n_data + 1, sizeof(*data));
         char *error = NULL;
 
-        if (!from || !rootfs) {
+        if (!from || !rootfs || !data) {
                 c->r = -ENOMEM;
                 return;
         }
+        for (size_t i = 0; i < n_data; i++)
+                data[i] = (struct rootfs_pack_item) { c->data_paths[i], c->data_entries[i] };
         if (mkdir(c->dir, 0700) < 0 && errno != EEXIST) {
                 c->r = hl_fail(&c->error, -errno, "cannot make %s: %s", c->dir, strerror(errno));
                 return;
         }
         c->r = backup_write(&(struct backup_source) { .name = c->name, .from = from, .rootfs = rootfs, .dir = c->dir,
                                                        .manifest = c->manifest, .created = c->created,
-                                                       .done = &c->done, .total = &c->total },
+                                                       .done = &c->done, .total = &c->total, .data = data,
+                                                       .n_data = n_data },
                             &c->path, &c->error);
         /* The snapshot was the backup's own: it goes, whatever happened. */
-        if (snapshot_delete(c->lxcpath, c->name, c->snap, &error) < 0 && c->r >= 0)
+        if (!c->live && snapshot_delete(c->lxcpath, c->name, c->snap, &error) < 0 && c->r >= 0)
                 c->r = hl_fail(&c->error, -EIO, "%s", error ? error : "could not delete the backup's snapshot");
         free(error);
         if (c->r >= 0 && c->keep)
@@ -161,27 +192,49 @@ static void archive_after(uv_work_t *work, int status) {
         call_end(c);
 }
 
-/* The snapshot run is done: the archive is written off it. */
+/* The first run is done (a snapshot taken, the container stopped, or nothing to do for a
+ * stopped one): the archive is written off its result. */
 static void snapshot_done(void *userdata, const struct run_result *result) {
         struct backup_call *c = userdata;
-        json_t *v, *failed = NULL;
+        struct service *s = manager_find(c->m, c->name);
+        json_t *v, *failed = NULL, *done = NULL;
+        const char *mode;
         size_t i;
 
         json_array_foreach(result->actions, i, v) {
                 const char *outcome = json_string_value(json_object_get(v, "result"));
                 if (!outcome || strcmp(outcome, "ok") != 0)
                         failed = v;
+                else
+                        done = v;
         }
-        if (result->error || failed || json_array_size(result->actions) == 0) {
+        if (result->error || failed || !s) {
                 const char *why = failed ? json_string_value(json_object_get(failed, "error")) : result->error;
-                backup_failed(c, "the backup's snapshot of %s failed: %s", c->name,
-                              why ? why : failed ? json_string_value(json_object_get(failed, "reason")) : "nothing to snapshot");
+                if (done && strcmp(json_string_value(json_object_get(done, "action")), "stop") == 0)
+                        c->restart = true;
+                backup_failed(c, "the backup of %s could not begin: %s", c->name,
+                              why ? why : failed ? json_string_value(json_object_get(failed, "reason")) : "its service is gone");
+                call_end(c);
+                return;
+        }
+        /* No snapshot: the container is stopped, and stays so while it is read. */
+        if (!done || strcmp(json_string_value(json_object_get(done, "action")), "snapshot") != 0) {
+                c->live = true;
+                c->restart = done != NULL;
+                s->held = true;
+        }
+        mode = !c->live ? "snapshot" : c->restart ? "stop" : "stopped";
+        json_object_set_new(c->manifest_json, "mode", json_string(mode));
+        c->manifest = json_dumps(c->manifest_json, JSON_COMPACT | JSON_SORT_KEYS);
+        if (!c->manifest) {
+                backup_failed(c, "out of memory");
                 call_end(c);
                 return;
         }
         {
                 char reason[512];
-                snprintf(reason, sizeof(reason), "archive to %s (%s)", c->dir, c->req ? "requested" : "on schedule");
+                snprintf(reason, sizeof(reason), "archive to %s (%s; %s)", c->dir, c->req ? "requested" : "on schedule",
+                         !c->live ? "from a snapshot" : c->restart ? "stopped for it" : "stopped: read as it is");
                 if (store_event_begin(c->m->store, 0, c->name, HL_VERB_BACKUP, reason, c->uid, c->user, &c->event) >= 0)
                         events_publish(c->m, c->event);
         }
@@ -230,9 +283,9 @@ static char *default_dir(struct manager *m) {
 
 /* Starts a backup of s into dir (absolute, normalized; NULL: [Backup] Dir=, else the state
  * directory's backups/). req is NULL for the schedule's: then nothing is answered. */
-static void backup_begin(struct manager *m, struct request *req, struct service *s, const char *dir) {
-        _cleanup_(json_decrefp) json_t *manifest = NULL;
-        const struct hl_backups *b = &s->desired->def->backups;
+static void backup_begin(struct manager *m, struct request *req, struct service *s, const char *dir, bool stop_mode) {
+        const struct hl_def *def = s->desired->def;
+        const struct hl_backups *b = &def->backups;
         struct backup_call *c;
         time_t now = time(NULL);
         struct tm tm;
@@ -253,12 +306,22 @@ static void backup_begin(struct manager *m, struct request *req, struct service 
                 free(c->dir);
                 c->dir = NULL;
         }
-        manifest = json_pack("{s:i, s:s, s:I, s:s, s:s, s:I, s:s}", "format", BACKUP_FORMAT, "service", s->name,
-                             "revision", (json_int_t) s->desired->revision, "definition",
-                             s->desired->text ? s->desired->text : "", "file", s->desired->file ? s->desired->file : "",
-                             "created", (json_int_t) now, "mode", "snapshot");
-        c->manifest = manifest ? json_dumps(manifest, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-        if (!c->name || !c->snap || !c->manifest || !c->dir) {
+        c->stop_mode = stop_mode;
+        c->manifest_json = json_pack("{s:i, s:s, s:I, s:s, s:s, s:I}", "format", BACKUP_FORMAT, "service", s->name,
+                                     "revision", (json_int_t) s->desired->revision, "definition",
+                                     s->desired->text ? s->desired->text : "", "file",
+                                     s->desired->file ? s->desired->file : "", "created", (json_int_t) now);
+        r = 0;
+        for (size_t i = 0; r >= 0 && i < def->n_mounts; i++) {
+                char entry[32];
+                if (!def->mounts[i].backup)
+                        continue;
+                snprintf(entry, sizeof(entry), "mounts/%zu", i);
+                r = hl_strv_push(&c->data_paths, def->mounts[i].source);
+                if (r >= 0)
+                        r = hl_strv_push(&c->data_entries, entry);
+        }
+        if (r < 0 || !c->name || !c->snap || !c->manifest_json || !c->dir) {
                 backup_failed(c, "out of memory");
                 uv_close((uv_handle_t *) &c->timer, timer_closed);
                 return;
@@ -266,7 +329,8 @@ static void backup_begin(struct manager *m, struct request *req, struct service 
         s->backing_up = true;
         r = reconcile_enqueue(m, &(struct job_request) {
                 .kind = JOB_SNAPSHOT, .trigger = req ? HL_TRIGGER_CLI : HL_TRIGGER_TIMER, .only = s->name,
-                .snapshot_verb = HL_VERB_SNAPSHOT, .snapshot = c->snap, .comment = "for a backup", .uid = c->uid,
+                .snapshot_verb = HL_VERB_BACKUP, .backup_stop = stop_mode, .snapshot = c->snap,
+                .comment = "for a backup", .uid = c->uid,
                 .user = c->user, .done = snapshot_done, .userdata = c });
         if (r < 0) {
                 backup_failed(c, "could not queue the backup: %s", strerror(-r));
@@ -276,7 +340,7 @@ static void backup_begin(struct manager *m, struct request *req, struct service 
 
 void methods_backup_scheduled(struct manager *m, struct service *s) {
         if (!s->backing_up)
-                backup_begin(m, NULL, s, NULL);
+                backup_begin(m, NULL, s, NULL, s->desired->def->backups.stop_mode);
 }
 
 void methods_backup(struct manager *m, struct request *req, json_t *parameters) {
@@ -298,10 +362,11 @@ void methods_backup(struct manager *m, struct request *req, json_t *parameters) 
                 request_fail_parameter(req, HL_ERROR_NO_SUCH_SERVICE, "name", a.name, "no service named %.80s", a.name);
                 return;
         }
-        if (a.mode && strcmp(a.mode, "snapshot") != 0) {
+        if (a.mode && strcmp(a.mode, "snapshot") != 0 && strcmp(a.mode, "stop") != 0) {
                 request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "mode",
-                                       "mode %.40s is not one hld has: snapshot (the container frozen for the copy, "
-                                       "then archived while it runs)", a.mode);
+                                       "mode %.40s is not one hld has: snapshot (a running container frozen for a "
+                                       "copy, archived while it runs) or stop (stopped cleanly, archived, started again)",
+                                       a.mode);
                 return;
         }
         if (s->backing_up) {
@@ -310,7 +375,7 @@ void methods_backup(struct manager *m, struct request *req, json_t *parameters) 
         }
         if (a.dir && !directory_parameter(req, a.dir, &dir))
                 return;
-        backup_begin(m, req, s, dir);
+        backup_begin(m, req, s, dir, a.mode ? strcmp(a.mode, "stop") == 0 : s->desired->def->backups.stop_mode);
 }
 
 struct list_call {
@@ -422,7 +487,7 @@ static void unpack_work(uv_work_t *work) {
                 if (c->r < 0)
                         return;
         }
-        c->r = backup_unpack(c->file, c->lxcpath, c->name, &c->error);
+        c->r = backup_unpack(c->file, c->lxcpath, c->name, c->restore_data, c->n_restore_data, &c->aside, &c->error);
 }
 
 static void unpack_after(uv_work_t *work, int status) {
@@ -430,6 +495,10 @@ static void unpack_after(uv_work_t *work, int status) {
 
         if (status < 0 && c->r >= 0)
                 c->r = status;
+        /* SOURCE.before-restore-YYYYMMDD-HHMMSS */
+        for (char **a = c->aside; a && *a; a++)
+                log_full(LOG_NOTICE, c->name, "restore", 0, "the data that was in %.*s is kept as %s",
+                         (int) (strlen(*a) - strlen(".before-restore-YYYYMMDD-HHMMSS")), *a, *a);
         if (c->r < 0)
                 request_fail_parameter(c->req, HL_ERROR_ACTION_FAILED, "service", c->name, "%s",
                                        c->error ? c->error : strerror(-c->r));
@@ -460,7 +529,23 @@ static void manifest_work(uv_work_t *work) {
                 char line[1024];
                 c->r = hl_fail(&c->error, -EINVAL, "the definition in %s does not parse on this hld: %s", c->file,
                                hl_def_error_format(&bad, line, sizeof(line)));
+        } else if (!(c->restore_data = calloc(c->def->n_mounts + 1, sizeof(*c->restore_data)))) {
+                c->r = -ENOMEM;
         } else {
+                /* The archive has mounts/N for each Mount= line N with backup. */
+                for (size_t i = 0; c->r >= 0 && i < c->def->n_mounts; i++) {
+                        char entry[32];
+                        if (!c->def->mounts[i].backup)
+                                continue;
+                        snprintf(entry, sizeof(entry), "mounts/%zu", i);
+                        c->r = hl_strv_push(&c->data_entries, entry);
+                }
+                for (size_t i = 0, k = 0; c->r >= 0 && i < c->def->n_mounts; i++)
+                        if (c->def->mounts[i].backup)
+                                c->restore_data[c->n_restore_data++] =
+                                        (struct backup_data) { c->def->mounts[i].source, c->data_entries[k++] };
+        }
+        if (c->r >= 0) {
                 char *target = hl_strdup_printf("%s/%s", c->lxcpath, c->name);
                 if (target && lstat(target, &st) == 0)
                         c->r = -EEXIST;
@@ -479,6 +564,54 @@ static bool missing_requirement(struct backup_call *c) {
                                                c->name, *r);
                         return true;
                 }
+        return false;
+}
+
+/* Whether path is dir or under it. */
+static bool path_within(const char *path, const char *dir) {
+        size_t n = strlen(dir);
+
+        return strcmp(dir, "/") == 0 || (strncmp(path, dir, n) == 0 && (path[n] == 0 || path[n] == '/'));
+}
+
+/* A restore puts Mount=…:backup data back where the definition says, moving what is there
+ * aside: never a directory of the host's system or of hld's, never one that another service
+ * mounts (restore --as beside the original would take its data). */
+static bool data_refused(struct backup_call *c) {
+        static const char *const system[] = { "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32",
+                                              "/proc", "/root", "/run", "/sbin", "/sys", "/usr" };
+
+        for (size_t i = 0; i < c->n_restore_data; i++) {
+                const char *source = c->restore_data[i].source, *why = NULL;
+
+                for (size_t k = 0; !why && k < HL_ELEMENTSOF(system); k++)
+                        if (path_within(source, system[k]))
+                                why = "is the host's system";
+                if (!why && strchr(source + 1, '/') == NULL)
+                        why = "is a top-level directory of the host";
+                if (!why && (path_within(source, c->m->config.lxcpath) || path_within(c->m->config.lxcpath, source) ||
+                             path_within(source, c->m->config.state_dir) || path_within(c->m->config.state_dir, source)))
+                        why = "holds hld's containers or state";
+                for (size_t k = 0; !why && k < c->m->n_services; k++) {
+                        const struct service *o = c->m->services[k];
+                        if (strcmp(o->name, c->name) == 0)
+                                continue;
+                        for (size_t j = 0; !why && j < o->desired->def->n_mounts; j++)
+                                if (path_within(source, o->desired->def->mounts[j].source) ||
+                                    path_within(o->desired->def->mounts[j].source, source)) {
+                                        request_fail_parameter(c->req, HL_ERROR_INVALID_ARGUMENT, "parameter", "file",
+                                                               "the backup's Mount= data %s is also %s's (Mount=%s): a "
+                                                               "restore would replace it; destroy %s first",
+                                                               source, o->name, o->desired->def->mounts[j].source, o->name);
+                                        return true;
+                                }
+                }
+                if (why) {
+                        request_fail_parameter(c->req, HL_ERROR_INVALID_ARGUMENT, "parameter", "file",
+                                               "the backup's Mount= data goes to %s, which %s: refused", source, why);
+                        return true;
+                }
+        }
         return false;
 }
 
@@ -542,7 +675,7 @@ static void manifest_after(uv_work_t *work, int status) {
         if (status < 0 && c->r >= 0)
                 c->r = status;
         if (c->r >= 0 && c->force && s) {
-                if (missing_requirement(c) || replace(c, s) < 0)
+                if (missing_requirement(c) || data_refused(c) || replace(c, s) < 0)
                         uv_close((uv_handle_t *) &c->timer, timer_closed);
                 return;
         }
@@ -554,7 +687,7 @@ static void manifest_after(uv_work_t *work, int status) {
                               json_pack("{s:s, s:s}", "name", c->name, "message",
                                         "a service or container of that name exists: destroy it first, restore --force, "
                                         "or restore --as another name"));
-        else if (missing_requirement(c))
+        else if (missing_requirement(c) || data_refused(c))
                 ; /* answered */
         /* With force, a container no service has goes in unpack_work. */
         else if (work_queue(c->m->loop, &c->work, unpack_work, unpack_after) >= 0)

@@ -226,6 +226,9 @@ static void action_done(void *userdata, const struct run_result *result) {
                 const char *outcome = json_string_value(json_object_get(v, "result"));
                 if (outcome && strcmp(outcome, "ok") != 0) {
                         const char *err = json_string_value(json_object_get(v, "error"));
+                        /* A hold has no error: its reason says why. */
+                        if (!err)
+                                err = json_string_value(json_object_get(v, "reason"));
                         request_fail_parameter(ctx->req, HL_ERROR_ACTION_FAILED, "service", ctx->service, "%s %s %s: %s",
                                        json_string_value(json_object_get(v, "action")), ctx->service, outcome,
                                        err ? err : "no reason given");

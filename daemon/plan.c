@@ -166,9 +166,26 @@ static int plan_item_actions(struct item *it, int64_t now);
 /* A start that cannot succeed (a Mount= source or a bridge is missing) is named in the plan,
  * and fails without being tried: liblxc would only find out in the middle of it. A create
  * starts the container too when it has Provision= lines. */
+/* While a backup reads the container's own files, what would be done waits for its end. */
+static int hold_for_backup(struct item *it) {
+        enum hl_verb first = it->actions[0].verb;
+
+        if (first == HL_VERB_HOLD || first == HL_VERB_OBSERVE)
+                return 0;
+        for (size_t i = 0; i < it->n_actions; i++) {
+                free(it->actions[i].reason);
+                hl_strv_free(it->actions[i].changes);
+        }
+        it->n_actions = 0;
+        return add_action(it, HL_VERB_HOLD, NULL, "held while a backup reads its files: %s when it ends",
+                          hl_verb_to_string(first));
+}
+
 int plan_item(struct item *it, int64_t now) {
         int r = plan_item_actions(it, now);
 
+        if (r >= 0 && it->held && it->n_actions > 0)
+                return hold_for_backup(it);
         if (r < 0 || !it->problem)
                 return r;
         for (size_t i = 0; i < it->n_actions; i++) {
@@ -221,7 +238,9 @@ static int plan_item_actions(struct item *it, int64_t now) {
                                   running ? " (stopped first)" : "");
         if (it->snapshot && (!o->exists || o->half_created))
                 return add_action(it, HL_VERB_HOLD, NULL, "not created: no container to %s",
-                                  it->snapshot_verb == HL_VERB_SNAPSHOT ? "snapshot" : "delete a snapshot of");
+                                  it->snapshot_verb == HL_VERB_SNAPSHOT ? "snapshot"
+                                  : it->snapshot_verb == HL_VERB_BACKUP ? "back up"
+                                                                        : "delete a snapshot of");
         if (!o->exists || o->half_created) {
                 r = add_action(it, HL_VERB_CREATE, NULL, "%s",
                                o->half_created ? "a previous create was interrupted" : "not created");
@@ -239,6 +258,15 @@ static int plan_item_actions(struct item *it, int64_t now) {
                 return add_action(it, HL_VERB_EXEC, NULL, "update: %zu Exec= line%s (snapshot %s)",
                                   hl_strv_length(it->desired->def->update.exec),
                                   hl_strv_length(it->desired->def->update.exec) == 1 ? "" : "s", it->snapshot);
+        if (it->snapshot && it->snapshot_verb == HL_VERB_BACKUP) {
+                /* Stopped: the backup reads the container as it is, and holds its starts. */
+                if (!running)
+                        return 0;
+                if (it->backup_stop)
+                        return add_action(it, HL_VERB_STOP, NULL, "stopped for a backup (mode stop): started again once "
+                                          "it is archived");
+                return add_action(it, HL_VERB_SNAPSHOT, NULL, "snapshot %s for a backup (frozen for the copy)", it->snapshot);
+        }
         if (it->snapshot)
                 return add_action(it, HL_VERB_SNAPSHOT, NULL, "snapshot %s %s%s", it->snapshot,
                                   it->automatic ? "on schedule" : "requested", running ? " (frozen for the copy)" : "");

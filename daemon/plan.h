@@ -48,6 +48,8 @@ struct item {
         enum hl_verb snapshot_verb;
         const char *comment;
         bool updating; /* an update of the service is under way (methods-update.c) */
+        bool backup_stop; /* snapshot_verb HL_VERB_BACKUP: stop it rather than snapshot it */
+        bool held;        /* a backup reads its container's own files: nothing is done to it */
         bool automatic;       /* hld acts on its own (timer, exit, start-up), not for a person */
         bool unhealthy;       /* its checks failed Retries= rounds in a row */
         int64_t next_restart; /* back-off: no automatic start before this (Unix ms) */

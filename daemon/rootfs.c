@@ -126,10 +126,30 @@ static bool name_is_safe(const char *name) {
         return true;
 }
 
+/* Whether name is prefix itself or under it; *ret_rest: what follows "prefix/" ("" for prefix). */
+static bool under(const char *name, const char *prefix, const char **ret_rest) {
+        size_t n = strlen(prefix);
+
+        while (name[0] == '.' && name[1] == '/')
+                name += 2;
+        if (strncmp(name, prefix, n) != 0 || (name[n] != 0 && name[n] != '/'))
+                return false;
+        if (ret_rest)
+                *ret_rest = name + n + strspn(name + n, "/");
+        return true;
+}
+
 int rootfs_extract(const char *tarball, const char *dir, uint32_t uid_shift, char **ret_error) {
+        int r = rootfs_extract_part(tarball, dir, uid_shift, NULL, NULL, ret_error);
+
+        return r < 0 ? r : 0;
+}
+
+int rootfs_extract_part(const char *tarball, const char *dir, uint32_t uid_shift, const char *only, const char *skip,
+                        char **ret_error) {
         struct archive *in = NULL, *out = NULL;
         struct archive_entry *entry;
-        int r = 0;
+        int r = 0, count = 0;
 
         if (!loaded(ret_error))
                 return -EOPNOTSUPP;
@@ -163,7 +183,20 @@ int rootfs_extract(const char *tarball, const char *dir, uint32_t uid_shift, cha
                         r = -EPERM;
                         goto finish;
                 }
-                path = hl_strdup_printf("%s/%s", dir, name);
+                if (skip && under(name, skip, NULL))
+                        continue;
+                if (only) {
+                        if (!under(name, only, &name))
+                                continue;
+                        /* A link to a file outside the part would be made outside dir. */
+                        if (link && !under(link, only, &link)) {
+                                if (ret_error)
+                                        *ret_error = hl_strdup_printf("hard link %s leaves %s", sym_archive_entry_pathname(entry), only);
+                                r = -EPERM;
+                                goto finish;
+                        }
+                }
+                path = name[0] ? hl_strdup_printf("%s/%s", dir, name) : strdup(dir);
                 if (!path) {
                         r = -ENOMEM;
                         goto finish;
@@ -211,8 +244,9 @@ int rootfs_extract(const char *tarball, const char *dir, uint32_t uid_shift, cha
                         r = fail(out, ret_error, -EIO);
                         goto finish;
                 }
+                count++;
         }
-        r = r == ARCHIVE_EOF ? 0 : fail(in, ret_error, -EIO);
+        r = r == ARCHIVE_EOF ? count : fail(in, ret_error, -EIO);
 finish:
         if (in)
                 sym_archive_read_free(in);
@@ -324,8 +358,19 @@ int rootfs_pack(int fd, const struct rootfs_pack_item *items, size_t n, uint64_t
                 r = fail(out, ret_error, -EIO);
                 goto finish;
         }
-        for (size_t i = 0; i < n && r >= 0; i++)
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                /* Links only within an item: each tree can be unpacked alone. */
+                if (i > 0) {
+                        sym_archive_entry_linkresolver_free(links);
+                        links = sym_archive_entry_linkresolver_new();
+                        if (!links) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        sym_archive_entry_linkresolver_set_strategy(links, sym_archive_format(out));
+                }
                 r = pack_tree(out, links, items[i].path, items[i].name, progress, ret_error);
+        }
         if (r >= 0 && sym_archive_write_close(out) != ARCHIVE_OK)
                 r = fail(out, ret_error, -EIO);
 finish:

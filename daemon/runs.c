@@ -182,10 +182,12 @@ int runs_collect(struct run *run) {
                               (s && s->destroying && !applied);
                 it->restart = target && run->request.kind == JOB_RESTART;
                 it->updating = s && s->updating;
+                it->held = s && s->held;
                 if (target && run->request.kind == JOB_SNAPSHOT) {
                         it->snapshot = run->snapshot;
                         it->snapshot_verb = run->request.snapshot_verb;
                         it->comment = run->comment;
+                        it->backup_stop = run->request.backup_stop;
                 }
                 it->automatic = run_is_automatic(run);
                 it->unhealthy = s && health_status(s) == HEALTH_UNHEALTHY;

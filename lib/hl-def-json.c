@@ -38,9 +38,14 @@ json_t *hl_def_to_json(const struct hl_def *d) {
         for (size_t i = 0; checks && i < d->health.n_checks; i++)
                 json_array_append_new(checks, json_string(d->health.checks[i].text));
 
-        for (size_t i = 0; mounts && i < d->n_mounts; i++)
-                json_array_append_new(mounts, json_pack("{s:s, s:s, s:b}", "source", d->mounts[i].source, "target",
-                                                        d->mounts[i].target, "read_only", d->mounts[i].read_only));
+        for (size_t i = 0; mounts && i < d->n_mounts; i++) {
+                json_t *m = json_pack("{s:s, s:s, s:b}", "source", d->mounts[i].source, "target", d->mounts[i].target,
+                                      "read_only", d->mounts[i].read_only);
+                /* Only when set, as the keys of networks below. */
+                if (m && d->mounts[i].backup)
+                        json_object_set_new(m, "backup", json_true());
+                json_array_append_new(mounts, m);
+        }
         for (size_t i = 0; networks && i < d->n_networks; i++) {
                 const struct hl_network *n = &d->networks[i];
                 json_t *net = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:i}", "name", n->name, "bridge", n->bridge, "ip",
@@ -99,10 +104,11 @@ json_t *hl_def_to_json(const struct hl_def *d) {
                 json_object_set_new(j, "snapshot",
                                     json_pack("{s:s?, s:s?}", "schedule", d->snapshots.schedule, "keep",
                                               d->snapshots.keep_text));
-        if (j && (d->backups.times.schedule || d->backups.times.keep_text || d->backups.dir))
+        if (j && (d->backups.times.schedule || d->backups.times.keep_text || d->backups.dir || d->backups.stop_mode))
                 json_object_set_new(j, "backup",
-                                    json_pack("{s:s?, s:s?, s:s?}", "schedule", d->backups.times.schedule, "keep",
-                                              d->backups.times.keep_text, "dir", d->backups.dir));
+                                    json_pack("{s:s?, s:s?, s:s?, s:s?}", "schedule", d->backups.times.schedule, "keep",
+                                              d->backups.times.keep_text, "dir", d->backups.dir, "mode",
+                                              d->backups.stop_mode ? "stop" : NULL));
         if (container && d->boot_timeout_ms != 3 * 60 * 1000)
                 json_object_set_new(container, "boot_timeout_ms", json_integer((json_int_t) d->boot_timeout_ms));
         return j;

@@ -228,11 +228,13 @@ static bool path_is_safe(const char *s) {
         return true;
 }
 
+#define MOUNT_FORM "SOURCE:TARGET[:ro|rw|backup,…]"
+
 static int parse_mount(struct parser *p, const char *value) {
         _cleanup_free_ char *copy = NULL, *source = NULL, *target = NULL;
         struct hl_mount *m;
         char *src, *dst, *opt;
-        bool ro = false;
+        bool ro = false, backup = false, rw = false;
 
         if (!*value) {
                 for (size_t i = 0; i < p->def->n_mounts; i++) {
@@ -250,7 +252,7 @@ static int parse_mount(struct parser *p, const char *value) {
         src = copy;
         dst = strchr(src, ':');
         if (!dst)
-                return fail(p, "\"%s\" is not SOURCE:TARGET[:ro|rw]", value);
+                return fail(p, "\"%s\" is not " MOUNT_FORM, value);
         *dst++ = 0;
         opt = strchr(dst, ':');
         if (opt)
@@ -258,15 +260,25 @@ static int parse_mount(struct parser *p, const char *value) {
         /* In the order they are written, so the first wrong part is named. */
         if (!path_is_safe(src) || hl_path_normalize(src, &source) < 0)
                 return fail(p, "source \"%s\" is not an absolute path without \".\", \"..\" or spaces "
-                            "(Mount=SOURCE:TARGET[:ro|rw])", src);
+                            "(Mount=" MOUNT_FORM ")", src);
         if (!path_is_safe(dst) || hl_path_normalize(dst, &target) < 0 || strcmp(target, "/") == 0)
                 return fail(p, "target \"%s\" is not an absolute path without \".\", \"..\" or spaces, other than / "
-                            "(Mount=SOURCE:TARGET[:ro|rw])", dst);
-        if (opt) {
-                if (strcmp(opt, "ro") == 0)
+                            "(Mount=" MOUNT_FORM ")", dst);
+        /* Options: a comma-separated list, each at most once, ro and rw not both. */
+        for (char *o = opt, *next; o; o = next) {
+                next = strchr(o, ',');
+                if (next)
+                        *next++ = 0;
+                if (strcmp(o, "ro") == 0 && !ro && !rw)
                         ro = true;
-                else if (strcmp(opt, "rw") != 0)
-                        return fail(p, "\"%s\" is not a mount option: use ro or rw (Mount=SOURCE:TARGET[:ro|rw])", opt);
+                else if (strcmp(o, "rw") == 0 && !ro && !rw)
+                        rw = true;
+                else if (strcmp(o, "backup") == 0 && !backup)
+                        backup = true;
+                else if (strcmp(o, "ro") == 0 || strcmp(o, "rw") == 0 || strcmp(o, "backup") == 0)
+                        return fail(p, "mount option \"%s\" is given twice, or with its opposite (Mount=" MOUNT_FORM ")", o);
+                else
+                        return fail(p, "\"%s\" is not a mount option: use ro, rw or backup (Mount=" MOUNT_FORM ")", o);
         }
         m = realloc(p->def->mounts, sizeof(*m) * (p->def->n_mounts + 1));
         if (!m)
@@ -276,6 +288,7 @@ static int parse_mount(struct parser *p, const char *value) {
                 .source = TAKE_PTR(source),
                 .target = TAKE_PTR(target),
                 .read_only = ro,
+                .backup = backup,
         };
         return 0;
 }
@@ -642,6 +655,17 @@ static int parse_backup_dir(struct parser *p, const char *value) {
         return 0;
 }
 
+static int parse_backup_mode(struct parser *p, const char *value) {
+        if (!*value || strcmp(value, "snapshot") == 0)
+                p->def->backups.stop_mode = false;
+        else if (strcmp(value, "stop") == 0)
+                p->def->backups.stop_mode = true;
+        else
+                return fail(p, "\"%s\" is not a backup mode: use snapshot (frozen for a copy) or stop (stopped for the "
+                            "archive, started again)", value);
+        return 0;
+}
+
 static int parse_check(struct parser *p, const char *value) {
         struct hl_health *h = &p->def->health;
         struct hl_check c, *checks;
@@ -743,6 +767,7 @@ static const struct {
         { SECTION_BACKUP, "Schedule", parse_backup_schedule },
         { SECTION_BACKUP, "Keep", parse_backup_keep },
         { SECTION_BACKUP, "Dir", parse_backup_dir },
+        { SECTION_BACKUP, "Mode", parse_backup_mode },
 };
 
 static int on_line(void *userdata, const struct hl_ini_line *l, struct hl_errors *errors) {

@@ -27,6 +27,7 @@ struct hl_mount {
         char *source; /* absolute, normalized host path */
         char *target; /* absolute, normalized path inside the container */
         bool read_only;
+        bool backup; /* its data goes into the service's backups (Mount=…:backup) */
 };
 
 struct hl_network {
@@ -94,6 +95,7 @@ struct hl_snapshots {
 struct hl_backups {
         struct hl_snapshots times; /* Schedule= and Keep=, as [Snapshot]'s */
         char *dir;
+        bool stop_mode; /* Mode=stop: stopped cleanly for the archive, not snapshotted */
 };
 
 struct hl_def {

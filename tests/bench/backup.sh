@@ -3,8 +3,10 @@
 # Benchmark: hlctl backup and hlctl restore of a Debian 12 container with ~500 MB in its
 # root file system (the tests' template plus 330 MB of mixed data: random, text, zeros)
 # against tar --zstd -c and -x of the same tree in the same run; throughput and archive
-# size. hl's backup includes taking and deleting its snapshot (the copy liblxc makes) and
-# a syncfs; its restore the apply that follows. Medians of RUNS. Root:
+# size. The stopped container is archived from its own files; then, running, in snapshot
+# mode (taking and deleting the snapshot: the copy liblxc makes on the dir backend) and in
+# stop mode (shutdown, archive, start). Each includes a syncfs; a restore the apply that
+# follows. Medians of RUNS. Root:
 # tests/bench/backup.sh (tests/setup.sh builds the template).
 set -euo pipefail
 RUNS=${RUNS:-3}
@@ -56,11 +58,40 @@ for i in range(runs):
     tr.append(t)
     shutil.rmtree(dest)
     os.unlink(plain)
+def running():
+    services = json.loads(subprocess.run([hlctl, "--json", "status"], check=True, capture_output=True,
+                                         text=True).stdout)["services"]
+    return [x for x in services if x["name"] == name][0]["state"] == "RUNNING"
+
+def wait_running():
+    for _ in range(600):
+        if running():
+            return
+        time.sleep(0.1)
+    raise SystemExit("backup.sh: %s did not start again" % name)
+
+# The same container running: a snapshot (frozen for the dir backend's copy), then the
+# stop mode (a clean shutdown of its systemd, the archive, a start).
+subprocess.run([hlctl, "start", name], check=True, stdout=subprocess.DEVNULL)
+wait_running()
+modes = {"snapshot": [], "stop": []}
+for mode in modes:
+    for i in range(runs):
+        for f in os.listdir(out):
+            os.unlink(os.path.join(out, f))
+        t, _ = timed([hlctl, "backup", name, "--to", out, "--mode", mode])
+        modes[mode].append(t)
+        wait_running()
+subprocess.run([hlctl, "stop", name], check=True, stdout=subprocess.DEVNULL)
 m = statistics.median
 print("backup and restore of a Debian 12 container, %d MiB of root file system, medians of %d runs" % (mib, runs))
 print("  %-28s %8s %10s" % ("", "seconds", "MiB/s"))
-for label, v in (("hlctl backup", hb), ("tar --zstd -c", tb), ("hlctl restore", hr), ("tar --zstd -x", tr)):
+for label, v in (("hlctl backup (stopped)", hb), ("tar --zstd -c", tb), ("hlctl restore", hr),
+                 ("tar --zstd -x", tr), ("hlctl backup (running)", modes["snapshot"]),
+                 ("hlctl backup --mode stop", modes["stop"])):
     print("  %-28s %8.2f %10.0f" % (label, m(v), mib / m(v)))
 print("  ratio backup hl / tar:  %.2f   restore hl / tar: %.2f" % (m(hb) / m(tb), m(hr) / m(tr)))
+print("  running: snapshot mode / tar %.2f, stop mode / tar %.2f (its shutdown and start included)" % (
+    m(modes["snapshot"]) / m(tb), m(modes["stop"]) / m(tb)))
 print("  archive: hl %.0f MiB, tar %.0f MiB, ratio %.3f" % (hsize / 2**20, tsize / 2**20, hsize / tsize))
 PYEOF

@@ -97,15 +97,30 @@ TEST(errors_name_file_line_key) {
         ASSERT_PARSE_ERROR("[Container]\nTemplate=/a/../b.tar\n", "t.conf:2: Template: \"/a/../b.tar\" is not a normalized absolute path");
         ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nMount=/srv/../etc:/data\n",
                            "t.conf:3: Mount: source \"/srv/../etc\" is not an absolute path without \".\", \"..\" or spaces "
-                           "(Mount=SOURCE:TARGET[:ro|rw])");
+                           "(Mount=SOURCE:TARGET[:ro|rw|backup,…])");
         ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nMount=/srv:/\n",
                            "t.conf:3: Mount: target \"/\" is not an absolute path without \".\", \"..\" or spaces, other "
-                           "than / (Mount=SOURCE:TARGET[:ro|rw])");
+                           "than / (Mount=SOURCE:TARGET[:ro|rw|backup,…])");
         ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nMount=/a:b:/data\n",
                            "t.conf:3: Mount: target \"b\" is not an absolute path without \".\", \"..\" or spaces, other "
-                           "than / (Mount=SOURCE:TARGET[:ro|rw])");
+                           "than / (Mount=SOURCE:TARGET[:ro|rw|backup,…])");
         ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nMount=/a:/b:rx\n",
-                           "t.conf:3: Mount: \"rx\" is not a mount option: use ro or rw (Mount=SOURCE:TARGET[:ro|rw])");
+                           "t.conf:3: Mount: \"rx\" is not a mount option: use ro, rw or backup (Mount=SOURCE:TARGET[:ro|rw|backup,…])");
+        ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nMount=/a:/b:ro,rw\n",
+                           "t.conf:3: Mount: mount option \"rw\" is given twice, or with its opposite "
+                           "(Mount=SOURCE:TARGET[:ro|rw|backup,…])");
+        ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nMount=/a:/b:backup,backup\n",
+                           "t.conf:3: Mount: mount option \"backup\" is given twice, or with its opposite "
+                           "(Mount=SOURCE:TARGET[:ro|rw|backup,…])");
+        {
+                struct hl_def *m = NULL;
+                ASSERT_INT_EQ(parse("m", "[Container]\nTemplate=busybox\nMount=/srv/a:/a:backup\nMount=/srv/b:/b:ro,backup\n"
+                                         "Mount=/srv/c:/c\n", &m, &(struct hl_def_error) {}), 0);
+                ASSERT_TRUE(m->mounts[0].backup && !m->mounts[0].read_only);
+                ASSERT_TRUE(m->mounts[1].backup && m->mounts[1].read_only);
+                ASSERT_TRUE(!m->mounts[2].backup);
+                hl_def_free(m);
+        }
         ASSERT_PARSE_ERROR("[Container]\nTemplate=..\n",
                            "t.conf:2: Template: \"..\" is not a template name, an absolute path or clone:NAME");
         ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nEnvironment=A=1\rlxc.hook.pre-start = /tmp/x\n",
