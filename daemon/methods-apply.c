@@ -151,7 +151,8 @@ static int batch_parse(json_t *definitions, struct batch *b, struct failure *f) 
                 if (!hl_name_is_valid(a.name))
                         return failf(f, HL_ERROR_INVALID_ARGUMENT, "parameter", "definitions",
                                      "\"%.80s\" is not a valid service name: use a-z, 0-9 and '-', at most %d "
-                                     "characters, not starting or ending with '-'", a.name, HL_NAME_MAX);
+                                     "characters, not starting or ending with '-', not all digits (a Proxmox VMID)",
+                                     a.name, HL_NAME_MAX);
                 if (a.file && strlen(a.file) > 4096)
                         return failf(f, HL_ERROR_INVALID_ARGUMENT, "parameter", "file",
                                      "a file name is longer than 4096 bytes");

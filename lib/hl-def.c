@@ -834,7 +834,8 @@ int hl_def_parse_all(const char *name, const char *file, const char *text, size_
 
         if (!hl_name_is_valid(name))
                 return fail(&p, "\"%.80s\" is not a valid service name: use a-z, 0-9 and '-', at most %d characters, "
-                            "not starting or ending with '-'", name ? name : "", HL_NAME_MAX);
+                            "not starting or ending with '-', not all digits (a Proxmox VMID)", name ? name : "",
+                            HL_NAME_MAX);
         def = calloc(1, sizeof(*def));
         if (!def || !(def->name = strdup(name)))
                 return -ENOMEM;

@@ -147,7 +147,8 @@ bool hl_name_is_valid(const char *name) {
                 if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
                       name[i] == '-'))
                         return false;
-        return true;
+        /* All digits is a Proxmox VMID: a container hld never owns by that name. */
+        return strspn(name, "0123456789") < n;
 }
 
 bool hl_snapshot_name_is_valid(const char *name) {

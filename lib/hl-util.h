@@ -39,7 +39,7 @@ int hl_strv_push(char ***v, const char *s);
 bool hl_strv_contains(char *const *v, const char *s);
 
 /* Service names follow hostname label rules: [a-z0-9-], 1..HL_NAME_MAX characters, no
- * leading or trailing '-'. */
+ * leading or trailing '-', not all digits (Proxmox's VMIDs). */
 #define HL_NAME_MAX 63
 bool hl_name_is_valid(const char *name);
 

@@ -101,8 +101,8 @@ def test_requires_unknown_service(base):
     assert_unchanged(h, before)
 
 
-@pytest.mark.parametrize("name", ["../escape", "a/b", "..", "UPPER", "-lead", "x" * 64, ""],
-                         ids=["dotdot", "slash", "dots", "upper", "dash", "64-chars", "empty"])
+@pytest.mark.parametrize("name", ["../escape", "a/b", "..", "UPPER", "-lead", "x" * 64, "", "100"],
+                         ids=["dotdot", "slash", "dots", "upper", "dash", "64-chars", "empty", "vmid"])
 def test_bad_service_name_over_varlink(base, name):
     h = base
     before = h.snapshot()
@@ -126,6 +126,15 @@ def test_name_length_limit(base):
     before = h.snapshot()
     line = one_error_line(h.hlctl("apply", path, check=False))
     assert "name" in line.lower(), line
+    assert_unchanged(h, before)
+
+
+def test_an_all_digit_name_is_a_proxmox_vmid(base):
+    h = base
+    path = h.write("105", definition(), directory=h.dir / "vmid")
+    before = h.snapshot()
+    line = one_error_line(h.hlctl("apply", path, check=False))
+    assert "not all digits (a Proxmox VMID)" in line and "\"105\"" in line, line
     assert_unchanged(h, before)
 
 

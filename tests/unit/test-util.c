@@ -11,6 +11,8 @@ TEST(name_rules) {
         ASSERT_TRUE(hl_name_is_valid("dns"));
         ASSERT_TRUE(hl_name_is_valid("a"));
         ASSERT_TRUE(hl_name_is_valid("home-assistant2"));
+        ASSERT_TRUE(hl_name_is_valid("100a") && hl_name_is_valid("1-2"));
+        ASSERT_TRUE(!hl_name_is_valid("100") && !hl_name_is_valid("0"));
         ASSERT_TRUE(!hl_name_is_valid(""));
         ASSERT_TRUE(!hl_name_is_valid("-dns"));
         ASSERT_TRUE(!hl_name_is_valid("dns-"));
