@@ -18,6 +18,7 @@
 #include "hl-def.h"
 #include "hl-protocol.h"
 #include "hl-util.h"
+#include "import.h"
 #include "output.h"
 #include "reply.h"
 
@@ -43,7 +44,10 @@ enum {
         OPT_DRY_RUN = 1 << 18,
         OPT_LAST_UPDATE = 1 << 19,
         OPT_MODE = 1 << 20,
-        OPT_LAST = OPT_MODE,
+        OPT_TEMPLATE = 1 << 21,
+        OPT_NAME = 1 << 22,
+        OPT_PVE_ROOT = 1 << 23,
+        OPT_LAST = OPT_PVE_ROOT,
 };
 
 static const struct output *output = &output_table;
@@ -61,6 +65,9 @@ static const char *arg_comment;
 static const char *arg_to;
 static const char *arg_as;
 static const char *arg_mode;
+static const char *arg_template;
+static const char *arg_name;
+static const char *arg_pve_root;
 static unsigned arg_options; /* the OPT_* given, checked against the verb's */
 
 struct verb {
@@ -535,6 +542,27 @@ static int verb_backup(int argc, char **argv) {
         return call_method(arg_socket, HL_INTERFACE ".Backup", parameters, true, &handler);
 }
 
+static int verb_import(int argc, char **argv) {
+        const char *root = arg_pve_root ? arg_pve_root : getenv("HL_PVE_ROOT") ? getenv("HL_PVE_ROOT") : "/etc/pve";
+
+        if (strcmp(argv[1], "pct") != 0) {
+                log_error("import %s: hlctl imports pct containers (import pct VMID|FILE…)", argv[1]);
+                return HLCTL_EXIT_USAGE;
+        }
+        if (!arg_template) {
+                log_error("import pct needs --template TEMPLATE: a pct container's root file system is a storage volume, "
+                          "and its definition needs a Template= to make one");
+                return HLCTL_EXIT_USAGE;
+        }
+        if (arg_name && argc != 3) {
+                log_error("--name names the service of one config");
+                return HLCTL_EXIT_USAGE;
+        }
+        return import_pct(argv + 2, argc - 2,
+                          &(const struct import_args) { .to = arg_to, .template = arg_template, .name = arg_name,
+                                                        .pve_root = root, .json = arg_json });
+}
+
 static int verb_backups(int argc, char **argv) {
         _cleanup_(json_decrefp) json_t *parameters = json_pack("{s:s}", "name", argv[1]);
 
@@ -851,6 +879,10 @@ static void help(void) {
                "                                Mount=…:backup data: a snapshot of it,\n"
                "                                archived while it runs, or stopped for it\n"
                "  backups NAME [--to DIR]       List a service's archives\n"
+               "  import pct VMID|FILE… --template T [--to DIR] [--name NAME] [--pve-root DIR]\n"
+               "                                Turn Proxmox container configs into\n"
+               "                                definitions (printed, or written to DIR),\n"
+               "                                saying what each key became or why not\n"
                "  restore FILE [--as NAME] [--force] [--no-wait]\n"
                "                                Make a service again from an archive, and wait\n"
                "                                for its health verdict\n"
@@ -926,6 +958,7 @@ static const struct verb verbs[] = {
         { "rollback", 1, 2, OPT_TIMEOUT | OPT_FORCE | OPT_NO_WAIT | OPT_LAST_UPDATE, verb_rollback },
         { "backup", 1, 1, OPT_TO | OPT_MODE, verb_backup },
         { "backups", 1, 1, OPT_TO, verb_backups },
+        { "import", 2, UINT_MAX, OPT_TO | OPT_TEMPLATE | OPT_NAME | OPT_PVE_ROOT, verb_import },
         { "restore", 1, 1, OPT_AS | OPT_FORCE | OPT_NO_WAIT, verb_restore },
         { "update", 0, 1, OPT_ALL | OPT_DRY_RUN, verb_update },
         { "reconcile", 0, 0, 0, verb_reconcile },
@@ -961,6 +994,9 @@ static const struct option options[] = {
         { "dry-run", no_argument, NULL, 'n' },
         { "last", no_argument, NULL, 'U' },
         { "mode", required_argument, NULL, 'M' },
+        { "template", required_argument, NULL, 't' },
+        { "name", required_argument, NULL, 'm' },
+        { "pve-root", required_argument, NULL, 'R' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         {},
@@ -1008,6 +1044,12 @@ static const char *option_name(unsigned option) {
                 return "--last";
         case OPT_MODE:
                 return "--mode";
+        case OPT_TEMPLATE:
+                return "--template";
+        case OPT_NAME:
+                return "--name";
+        case OPT_PVE_ROOT:
+                return "--pve-root";
         default:
                 return "--limit";
         }
@@ -1124,6 +1166,18 @@ static int parse_argv(int argc, char **argv) {
                 case 'M':
                         arg_mode = optarg;
                         arg_options |= OPT_MODE;
+                        break;
+                case 't':
+                        arg_template = optarg;
+                        arg_options |= OPT_TEMPLATE;
+                        break;
+                case 'm':
+                        arg_name = optarg;
+                        arg_options |= OPT_NAME;
+                        break;
+                case 'R':
+                        arg_pve_root = optarg;
+                        arg_options |= OPT_PVE_ROOT;
                         break;
                 case 'L':
                         arg_options |= OPT_ALL;

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Every config is read and checked before anything is written: one bad file, and no
+ * definition is made (each of its errors reported, as apply reports a definition's). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "call.h"
+#include "hl-pct.h"
+#include "hl-util.h"
+#include "import.h"
+
+static bool is_vmid(const char *s) {
+        return s[0] && strspn(s, "0123456789") == strlen(s) && strlen(s) <= 9;
+}
+
+/* DIR/NAME.conf, never over an existing file: written beside, synced, linked into place. */
+static int write_definition(const char *dir, const char *name, const char *text, char **ret_path) {
+        _cleanup_free_ char *path = hl_strdup_printf("%s/%s.conf", dir, name);
+        _cleanup_free_ char *tmp = hl_strdup_printf("%s/.%s.conf.tmp", dir, name);
+        _cleanup_close_ int fd = -1, dfd = -1;
+        size_t len = strlen(text);
+        int r = 0;
+
+        if (!path || !tmp)
+                return -ENOMEM;
+        (void) unlink(tmp);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return -errno;
+        if (write(fd, text, len) != (ssize_t) len || fsync(fd) < 0)
+                r = -errno ?: -EIO;
+        if (r >= 0 && link(tmp, path) < 0)
+                r = -errno;
+        (void) unlink(tmp);
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (r >= 0 && (dfd < 0 || fsync(dfd) < 0))
+                r = -errno;
+        if (r >= 0)
+                *ret_path = TAKE_PTR(path);
+        return r;
+}
+
+int import_pct(char **configs, int n, const struct import_args *a) {
+        struct hl_pct **done = calloc((size_t) n + 1, sizeof(*done));
+        char **files = calloc((size_t) n + 1, sizeof(*files));
+        const char *arch = hl_pct_host_arch();
+        json_t *all = json_array();
+        unsigned failed = 0;
+        int rc = HLCTL_EXIT_OK;
+
+        if (!done || !files || !all) {
+                free(done);
+                free(files);
+                json_decref(all);
+                log_error("%s", strerror(ENOMEM));
+                return HLCTL_EXIT_FAILED;
+        }
+        for (int i = 0; i < n; i++) {
+                _cleanup_free_ char *text = NULL;
+                const char *base;
+                struct hl_pct_options o = { .template = a->template, .name = a->name, .arch = arch };
+                _cleanup_free_ char *vmid = NULL;
+                struct hl_errors e = {};
+                size_t len;
+                int r;
+
+                files[i] = is_vmid(configs[i]) ? hl_strdup_printf("%s/lxc/%s.conf", a->pve_root, configs[i])
+                                               : strdup(configs[i]);
+                if (!files[i]) {
+                        rc = HLCTL_EXIT_FAILED;
+                        break;
+                }
+                /* VMID.conf names its VMID, as Proxmox's files do. */
+                base = strrchr(files[i], '/') ? strrchr(files[i], '/') + 1 : files[i];
+                if (strlen(base) > 5 && strcmp(base + strlen(base) - 5, ".conf") == 0 &&
+                    (vmid = strndup(base, strlen(base) - 5)) && is_vmid(vmid))
+                        o.vmid = vmid;
+                r = hl_read_file(files[i], HL_PCT_MAX_SIZE, &text, &len);
+                if (r < 0) {
+                        log_error("%s: %s", files[i], r == -EFBIG ? "larger than pmxcfs holds" : strerror(-r));
+                        failed++;
+                        continue;
+                }
+                r = hl_pct_import(files[i], text, len, &o, &done[i], &e);
+                for (size_t k = 0; k < e.n; k++) {
+                        char line[1024];
+                        fprintf(stderr, "%s\n", hl_def_error_format(&e.items[k], line, sizeof(line)));
+                }
+                if (e.dropped)
+                        fprintf(stderr, "%s: %zu more errors\n", files[i], e.dropped);
+                hl_errors_done(&e);
+                if (r < 0) {
+                        if (r == -ENOMEM)
+                                log_error("%s", strerror(ENOMEM));
+                        failed++;
+                }
+        }
+        /* Two configs that would make one service: neither is written. */
+        for (int i = 0; !failed && i < n; i++)
+                for (int k = 0; k < i; k++)
+                        if (done[i] && done[k] && strcmp(done[i]->name, done[k]->name) == 0) {
+                                log_error("%s and %s both make service %s: import one of them with --name", files[k],
+                                          files[i], done[i]->name);
+                                failed++;
+                        }
+        /* A definition already there: none is written. */
+        for (int i = 0; !failed && a->to && i < n; i++) {
+                _cleanup_free_ char *path = hl_strdup_printf("%s/%s.conf", a->to, done[i]->name);
+                if (path && access(path, F_OK) == 0) {
+                        log_error("%s: %s exists: remove it, or import %s with --name", files[i], path, files[i]);
+                        failed++;
+                }
+        }
+        if (failed || rc != HLCTL_EXIT_OK)
+                rc = HLCTL_EXIT_FAILED;
+        for (int i = 0; rc == HLCTL_EXIT_OK && i < n; i++) {
+                struct hl_pct *p = done[i];
+                _cleanup_free_ char *path = NULL;
+                json_t *j = a->json ? hl_pct_to_json(p) : NULL;
+
+                if (a->to) {
+                        int r = write_definition(a->to, p->name, p->definition, &path);
+                        if (r < 0) {
+                                log_error("cannot write %s/%s.conf: %s%s", a->to, p->name, strerror(-r),
+                                          r == -EEXIST ? " (remove it, or import with --name)" : "");
+                                rc = HLCTL_EXIT_FAILED;
+                                json_decref(j);
+                                break;
+                        }
+                }
+                if (j) {
+                        json_object_set_new(j, "config", json_string(files[i]));
+                        if (path)
+                                json_object_set_new(j, "file", json_string(path));
+                        json_array_append_new(all, j);
+                        continue;
+                }
+                /* What it became, then what did not come along, as the compiler's notes. */
+                if (path)
+                        printf("%s: wrote %s\n", files[i], path);
+                else
+                        printf("%s%s", i > 0 ? "\n" : "", p->definition);
+                fflush(stdout);
+                for (size_t k = 0; k < p->n_keys; k++)
+                        if (p->keys[k].fate != HL_PCT_MAPPED)
+                                fprintf(stderr, "%s:%u: %s: %s: %s\n", files[i], p->keys[k].line, p->keys[k].key,
+                                        hl_pct_fate_to_string(p->keys[k].fate), p->keys[k].why);
+                if (p->snapshots)
+                        fprintf(stderr, "%s: %u snapshot%s not imported\n", files[i], p->snapshots,
+                                p->snapshots == 1 ? "" : "s");
+                if (p->pending)
+                        fprintf(stderr, "%s: pending changes ([pve:pending]) not applied: apply them in Proxmox first\n",
+                                files[i]);
+        }
+        if (a->json && rc == HLCTL_EXIT_OK) {
+                char *dump = json_dumps(all, JSON_INDENT(2));
+                if (dump)
+                        printf("%s\n", dump);
+                free(dump);
+        }
+        json_decref(all);
+        for (int i = 0; i < n; i++) {
+                hl_pct_free(done[i]);
+                free(files[i]);
+        }
+        free(done);
+        free(files);
+        return rc;
+}
