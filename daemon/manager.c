@@ -90,14 +90,32 @@ void manager_sort(struct manager *m) {
 }
 
 void manager_reorder(struct manager *m, char *const *names) {
+        _cleanup_free_ struct service **order = calloc(m->n_services + 1, sizeof(*order));
         size_t n = 0;
 
-        /* names is the order a plan computed for the node: every service, once. */
+        if (!order) {
+                manager_sort(m);
+                return;
+        }
+        /* names is the order a plan computed for the node as it will be: every service
+         * once, but those the same apply prunes (still here until destroyed), which go
+         * last. Built aside: m->services is never left with a service twice. */
         for (size_t i = 0; names && names[i] && n < m->n_services; i++) {
                 struct service *s = manager_find(m, names[i]);
-                if (s)
-                        m->services[n++] = s;
+                bool seen = false;
+
+                for (size_t k = 0; s && k < n; k++)
+                        seen = seen || order[k] == s;
+                if (s && !seen)
+                        order[n++] = s;
         }
-        if (n != m->n_services)
-                manager_sort(m); /* not a full order after all: computed afresh */
+        for (size_t i = 0; i < m->n_services; i++) {
+                bool seen = false;
+
+                for (size_t k = 0; k < n && !seen; k++)
+                        seen = order[k] == m->services[i];
+                if (!seen)
+                        order[n++] = m->services[i];
+        }
+        memcpy(m->services, order, sizeof(*order) * m->n_services);
 }

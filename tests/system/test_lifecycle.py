@@ -117,6 +117,24 @@ def test_prune(hld):
     assert hld.containers() == [keep]
 
 
+def test_an_apply_that_adds_and_prunes_keeps_every_service_once(hld):
+    """The order the apply computed names the node as it will be, without what it prunes:
+    putting the services in that order left one of them twice and the pruned one out of
+    the list (freed at exit twice: the sanitized build aborted)."""
+    old, new = hld.name("old"), hld.name("new")
+    path = hld.write(old, definition(state="stopped"))
+    hld.apply()
+    path.unlink()
+    hld.write(new, definition(state="stopped"))
+    hld.hlctl("apply", hld.defs, "--prune")
+    assert sorted(hld.services()) == [new]
+    assert [s["name"] for s in hld.hlctl("status", json=True).data["services"]] == [new]
+    hld.hlctl("reconcile")
+    assert hld.stop() == 0, hld.log_tail(20)
+    hld.start()
+    assert sorted(hld.services()) == [new]
+
+
 def test_destroy_of_a_required_service_says_which_requires_it(hld):
     """The reason was lost ("io.hl.Destroy failed with the error io.hl.Busy"): an empty
     message parameter overwrote it."""
