@@ -332,6 +332,28 @@ static const char *format_health(json_t *s, char *buf, size_t size) {
         return buf;
 }
 
+/* Containers in the lxcpath that hld did not make: after the services, marked as such. */
+static int print_foreign(json_t *reply) {
+        _cleanup_(table_freep) struct table *t = table_new(3);
+        json_t *foreign = reply_array(reply, "foreign"), *f;
+        size_t i;
+        int r;
+
+        if (json_array_size(foreign) == 0)
+                return 0;
+        if (!t)
+                return -ENOMEM;
+        r = table_add(t, "FOREIGN", "STATE", "");
+        json_array_foreach(foreign, i, f)
+                if (r >= 0)
+                        r = table_add(t, reply_string(f, "name"), reply_string(f, "state"),
+                                      "not hl's: listed, never changed");
+        if (r < 0)
+                return r;
+        putchar('\n');
+        return table_print(t, stdout, NULL);
+}
+
 static int table_list(json_t *reply) {
         _cleanup_(table_freep) struct table *t = table_new(9);
         json_t *services = reply_array(reply, "services"), *s;
@@ -342,7 +364,7 @@ static int table_list(json_t *reply) {
                 return -ENOMEM;
         if (json_array_size(services) == 0) {
                 printf("No services.\n");
-                return 0;
+                return print_foreign(reply);
         }
         r = table_add(t, "NAME", "STATE", "HEALTH", "ADDRESS", "DESIRED", "REV", "PID", "MEMORY", "DESCRIPTION");
         if (r < 0)
@@ -359,7 +381,8 @@ static int table_list(json_t *reply) {
                 if (r < 0)
                         return r;
         }
-        return table_print(t, stdout, NULL);
+        r = table_print(t, stdout, NULL);
+        return r < 0 ? r : print_foreign(reply);
 }
 
 /* Prints a definition's text indented, with control characters other than tab shown

@@ -494,6 +494,10 @@ static int do_observe(const char *lxcpath, const char *name, const struct ct_set
         o.state = o.exists ? state_of(c) : HL_CT_MISSING;
         if (o.exists && !o.half_created)
                 check_damage(c, lxcpath, name, &o);
+        if (o.exists && !o.half_created && !o.rolling_back[0] && !o.updating[0]) {
+                _cleanup_free_ char *origin = ct_path_in(lxcpath, name, FILE_ORIGIN);
+                o.foreign = origin && lstat(origin, &st) < 0 && errno == ENOENT;
+        }
         if (o.exists && o.state != HL_CT_STOPPED) {
                 o.pid = c->init_pid(c);
                 observe_live(c, &o);
@@ -1662,6 +1666,45 @@ int ct_observe_copy(struct ct_observed *dst, const struct ct_observed *src) {
                         return -ENOMEM;
                 }
         dst->n_values = src->n_values;
+        return 0;
+}
+
+int ct_list_foreign(const char *lxcpath, char *const *services, struct ct_foreign **ret, size_t *ret_n) {
+        DIR *d = opendir(lxcpath);
+        struct ct_foreign *list = NULL;
+        struct dirent *de;
+        size_t n = 0;
+
+        if (!d)
+                return -errno;
+        while ((de = readdir(d))) {
+                _cleanup_(ct_container_putp) struct lxc_container *c = NULL;
+                _cleanup_free_ char *config = NULL, *origin = NULL;
+                struct ct_foreign *more;
+                struct stat st;
+
+                if (de->d_name[0] == '.' || strlen(de->d_name) >= sizeof(list->name) ||
+                    hl_strv_contains(services, de->d_name))
+                        continue;
+                config = ct_path_in(lxcpath, de->d_name, "config");
+                origin = ct_path_in(lxcpath, de->d_name, FILE_ORIGIN);
+                if (!config || !origin || lstat(config, &st) < 0 || !S_ISREG(st.st_mode) || lstat(origin, &st) == 0)
+                        continue;
+                more = realloc(list, sizeof(*list) * (n + 1));
+                if (!more) {
+                        free(list);
+                        closedir(d);
+                        return -ENOMEM;
+                }
+                list = more;
+                snprintf(list[n].name, sizeof(list[n].name), "%s", de->d_name);
+                c = lxc_container_new(de->d_name, lxcpath);
+                list[n].state = c && c->is_defined(c) ? state_of(c) : HL_CT_MISSING;
+                n++;
+        }
+        closedir(d);
+        *ret = list;
+        *ret_n = n;
         return 0;
 }
 

@@ -19,6 +19,9 @@
 struct ct_observed {
         bool exists;       /* the container is defined (its config exists) */
         bool half_created; /* a create was interrupted: remains to clean up first */
+        /* Defined, whole, and not made by hld (no hl-origin): another tool's container that
+         * happens to have the service's name. hld never changes it. */
+        bool foreign;
         /* Why the container must not be started ("" = it may): its config lost what hld
          * wrote. Destroying it is allowed. */
         char damaged[256];
@@ -89,6 +92,14 @@ int ct_observe_copy(struct ct_observed *dst, const struct ct_observed *src);
 
 /* liblxc's configured lxc.lxcpath (usually /var/lib/lxc). */
 const char *ct_default_lxcpath(void);
+
+/* Containers in lxcpath that hld did not make (a config, no hl-origin) and that no name of
+ * services (a strv) is: another tool's, listed and never touched. Blocks. */
+struct ct_foreign {
+        char name[256];
+        enum hl_ct_state state;
+};
+int ct_list_foreign(const char *lxcpath, char *const *services, struct ct_foreign **ret, size_t *ret_n);
 
 /* What an exec probe's helper tells: how the command ended (0 exited, 1 killed at the
  * timeout, -1 never started), its wait status, and how long it took from the attach. */

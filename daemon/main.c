@@ -13,6 +13,7 @@
 #include "backup.h"
 #include "config.h"
 #include "control.h"
+#include "foreign.h"
 #include "health.h"
 #include "hl-protocol.h"
 #include "log.h"
@@ -541,6 +542,7 @@ int main(int argc, char **argv) {
         if (uv_loop_close(&loop) < 0)
                 log_warning("the event loop still had handles at exit");
         reconcile_done(m);
+        foreign_done(m);
         /* Probe results of the last turn of the loop, not written yet. */
         if (m->store)
                 health_flush(m);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "foreign.h"
 #include "health.h"
 #include "hl-protocol.h"
 #include "log.h"
@@ -120,7 +121,7 @@ static int compare_names(const void *a, const void *b) {
 
 static void list(struct manager *m, struct request *req, json_t *parameters) {
         static const struct hl_field table[] = { {} };
-        json_t *services;
+        json_t *services, *foreign;
 
         if (!methods_dispatch(req, parameters, table, NULL))
                 return;
@@ -137,7 +138,11 @@ static void list(struct manager *m, struct request *req, json_t *parameters) {
         services = json_array();
         for (size_t i = 0; services && i < m->n_services; i++)
                 json_array_append_new(services, methods_service_json(m, sorted[i]));
-        request_reply(req, json_pack("{s:o}", "services", services), false);
+        foreign = foreign_list(m);
+        request_reply(req,
+                      json_pack("{s:o, s:O?}", "services", services, "foreign",
+                                json_array_size(foreign) > 0 ? foreign : NULL),
+                      false);
 }
 
 struct name_args {

@@ -219,6 +219,13 @@ static int plan_item_actions(struct item *it, int64_t now) {
         /* Nothing at all, not even a destroy: hld would act through what another user made. */
         if (o->unsafe[0])
                 return add_action(it, HL_VERB_HOLD, NULL, "not touched: %s", o->unsafe);
+        /* Another tool's container: forgetting the service is all a destroy does. */
+        if (o->foreign && it->destroy)
+                return 0;
+        if (o->foreign)
+                return add_action(it, HL_VERB_HOLD, NULL,
+                                  "not hl's: the container %s was not made by hld, which never changes it; name the "
+                                  "service otherwise, or destroy it (the container stays)", it->name);
         if (it->destroy) {
                 if (!o->exists && !o->half_created)
                         return 0;

@@ -13,6 +13,7 @@
 
 #include "events.h"
 #include "execute.h"
+#include "foreign.h"
 #include "health.h"
 #include "hl-protocol.h"
 #include "log.h"
@@ -129,6 +130,8 @@ static void run_finish(struct run *run) {
         json_decref(actions);
         if (!plan_only) {
                 schedule_backoff(m);
+                /* What else is in the lxcpath may have changed with it (a destroy, a prune). */
+                foreign_refresh(m);
                 /* States changed: the metrics file follows (when one is configured). */
                 if (any)
                         health_export(m);

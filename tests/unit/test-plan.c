@@ -19,7 +19,7 @@ struct plan_case {
         const char *name;
         const char *text; /* NULL: base_text */
         /* The survey. */
-        bool exists, half_created;
+        bool exists, half_created, foreign;
         enum hl_ct_state state;
         const char *differ_key, *differ_value; /* one setting the container has otherwise */
         const char *damaged, *unsafe;
@@ -71,6 +71,9 @@ static const struct plan_case cases[] = {
         { "damaged-destroy", .exists = true, .state = HL_CT_STOPPED, .destroy = true, .damaged = "lost lxc.rootfs.path" },
         { "unsafe", .exists = true, .state = HL_CT_UNKNOWN, .destroy = true, .unsafe = "/l/x is a symbolic link" },
         { "unreadable", .state = HL_CT_UNKNOWN, .observe_error = -EACCES },
+        { "foreign", .exists = true, .foreign = true, .state = HL_CT_RUNNING, .wanted = HL_WANT_STOPPED,
+          .differ_key = "memory", .differ_value = "33554432" },
+        { "foreign-destroy", .exists = true, .foreign = true, .state = HL_CT_RUNNING, .destroy = true },
 };
 
 static void append(char *buf, size_t size, const char *a, const char *b, const char *c) {
@@ -100,7 +103,8 @@ static char *plan_text(const struct plan_case *c) {
         it.unhealthy = c->unhealthy;
         it.next_restart = c->next_restart;
         it.observe_error = c->observe_error;
-        it.observed = (struct ct_observed) { .exists = c->exists, .half_created = c->half_created, .state = c->state };
+        it.observed = (struct ct_observed) { .exists = c->exists, .half_created = c->half_created, .foreign = c->foreign,
+                                             .state = c->state };
         snprintf(it.observed.damaged, sizeof(it.observed.damaged), "%s", c->damaged ? c->damaged : "");
         snprintf(it.observed.unsafe, sizeof(it.observed.unsafe), "%s", c->unsafe ? c->unsafe : "");
         /* What the container holds: what the definition asks, but for one setting. */
