@@ -19,6 +19,7 @@ struct config {
         char *metrics_file;          /* Prometheus text file, NULL = none */
         uint64_t health_retention_ms;
         uint64_t idle_timeout_ms; /* a client with no complete call for this long is closed */
+        char *pve_root;           /* Proxmox's /etc/pve, for Template=STORAGE:vztmpl/FILE */
 };
 
 #define HLD_DEFAULT_CONFIG HL_SYSCONFDIR "/hl/hld.conf"

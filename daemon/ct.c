@@ -24,6 +24,7 @@
 
 #include "guest.h"
 #include "hl-dns.h"
+#include "hl-pve.h"
 #include "inroot.h"
 #include "rootfs.h"
 #include "ct.h"
@@ -1438,12 +1439,67 @@ static int provision(const char *lxcpath, const struct hl_def *def, bool leave_r
         return leave_running ? 0 : do_stop(lxcpath, def->name, 10, ret_error);
 }
 
-static int create_from(struct lxc_container *c, const char *lxcpath, const struct hl_def *def, char **ret_error) {
-        const char *arg;
-        char *const no_args[] = { NULL };
+/* Where Proxmox's configuration is (set once at start). */
+static char *pve_root;
+
+int ct_set_pve_root(const char *dir) {
+        char *copy = strdup(dir);
+
+        if (!copy)
+                return -ENOMEM;
+        free(pve_root);
+        pve_root = copy;
+        return 0;
+}
+
+/* The file STORAGE:vztmpl/FILE names, through PVE_ROOT/storage.cfg (read each time: pct
+ * users edit it through Proxmox, and a create is rare). */
+static int storage_tarball(const char *volume, char **ret_path, char **ret_error) {
+        _cleanup_free_ char *file = hl_strdup_printf("%s/storage.cfg", pve_root ? pve_root : "/etc/pve"), *text = NULL;
+        struct hl_pve_storages storages = {};
+        struct hl_errors errors = {};
+        size_t len;
         int r;
 
-        switch (hl_def_template_kind(def, &arg)) {
+        if (!file)
+                return -ENOMEM;
+        r = hl_read_file(file, HL_PVE_STORAGE_MAX, &text, &len);
+        if (r < 0)
+                return hl_fail(ret_error, r, "%s names a Proxmox storage, and %s cannot be read: %s", volume, file,
+                               strerror(-r));
+        r = hl_pve_storage_parse(file, text, len, &storages, &errors);
+        if (r == -EINVAL) {
+                char line[1024];
+                r = hl_fail(ret_error, r, "%s: %s", volume,
+                            errors.n ? hl_def_error_format(&errors.items[0], line, sizeof(line)) : "storage.cfg is invalid");
+        } else if (r >= 0) {
+                _cleanup_free_ char *why = NULL;
+                r = hl_pve_template_path(&storages, volume, ret_path, &why);
+                if (r < 0)
+                        r = hl_fail(ret_error, r, "%s: %s", volume, why ? why : strerror(-r));
+        }
+        hl_errors_done(&errors);
+        hl_pve_storages_done(&storages);
+        return r;
+}
+
+static int create_from(struct lxc_container *c, const char *lxcpath, const struct hl_def *def, char **ret_error) {
+        _cleanup_free_ char *resolved = NULL;
+        const char *arg;
+        char *const no_args[] = { NULL };
+        enum hl_template_kind kind = hl_def_template_kind(def, &arg);
+        int r;
+
+        if (kind == HL_TEMPLATE_STORAGE) {
+                r = storage_tarball(arg, &resolved, ret_error);
+                if (r < 0)
+                        return r;
+                arg = resolved;
+                kind = HL_TEMPLATE_TARBALL;
+        }
+        switch (kind) {
+        case HL_TEMPLATE_STORAGE:
+                return -EINVAL; /* resolved to its tarball above */
         case HL_TEMPLATE_SCRIPT:
                 if (!c->create(c, arg, "dir", NULL, LXC_CREATE_QUIET, no_args))
                         return hl_fail(ret_error, -EIO, "template %s failed to create %s: %s", arg, def->name, ct_lxc_reason(c));
@@ -1623,6 +1679,11 @@ int ct_template_check(const struct hl_def *def, char **ret_error) {
                 return 0;
         case HL_TEMPLATE_TARBALL:
                 return rootfs_check(arg, ret_error);
+        case HL_TEMPLATE_STORAGE: {
+                _cleanup_free_ char *path = NULL;
+                int r = storage_tarball(arg, &path, ret_error);
+                return r < 0 ? r : rootfs_check(path, ret_error);
+        }
         case HL_TEMPLATE_CLONE:
                 return 0; /* its container is looked for when the clone is made */
         }

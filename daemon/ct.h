@@ -92,6 +92,8 @@ int ct_observe_copy(struct ct_observed *dst, const struct ct_observed *src);
 
 /* liblxc's configured lxc.lxcpath (usually /var/lib/lxc). */
 const char *ct_default_lxcpath(void);
+/* Where /etc/pve is, for Template=STORAGE:vztmpl/FILE (PVE_ROOT/storage.cfg). Call at start. */
+int ct_set_pve_root(const char *dir);
 
 /* Containers in lxcpath that hld did not make (a config, no hl-origin) and that no name of
  * services (a strv) is: another tool's, listed and never touched. Blocks. */

@@ -39,13 +39,15 @@ static void help(void) {
                "  --metrics-file PATH        Prometheus text file written after health sweeps\n"
                "  --health-retention DUR     keep probe results this long, then daily sums (30d)\n"
                "  --idle-timeout DUR         close clients with no complete call this long (60s)\n"
+               "  --pve-root DIR             Proxmox's /etc/pve, for Template=STORAGE:vztmpl/FILE\n"
                "  -h, --help                 this text\n"
                "      --version              the version\n");
 }
 
 static int parse_argv(int argc, char **argv, struct config *c) {
         enum { ARG_STATE_DIR = 0x100, ARG_LXCPATH, ARG_SOCKET, ARG_CONFIG, ARG_ADMIN_GROUP, ARG_JOBS,
-               ARG_INTERVAL, ARG_STOP_TIMEOUT, ARG_METRICS, ARG_RETENTION, ARG_READONLY_SOCKET, ARG_IDLE_TIMEOUT, ARG_VERSION };
+               ARG_INTERVAL, ARG_STOP_TIMEOUT, ARG_METRICS, ARG_RETENTION, ARG_READONLY_SOCKET, ARG_IDLE_TIMEOUT,
+               ARG_PVE_ROOT, ARG_VERSION };
         static const struct option options[] = {
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
                 { "lxcpath", required_argument, NULL, ARG_LXCPATH },
@@ -59,6 +61,7 @@ static int parse_argv(int argc, char **argv, struct config *c) {
                 { "health-retention", required_argument, NULL, ARG_RETENTION },
                 { "readonly-socket", required_argument, NULL, ARG_READONLY_SOCKET },
                 { "idle-timeout", required_argument, NULL, ARG_IDLE_TIMEOUT },
+                { "pve-root", required_argument, NULL, ARG_PVE_ROOT },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {},
@@ -76,6 +79,7 @@ static int parse_argv(int argc, char **argv, struct config *c) {
                 [ARG_RETENTION - ARG_STATE_DIR] = "HealthRetention",
                 [ARG_READONLY_SOCKET - ARG_STATE_DIR] = "ReadOnlySocket",
                 [ARG_IDLE_TIMEOUT - ARG_STATE_DIR] = "IdleTimeout",
+                [ARG_PVE_ROOT - ARG_STATE_DIR] = "PVERoot",
         };
         const char *config_file = NULL;
         int opt, r;
@@ -100,7 +104,7 @@ static int parse_argv(int argc, char **argv, struct config *c) {
                 case ARG_VERSION:
                         printf("hld %s\n", HL_VERSION);
                         return 0;
-                case ARG_STATE_DIR ... ARG_IDLE_TIMEOUT:
+                case ARG_STATE_DIR ... ARG_PVE_ROOT:
                         if (opt == ARG_CONFIG) /* read above */
                                 break;
                         r = config_set(c, keys[opt - ARG_STATE_DIR], optarg, &reason);
@@ -143,7 +147,12 @@ static int fill_defaults(struct config *c) {
                 return -ENOMEM;
         if (!c->lxcpath && !(c->lxcpath = strdup(lxcpath ? lxcpath : "/var/lib/lxc")))
                 return -ENOMEM;
-        return 0;
+        /* HL_PVE_ROOT, as hlctl import takes it, for a tree in /etc/pve's layout. */
+        if (!c->pve_root && hl_path_normalize(getenv("HL_PVE_ROOT") && getenv("HL_PVE_ROOT")[0] == '/'
+                                                      ? getenv("HL_PVE_ROOT") : "/etc/pve",
+                                              &c->pve_root) < 0)
+                return -ENOMEM;
+        return ct_set_pve_root(c->pve_root);
 }
 
 /* Thousands of clients need as many descriptors: the soft limit goes up to the hard one

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hl-def.h"
+#include "hl-pve.h"
 
 #define MIN_MEMORY (16ULL * 1024 * 1024)
 #define MAX_CORES 1024
@@ -135,6 +136,10 @@ static int parse_template(struct parser *p, const char *value) {
 
                 if (hl_path_normalize(value, &norm) < 0 || strcmp(norm, value) != 0)
                         return fail(p, "\"%s\" is not a normalized absolute path", value);
+        } else if (hl_pve_is_template_volume(value)) {
+                /* STORAGE:vztmpl/FILE, as pct users write it: hld resolves it. */
+        } else if (strchr(value, ':') && strncmp(value, "clone:", 6) != 0) {
+                return fail(p, "\"%s\" is not a template volume of a Proxmox storage (STORAGE:vztmpl/FILE)", value);
         } else if (strncmp(value, "clone:", 6) == 0) {
                 if (!hl_name_is_valid(value + 6))
                         return fail(p, "\"%s\" does not name a container to clone", value + 6);
@@ -925,6 +930,10 @@ enum hl_template_kind hl_def_template_kind(const struct hl_def *d, const char **
         if (strncmp(t, "clone:", 6) == 0) {
                 *ret_arg = t + 6;
                 return HL_TEMPLATE_CLONE;
+        }
+        if (strchr(t, ':')) {
+                *ret_arg = t;
+                return HL_TEMPLATE_STORAGE;
         }
         *ret_arg = t;
         return HL_TEMPLATE_SCRIPT;

@@ -135,6 +135,7 @@ enum hl_template_kind {
         HL_TEMPLATE_SCRIPT,  /* an LXC template script such as "busybox" */
         HL_TEMPLATE_TARBALL, /* an absolute path to a rootfs tarball */
         HL_TEMPLATE_CLONE,   /* clone:NAME */
+        HL_TEMPLATE_STORAGE, /* STORAGE:vztmpl/FILE of a Proxmox directory storage */
 };
 
 /* Parses and validates one definition. name is the service name (the file name without

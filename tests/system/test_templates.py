@@ -9,8 +9,8 @@ import tarfile
 from conftest import definition
 
 
-def test_rootfs_tarball(hld, tmp_path):
-    # A minimal rootfs: busybox-static as init and shell, an inittab.
+def make_tarball(tmp_path, tarball):
+    """A minimal rootfs: busybox-static as init and shell, an inittab, a marker file."""
     root = tmp_path / "rootfs"
     for d in ("bin", "sbin", "etc", "proc", "sys", "dev", "tmp", "run"):
         (root / d).mkdir(parents=True)
@@ -20,11 +20,14 @@ def test_rootfs_tarball(hld, tmp_path):
     os.symlink("../bin/busybox", root / "sbin" / "init")
     (root / "etc" / "inittab").write_text("::sysinit:/bin/true\n::respawn:/bin/sleep 3600\n")
     (root / "etc" / "marker").write_text("from the tarball\n")
-    tarball = tmp_path / "rootfs.tar.gz"
     with tarfile.open(tarball, "w:gz") as t:
         t.add(root, arcname=".")
     os.chmod(tmp_path, 0o755)
 
+
+def test_rootfs_tarball(hld, tmp_path):
+    tarball = tmp_path / "rootfs.tar.gz"
+    make_tarball(tmp_path, tarball)
     name = hld.name("tar")
     hld.write(name, definition(extra_container="").replace("Template=busybox", "Template=%s" % tarball))
     r = hld.apply()
@@ -78,3 +81,57 @@ def test_a_clone_of_a_source_applied_before_goes_on_at_once(hld):
     actions = [(a["service"], a["action"], a["result"]) for a in r.data["actions"]]
     assert (copy, "create", "ok") in actions and (copy, "start", "ok") in actions, actions
     assert "waits for health verdicts" not in hld.log.read_text(), hld.log_tail(20)
+
+
+STORAGE_CFG = """dir: local
+\tpath {path}
+\tcontent iso,vztmpl,backup
+
+lvmthin: local-lvm
+\tthinpool data
+\tvgname pve
+\tcontent rootdir,images
+
+dir: dumps
+\tpath {path}
+\tcontent backup
+"""
+
+
+def test_proxmox_storage_names(hld_dirs, tmp_path):
+    """Template=local:vztmpl/FILE as pct users write it, through a storage.cfg in a tree of
+    /etc/pve's layout (no Proxmox node here): the file under the storage's
+    template/cache/. A storage that is not a directory, unknown, or without templates is an
+    error of the Template= line, and nothing is made."""
+    hld = hld_dirs
+    vz = tmp_path / "vz"
+    (vz / "template" / "cache").mkdir(parents=True)
+    make_tarball(tmp_path, vz / "template" / "cache" / "mini-1.0_amd64.tar.gz")
+    pve = tmp_path / "pve"
+    pve.mkdir()
+    (pve / "storage.cfg").write_text(STORAGE_CFG.format(path=vz))
+    os.chmod(vz, 0o755)
+    hld.start("--pve-root", str(pve))
+
+    name = hld.name("pve")
+    hld.write(name, definition().replace("Template=busybox", "Template=local:vztmpl/mini-1.0_amd64.tar.gz"))
+    r = hld.apply()
+    assert [a["result"] for a in r.data["actions"]] == ["ok", "ok"], r.data
+    out = hld.lxc("attach", "-n", name, "--", "/bin/cat", "/etc/marker").stdout
+    assert out == "from the tarball\n"
+
+    before = hld.snapshot()
+    for template, why in [
+        ("local-lvm:vztmpl/mini-1.0_amd64.tar.gz", "storage local-lvm is of type lvmthin: hl reads templates from "
+                                                   "directory storages (dir, nfs, cifs, cephfs) only"),
+        ("nas:vztmpl/mini-1.0_amd64.tar.gz", "no storage nas in storage.cfg"),
+        ("dumps:vztmpl/mini-1.0_amd64.tar.gz", "storage dumps does not hold container templates"),
+        ("local:vztmpl/missing.tar.zst", "cannot read %s/template/cache/missing.tar.zst" % vz),
+        ("local:iso/debian.iso", "is not a template volume of a Proxmox storage (STORAGE:vztmpl/FILE)"),
+    ]:
+        bad = hld.name("bad")
+        path = hld.write(bad, definition().replace("Template=busybox", "Template=%s" % template),
+                         directory=tmp_path / "bad")
+        r = hld.hlctl("apply", path, check=False)
+        assert r.rc == 1 and "%s.conf:4: Template: " % bad in r.err and why in r.err, (template, r)
+    assert hld.snapshot() == before

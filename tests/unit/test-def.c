@@ -121,6 +121,21 @@ TEST(errors_name_file_line_key) {
                 ASSERT_TRUE(!m->mounts[2].backup);
                 hl_def_free(m);
         }
+        ASSERT_PARSE_ERROR("[Container]\nTemplate=local:iso/debian.iso\n",
+                           "t.conf:2: Template: \"local:iso/debian.iso\" is not a template volume of a Proxmox storage "
+                           "(STORAGE:vztmpl/FILE)");
+        ASSERT_PARSE_ERROR("[Container]\nTemplate=local:vztmpl/../../etc/shadow\n",
+                           "t.conf:2: Template: \"local:vztmpl/../../etc/shadow\" is not a template volume of a Proxmox "
+                           "storage (STORAGE:vztmpl/FILE)");
+        {
+                struct hl_def *v = NULL;
+                const char *arg;
+                ASSERT_INT_EQ(parse("v", "[Container]\nTemplate=local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst\n",
+                                    &v, &(struct hl_def_error) {}), 0);
+                ASSERT_INT_EQ(hl_def_template_kind(v, &arg), HL_TEMPLATE_STORAGE);
+                ASSERT_STR_EQ(arg, "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst");
+                hl_def_free(v);
+        }
         ASSERT_PARSE_ERROR("[Container]\nTemplate=..\n",
                            "t.conf:2: Template: \"..\" is not a template name, an absolute path or clone:NAME");
         ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nEnvironment=A=1\rlxc.hook.pre-start = /tmp/x\n",
