@@ -47,7 +47,10 @@ enum {
         OPT_TEMPLATE = 1 << 21,
         OPT_NAME = 1 << 22,
         OPT_PVE_ROOT = 1 << 23,
-        OPT_LAST = OPT_PVE_ROOT,
+        OPT_MIGRATE = 1 << 24,
+        OPT_ROOTFS = 1 << 25,
+        OPT_LXCPATH = 1 << 26,
+        OPT_LAST = OPT_LXCPATH,
 };
 
 static const struct output *output = &output_table;
@@ -68,6 +71,8 @@ static const char *arg_mode;
 static const char *arg_template;
 static const char *arg_name;
 static const char *arg_pve_root;
+static const char *arg_rootfs;
+static const char *arg_lxcpath;
 static unsigned arg_options; /* the OPT_* given, checked against the verb's */
 
 struct verb {
@@ -542,6 +547,37 @@ static int verb_backup(int argc, char **argv) {
         return call_method(arg_socket, HL_INTERFACE ".Backup", parameters, true, &handler);
 }
 
+static int restore_reply(json_t *parameters, const void *userdata);
+
+/* import pct VMID --migrate: the definition made here, the container made by hld from a
+ * copy of the pct container's files, then waited for as a restore is. */
+static int migrate(int argc, char **argv, const char *root) {
+        _cleanup_free_ char *name = NULL, *text = NULL, *file = NULL, *container = NULL;
+        _cleanup_(json_decrefp) json_t *parameters = NULL;
+        char migrated[HL_NAME_MAX + 1] = "";
+        int r;
+
+        if (argc != 3) {
+                log_error("--migrate moves one container at a time");
+                return HLCTL_EXIT_USAGE;
+        }
+        r = import_pct_one(argv[2], &(const struct import_args) { .to = arg_to, .template = arg_template,
+                                                                 .name = arg_name, .pve_root = root },
+                           &name, &text, &file, &container);
+        if (r != HLCTL_EXIT_OK)
+                return r;
+        parameters = json_pack("{s:{s:s, s:s, s:s}, s:s, s:b}", "definition", "name", name, "text", text, "file", file,
+                               "container", container, "stop", arg_yes);
+        if (!parameters || (arg_lxcpath && json_object_set_new(parameters, "lxcpath", json_string(arg_lxcpath)) < 0) ||
+            (arg_rootfs && json_object_set_new(parameters, "rootfs", json_string(arg_rootfs)) < 0))
+                return exit_oom();
+        r = call_method(arg_socket, HL_INTERFACE ".Migrate", parameters, false,
+                        &(const struct call_handler) { .on_reply = restore_reply, .userdata = &migrated });
+        if (r != HLCTL_EXIT_OK || (arg_options & OPT_NO_WAIT) || !migrated[0])
+                return r;
+        return wait_for_health(migrated);
+}
+
 static int verb_import(int argc, char **argv) {
         const char *root = arg_pve_root ? arg_pve_root : getenv("HL_PVE_ROOT") ? getenv("HL_PVE_ROOT") : "/etc/pve";
 
@@ -558,6 +594,12 @@ static int verb_import(int argc, char **argv) {
                 log_error("--name names the service of one config");
                 return HLCTL_EXIT_USAGE;
         }
+        if ((arg_options & (OPT_ROOTFS | OPT_LXCPATH | OPT_YES)) && !(arg_options & OPT_MIGRATE)) {
+                log_error("--rootfs, --lxcpath and --yes go with --migrate");
+                return HLCTL_EXIT_USAGE;
+        }
+        if (arg_options & OPT_MIGRATE)
+                return migrate(argc, argv, root);
         return import_pct(argv + 2, argc - 2,
                           &(const struct import_args) { .to = arg_to, .template = arg_template, .name = arg_name,
                                                         .pve_root = root, .json = arg_json });
@@ -883,6 +925,10 @@ static void help(void) {
                "                                Turn Proxmox container configs into\n"
                "                                definitions (printed, or written to DIR),\n"
                "                                saying what each key became or why not\n"
+               "  import pct VMID --migrate --template T [--yes] [--rootfs PATH] [--lxcpath DIR]\n"
+               "                                Make the pct container an hl service: its\n"
+               "                                files copied (stopped first with --yes),\n"
+               "                                its onboot turned off\n"
                "  restore FILE [--as NAME] [--force] [--no-wait]\n"
                "                                Make a service again from an archive, and wait\n"
                "                                for its health verdict\n"
@@ -958,7 +1004,9 @@ static const struct verb verbs[] = {
         { "rollback", 1, 2, OPT_TIMEOUT | OPT_FORCE | OPT_NO_WAIT | OPT_LAST_UPDATE, verb_rollback },
         { "backup", 1, 1, OPT_TO | OPT_MODE, verb_backup },
         { "backups", 1, 1, OPT_TO, verb_backups },
-        { "import", 2, UINT_MAX, OPT_TO | OPT_TEMPLATE | OPT_NAME | OPT_PVE_ROOT, verb_import },
+        { "import", 2, UINT_MAX,
+          OPT_TO | OPT_TEMPLATE | OPT_NAME | OPT_PVE_ROOT | OPT_MIGRATE | OPT_ROOTFS | OPT_LXCPATH | OPT_YES | OPT_NO_WAIT,
+          verb_import },
         { "restore", 1, 1, OPT_AS | OPT_FORCE | OPT_NO_WAIT, verb_restore },
         { "update", 0, 1, OPT_ALL | OPT_DRY_RUN, verb_update },
         { "reconcile", 0, 0, 0, verb_reconcile },
@@ -997,6 +1045,9 @@ static const struct option options[] = {
         { "template", required_argument, NULL, 't' },
         { "name", required_argument, NULL, 'm' },
         { "pve-root", required_argument, NULL, 'R' },
+        { "migrate", no_argument, NULL, 'g' },
+        { "rootfs", required_argument, NULL, 'r' },
+        { "lxcpath", required_argument, NULL, 'x' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         {},
@@ -1050,6 +1101,12 @@ static const char *option_name(unsigned option) {
                 return "--name";
         case OPT_PVE_ROOT:
                 return "--pve-root";
+        case OPT_MIGRATE:
+                return "--migrate";
+        case OPT_ROOTFS:
+                return "--rootfs";
+        case OPT_LXCPATH:
+                return "--lxcpath";
         default:
                 return "--limit";
         }
@@ -1179,6 +1236,24 @@ static int parse_argv(int argc, char **argv) {
                         arg_pve_root = optarg;
                         arg_options |= OPT_PVE_ROOT;
                         break;
+                case 'g':
+                        arg_options |= OPT_MIGRATE;
+                        break;
+                case 'r':
+                case 'x': {
+                        /* hld is another process: absolute paths. */
+                        char *path = realpath(optarg, NULL);
+                        if (!path) {
+                                log_error("--%s %s: %s", c == 'r' ? "rootfs" : "lxcpath", optarg, strerror(errno));
+                                return -EINVAL;
+                        }
+                        if (c == 'r')
+                                arg_rootfs = path;
+                        else
+                                arg_lxcpath = path;
+                        arg_options |= c == 'r' ? OPT_ROOTFS : OPT_LXCPATH;
+                        break;
+                }
                 case 'L':
                         arg_options |= OPT_ALL;
                         break;

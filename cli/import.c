@@ -44,6 +44,80 @@ static int write_definition(const char *dir, const char *name, const char *text,
         return r;
 }
 
+/* One config read and mapped, its errors printed: 0, -EINVAL (said why), -ENOMEM. */
+static int map_one(const char *config, const struct import_args *a, const char *arch, char **ret_file,
+                   struct hl_pct **ret) {
+        _cleanup_free_ char *text = NULL, *vmid = NULL;
+        struct hl_pct_options o = { .template = a->template, .name = a->name, .arch = arch };
+        struct hl_errors e = {};
+        const char *base;
+        size_t len;
+        int r;
+
+        *ret_file = is_vmid(config) ? hl_strdup_printf("%s/lxc/%s.conf", a->pve_root, config) : strdup(config);
+        if (!*ret_file)
+                return -ENOMEM;
+        /* VMID.conf names its VMID, as Proxmox's files do. */
+        base = strrchr(*ret_file, '/') ? strrchr(*ret_file, '/') + 1 : *ret_file;
+        if (strlen(base) > 5 && strcmp(base + strlen(base) - 5, ".conf") == 0 &&
+            (vmid = strndup(base, strlen(base) - 5)) && is_vmid(vmid))
+                o.vmid = vmid;
+        r = hl_read_file(*ret_file, HL_PCT_MAX_SIZE, &text, &len);
+        if (r < 0) {
+                log_error("%s: %s", *ret_file, r == -EFBIG ? "larger than pmxcfs holds" : strerror(-r));
+                return -EINVAL;
+        }
+        r = hl_pct_import(*ret_file, text, len, &o, ret, &e);
+        for (size_t k = 0; k < e.n; k++) {
+                char line[1024];
+                fprintf(stderr, "%s\n", hl_def_error_format(&e.items[k], line, sizeof(line)));
+        }
+        if (e.dropped)
+                fprintf(stderr, "%s: %zu more errors\n", *ret_file, e.dropped);
+        hl_errors_done(&e);
+        if (r == -ENOMEM)
+                log_error("%s", strerror(ENOMEM));
+        return r;
+}
+
+/* What did not come along, as the compiler's notes. */
+static void print_notes(const char *file, const struct hl_pct *p) {
+        for (size_t k = 0; k < p->n_keys; k++)
+                if (p->keys[k].fate != HL_PCT_MAPPED)
+                        fprintf(stderr, "%s:%u: %s: %s: %s\n", file, p->keys[k].line, p->keys[k].key,
+                                hl_pct_fate_to_string(p->keys[k].fate), p->keys[k].why);
+        if (p->snapshots)
+                fprintf(stderr, "%s: %u snapshot%s not imported\n", file, p->snapshots, p->snapshots == 1 ? "" : "s");
+        if (p->pending)
+                fprintf(stderr, "%s: pending changes ([pve:pending]) not applied: apply them in Proxmox first\n", file);
+}
+
+int import_pct_one(const char *config, const struct import_args *a, char **ret_name, char **ret_text, char **ret_file,
+                   char **ret_container) {
+        _cleanup_(hl_pct_freep) struct hl_pct *p = NULL;
+        _cleanup_free_ char *file = NULL, *path = NULL;
+        const char *base;
+        int r = map_one(config, a, hl_pct_host_arch(), &file, &p);
+
+        if (r < 0)
+                return HLCTL_EXIT_FAILED;
+        print_notes(file, p);
+        if (a->to) {
+                r = write_definition(a->to, p->name, p->definition, &path);
+                if (r < 0) {
+                        log_error("cannot write %s/%s.conf: %s", a->to, p->name, strerror(-r));
+                        return HLCTL_EXIT_FAILED;
+                }
+                printf("%s: wrote %s\n", file, path);
+        }
+        base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+        *ret_container = strndup(base, strlen(base) > 5 ? strlen(base) - 5 : strlen(base));
+        *ret_name = strdup(p->name);
+        *ret_text = strdup(p->definition);
+        *ret_file = path ? TAKE_PTR(path) : TAKE_PTR(file);
+        return *ret_container && *ret_name && *ret_text && *ret_file ? HLCTL_EXIT_OK : HLCTL_EXIT_FAILED;
+}
+
 int import_pct(char **configs, int n, const struct import_args *a) {
         struct hl_pct **done = calloc((size_t) n + 1, sizeof(*done));
         char **files = calloc((size_t) n + 1, sizeof(*files));
@@ -60,44 +134,13 @@ int import_pct(char **configs, int n, const struct import_args *a) {
                 return HLCTL_EXIT_FAILED;
         }
         for (int i = 0; i < n; i++) {
-                _cleanup_free_ char *text = NULL;
-                const char *base;
-                struct hl_pct_options o = { .template = a->template, .name = a->name, .arch = arch };
-                _cleanup_free_ char *vmid = NULL;
-                struct hl_errors e = {};
-                size_t len;
-                int r;
-
-                files[i] = is_vmid(configs[i]) ? hl_strdup_printf("%s/lxc/%s.conf", a->pve_root, configs[i])
-                                               : strdup(configs[i]);
-                if (!files[i]) {
+                int r = map_one(configs[i], a, arch, &files[i], &done[i]);
+                if (r == -ENOMEM) {
                         rc = HLCTL_EXIT_FAILED;
                         break;
                 }
-                /* VMID.conf names its VMID, as Proxmox's files do. */
-                base = strrchr(files[i], '/') ? strrchr(files[i], '/') + 1 : files[i];
-                if (strlen(base) > 5 && strcmp(base + strlen(base) - 5, ".conf") == 0 &&
-                    (vmid = strndup(base, strlen(base) - 5)) && is_vmid(vmid))
-                        o.vmid = vmid;
-                r = hl_read_file(files[i], HL_PCT_MAX_SIZE, &text, &len);
-                if (r < 0) {
-                        log_error("%s: %s", files[i], r == -EFBIG ? "larger than pmxcfs holds" : strerror(-r));
+                if (r < 0)
                         failed++;
-                        continue;
-                }
-                r = hl_pct_import(files[i], text, len, &o, &done[i], &e);
-                for (size_t k = 0; k < e.n; k++) {
-                        char line[1024];
-                        fprintf(stderr, "%s\n", hl_def_error_format(&e.items[k], line, sizeof(line)));
-                }
-                if (e.dropped)
-                        fprintf(stderr, "%s: %zu more errors\n", files[i], e.dropped);
-                hl_errors_done(&e);
-                if (r < 0) {
-                        if (r == -ENOMEM)
-                                log_error("%s", strerror(ENOMEM));
-                        failed++;
-                }
         }
         /* Two configs that would make one service: neither is written. */
         for (int i = 0; !failed && i < n; i++)
@@ -145,16 +188,7 @@ int import_pct(char **configs, int n, const struct import_args *a) {
                 else
                         printf("%s%s", i > 0 ? "\n" : "", p->definition);
                 fflush(stdout);
-                for (size_t k = 0; k < p->n_keys; k++)
-                        if (p->keys[k].fate != HL_PCT_MAPPED)
-                                fprintf(stderr, "%s:%u: %s: %s: %s\n", files[i], p->keys[k].line, p->keys[k].key,
-                                        hl_pct_fate_to_string(p->keys[k].fate), p->keys[k].why);
-                if (p->snapshots)
-                        fprintf(stderr, "%s: %u snapshot%s not imported\n", files[i], p->snapshots,
-                                p->snapshots == 1 ? "" : "s");
-                if (p->pending)
-                        fprintf(stderr, "%s: pending changes ([pve:pending]) not applied: apply them in Proxmox first\n",
-                                files[i]);
+                print_notes(files[i], p);
         }
         if (a->json && rc == HLCTL_EXIT_OK) {
                 char *dump = json_dumps(all, JSON_INDENT(2));

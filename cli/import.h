@@ -16,3 +16,9 @@ struct import_args {
 
 /* configs: VMIDs (PVE_ROOT/lxc/VMID.conf) or paths. Returns hlctl's exit status. */
 int import_pct(char **configs, int n, const struct import_args *a);
+
+/* For --migrate: one config mapped (its errors and notes printed) and, with a->to, written;
+ * the service's name, the definition, the file it is (or the config) and the container's
+ * name (the VMID). Returns hlctl's exit status. */
+int import_pct_one(const char *config, const struct import_args *a, char **ret_name, char **ret_text, char **ret_file,
+                   char **ret_container);

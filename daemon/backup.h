@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "ct.h"
 #include "hl-retention.h"
 #include "rootfs.h"
 #include <stdbool.h>
@@ -22,7 +23,7 @@
 #define BACKUP_MANIFEST "hl-backup.json"
 #define BACKUP_FORMAT 1
 /* In a restored container's directory until hld next starts with its service stored. */
-#define BACKUP_RESTORING "hl-restoring"
+#define BACKUP_RESTORING CT_FILE_RESTORING
 
 struct backup_source {
         const char *name;     /* the service */

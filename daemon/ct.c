@@ -1483,14 +1483,19 @@ static int storage_tarball(const char *volume, char **ret_path, char **ret_error
         return r;
 }
 
-static int create_from(struct lxc_container *c, const char *lxcpath, const struct hl_def *def, char **ret_error) {
+/* copy_from: a root file system to copy instead of the template (a migration). */
+static int create_from(struct lxc_container *c, const char *lxcpath, const struct hl_def *def, const char *copy_from,
+                       char **ret_error) {
         _cleanup_free_ char *resolved = NULL;
         const char *arg;
         char *const no_args[] = { NULL };
         enum hl_template_kind kind = hl_def_template_kind(def, &arg);
         int r;
 
-        if (kind == HL_TEMPLATE_STORAGE) {
+        if (copy_from) {
+                arg = copy_from;
+                kind = HL_TEMPLATE_TARBALL;
+        } else if (kind == HL_TEMPLATE_STORAGE) {
                 r = storage_tarball(arg, &resolved, ret_error);
                 if (r < 0)
                         return r;
@@ -1523,9 +1528,21 @@ static int create_from(struct lxc_container *c, const char *lxcpath, const struc
                 r = save_config(c, lxcpath, def->name, ret_error);
                 if (r < 0)
                         return r;
-                r = rootfs_extract(arg, rootfs, def->unprivileged ? IDMAP_BASE : 0, &error);
+                /* A migrated tree is copied as it is: Proxmox shifts an unprivileged
+                 * container's owners by the same 100000 as hl. */
+                r = copy_from ? rootfs_copy(arg, rootfs, NULL, &error)
+                              : rootfs_extract(arg, rootfs, def->unprivileged ? IDMAP_BASE : 0, &error);
                 if (r < 0)
-                        return hl_fail(ret_error, r, "could not unpack %s: %s", arg, error ? error : strerror(-r));
+                        return hl_fail(ret_error, r, "could not %s %s: %s", copy_from ? "copy" : "unpack", arg,
+                                       error ? error : strerror(-r));
+                /* A template can make another; a migrated tree is the only copy hl has
+                 * once the source's onboot is off: on disk before the service is stored. */
+                if (copy_from) {
+                        _cleanup_close_ int fd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        if (fd < 0 || syncfs(fd) < 0)
+                                return hl_fail(ret_error, -errno, "cannot make the copy of %s durable: %s", arg,
+                                               strerror(errno));
+                }
                 return 0;
         }
         case HL_TEMPLATE_CLONE: {
@@ -1573,7 +1590,7 @@ static int check_rootfs_made(const char *lxcpath, const struct hl_def *def, char
 }
 
 static int do_create(const char *lxcpath, const struct hl_def *def, const struct ct_settings *settings, bool leave_running,
-              char **ret_error) {
+                     const char *copy_from, char **ret_error) {
         _cleanup_container_ struct lxc_container *c = NULL;
         _cleanup_free_ char *dir = hl_strdup_printf("%s/%s", lxcpath, def->name);
         _cleanup_free_ char *marker = ct_path_in(lxcpath, def->name, MARKER_CREATING);
@@ -1590,6 +1607,13 @@ static int do_create(const char *lxcpath, const struct hl_def *def, const struct
                 return hl_fail(ret_error, r, "cannot mark %s as being created: %s", dir, strerror(-r));
         }
         close(fd);
+        /* A migration stores no service until its container is whole: until then hld's next
+         * start removes it, as it does a restore's (backup_remove_leftovers). */
+        if (copy_from && (r = ct_write_file(dir, CT_FILE_RESTORING, "")) < 0) {
+                unlink(marker);
+                rmdir(dir);
+                return hl_fail(ret_error, r, "cannot mark %s as being migrated: %s", dir, strerror(-r));
+        }
         ct_helper_log_begin(lxcpath, def->name);
 
         c = lxc_container_new(def->name, lxcpath);
@@ -1606,7 +1630,7 @@ static int do_create(const char *lxcpath, const struct hl_def *def, const struct
                         r = set_item(c, "lxc.idmap", map, ret_error);
         }
         if (r >= 0)
-                r = create_from(c, lxcpath, def, ret_error);
+                r = create_from(c, lxcpath, def, copy_from, ret_error);
         if (r >= 0)
                 r = check_rootfs_made(lxcpath, def, ret_error);
         /* Templates append their own lines: write hl's settings once more over them. */
@@ -1730,6 +1754,29 @@ int ct_observe_copy(struct ct_observed *dst, const struct ct_observed *src) {
         return 0;
 }
 
+int ct_rootfs_dir(const char *lxcpath, const char *name, char **ret_dir, enum hl_ct_state *ret_state, char **ret_error) {
+        _cleanup_container_ struct lxc_container *c = lxc_container_new(name, lxcpath);
+        _cleanup_free_ char *path = NULL;
+        const char *dir;
+        struct stat st;
+
+        if (!c)
+                return -ENOMEM;
+        if (!c->is_defined(c))
+                return hl_fail(ret_error, -ENOENT, "there is no container %s in %s", name, lxcpath);
+        *ret_state = state_of(c);
+        path = ct_config_value(c, "lxc.rootfs.path");
+        if (!path)
+                return -ENOMEM;
+        dir = strncmp(path, "dir:", 4) == 0 ? path + 4 : path;
+        *ret_dir = NULL;
+        /* A storage volume (local-lvm:vm-101-disk-0, a raw image, a block device) is
+         * mounted only while the container runs: its path is for the caller to give. */
+        if (dir[0] == '/' && lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && !(*ret_dir = strdup(dir)))
+                return -ENOMEM;
+        return 0;
+}
+
 int ct_list_foreign(const char *lxcpath, char *const *services, struct ct_foreign **ret, size_t *ret_n) {
         DIR *d = opendir(lxcpath);
         struct ct_foreign *list = NULL;
@@ -1811,6 +1858,7 @@ struct call {
         const struct hl_def *def;
         const struct ct_settings *settings;
         bool leave_running;
+        const char *copy_from;
 };
 
 static int start_helper(void *data, char **ret_error) {
@@ -1866,7 +1914,7 @@ int ct_exec_steps(const char *lxcpath, const char *name, char *const *commands, 
 
 static int create_helper(void *data, char **ret_error) {
         struct call *c = data;
-        return do_create(c->lxcpath, c->def, c->settings, c->leave_running, ret_error);
+        return do_create(c->lxcpath, c->def, c->settings, c->leave_running, c->copy_from, ret_error);
 }
 
 int ct_start(const char *lxcpath, const char *name, char **ret_error) {
@@ -1884,6 +1932,14 @@ int ct_create(const char *lxcpath, const struct hl_def *def, const struct ct_set
                              &(struct call) { .lxcpath = lxcpath, .def = def, .settings = settings,
                                               .leave_running = leave_running },
                              ret_detail, ret_error);
+}
+
+int ct_create_copy(const char *lxcpath, const struct hl_def *def, const struct ct_settings *settings,
+                   const char *copy_from, char **ret_error) {
+        return ct_run_helper(def->name, create_helper,
+                             &(struct call) { .lxcpath = lxcpath, .def = def, .settings = settings,
+                                              .copy_from = copy_from },
+                             NULL, ret_error);
 }
 
 /* The helper of an exec probe: attaches, tells hld the pid, waits for the command up to

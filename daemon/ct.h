@@ -66,6 +66,10 @@ int ct_create(const char *lxcpath, const struct hl_def *def, const struct ct_set
  * runs), until one fails; ret_detail gets {"steps": [...]} as ct_create's. With marker_file,
  * that file is first written in marker_dir with marker_text (an update's record). what names
  * them in errors ("Update step 1 (...) failed with status 1: ..."). */
+/* ct_create, from a copy of the root file system copy_from instead of the template (a
+ * container migrated from Proxmox), marked CT_FILE_RESTORING from its first moment. */
+int ct_create_copy(const char *lxcpath, const struct hl_def *def, const struct ct_settings *settings,
+                   const char *copy_from, char **ret_error);
 int ct_exec_steps(const char *lxcpath, const char *name, char *const *commands, const char *what, const char *marker_dir,
                   const char *marker_file, const char *marker_text, char **ret_detail, char **ret_error);
 /* Writes settings to the config; with live, also to the running container's cgroup. */
@@ -94,6 +98,10 @@ int ct_observe_copy(struct ct_observed *dst, const struct ct_observed *src);
 const char *ct_default_lxcpath(void);
 /* Where /etc/pve is, for Template=STORAGE:vztmpl/FILE (PVE_ROOT/storage.cfg). Call at start. */
 int ct_set_pve_root(const char *dir);
+
+/* Another tool's container: its state, and its root file system when it is a directory
+ * (NULL otherwise: a volume). Blocks. */
+int ct_rootfs_dir(const char *lxcpath, const char *name, char **ret_dir, enum hl_ct_state *ret_state, char **ret_error);
 
 /* Containers in lxcpath that hld did not make (a config, no hl-origin) and that no name of
  * services (a strv) is: another tool's, listed and never touched. Blocks. */
@@ -131,6 +139,9 @@ int ct_attach(const char *lxcpath, const char *name, char *const *argv, uint64_t
 #define CT_BACKUP_SNAPSHOT "hl-backup-"
 /* In the container's snaps/: the snapshot of an update not yet judged healthy. */
 #define CT_FILE_UPDATING "snaps/hl-updating"
+/* In a restored or migrated container's directory until hld next starts with its service
+ * stored (backup_remove_leftovers removes the container otherwise). */
+#define CT_FILE_RESTORING "hl-restoring"
 /* In a snapshot's directory while it is being made. */
 #define CT_FILE_PARTIAL "hl-partial"
 

@@ -271,6 +271,8 @@ struct batch_call {
         json_t *definitions; /* a reference of our own: the call's JSON is gone after the handler */
         bool prune, apply;
         char *plan;
+        methods_applied_fn then;
+        void *then_data;
         struct batch batch;
         struct failure failure;
         int r;
@@ -307,6 +309,8 @@ struct apply_context {
         struct request *req;
         struct hl_index asked; /* keys are the strings of names */
         char **names;
+        methods_applied_fn then; /* answers instead, when set */
+        void *then_data;
 };
 
 static void apply_context_free(struct apply_context *ctx) {
@@ -326,21 +330,26 @@ static void apply_done(void *userdata, const struct run_result *result) {
         json_t *mine = json_array(), *others = json_array(), *v;
         size_t i;
 
+        json_t *reply;
+
         if (result->error) {
                 methods_reply_error(ctx->req, result);
                 json_decref(mine);
                 json_decref(others);
+                if (ctx->then)
+                        ctx->then(ctx->then_data, ctx->req, NULL);
                 apply_context_free(ctx);
                 return;
         }
         json_array_foreach(result->actions, i, v)
                 json_array_append(asked_for(ctx, v) ? mine : others, v);
-        request_reply(ctx->req,
-                      json_pack("{s:I, s:s, s:o, s:o, s:o, s:o}", "run", (json_int_t) result->run, "plan",
-                                result->plan_id, "changed", strv_json(result->changed), "unchanged",
-                                strv_json(result->unchanged), "actions", mine ? mine : json_array(), "others",
-                                others ? others : json_array()),
-                      false);
+        reply = json_pack("{s:I, s:s, s:o, s:o, s:o, s:o}", "run", (json_int_t) result->run, "plan", result->plan_id,
+                          "changed", strv_json(result->changed), "unchanged", strv_json(result->unchanged), "actions",
+                          mine ? mine : json_array(), "others", others ? others : json_array());
+        if (ctx->then)
+                ctx->then(ctx->then_data, ctx->req, reply);
+        else
+                request_reply(ctx->req, reply, false);
         apply_context_free(ctx);
 }
 
@@ -420,6 +429,8 @@ static void batch_after(uv_work_t *work, int status) {
                 else
                         request_fail(req, HL_ERROR_INTERNAL, "could not read the definitions: %s",
                                        strerror(-r));
+                if (c->then)
+                        c->then(c->then_data, req, NULL);
         } else if (!c->apply) {
                 r = reconcile_plan(m, &(struct job_request) {
                         .kind = JOB_RECONCILE, .trigger = HL_TRIGGER_PLAN, .apply = c->batch.items, .n_apply = c->batch.n,
@@ -431,9 +442,13 @@ static void batch_after(uv_work_t *work, int status) {
 
                 if (!ctx) {
                         request_fail(req, HL_ERROR_INTERNAL, "out of memory");
+                        if (c->then)
+                                c->then(c->then_data, req, NULL);
                         batch_call_free(c);
                         return;
                 }
+                ctx->then = c->then;
+                ctx->then_data = c->then_data;
                 /* The revisions are stored when the run begins: runs are serialized, so
                  * what is stored is exactly what that run plans and executes. */
                 r = reconcile_enqueue(m, &(struct job_request) {
@@ -444,18 +459,22 @@ static void batch_after(uv_work_t *work, int status) {
                 if (r < 0) {
                         apply_context_free(ctx);
                         request_fail(req, HL_ERROR_INTERNAL, "could not queue the apply: %s", strerror(-r));
+                        if (c->then)
+                                c->then(c->then_data, req, NULL);
                 }
         }
         batch_call_free(c);
 }
 
 static void batch_queue(struct manager *m, struct request *req, json_t *definitions, bool prune, bool apply,
-                        const char *plan) {
+                        const char *plan, methods_applied_fn then, void *then_data) {
         struct batch_call *c = calloc(1, sizeof(*c));
 
         if (!c || (plan && !(c->plan = strdup(plan)))) {
                 free(c);
                 request_fail(req, HL_ERROR_INTERNAL, "out of memory");
+                if (then)
+                        then(then_data, req, NULL);
                 return;
         }
         c->m = m;
@@ -463,14 +482,23 @@ static void batch_queue(struct manager *m, struct request *req, json_t *definiti
         c->definitions = json_incref(definitions);
         c->prune = prune;
         c->apply = apply;
+        c->then = then;
+        c->then_data = then_data;
         if (work_queue(m->loop, &c->work, batch_work, batch_after) < 0) {
                 request_fail(req, HL_ERROR_INTERNAL, "could not queue the work");
                 batch_call_free(c);
+                if (then)
+                        then(then_data, req, NULL);
         }
 }
 
 void methods_apply_definitions(struct manager *m, struct request *req, json_t *definitions) {
-        batch_queue(m, req, definitions, false, true, NULL);
+        batch_queue(m, req, definitions, false, true, NULL, NULL, NULL);
+}
+
+void methods_apply_definitions_then(struct manager *m, struct request *req, json_t *definitions, methods_applied_fn then,
+                                    void *userdata) {
+        batch_queue(m, req, definitions, false, true, NULL, then, userdata);
 }
 
 void methods_plan(struct manager *m, struct request *req, json_t *parameters) {
@@ -485,7 +513,7 @@ void methods_plan(struct manager *m, struct request *req, json_t *parameters) {
         };
 
         if (methods_dispatch(req, parameters, table, &a))
-                batch_queue(m, req, a.definitions, a.prune, false, NULL);
+                batch_queue(m, req, a.definitions, a.prune, false, NULL, NULL, NULL);
 }
 
 void methods_apply(struct manager *m, struct request *req, json_t *parameters) {
@@ -508,5 +536,5 @@ void methods_apply(struct manager *m, struct request *req, json_t *parameters) {
                                "a plan id is 12 to 64 hexadecimal digits, as hlctl plan prints it");
                 return;
         }
-        batch_queue(m, req, a.definitions, a.prune, true, a.plan);
+        batch_queue(m, req, a.definitions, a.prune, true, a.plan, NULL, NULL);
 }

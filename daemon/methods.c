@@ -453,6 +453,7 @@ static const struct method methods[] = {
         { HL_INTERFACE ".Backups", methods_backups, false, true },
         { HL_INTERFACE ".Backup", methods_backup, true, false },
         { HL_INTERFACE ".Restore", methods_restore, true, false },
+        { HL_INTERFACE ".Migrate", methods_migrate, true, false },
         { HL_INTERFACE ".Update", methods_update, true, false },
 };
 

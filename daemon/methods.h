@@ -33,11 +33,17 @@ void methods_queue_action(struct manager *m, struct request *req, enum hl_verb v
 
 /* Applies definitions ([{name, text, file}]) as Apply does, answering req as Apply. */
 void methods_apply_definitions(struct manager *m, struct request *req, json_t *definitions);
+/* The same, answered by then: reply is the Apply's (owned), or NULL when an error was
+ * answered already. */
+typedef void (*methods_applied_fn)(void *userdata, struct request *req, json_t *reply);
+void methods_apply_definitions_then(struct manager *m, struct request *req, json_t *definitions, methods_applied_fn then,
+                                    void *userdata);
 
 /* methods-backup.c */
 void methods_backup(struct manager *m, struct request *req, json_t *parameters);
 void methods_backups(struct manager *m, struct request *req, json_t *parameters);
 void methods_restore(struct manager *m, struct request *req, json_t *parameters);
+void methods_migrate(struct manager *m, struct request *req, json_t *parameters);
 /* A backup for [Backup] Schedule= (schedule.c): no request, its outcome in the history. */
 void methods_backup_scheduled(struct manager *m, struct service *s);
 

@@ -381,6 +381,83 @@ finish:
         return r;
 }
 
+int rootfs_copy(const char *from, const char *to, uint64_t *progress, char **ret_error) {
+        struct archive *disk = NULL, *out = NULL;
+        struct archive_entry *entry = NULL;
+        struct archive_entry_linkresolver *links = NULL;
+        size_t root = strlen(from);
+        int r = 0, rr;
+
+        if (!loaded(ret_error))
+                return -EOPNOTSUPP;
+        disk = sym_archive_read_disk_new();
+        out = sym_archive_write_disk_new();
+        entry = sym_archive_entry_new();
+        links = sym_archive_entry_linkresolver_new();
+        if (!disk || !out || !entry || !links) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        sym_archive_read_disk_set_standard_lookup(disk);
+        sym_archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS | ARCHIVE_READDISK_NO_SPARSE);
+        /* As the unpacking of a tarball: owners, modes, times, xattrs, ACLs, never through
+         * a link that the tree being written holds. */
+        sym_archive_write_disk_set_options(out, ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
+                                                    ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_ACL |
+                                                    ARCHIVE_EXTRACT_FFLAGS | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+                                                    ARCHIVE_EXTRACT_SECURE_NODOTDOT);
+        sym_archive_write_disk_set_standard_lookup(out);
+        /* Hard links as pax keeps them: the second name a link to the first. */
+        sym_archive_entry_linkresolver_set_strategy(links, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+        if (sym_archive_read_disk_open(disk, from) != ARCHIVE_OK) {
+                r = fail(disk, ret_error, -EIO);
+                goto finish;
+        }
+        while ((rr = sym_archive_read_next_header2(disk, entry)) == ARCHIVE_OK || rr == ARCHIVE_WARN) {
+                _cleanup_free_ char *name = NULL;
+                const char *on_disk = sym_archive_entry_pathname(entry);
+                struct archive_entry *sparse = NULL, *e = entry;
+
+                sym_archive_read_disk_descend(disk);
+                if (!on_disk || strncmp(on_disk, from, root) != 0) {
+                        r = -EIO;
+                        goto finish;
+                }
+                name = hl_strdup_printf("%s%s", to, on_disk + root);
+                if (!name) {
+                        r = -ENOMEM;
+                        goto finish;
+                }
+                sym_archive_entry_set_pathname(entry, name);
+                sym_archive_entry_linkify(links, &e, &sparse);
+                if (e) {
+                        if (sym_archive_write_header(out, e) < ARCHIVE_WARN)
+                                r = fail(out, ret_error, -EIO);
+                        else if (sym_archive_entry_filetype(e) == AE_IFREG && sym_archive_entry_size(e) > 0 &&
+                                 !sym_archive_entry_hardlink(e))
+                                r = pack_data(disk, out, progress, ret_error);
+                        if (r >= 0 && sym_archive_write_finish_entry(out) < ARCHIVE_WARN)
+                                r = fail(out, ret_error, -EIO);
+                        if (e != entry)
+                                sym_archive_entry_free(e);
+                        if (r < 0)
+                                goto finish;
+                }
+        }
+        if (rr != ARCHIVE_EOF)
+                r = fail(disk, ret_error, -EIO);
+finish:
+        if (links)
+                sym_archive_entry_linkresolver_free(links);
+        if (entry)
+                sym_archive_entry_free(entry);
+        if (disk)
+                sym_archive_read_free(disk);
+        if (out)
+                sym_archive_write_free(out);
+        return r;
+}
+
 int rootfs_read_first(const char *tarball, const char *name, size_t max, char **ret, char **ret_error) {
         struct archive *in;
         struct archive_entry *entry;

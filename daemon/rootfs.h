@@ -24,6 +24,11 @@ struct rootfs_pack_item {
 };
 int rootfs_pack(int fd, const struct rootfs_pack_item *items, size_t n, uint64_t *progress, char **ret_error);
 
+/* Copies the tree from into the existing directory to, as a tarball of it would unpack:
+ * owners, modes, times, xattrs, ACLs and hard links kept; no mount point under it crossed,
+ * no symlink followed. progress counts the file bytes copied (atomically). Blocks. */
+int rootfs_copy(const char *from, const char *to, uint64_t *progress, char **ret_error);
+
 /* The archive's first entry, which must be the regular file name of at most max bytes, as
  * a string. Blocks. */
 int rootfs_read_first(const char *tarball, const char *name, size_t max, char **ret, char **ret_error);

@@ -901,6 +901,35 @@ json_t *hl_pct_to_json(const struct hl_pct *p) {
         return j;
 }
 
+char *hl_pct_onboot_off(const char *text) {
+        struct hl_text out = {};
+        bool main_section = true, done = false;
+
+        for (const char *l = text; *l;) {
+                size_t n = strcspn(l, "\n");
+                const char *s = l + strspn(l, " \t");
+
+                if (main_section && s[0] == '[') {
+                        /* The main section ends here: the line goes at its end. */
+                        if (!done)
+                                hl_text_add(&out, "onboot: 0\n");
+                        done = true;
+                        main_section = false;
+                }
+                if (main_section && strncmp(s, "onboot", 6) == 0 && (s[6] == ':' || s[6] == ' ' || s[6] == '\t')) {
+                        if (!done)
+                                hl_text_add(&out, "onboot: 0\n");
+                        done = true;
+                } else
+                        hl_text_add(&out, "%.*s\n", (int) n, l);
+                l += n;
+                l += *l == '\n';
+        }
+        if (!done)
+                hl_text_add(&out, "onboot: 0\n");
+        return hl_text_take(&out);
+}
+
 const char *hl_pct_host_arch(void) {
         static const struct {
                 const char *machine, *arch;

@@ -58,5 +58,8 @@ HL_DEFINE_FREEP(struct hl_pct, hl_pct_free)
 const char *hl_pct_fate_to_string(enum hl_pct_fate f);
 /* {name, definition, snapshots, pending, keys: [{line, key, value, fate, to?, why?}]} */
 json_t *hl_pct_to_json(const struct hl_pct *p);
+/* text with `onboot: 0` in its main section (the line replaced, or added at the end of
+ * the section), every other line as it was; NULL when out of memory. */
+char *hl_pct_onboot_off(const char *text);
 /* Proxmox's word for the architecture hl runs on (uname's machine), or NULL. */
 const char *hl_pct_host_arch(void);

@@ -95,7 +95,7 @@ for label, v in (("hlctl backup (stopped)", hb), ("tar --zstd -c", tb), ("hlctl 
     print("  %-28s %8.2f %10.0f" % (label, m(v), mib / m(v)))
 print("  ratio backup hl / tar:  %.2f   restore hl / tar: %.2f, hl / (tar; sync): %.2f" % (
     m(hb) / m(tb), m(hr) / m(tr), m(hr) / m(ts)))
-print("  running: snapshot mode / tar %.2f, stop mode / tar %.2f (its shutdown and start included)" % (
+print("  running: snapshot mode / tar %.2f, stop mode / tar %.2f (its clean shutdown included; the start follows the reply)" % (
     m(modes["snapshot"]) / m(tb), m(modes["stop"]) / m(tb)))
 print("  archive: hl %.0f MiB, tar %.0f MiB, ratio %.3f" % (hsize / 2**20, tsize / 2**20, hsize / tsize))
 PYEOF

@@ -18,7 +18,7 @@ import sys
 LAYERS = [
     ("main", ["main"]),
     ("control", ["control"]),
-    ("methods", ["methods", "methods-apply", "methods-info", "methods-snapshot", "methods-backup", "methods-update", "schedule", "request"]),
+    ("methods", ["methods", "methods-apply", "methods-info", "methods-snapshot", "methods-backup", "methods-migrate", "methods-update", "schedule", "request"]),
     ("engine", ["reconcile", "foreign", "execute", "runs", "plan", "health", "probe", "watch", "events", "manager", "service",
                 "desired"]),
     ("adapters", ["ct", "snapshot", "backup", "guest", "inroot", "netinfo", "settings", "rootfs", "store", "config", "log", "work"]),
@@ -38,6 +38,7 @@ PREFIXES = {
     "methods-info": ["methods_"],
     "methods-snapshot": ["methods_"],
     "methods-backup": ["methods_"],
+    "methods-migrate": ["methods_"],
     "methods-update": ["methods_"],
 }
 

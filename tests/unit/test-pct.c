@@ -156,6 +156,16 @@ TEST(bad_configs) {
         }
 }
 
+TEST(onboot_off) {
+        _cleanup_free_ char *a = hl_pct_onboot_off("#desc\narch: amd64\nonboot: 1\nmemory: 512\n\n[snap]\nonboot: 1\n");
+        _cleanup_free_ char *b = hl_pct_onboot_off("arch: amd64\nmemory: 512\n\n[snap]\nonboot: 1\n");
+        _cleanup_free_ char *c = hl_pct_onboot_off("arch: amd64\nmemory: 512");
+
+        ASSERT_STR_EQ(a, "#desc\narch: amd64\nonboot: 0\nmemory: 512\n\n[snap]\nonboot: 1\n");
+        ASSERT_STR_EQ(b, "arch: amd64\nmemory: 512\n\nonboot: 0\n[snap]\nonboot: 1\n");
+        ASSERT_STR_EQ(c, "arch: amd64\nmemory: 512\nonboot: 0\n");
+}
+
 /* Without a hostname the name is ct<VMID>, as Proxmox's default hostname CT<VMID>; --name wins. */
 TEST(names) {
         struct hl_pct_options o = options;
