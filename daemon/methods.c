@@ -121,7 +121,7 @@ static int compare_names(const void *a, const void *b) {
 
 static void list(struct manager *m, struct request *req, json_t *parameters) {
         static const struct hl_field table[] = { {} };
-        json_t *services, *foreign;
+        json_t *services, *foreign, *reply;
 
         if (!methods_dispatch(req, parameters, table, NULL))
                 return;
@@ -138,11 +138,12 @@ static void list(struct manager *m, struct request *req, json_t *parameters) {
         services = json_array();
         for (size_t i = 0; services && i < m->n_services; i++)
                 json_array_append_new(services, methods_service_json(m, sorted[i]));
+        reply = json_pack("{s:o}", "services", services);
+        /* Absent when there is none, as documented (an older client sees no new key). */
         foreign = foreign_list(m);
-        request_reply(req,
-                      json_pack("{s:o, s:O?}", "services", services, "foreign",
-                                json_array_size(foreign) > 0 ? foreign : NULL),
-                      false);
+        if (reply && json_array_size(foreign) > 0)
+                json_object_set(reply, "foreign", foreign);
+        request_reply(req, reply, false);
 }
 
 struct name_args {
@@ -454,6 +455,7 @@ static const struct method methods[] = {
         { HL_INTERFACE ".Backup", methods_backup, true, false },
         { HL_INTERFACE ".Restore", methods_restore, true, false },
         { HL_INTERFACE ".Migrate", methods_migrate, true, false },
+        { HL_INTERFACE ".Adopt", methods_adopt, true, false },
         { HL_INTERFACE ".Update", methods_update, true, false },
 };
 
