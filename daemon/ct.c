@@ -873,9 +873,18 @@ static int prepare_mounts(struct lxc_container *c, const char *lxcpath, const ch
                 char target[4096];
                 _cleanup_free_ char *error = NULL;
 
+                char options[256] = "";
+
                 /* "SOURCE TARGET none bind,... 0 0", TARGET relative to the root. */
-                if (sscanf(e, "%*s %4095s", target) != 1)
+                if (sscanf(e, "%*s %4095s %*s %255s", target, options) < 1)
                         continue;
+                /* A file (a device bound in): liblxc makes it, its directory is made here. */
+                if (strstr(options, "create=file")) {
+                        char *slash = strrchr(target, '/');
+                        if (!slash)
+                                continue;
+                        *slash = 0;
+                }
                 r = inroot_make_dirs(dir, target, &error);
                 if (r < 0)
                         return hl_fail(ret_error, r, "Mount= target /%s: %s", target, error ? error : strerror(-r));
@@ -1505,6 +1514,10 @@ static int create_from(struct lxc_container *c, const char *lxcpath, const struc
         switch (kind) {
         case HL_TEMPLATE_STORAGE:
                 return -EINVAL; /* resolved to its tarball above */
+        case HL_TEMPLATE_ADOPTED:
+                return hl_fail(ret_error, -EOPNOTSUPP,
+                               "%s was made outside hl and adopted (Template=adopted): it cannot be made again; give "
+                               "its definition a Template= to recreate it", def->name);
         case HL_TEMPLATE_SCRIPT:
                 if (!c->create(c, arg, "dir", NULL, LXC_CREATE_QUIET, no_args))
                         return hl_fail(ret_error, -EIO, "template %s failed to create %s: %s", arg, def->name, ct_lxc_reason(c));
@@ -1709,7 +1722,8 @@ int ct_template_check(const struct hl_def *def, char **ret_error) {
                 return r < 0 ? r : rootfs_check(path, ret_error);
         }
         case HL_TEMPLATE_CLONE:
-                return 0; /* its container is looked for when the clone is made */
+        case HL_TEMPLATE_ADOPTED:
+                return 0; /* its container is looked for when the clone is made; an adopted one exists */
         }
         return -EINVAL;
 }
@@ -1752,6 +1766,54 @@ int ct_observe_copy(struct ct_observed *dst, const struct ct_observed *src) {
                 }
         dst->n_values = src->n_values;
         return 0;
+}
+
+int ct_config_values(const char *lxcpath, const char *name, char *const *keys, char ***ret) {
+        _cleanup_container_ struct lxc_container *c = lxc_container_new(name, lxcpath);
+        _cleanup_(hl_strv_freep) char **values = NULL;
+
+        if (!c)
+                return -ENOMEM;
+        if (!c->is_defined(c))
+                return -ENOENT;
+        for (size_t i = 0; keys && keys[i]; i++) {
+                _cleanup_free_ char *v = ct_config_value(c, keys[i]);
+                if (!v || hl_strv_push(&values, v) < 0)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(values);
+        return 0;
+}
+
+int ct_adopt_mark(const char *lxcpath, const char *name, const struct ct_settings *s) {
+        _cleanup_free_ char *dir = hl_strdup_printf("%s/%s", lxcpath, name);
+        int r;
+
+        if (!dir)
+                return -ENOMEM;
+        r = ct_write_file(dir, CT_FILE_ADOPTING, "");
+        for (size_t i = 0; i < s->n && r >= 0; i++) {
+                if (strcmp(s->items[i].key, KEY_ORIGIN) == 0)
+                        r = ct_write_file(dir, FILE_ORIGIN, s->items[i].value);
+                else if (strcmp(s->items[i].key, KEY_MOUNTS) == 0)
+                        r = ct_write_file(dir, FILE_MOUNTS, s->items[i].value);
+                else if (strcmp(s->items[i].key, KEY_GUEST) == 0)
+                        r = ct_write_file(dir, FILE_GUEST, s->items[i].value);
+        }
+        if (r < 0)
+                ct_adopt_undo(lxcpath, name);
+        return r;
+}
+
+void ct_adopt_undo(const char *lxcpath, const char *name) {
+        static const char *const files[] = { FILE_ORIGIN, FILE_MOUNTS, FILE_GUEST, CT_FILE_ADOPTING };
+
+        /* hl-origin first: from then on it is foreign again, whatever is left. */
+        for (size_t i = 0; i < HL_ELEMENTSOF(files); i++) {
+                _cleanup_free_ char *p = ct_path_in(lxcpath, name, files[i]);
+                if (p)
+                        (void) unlink(p);
+        }
 }
 
 int ct_rootfs_dir(const char *lxcpath, const char *name, char **ret_dir, enum hl_ct_state *ret_state, char **ret_error) {

@@ -235,6 +235,13 @@ static char *mount_entries(const struct hl_def *d) {
                 if (!e || hl_strv_push(&entries, e) < 0)
                         return NULL;
         }
+        /* Features=: what LXC's nesting.conf mounts (so that a container inside can mount
+         * proc and sys), and the fuse device (common.conf allows it in the cgroup). */
+        if (d->nesting && (hl_strv_push(&entries, "proc dev/.lxc/proc proc create=dir,optional 0 0") < 0 ||
+                           hl_strv_push(&entries, "sys dev/.lxc/sys sysfs create=dir,optional 0 0") < 0))
+                return NULL;
+        if (d->fuse && hl_strv_push(&entries, "/dev/fuse dev/fuse none bind,create=file,optional 0 0") < 0)
+                return NULL;
         return settings_join_lines(entries);
 }
 
@@ -258,6 +265,9 @@ int settings_for(const struct hl_def *d, struct ct_settings *ret) {
                 r = add(&s, CT_APPLY_RESTART, "network config in the container", KEY_GUEST, "%s", guest);
         if (r >= 0)
                 r = add(&s, CT_APPLY_RESTART, "mounts", KEY_MOUNTS, "%s", mounts);
+        if (r >= 0)
+                /* liblxc reads an unset key as 0. */
+                r = add(&s, CT_APPLY_RESTART, "nesting", "lxc.apparmor.allow_nesting", "%s", d->nesting ? "1" : "0");
         if (r >= 0)
                 r = add(&s, CT_APPLY_RESTART, "environment", "lxc.environment", "%s", env);
         if (r < 0) {

@@ -109,6 +109,11 @@ json_t *hl_def_to_json(const struct hl_def *d) {
                                     json_pack("{s:s?, s:s?, s:s?, s:s?}", "schedule", d->backups.times.schedule, "keep",
                                               d->backups.times.keep_text, "dir", d->backups.dir, "mode",
                                               d->backups.stop_mode ? "stop" : NULL));
+        /* Only when set: definitions without them keep their hash. */
+        if (container && (d->nesting || d->fuse || d->keyctl))
+                json_object_set_new(container, "features",
+                                    json_pack("{s:b, s:b, s:b}", "nesting", d->nesting, "fuse", d->fuse, "keyctl",
+                                              d->keyctl));
         if (container && d->boot_timeout_ms != 3 * 60 * 1000)
                 json_object_set_new(container, "boot_timeout_ms", json_integer((json_int_t) d->boot_timeout_ms));
         return j;

@@ -496,6 +496,43 @@ static int parse_unprivileged(struct parser *p, const char *value) {
         return 0;
 }
 
+/* Proxmox's features: a comma list of NAME=1|0, or NAME alone for 1. */
+static int parse_features(struct parser *p, const char *value) {
+        _cleanup_free_ char *copy = strdup(value);
+        char *save = NULL;
+
+        if (!copy)
+                return -ENOMEM;
+        if (!*value) {
+                p->def->nesting = p->def->fuse = p->def->keyctl = false;
+                return 0;
+        }
+        for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+                char *eq = strchr(w, '=');
+                bool on = true;
+
+                if (eq)
+                        *eq++ = 0;
+                if (strcmp(w, "mount") == 0 || strcmp(w, "mknod") == 0 || strcmp(w, "force_rw_sys") == 0)
+                        return fail(p, "%s: hl writes no AppArmor profile or seccomp rules of its own for it; what the "
+                                    "container may do there follows its privileges", w);
+                if (eq) {
+                        if (strcmp(eq, "1") != 0 && strcmp(eq, "0") != 0)
+                                return fail(p, "%s=%s: a feature is 1 or 0", w, eq);
+                        on = eq[0] == '1';
+                }
+                if (strcmp(w, "nesting") == 0)
+                        p->def->nesting = on;
+                else if (strcmp(w, "fuse") == 0)
+                        p->def->fuse = on;
+                else if (strcmp(w, "keyctl") == 0)
+                        p->def->keyctl = on;
+                else
+                        return fail(p, "\"%s\" is not a feature: use nesting, fuse or keyctl", w);
+        }
+        return 0;
+}
+
 static int parse_provision(struct parser *p, const char *value) {
         return push_list(&p->def->provision, value);
 }
@@ -749,6 +786,7 @@ static const struct {
         { SECTION_CONTAINER, "Mount", parse_mount },
         { SECTION_CONTAINER, "Network", parse_network },
         { SECTION_CONTAINER, "Unprivileged", parse_unprivileged },
+        { SECTION_CONTAINER, "Features", parse_features },
         { SECTION_CONTAINER, "Provision", parse_provision },
         { SECTION_CONTAINER, "Environment", parse_environment },
         { SECTION_CONTAINER, "Nameserver", parse_nameserver },
@@ -934,6 +972,10 @@ enum hl_template_kind hl_def_template_kind(const struct hl_def *d, const char **
         if (strchr(t, ':')) {
                 *ret_arg = t;
                 return HL_TEMPLATE_STORAGE;
+        }
+        if (strcmp(t, "adopted") == 0) {
+                *ret_arg = t;
+                return HL_TEMPLATE_ADOPTED;
         }
         *ret_arg = t;
         return HL_TEMPLATE_SCRIPT;

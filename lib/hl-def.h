@@ -116,6 +116,9 @@ struct hl_def {
         struct hl_network *networks;
         size_t n_networks;
         bool unprivileged;
+        /* Features= (Proxmox's words): nesting (containers inside), fuse (/dev/fuse), keyctl
+         * (allowed: hl adds no seccomp rule against it). */
+        bool nesting, fuse, keyctl;
         char **provision;   /* strv of shell command lines, run once after create */
         char **environment; /* strv of KEY=VALUE */
         char **nameservers; /* strv of IP addresses for the container's resolv.conf */
@@ -136,6 +139,7 @@ enum hl_template_kind {
         HL_TEMPLATE_TARBALL, /* an absolute path to a rootfs tarball */
         HL_TEMPLATE_CLONE,   /* clone:NAME */
         HL_TEMPLATE_STORAGE, /* STORAGE:vztmpl/FILE of a Proxmox directory storage */
+        HL_TEMPLATE_ADOPTED, /* "adopted": made outside hl (hlctl adopt), never made again */
 };
 
 /* Parses and validates one definition. name is the service name (the file name without

@@ -396,6 +396,51 @@ static int map_mp(struct importer *im, struct hl_pct_key *k, const struct key_ty
         }
 }
 
+/* nesting, fuse, keyctl become Features=; what hl does not do is said. */
+static int map_features(struct importer *im, struct hl_pct_key *k, const struct key_type *t) {
+        struct option_pair *o = NULL;
+        size_t n = 0;
+        struct hl_text to = {}, lost = {};
+        int r = split_options(k->value, false, &o, &n);
+
+        if (r == -EINVAL)
+                return bad(im, k, "\"%s\" is not FEATURE=VALUE,…", k->value);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                bool on;
+
+                if (strcmp(o[i].key, "nesting") == 0 || strcmp(o[i].key, "fuse") == 0 || strcmp(o[i].key, "keyctl") == 0) {
+                        if (!is_bool(o[i].value, &on)) {
+                                r = bad(im, k, "%s=%s is not 0 or 1", o[i].key, o[i].value);
+                                break;
+                        }
+                        if (on)
+                                hl_text_add(&to, "%s%s", to.len ? "," : "Features=", o[i].key);
+                } else if (strcmp(o[i].key, "mount") == 0 || strcmp(o[i].key, "mknod") == 0 ||
+                           strcmp(o[i].key, "force_rw_sys") == 0)
+                        hl_text_add(&lost, "%s%s=%s", lost.len ? ", " : "", o[i].key, o[i].value);
+                else {
+                        r = bad(im, k, "%s is not a feature of Proxmox's containers", o[i].key);
+                        break;
+                }
+        }
+        free_options(o, n);
+        {
+                _cleanup_free_ char *line = hl_text_take(&to), *what = hl_text_take(&lost), *why = NULL;
+
+                if (r < 0)
+                        return r;
+                if (what && what[0] &&
+                    !(why = hl_strdup_printf("%s: hl writes no AppArmor profile or seccomp rules of its own for these",
+                                             what)))
+                        return -ENOMEM;
+                if (!line || !line[0])
+                        return set(k, why ? HL_PCT_LOSSY : HL_PCT_MAPPED, NULL, why ? why : "no feature turned on");
+                return set(k, why ? HL_PCT_LOSSY : HL_PCT_MAPPED, line, why);
+        }
+}
+
 static int map_unmapped(struct importer *im, struct hl_pct_key *k, const struct key_type *t) {
         return set(k, HL_PCT_UNMAPPED, NULL, t->why);
 }
@@ -432,8 +477,7 @@ static const struct key_type key_types[] = {
         { "mp", 255, map_mp, OUT_CONTAINER, NULL },
         { "rootfs", 0, map_unmapped_options, OUT_CONTAINER,
           "the root file system is a storage volume: the definition's Template= makes a new one" },
-        { "features", 0, map_unmapped_options, OUT_CONTAINER,
-          "hl has no feature switches (nesting, keyctl, fuse, mount) yet" },
+        { "features", 0, map_features, OUT_CONTAINER, NULL },
         { "startup", 0, map_unmapped_options, OUT_CONTAINER,
           "start order and delays: hl orders starts by Requires=, and has no ordering without requirement yet" },
         { "tags", 0, map_unmapped, OUT_SERVICE, "hl has no tags" },

@@ -136,6 +136,20 @@ TEST(errors_name_file_line_key) {
                 ASSERT_STR_EQ(arg, "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst");
                 hl_def_free(v);
         }
+        ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nFeatures=nesting,mount=nfs\n",
+                           "t.conf:3: Features: mount: hl writes no AppArmor profile or seccomp rules of its own for it; "
+                           "what the container may do there follows its privileges");
+        ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nFeatures=nesting=yes\n",
+                           "t.conf:3: Features: nesting=yes: a feature is 1 or 0");
+        ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nFeatures=docker\n",
+                           "t.conf:3: Features: \"docker\" is not a feature: use nesting, fuse or keyctl");
+        {
+                struct hl_def *f = NULL;
+                ASSERT_INT_EQ(parse("f", "[Container]\nTemplate=busybox\nFeatures=nesting=1,keyctl\nFeatures=fuse,keyctl=0\n",
+                                    &f, &(struct hl_def_error) {}), 0);
+                ASSERT_TRUE(f->nesting && f->fuse && !f->keyctl);
+                hl_def_free(f);
+        }
         ASSERT_PARSE_ERROR("[Container]\nTemplate=..\n",
                            "t.conf:2: Template: \"..\" is not a template name, an absolute path or clone:NAME");
         ASSERT_PARSE_ERROR("[Container]\nTemplate=busybox\nEnvironment=A=1\rlxc.hook.pre-start = /tmp/x\n",
