@@ -578,6 +578,42 @@ static int migrate(int argc, char **argv, const char *root) {
         return wait_for_health(migrated);
 }
 
+/* The definition adopt derived, and what the first plan still changes. */
+static int adopt_reply(json_t *parameters, const void *userdata) {
+        json_t *differences = reply_array(parameters, "differences"), *d;
+        size_t i;
+        int r = restore_reply(parameters, userdata);
+
+        if (arg_json)
+                return r;
+        json_array_foreach(differences, i, d)
+                fprintf(stderr, "hlctl: the config differs from what hl would write: %s\n", json_string_value(d));
+        if (arg_to && reply_string(parameters, "definition")) {
+                _cleanup_free_ char *path = hl_strdup_printf("%s/%s.conf", arg_to, (const char *) userdata);
+                _cleanup_free_ char *tmp = path ? hl_strdup_printf("%s.tmp", path) : NULL;
+                FILE *f = tmp ? fopen(tmp, "wxe") : NULL;
+
+                if (!f || fputs(reply_string(parameters, "definition"), f) < 0 || fflush(f) != 0 || fsync(fileno(f)) < 0 ||
+                    fclose(f) != 0 || rename(tmp, path) < 0) {
+                        log_error("cannot write %s: %s", path ? path : arg_to, strerror(errno));
+                        return HLCTL_EXIT_FAILED;
+                }
+                printf("%s: wrote %s\n", (const char *) userdata, path);
+        }
+        return r;
+}
+
+static int verb_adopt(int argc, char **argv) {
+        _cleanup_(json_decrefp) json_t *parameters = json_pack("{s:s}", "name", argv[1]);
+        char adopted[HL_NAME_MAX + 1] = "";
+
+        if (!parameters)
+                return exit_oom();
+        snprintf(adopted, sizeof(adopted), "%s", argv[1]);
+        return call_method(arg_socket, HL_INTERFACE ".Adopt", parameters, false,
+                           &(const struct call_handler) { .on_reply = adopt_reply, .userdata = adopted });
+}
+
 static int verb_import(int argc, char **argv) {
         const char *root = arg_pve_root ? arg_pve_root : getenv("HL_PVE_ROOT") ? getenv("HL_PVE_ROOT") : "/etc/pve";
 
@@ -925,6 +961,8 @@ static void help(void) {
                "                                Turn Proxmox container configs into\n"
                "                                definitions (printed, or written to DIR),\n"
                "                                saying what each key became or why not\n"
+               "  adopt NAME [--to DIR]         Take a container another tool made in hld's\n"
+               "                                lxcpath under management, without a restart\n"
                "  import pct VMID --migrate --template T [--yes] [--rootfs PATH] [--lxcpath DIR]\n"
                "                                Make the pct container an hl service: its\n"
                "                                files copied (stopped first with --yes),\n"
@@ -1004,6 +1042,7 @@ static const struct verb verbs[] = {
         { "rollback", 1, 2, OPT_TIMEOUT | OPT_FORCE | OPT_NO_WAIT | OPT_LAST_UPDATE, verb_rollback },
         { "backup", 1, 1, OPT_TO | OPT_MODE, verb_backup },
         { "backups", 1, 1, OPT_TO, verb_backups },
+        { "adopt", 1, 1, OPT_TO, verb_adopt },
         { "import", 2, UINT_MAX,
           OPT_TO | OPT_TEMPLATE | OPT_NAME | OPT_PVE_ROOT | OPT_MIGRATE | OPT_ROOTFS | OPT_LXCPATH | OPT_YES | OPT_NO_WAIT,
           verb_import },

@@ -377,6 +377,19 @@ int backup_remove_leftovers(const char *lxcpath, bool (*is_service)(void *userda
                                 removed++;
                         continue;
                 }
+                /* Adopted: the apply stored the service, or it is another tool's again. */
+                if (hl_name_is_valid(de->d_name) && (marker = hl_strdup_printf("%s/" CT_FILE_ADOPTING, path)) &&
+                    access(marker, F_OK) == 0) {
+                        if (is_service(userdata, de->d_name))
+                                (void) unlink(marker);
+                        else {
+                                ct_adopt_undo(lxcpath, de->d_name);
+                                removed++;
+                        }
+                        continue;
+                }
+                free(marker);
+                marker = NULL;
                 /* Renamed into place: its apply stored the service, or a kill came first. */
                 if (!hl_name_is_valid(de->d_name) || !(marker = hl_strdup_printf("%s/" BACKUP_RESTORING, path)) ||
                     access(marker, F_OK) < 0)

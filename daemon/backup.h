@@ -65,7 +65,8 @@ int backup_unpack(const char *file, const char *lxcpath, const char *name, const
 
 /* Removes what restores a kill interrupted left in lxcpath: .hl-restore-* directories, and
  * restored containers (hl-restoring) whose apply never stored their service
- * (is_service says which names have one), and the data directories either was unpacking. Returns how many there were. */
+ * (is_service says which names have one), and the data directories either was unpacking;
+ * and takes hld's files out of an adopted container (hl-adopting) that got no service. Returns how many there were. */
 int backup_remove_leftovers(const char *lxcpath, bool (*is_service)(void *userdata, const char *name), void *userdata);
 
 struct backup_entry {

@@ -103,6 +103,13 @@ int ct_set_pve_root(const char *dir);
  * (NULL otherwise: a volume). Blocks. */
 int ct_rootfs_dir(const char *lxcpath, const char *name, char **ret_dir, enum hl_ct_state *ret_state, char **ret_error);
 
+/* The config's values for keys ("" when absent, a list's lines joined by newlines). Blocks. */
+int ct_config_values(const char *lxcpath, const char *name, char *const *keys, char ***ret);
+/* Marks a foreign container as hld's (hl-adopting first, then hl-origin, hl-mounts and
+ * hl-guest as s says they are), and takes that back. Blocks. */
+int ct_adopt_mark(const char *lxcpath, const char *name, const struct ct_settings *s);
+void ct_adopt_undo(const char *lxcpath, const char *name);
+
 /* Containers in lxcpath that hld did not make (a config, no hl-origin) and that no name of
  * services (a strv) is: another tool's, listed and never touched. Blocks. */
 struct ct_foreign {
@@ -142,6 +149,9 @@ int ct_attach(const char *lxcpath, const char *name, char *const *argv, uint64_t
 /* In a restored or migrated container's directory until hld next starts with its service
  * stored (backup_remove_leftovers removes the container otherwise). */
 #define CT_FILE_RESTORING "hl-restoring"
+/* In an adopted container's directory until hld next starts with its service stored
+ * (without one, that start takes hld's files out again: the container is foreign again). */
+#define CT_FILE_ADOPTING "hl-adopting"
 /* In a snapshot's directory while it is being made. */
 #define CT_FILE_PARTIAL "hl-partial"
 

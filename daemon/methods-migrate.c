@@ -7,6 +7,8 @@
  * definition is applied as Apply does, and the Proxmox config's onboot turned off. The
  * source is read, never written, but for that one line. */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -291,5 +293,291 @@ void methods_migrate(struct manager *m, struct request *req, json_t *parameters)
         if (work_queue(m->loop, &c->work, copy_work, copy_after) < 0) {
                 request_fail(req, HL_ERROR_INTERNAL, "could not queue the work");
                 call_free(c);
+        }
+}
+
+/* --- Adopt ---------------------------------------------------------------------------- */
+
+/* Adopt: a container another tool made in hld's own lxcpath becomes a service without a
+ * restart. Its definition is derived from its live config (Template=adopted: it cannot be
+ * made again); hld's files are written as that definition would have them (hl-adopting
+ * first), so that the apply that stores revision 1 finds nothing to do, and what it would
+ * still change is said. */
+
+struct adopt_call {
+        uv_work_t work;
+        struct manager *m;
+        struct request *req;
+        char *name, *lxcpath, *text;
+        json_t *definitions;
+        json_t *differences; /* what the first plan changes after all: ["memory 64M -> …"] */
+        bool marked;
+        int r;
+        char *error;
+        const char *error_name;
+};
+
+static void adopt_free(struct adopt_call *c) {
+        free(c->name);
+        free(c->lxcpath);
+        free(c->text);
+        json_decref(c->definitions);
+        json_decref(c->differences);
+        free(c->error);
+        free(c);
+}
+
+static int adopt_fail(struct adopt_call *c, const char *error_name, int r, const char *fmt, ...) HL_PRINTF(4, 5);
+static int adopt_fail(struct adopt_call *c, const char *error_name, int r, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        free(c->error);
+        c->error = hl_strdup_vprintf(fmt, ap);
+        va_end(ap);
+        c->error_name = error_name;
+        return r;
+}
+
+#define ADOPT_MAX_NETS 8
+#define NET_KEYS(X) X("type") X("link") X("name") X("hwaddr") X("ipv4.address") X("ipv4.gateway") X("ipv6.address") \
+        X("ipv6.gateway") X("mtu") X("veth.vlan.id")
+
+/* hl's own Mount= entries ("SOURCE TARGET none bind,create=dir[,ro] 0 0") become Mount=;
+ * other entries (the template's) stay the container's. */
+static void derive_mounts(struct hl_text *t, const char *entries) {
+        _cleanup_free_ char *copy = strdup(entries);
+        char *save = NULL;
+
+        for (char *e = copy ? strtok_r(copy, "\n", &save) : NULL; e; e = strtok_r(NULL, "\n", &save)) {
+                char source[4096], target[4096], fstype[64], options[256];
+                int rest = 0;
+
+                if (sscanf(e, "%4095s %4095s %63s %255s 0 0%n", source, target, fstype, options, &rest) != 4 || !rest ||
+                    e[rest] || source[0] != '/' || target[0] == '/' || strcmp(fstype, "none") != 0)
+                        continue;
+                if (strcmp(options, "bind,create=dir") == 0)
+                        hl_text_add(t, "Mount=%s:/%s\n", source, target);
+                else if (strcmp(options, "bind,create=dir,ro") == 0)
+                        hl_text_add(t, "Mount=%s:/%s:ro\n", source, target);
+        }
+}
+
+static int derive(struct adopt_call *c, char **ret_text) {
+        static const char *const net_keys[] = {
+#define NAME(k) k,
+                NET_KEYS(NAME)
+#undef NAME
+        };
+        bool v2 = settings_cgroup_v2();
+        const char *base[] = { "lxc.uts.name", "lxc.idmap", "lxc.environment", "lxc.mount.entry",
+                               "lxc.apparmor.allow_nesting",
+                               v2 ? "lxc.cgroup2.memory.max" : "lxc.cgroup.memory.limit_in_bytes",
+                               v2 ? "lxc.cgroup2.memory.swap.max" : "lxc.cgroup.memory.memsw.limit_in_bytes",
+                               v2 ? "lxc.cgroup2.cpu.max" : "lxc.cgroup.cpu.cfs_quota_us" };
+        _cleanup_(hl_strv_freep) char **keys = NULL, **v = NULL;
+        struct hl_text t = {};
+        uint64_t memory = 0, swap = 0, quota = 0;
+        enum hl_ct_state state;
+        _cleanup_free_ char *dir = NULL, *why = NULL;
+        int r;
+
+        for (size_t i = 0; i < HL_ELEMENTSOF(base); i++)
+                if (hl_strv_push(&keys, base[i]) < 0)
+                        return -ENOMEM;
+        for (size_t n = 0; n < ADOPT_MAX_NETS; n++)
+                for (size_t k = 0; k < HL_ELEMENTSOF(net_keys); k++) {
+                        char key[64];
+                        snprintf(key, sizeof(key), "lxc.net.%zu.%s", n, net_keys[k]);
+                        if (hl_strv_push(&keys, key) < 0)
+                                return -ENOMEM;
+                }
+        r = ct_config_values(c->lxcpath, c->name, keys, &v);
+        if (r == -ENOENT)
+                return adopt_fail(c, HL_ERROR_NO_SUCH_SERVICE, r, "there is no container %s in %s", c->name, c->lxcpath);
+        if (r < 0)
+                return r;
+        r = ct_rootfs_dir(c->lxcpath, c->name, &dir, &state, &why);
+        if (r < 0)
+                return adopt_fail(c, HL_ERROR_ACTION_FAILED, r, "%s", why ? why : strerror(-r));
+
+        hl_text_add(&t, "# Adopted by hlctl adopt from the container's live config.\n[Service]\n"
+                        "Description=Adopted from LXC\nState=%s\n\n[Container]\nTemplate=adopted\n",
+                    state == HL_CT_STOPPED ? "stopped" : "running");
+        if (v[0][0] && strcmp(v[0], c->name) != 0)
+                hl_text_add(&t, "Hostname=%s\n", v[0]);
+        /* hl's own id map only: another one is a different container hl would not make. */
+        if (v[1][0]) {
+                if (strcmp(v[1], "u 0 100000 65536\ng 0 100000 65536") != 0) {
+                        free(hl_text_take(&t));
+                        return adopt_fail(c, HL_ERROR_INVALID_ARGUMENT, -EINVAL,
+                                          "%s maps its ids otherwise than hl does (u/g 0 100000 65536): not adopted", c->name);
+                }
+                hl_text_add(&t, "Unprivileged=yes\n");
+        }
+        if (v[5][0] && hl_parse_uint(v[5], 1, UINT64_MAX, &memory) >= 0)
+                hl_text_add(&t, "Memory=%" PRIu64 "\n", memory);
+        if (memory && v[6][0] && hl_parse_uint(v[6], 0, UINT64_MAX, &swap) >= 0 && (v2 || swap >= memory))
+                hl_text_add(&t, "Swap=%" PRIu64 "\n", v2 ? swap : swap - memory);
+        if (v[7][0] && sscanf(v[7], "%" SCNu64, &quota) == 1 && quota >= CPU_PERIOD_US && quota % CPU_PERIOD_US == 0)
+                hl_text_add(&t, "Cores=%" PRIu64 "\n", quota / CPU_PERIOD_US);
+        if (v[4][0] && strcmp(v[4], "1") == 0)
+                hl_text_add(&t, "Features=nesting\n");
+        derive_mounts(&t, v[3]);
+        {
+                _cleanup_free_ char *env = strdup(v[2]);
+                char *save = NULL;
+                for (char *e = env ? strtok_r(env, "\n", &save) : NULL; e; e = strtok_r(NULL, "\n", &save))
+                        hl_text_add(&t, "Environment=%s\n", e);
+        }
+        for (size_t n = 0; n < ADOPT_MAX_NETS; n++) {
+                char *const *nv = v + HL_ELEMENTSOF(base) + n * HL_ELEMENTSOF(net_keys);
+                if (strcmp(nv[0], "veth") != 0 || !nv[1][0])
+                        continue;
+                hl_text_add(&t, "Network=name=%s,bridge=%s", nv[2][0] ? nv[2] : "eth0", nv[1]);
+                if (nv[3][0])
+                        hl_text_add(&t, ",hwaddr=%s", nv[3]);
+                /* liblxc prints "ADDRESS/PREFIX BROADCAST": the address is what hl writes. */
+                if (nv[4][0])
+                        hl_text_add(&t, ",ip=%.*s", (int) strcspn(nv[4], " \n"), nv[4]);
+                if (nv[5][0])
+                        hl_text_add(&t, ",gw=%s", nv[5]);
+                if (nv[6][0])
+                        hl_text_add(&t, ",ip6=%.*s", (int) strcspn(nv[6], " \n"), nv[6]);
+                if (nv[7][0])
+                        hl_text_add(&t, ",gw6=%s", nv[7]);
+                if (nv[8][0])
+                        hl_text_add(&t, ",mtu=%s", nv[8]);
+                if (nv[9][0] && strcmp(nv[9], "0") != 0)
+                        hl_text_add(&t, ",tag=%s", nv[9]);
+                hl_text_add(&t, "\n");
+        }
+        *ret_text = hl_text_take(&t);
+        return *ret_text ? 0 : -ENOMEM;
+}
+
+static void adopt_work(uv_work_t *work) {
+        struct adopt_call *c = (struct adopt_call *) work;
+        _cleanup_(hl_def_freep) struct hl_def *def = NULL;
+        struct hl_def_error bad = {};
+        struct ct_settings settings = {};
+        struct ct_observed o = {};
+        _cleanup_free_ char *origin = hl_strdup_printf("%s/%s/hl-origin", c->lxcpath, c->name);
+        struct stat st;
+        char line[1024];
+
+        if (!origin) {
+                c->r = -ENOMEM;
+                return;
+        }
+        if (lstat(origin, &st) == 0) {
+                c->r = adopt_fail(c, HL_ERROR_SERVICE_EXISTS, -EEXIST, "%s was made by hld: it is no one else's to adopt",
+                                  c->name);
+                return;
+        }
+        c->r = derive(c, &c->text);
+        if (c->r < 0)
+                return;
+        if (hl_def_parse(c->name, "adopted", c->text, strlen(c->text), &def, &bad) < 0) {
+                c->r = adopt_fail(c, HL_ERROR_INVALID_ARGUMENT, -EINVAL, "its config does not make a definition hl reads: %s",
+                                  hl_def_error_format(&bad, line, sizeof(line)));
+                return;
+        }
+        c->r = settings_for(def, &settings);
+        if (c->r >= 0)
+                c->r = ct_adopt_mark(c->lxcpath, c->name, &settings);
+        if (c->r >= 0) {
+                c->marked = true;
+                /* What the first plan will change after all, said rather than hidden. */
+                if (ct_observe(c->lxcpath, c->name, &settings, &o) >= 0) {
+                        c->differences = json_array();
+                        for (size_t i = 0; c->differences && i < settings.n && i < o.n_values; i++)
+                                if (strcmp(settings.items[i].value, o.values[i] ? o.values[i] : "") != 0) {
+                                        _cleanup_free_ char *d = settings_describe(&settings.items[i], o.values[i]);
+                                        if (d)
+                                                json_array_append_new(c->differences, json_string(d));
+                                }
+                        ct_observed_done(&o);
+                }
+        } else if (c->r != -ENOMEM)
+                c->r = adopt_fail(c, HL_ERROR_ACTION_FAILED, c->r, "cannot write hld's files into %s: %s", c->name,
+                                  strerror(-c->r));
+        settings_done(&settings);
+}
+
+static void adopt_applied(void *userdata, struct request *req, json_t *reply) {
+        struct adopt_call *c = userdata;
+
+        if (reply) {
+                json_object_set_new(reply, "definition", json_string(c->text));
+                json_object_set(reply, "differences", c->differences ? c->differences : json_array());
+                log_full(LOG_INFO, c->name, "adopt", 0, "adopted as revision 1 from its live config");
+                request_reply(req, reply, false);
+        }
+        /* A failed apply stored nothing: the container is the other tool's again at the next
+         * start (hl-adopting). */
+        adopt_free(c);
+}
+
+static void adopt_after(uv_work_t *work, int status) {
+        struct adopt_call *c = (struct adopt_call *) work;
+
+        if (status < 0 && c->r >= 0)
+                c->r = status;
+        if (c->r < 0) {
+                if (c->error_name)
+                        request_fail_parameter(c->req, c->error_name, "name", c->name, "%s",
+                                               c->error ? c->error : strerror(-c->r));
+                else
+                        request_fail(c->req, HL_ERROR_INTERNAL, "%s", c->error ? c->error : strerror(-c->r));
+                adopt_free(c);
+                return;
+        }
+        c->definitions = json_pack("[{s:s, s:s, s:s}]", "name", c->name, "text", c->text, "file", "adopted");
+        if (!c->definitions || manager_find(c->m, c->name)) {
+                request_fail(c->req, HL_ERROR_BUSY, "a service named %s was applied while it was adopted", c->name);
+                adopt_free(c);
+                return;
+        }
+        methods_apply_definitions_then(c->m, c->req, c->definitions, adopt_applied, c);
+}
+
+void methods_adopt(struct manager *m, struct request *req, json_t *parameters) {
+        struct {
+                const char *name;
+        } a = {};
+        static const struct hl_field table[] = {
+                { "name", HL_FIELD_STRING, offsetof(__typeof__(a), name), true },
+                {},
+        };
+        struct adopt_call *c;
+
+        if (!methods_dispatch(req, parameters, table, &a))
+                return;
+        if (a.name[0] && strspn(a.name, "0123456789") == strlen(a.name)) {
+                request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "name",
+                                       "%.20s is a Proxmox VMID: pct rewrites that container's config at each start; "
+                                       "hlctl import pct %.20s --migrate makes it an hl service", a.name, a.name);
+                return;
+        }
+        if (!methods_check_name(req, "name", a.name))
+                return;
+        if (manager_find(m, a.name)) {
+                request_error(req, HL_ERROR_SERVICE_EXISTS,
+                              json_pack("{s:s, s:s}", "name", a.name, "message", "a service of that name exists"));
+                return;
+        }
+        c = calloc(1, sizeof(*c));
+        if (!c || !(c->name = strdup(a.name)) || !(c->lxcpath = strdup(m->config.lxcpath))) {
+                if (c)
+                        adopt_free(c);
+                request_fail(req, HL_ERROR_INTERNAL, "out of memory");
+                return;
+        }
+        c->m = m;
+        c->req = req;
+        if (work_queue(m->loop, &c->work, adopt_work, adopt_after) < 0) {
+                request_fail(req, HL_ERROR_INTERNAL, "could not queue the work");
+                adopt_free(c);
         }
 }

@@ -50,7 +50,8 @@ TEST(table_matches_the_interface_description) {
 /* What may change the node is refused on the read-only socket by this flag alone. */
 TEST(what_changes_the_node_is_marked) {
         static const char *const mutating[] = { "Apply", "Start", "Stop", "Restart", "Destroy", "Reconcile",
-                                                 "Snapshot", "Rollback", "DeleteSnapshot", "Backup", "Restore", "Migrate", "Update" };
+                                                 "Snapshot", "Rollback", "DeleteSnapshot", "Backup", "Restore", "Migrate", "Adopt",
+                                                 "Update" };
         size_t n = 0;
         const struct method *table = methods_table(&n);
 
