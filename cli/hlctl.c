@@ -287,7 +287,9 @@ static int verb_plan(int argc, char **argv) {
 }
 
 static int verb_list(int argc, char **argv) {
-        return call(HL_INTERFACE ".List", NULL, output->list);
+        _cleanup_(json_decrefp) json_t *parameters = (arg_options & OPT_ALL) ? json_pack("{s:b}", "all", true) : NULL;
+
+        return call(HL_INTERFACE ".List", parameters, output->list);
 }
 
 static int name_call(const char *method, const char *name, int (*print)(json_t *reply)) {
@@ -961,6 +963,8 @@ static void help(void) {
                "                                Turn Proxmox container configs into\n"
                "                                definitions (printed, or written to DIR),\n"
                "                                saying what each key became or why not\n"
+               "  status --all                  hl's services, then what Proxmox runs on the\n"
+               "                                node (pct containers, VMs), read-only\n"
                "  adopt NAME [--to DIR]         Take a container another tool made in hld's\n"
                "                                lxcpath under management, without a restart\n"
                "  import pct VMID --migrate --template T [--yes] [--rootfs PATH] [--lxcpath DIR]\n"
@@ -1030,8 +1034,8 @@ static int verb_help(int argc, char **argv) {
 static const struct verb verbs[] = {
         { "apply", 1, UINT_MAX, OPT_PRUNE | OPT_PLAN, verb_apply },
         { "plan", 0, UINT_MAX, OPT_PRUNE, verb_plan },
-        { "status", 0, 0, 0, verb_list },
-        { "list", 0, 0, 0, verb_list },
+        { "status", 0, 0, OPT_ALL, verb_list },
+        { "list", 0, 0, OPT_ALL, verb_list },
         { "show", 1, 1, 0, verb_show },
         { "start", 1, 1, 0, verb_lifecycle },
         { "stop", 1, 1, OPT_TIMEOUT | OPT_FORCE, verb_lifecycle },

@@ -354,6 +354,33 @@ static int print_foreign(json_t *reply) {
         return table_print(t, stdout, NULL);
 }
 
+/* What Proxmox runs on the node (status --all): marked read-only, never hl's to change. */
+static int print_proxmox(json_t *reply) {
+        _cleanup_(table_freep) struct table *t = table_new(5);
+        json_t *guests = reply_array(reply, "proxmox"), *g;
+        size_t i;
+        int r;
+
+        if (!json_object_get(reply, "proxmox"))
+                return 0;
+        if (!t)
+                return -ENOMEM;
+        putchar('\n');
+        if (json_array_size(guests) == 0) {
+                printf("No Proxmox guests on this node.\n");
+                return 0;
+        }
+        r = table_add(t, "PROXMOX", "KIND", "NAME", "STATE", "ONBOOT");
+        json_array_foreach(guests, i, g)
+                if (r >= 0)
+                        r = table_add(t, reply_string(g, "vmid"), reply_string(g, "kind"), reply_string(g, "name") ?: "-",
+                                      reply_string(g, "state"),
+                                      json_is_true(json_object_get(g, "onboot")) ? "yes (read-only)" : "no (read-only)");
+        if (r < 0)
+                return r;
+        return table_print(t, stdout, NULL);
+}
+
 static int table_list(json_t *reply) {
         _cleanup_(table_freep) struct table *t = table_new(9);
         json_t *services = reply_array(reply, "services"), *s;
@@ -364,7 +391,8 @@ static int table_list(json_t *reply) {
                 return -ENOMEM;
         if (json_array_size(services) == 0) {
                 printf("No services.\n");
-                return print_foreign(reply);
+                r = print_foreign(reply);
+                return r < 0 ? r : print_proxmox(reply);
         }
         r = table_add(t, "NAME", "STATE", "HEALTH", "ADDRESS", "DESIRED", "REV", "PID", "MEMORY", "DESCRIPTION");
         if (r < 0)
@@ -382,7 +410,9 @@ static int table_list(json_t *reply) {
                         return r;
         }
         r = table_print(t, stdout, NULL);
-        return r < 0 ? r : print_foreign(reply);
+        if (r >= 0)
+                r = print_foreign(reply);
+        return r < 0 ? r : print_proxmox(reply);
 }
 
 /* Prints a definition's text indented, with control characters other than tab shown

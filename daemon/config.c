@@ -27,6 +27,7 @@ void config_done(struct config *c) {
         free(c->admin_group);
         free(c->metrics_file);
         free(c->pve_root);
+        free(c->pve_lxcpath);
 }
 
 static int set_path(char **field, const char *value) {
@@ -81,6 +82,10 @@ static int set_lxcpath(struct config *c, const char *value) {
 
 static int set_pve_root(struct config *c, const char *value) {
         return set_path(&c->pve_root, value);
+}
+
+static int set_pve_lxcpath(struct config *c, const char *value) {
+        return set_path(&c->pve_lxcpath, value);
 }
 
 static int set_socket(struct config *c, const char *value) {
@@ -140,6 +145,7 @@ static const struct {
         { "HealthRetention", set_health_retention, "must be a duration such as 30d (0 keeps everything)" },
         { "IdleTimeout", set_idle_timeout, "must be a duration from 1s to 1h" },
         { "PVERoot", set_pve_root, PATH_REASON },
+        { "PVELXCPath", set_pve_lxcpath, PATH_REASON },
 };
 
 int config_set(struct config *c, const char *key, const char *value, const char **ret_reason) {

@@ -20,6 +20,7 @@ struct config {
         uint64_t health_retention_ms;
         uint64_t idle_timeout_ms; /* a client with no complete call for this long is closed */
         char *pve_root;           /* Proxmox's /etc/pve, for Template=STORAGE:vztmpl/FILE */
+        char *pve_lxcpath;        /* where pct's containers are (status --all) */
 };
 
 #define HLD_DEFAULT_CONFIG HL_SYSCONFDIR "/hl/hld.conf"

@@ -1768,6 +1768,12 @@ int ct_observe_copy(struct ct_observed *dst, const struct ct_observed *src) {
         return 0;
 }
 
+enum hl_ct_state ct_state(const char *lxcpath, const char *name) {
+        _cleanup_container_ struct lxc_container *c = lxc_container_new(name, lxcpath);
+
+        return c && c->is_defined(c) ? state_of(c) : HL_CT_MISSING;
+}
+
 int ct_config_values(const char *lxcpath, const char *name, char *const *keys, char ***ret) {
         _cleanup_container_ struct lxc_container *c = lxc_container_new(name, lxcpath);
         _cleanup_(hl_strv_freep) char **values = NULL;

@@ -110,6 +110,9 @@ int ct_config_values(const char *lxcpath, const char *name, char *const *keys, c
 int ct_adopt_mark(const char *lxcpath, const char *name, const struct ct_settings *s);
 void ct_adopt_undo(const char *lxcpath, const char *name);
 
+/* The state of any container (MISSING when there is none). Blocks. */
+enum hl_ct_state ct_state(const char *lxcpath, const char *name);
+
 /* Containers in lxcpath that hld did not make (a config, no hl-origin) and that no name of
  * services (a strv) is: another tool's, listed and never touched. Blocks. */
 struct ct_foreign {

@@ -40,6 +40,7 @@ static void help(void) {
                "  --health-retention DUR     keep probe results this long, then daily sums (30d)\n"
                "  --idle-timeout DUR         close clients with no complete call this long (60s)\n"
                "  --pve-root DIR             Proxmox's /etc/pve, for Template=STORAGE:vztmpl/FILE\n"
+               "  --pve-lxcpath DIR          where pct's containers are, for status --all (/var/lib/lxc)\n"
                "  -h, --help                 this text\n"
                "      --version              the version\n");
 }
@@ -47,7 +48,7 @@ static void help(void) {
 static int parse_argv(int argc, char **argv, struct config *c) {
         enum { ARG_STATE_DIR = 0x100, ARG_LXCPATH, ARG_SOCKET, ARG_CONFIG, ARG_ADMIN_GROUP, ARG_JOBS,
                ARG_INTERVAL, ARG_STOP_TIMEOUT, ARG_METRICS, ARG_RETENTION, ARG_READONLY_SOCKET, ARG_IDLE_TIMEOUT,
-               ARG_PVE_ROOT, ARG_VERSION };
+               ARG_PVE_ROOT, ARG_PVE_LXCPATH, ARG_VERSION };
         static const struct option options[] = {
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
                 { "lxcpath", required_argument, NULL, ARG_LXCPATH },
@@ -62,6 +63,7 @@ static int parse_argv(int argc, char **argv, struct config *c) {
                 { "readonly-socket", required_argument, NULL, ARG_READONLY_SOCKET },
                 { "idle-timeout", required_argument, NULL, ARG_IDLE_TIMEOUT },
                 { "pve-root", required_argument, NULL, ARG_PVE_ROOT },
+                { "pve-lxcpath", required_argument, NULL, ARG_PVE_LXCPATH },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {},
@@ -80,6 +82,7 @@ static int parse_argv(int argc, char **argv, struct config *c) {
                 [ARG_READONLY_SOCKET - ARG_STATE_DIR] = "ReadOnlySocket",
                 [ARG_IDLE_TIMEOUT - ARG_STATE_DIR] = "IdleTimeout",
                 [ARG_PVE_ROOT - ARG_STATE_DIR] = "PVERoot",
+                [ARG_PVE_LXCPATH - ARG_STATE_DIR] = "PVELXCPath",
         };
         const char *config_file = NULL;
         int opt, r;
@@ -104,7 +107,7 @@ static int parse_argv(int argc, char **argv, struct config *c) {
                 case ARG_VERSION:
                         printf("hld %s\n", HL_VERSION);
                         return 0;
-                case ARG_STATE_DIR ... ARG_PVE_ROOT:
+                case ARG_STATE_DIR ... ARG_PVE_LXCPATH:
                         if (opt == ARG_CONFIG) /* read above */
                                 break;
                         r = config_set(c, keys[opt - ARG_STATE_DIR], optarg, &reason);
@@ -151,6 +154,8 @@ static int fill_defaults(struct config *c) {
         if (!c->pve_root && hl_path_normalize(getenv("HL_PVE_ROOT") && getenv("HL_PVE_ROOT")[0] == '/'
                                                       ? getenv("HL_PVE_ROOT") : "/etc/pve",
                                               &c->pve_root) < 0)
+                return -ENOMEM;
+        if (!c->pve_lxcpath && !(c->pve_lxcpath = strdup("/var/lib/lxc")))
                 return -ENOMEM;
         return ct_set_pve_root(c->pve_root);
 }

@@ -1,19 +1,26 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The handlers that only read: the org.varlink.service introspection, Version, and the
  * io.hl methods that explain a node (History, Events, Why, Health, HealthHistory). */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "ct.h"
 #include "events.h"
+#include "foreign.h"
 #include "health.h"
+#include "hl-pct.h"
 #include "hl-protocol.h"
 #include "methods.h"
 #include "store.h"
+#include "work.h"
 
 #define MAX_HISTORY 100000
 
@@ -368,3 +375,183 @@ void methods_health_history(struct manager *m, struct request *req, json_t *para
         }
         request_reply(req, reply, false);
 }
+
+/* --- List with all: what Proxmox runs on the node, beside hl's services --------------- */
+
+struct guest {
+        char kind[8]; /* lxc, qemu */
+        char vmid[16];
+        char *name;
+        bool onboot;
+        char state[64];
+};
+
+struct node_call {
+        uv_work_t work;
+        struct manager *m;
+        struct request *req;
+        json_t *reply; /* List's, completed in the pool's after */
+        char *pve_root, *pve_lxcpath;
+        struct guest *guests;
+        size_t n;
+};
+
+static bool is_vmid_conf(const char *file, char vmid[16]) {
+        size_t n = strlen(file);
+
+        if (n < 6 || n - 5 >= 16 || strcmp(file + n - 5, ".conf") != 0 || strspn(file, "0123456789") != n - 5)
+                return false;
+        memcpy(vmid, file, n - 5);
+        vmid[n - 5] = 0;
+        return true;
+}
+
+/* A VM's state from qm, where Proxmox is installed ("status: running"). */
+static void qm_state(const char *vmid, char *buf, size_t size) {
+        char cmd[64], line[128] = "";
+        FILE *p;
+
+        if (access("/usr/sbin/qm", X_OK) < 0) {
+                snprintf(buf, size, "unknown (no qm here)");
+                return;
+        }
+        snprintf(cmd, sizeof(cmd), "/usr/sbin/qm status %s 2>/dev/null", vmid);
+        p = popen(cmd, "re");
+        if (p && fgets(line, sizeof(line), p) && strncmp(line, "status: ", 8) == 0) {
+                line[strcspn(line, "\n")] = 0;
+                snprintf(buf, size, "%.60s", line + 8);
+        } else
+                snprintf(buf, size, "unknown");
+        if (p)
+                pclose(p);
+}
+
+static void scan_kind(struct node_call *c, const char *kind, const char *subdir) {
+        _cleanup_free_ char *dir = hl_strdup_printf("%s/%s", c->pve_root, subdir);
+        DIR *d = dir ? opendir(dir) : NULL;
+        struct dirent *de;
+
+        while (d && (de = readdir(d))) {
+                _cleanup_free_ char *path = NULL, *text = NULL;
+                struct guest g = {};
+                struct guest *more;
+                size_t len;
+
+                if (!is_vmid_conf(de->d_name, g.vmid) || !(path = hl_strdup_printf("%s/%s", dir, de->d_name)) ||
+                    hl_read_file(path, HL_PCT_MAX_SIZE, &text, &len) < 0 ||
+                    hl_pve_guest_summary(text, len, &g.name, &g.onboot) < 0)
+                        continue;
+                snprintf(g.kind, sizeof(g.kind), "%s", kind);
+                if (strcmp(kind, "lxc") == 0)
+                        snprintf(g.state, sizeof(g.state), "%s", hl_ct_state_to_string(ct_state(c->pve_lxcpath, g.vmid)));
+                else
+                        qm_state(g.vmid, g.state, sizeof(g.state));
+                more = realloc(c->guests, sizeof(*more) * (c->n + 1));
+                if (!more) {
+                        free(g.name);
+                        break;
+                }
+                c->guests = more;
+                c->guests[c->n++] = g;
+        }
+        if (d)
+                closedir(d);
+}
+
+static void node_work(uv_work_t *work) {
+        struct node_call *c = (struct node_call *) work;
+
+        scan_kind(c, "lxc", "lxc");
+        scan_kind(c, "qemu", "qemu-server");
+}
+
+static int by_vmid(const void *a, const void *b) {
+        const struct guest *x = a, *y = b;
+        size_t lx = strlen(x->vmid), ly = strlen(y->vmid);
+
+        return lx != ly ? (lx < ly ? -1 : 1) : strcmp(x->vmid, y->vmid);
+}
+
+static void node_after(uv_work_t *work, int status) {
+        struct node_call *c = (struct node_call *) work;
+        json_t *list = json_array();
+
+        qsort(c->guests, c->n, sizeof(*c->guests), by_vmid);
+        for (size_t i = 0; list && i < c->n; i++)
+                json_array_append_new(list, json_pack("{s:s, s:s, s:s?, s:s, s:b}", "kind", c->guests[i].kind, "vmid",
+                                                      c->guests[i].vmid, "name", c->guests[i].name, "state",
+                                                      c->guests[i].state, "onboot", c->guests[i].onboot));
+        json_object_set_new(c->reply, "proxmox", list ? list : json_array());
+        request_reply(c->req, c->reply, false);
+        for (size_t i = 0; i < c->n; i++)
+                free(c->guests[i].name);
+        free(c->guests);
+        free(c->pve_root);
+        free(c->pve_lxcpath);
+        free(c);
+}
+
+static void list_all(struct manager *m, struct request *req, json_t *reply) {
+        struct node_call *c = calloc(1, sizeof(*c));
+
+        if (!c || !(c->pve_root = strdup(m->config.pve_root)) || !(c->pve_lxcpath = strdup(m->config.pve_lxcpath))) {
+                if (c)
+                        free(c->pve_root);
+                free(c);
+                json_decref(reply);
+                request_fail(req, HL_ERROR_INTERNAL, "out of memory");
+                return;
+        }
+        c->m = m;
+        c->req = req;
+        c->reply = reply;
+        if (work_queue(m->loop, &c->work, node_work, node_after) < 0) {
+                json_decref(reply);
+                free(c->pve_root);
+                free(c->pve_lxcpath);
+                free(c);
+                request_fail(req, HL_ERROR_INTERNAL, "could not queue the work");
+        }
+}
+
+static int compare_names(const void *a, const void *b) {
+        return strcmp((*(struct service *const *) a)->name, (*(struct service *const *) b)->name);
+}
+
+void methods_list(struct manager *m, struct request *req, json_t *parameters) {
+        struct {
+                bool all;
+        } a = {};
+        static const struct hl_field table[] = {
+                { "all", HL_FIELD_BOOL, offsetof(__typeof__(a), all), false },
+                {},
+        };
+        json_t *services, *foreign, *reply;
+
+        if (!methods_dispatch(req, parameters, table, &a))
+                return;
+        /* By name, as documented; m->services itself stays in Requires= order for runs. */
+        _cleanup_free_ struct service **sorted = calloc(m->n_services + 1, sizeof(*sorted));
+        if (!sorted) {
+                request_fail(req, HL_ERROR_INTERNAL, "out of memory");
+                return;
+        }
+        if (m->n_services > 0) {
+                memcpy(sorted, m->services, sizeof(*sorted) * m->n_services);
+                qsort(sorted, m->n_services, sizeof(*sorted), compare_names);
+        }
+        services = json_array();
+        for (size_t i = 0; services && i < m->n_services; i++)
+                json_array_append_new(services, methods_service_json(m, sorted[i]));
+        reply = json_pack("{s:o}", "services", services);
+        /* Absent when there is none, as documented (an older client sees no new key). */
+        foreign = foreign_list(m);
+        if (reply && json_array_size(foreign) > 0)
+                json_object_set(reply, "foreign", foreign);
+        /* What Proxmox runs is read from its files: in the pool. */
+        if (a.all && reply)
+                list_all(m, req, reply);
+        else
+                request_reply(req, reply, false);
+}
+

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "foreign.h"
 #include "health.h"
 #include "hl-protocol.h"
 #include "log.h"
@@ -113,37 +112,6 @@ json_t *methods_service_json(struct manager *m, const struct service *s) {
         if (s->last_error)
                 json_object_set_new(j, "last_error", json_string(s->last_error));
         return j;
-}
-
-static int compare_names(const void *a, const void *b) {
-        return strcmp((*(struct service *const *) a)->name, (*(struct service *const *) b)->name);
-}
-
-static void list(struct manager *m, struct request *req, json_t *parameters) {
-        static const struct hl_field table[] = { {} };
-        json_t *services, *foreign, *reply;
-
-        if (!methods_dispatch(req, parameters, table, NULL))
-                return;
-        /* By name, as documented; m->services itself stays in Requires= order for runs. */
-        _cleanup_free_ struct service **sorted = calloc(m->n_services + 1, sizeof(*sorted));
-        if (!sorted) {
-                request_fail(req, HL_ERROR_INTERNAL, "out of memory");
-                return;
-        }
-        if (m->n_services > 0) {
-                memcpy(sorted, m->services, sizeof(*sorted) * m->n_services);
-                qsort(sorted, m->n_services, sizeof(*sorted), compare_names);
-        }
-        services = json_array();
-        for (size_t i = 0; services && i < m->n_services; i++)
-                json_array_append_new(services, methods_service_json(m, sorted[i]));
-        reply = json_pack("{s:o}", "services", services);
-        /* Absent when there is none, as documented (an older client sees no new key). */
-        foreign = foreign_list(m);
-        if (reply && json_array_size(foreign) > 0)
-                json_object_set(reply, "foreign", foreign);
-        request_reply(req, reply, false);
 }
 
 struct name_args {
@@ -433,7 +401,7 @@ static const struct method methods[] = {
         { "org.varlink.service.GetInfo", methods_get_info, false, false },
         { "org.varlink.service.GetInterfaceDescription", methods_get_interface_description, false, false },
         { HL_INTERFACE ".Version", methods_version, false, false },
-        { HL_INTERFACE ".List", list, false, false },
+        { HL_INTERFACE ".List", methods_list, false, false },
         { HL_INTERFACE ".Show", show, false, false },
         { HL_INTERFACE ".History", methods_history, false, true },
         { HL_INTERFACE ".Events", methods_events, false, false },

@@ -974,6 +974,35 @@ char *hl_pct_onboot_off(const char *text) {
         return hl_text_take(&out);
 }
 
+int hl_pve_guest_summary(const char *text, size_t len, char **ret_name, bool *ret_onboot) {
+        _cleanup_free_ char *copy = strndup(text, len);
+        char *cursor = copy, *line, *name = NULL;
+        bool onboot = false;
+
+        if (!copy)
+                return -ENOMEM;
+        while ((line = hl_next_line(&cursor))) {
+                char *l = strip(line), *colon, *value;
+
+                if (l[0] == '[')
+                        break; /* snapshots and pending changes follow */
+                colon = strchr(l, ':');
+                if (l[0] == '#' || !colon)
+                        continue;
+                *colon = 0;
+                value = strip(colon + 1);
+                if ((strcmp(l, "hostname") == 0 || strcmp(l, "name") == 0) && valid_text(value) && strlen(value) < 256) {
+                        free(name);
+                        if (!(name = strdup(value)))
+                                return -ENOMEM;
+                } else if (strcmp(l, "onboot") == 0)
+                        onboot = strcmp(value, "1") == 0;
+        }
+        *ret_name = name;
+        *ret_onboot = onboot;
+        return 0;
+}
+
 const char *hl_pct_host_arch(void) {
         static const struct {
                 const char *machine, *arch;

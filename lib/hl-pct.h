@@ -61,5 +61,10 @@ json_t *hl_pct_to_json(const struct hl_pct *p);
 /* text with `onboot: 0` in its main section (the line replaced, or added at the end of
  * the section), every other line as it was; NULL when out of memory. */
 char *hl_pct_onboot_off(const char *text);
+/* Of a guest's config (pct's or qm's, the same format): its name (hostname: for a
+ * container, name: for a VM; NULL when it has none) and onboot, from the main section.
+ * Lenient: a listing of what Proxmox runs, not an import. */
+int hl_pve_guest_summary(const char *text, size_t len, char **ret_name, bool *ret_onboot);
+
 /* Proxmox's word for the architecture hl runs on (uname's machine), or NULL. */
 const char *hl_pct_host_arch(void);

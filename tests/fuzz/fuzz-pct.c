@@ -33,6 +33,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 json_decref(hl_pct_to_json(p));
         } else if (r != -ENOMEM)
                 abort();
+        /* The lenient reader of status --all: any text, a name it can print or none. */
+        {
+                char *name = NULL;
+                bool onboot;
+                if (hl_pve_guest_summary((const char *) data, size, &name, &onboot) == 0 && name &&
+                    (strlen(name) >= 256 || strchr(name, '\n')))
+                        abort();
+                free(name);
+        }
         hl_def_free(def);
         hl_pct_free(p);
         hl_errors_done(&e);

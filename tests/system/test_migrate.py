@@ -49,7 +49,10 @@ def pve(hld_dirs):
     (rootfs / "srv" / "state").write_text("made under Proxmox\n")
     os.link(rootfs / "srv" / "state", rootfs / "srv" / "state-link")
     subprocess.run(["lxc-start"] + pct + ["-d"], check=True, capture_output=True)
-    hld.start("--pve-root", str(root))
+    (root / "qemu-server").mkdir()
+    (root / "qemu-server" / "200.conf").write_text("#Security lab\nname: kali\nmemory: 4096\nonboot: 0\n"
+                                                   "\n[before]\nname: old\n")
+    hld.start("--pve-root", str(root), "--pve-lxcpath", str(lxcpath))
     env = {"HL_PVE_ROOT": str(root)}
     try:
         yield hld, lan, root, lxcpath, pct, ip, env
@@ -140,3 +143,16 @@ def test_bad_migrations_change_nothing(pve):
     assert hld.services() == {} and hld.containers() == []
     assert subprocess.run(["lxc-info"] + pct + ["-s", "-H"], capture_output=True, text=True).stdout.strip() == "RUNNING"
     assert "onboot: 1\n" in (root / "lxc" / "105.conf").read_text()
+
+
+def test_status_all_shows_what_proxmox_runs_read_only(pve):
+    hld, lan, root, lxcpath, pct, ip, env = pve
+    data = hld.hlctl("status", "--all", json=True).data
+    assert data["proxmox"] == [
+        {"kind": "lxc", "vmid": "105", "name": "web", "state": "RUNNING", "onboot": True},
+        {"kind": "qemu", "vmid": "200", "name": "kali", "state": "unknown (no qm here)", "onboot": False},
+    ], data
+    table = hld.hlctl("status", "--all").out
+    assert "PROXMOX" in table and "kali" in table and "read-only" in table, table
+    # Without --all, nothing of Proxmox's is read.
+    assert "proxmox" not in hld.hlctl("status", json=True).data
