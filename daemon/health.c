@@ -338,6 +338,14 @@ static void finish_waiters(struct health *h, struct service *s) {
         for (size_t i = 0; i < n; i++) {
                 for (size_t k = 0; k < h->n_last && h->round_desired; k++)
                         sweep_add(waiters[i], h->service, h->round_desired->def->health.checks[k].text, &h->last[k]);
+                /* No round ran for it (the container stopped first, its checks were dropped,
+                 * hld is stopping): that is no verdict, and never a healthy one. */
+                if (!h->round_desired) {
+                        struct probe_result none = { .ok = false };
+                        snprintf(none.message, sizeof(none.message),
+                                 "no round of checks ran: the container stopped or hld is stopping");
+                        sweep_add(waiters[i], h->service, "-", &none);
+                }
                 sweep_done(waiters[i]);
         }
         free(waiters);
