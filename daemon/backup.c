@@ -203,50 +203,113 @@ static int fix_config(const char *dir, const char *lxcpath, const char *name, ch
 }
 
 #define DATA_LIST "hl-restore-data"
-#define DATA_TMP ".hl-restore"
+#define DATA_TMP ".hl-restore-"
 
-/* Where a Mount= directory is unpacked before it is swapped in: beside it, so that the
- * swap is a rename. */
-static char *data_tmp(const char *source) {
+/* Where a Mount= directory is unpacked before it is swapped in: beside it (so that the swap
+ * is a rename), named after this restore (suffix: its hidden directory's), so that two
+ * restores never share one. */
+static char *data_tmp(const char *source, const char *suffix) {
         const char *base = strrchr(source, '/');
 
-        return base ? hl_strdup_printf("%.*s/.%s" DATA_TMP, (int) (base - source), source, base + 1) : NULL;
+        return base ? hl_strdup_printf("%.*s/.%s" DATA_TMP "%s", (int) (base - source), source, base + 1, suffix) : NULL;
 }
 
-/* Unpacks each data directory beside its source, listed in the container's DATA_LIST first. */
-static int unpack_data(const char *file, const char *dir, const struct backup_data *data, size_t n_data,
-                       char **ret_error) {
-        struct hl_text list = {};
-        _cleanup_free_ char *text = NULL;
+static char *parent_of(const char *path) {
+        const char *slash = strrchr(path, '/');
+
+        return slash == path ? strdup("/") : strndup(path, (size_t) (slash - path));
+}
+
+/* The restore's journal, in its container's directory: "tmp PATH" for each unpacked
+ * directory, then before each swap "undo SOURCE ASIDE" (what was there went aside) or
+ * "new SOURCE" (nothing was). Rewritten whole, synced, renamed. */
+static int journal(const char *dir, struct hl_text *lines) {
+        _cleanup_free_ char *text = lines->buf ? strdup(lines->buf) : strdup("");
+
+        if (!text || lines->failed)
+                return -ENOMEM;
+        return ct_write_file(dir, DATA_LIST, text);
+}
+
+/* A directory hld named for a restore: ".BASE.hl-restore-SUFFIX", absolute. */
+static bool is_data_tmp(const char *path) {
+        size_t n = strlen(path), slash = n;
+
+        if (n == 0 || path[0] != '/')
+                return false;
+        while (slash > 0 && path[slash - 1] != '/')
+                slash--;
+        return path[slash] == '.' && strstr(path + slash, DATA_TMP) != NULL;
+}
+
+/* Takes back what the journal in dir says was done, newest first: the restored data
+ * removed, what was aside put back, the unpacked directories removed. */
+static void undo_data(const char *dir) {
+        _cleanup_free_ char *path = hl_strdup_printf("%s/" DATA_LIST, dir), *text = NULL;
+        _cleanup_(hl_strv_freep) char **lines = NULL;
+        char *cursor, *line;
+        struct stat st;
+
+        if (!path || hl_read_file(path, 1 << 20, &text, NULL) < 0)
+                return;
+        cursor = text;
+        while ((line = hl_next_line(&cursor)))
+                if (hl_strv_push(&lines, line) < 0)
+                        return;
+        for (size_t i = hl_strv_length(lines); i > 0; i--) {
+                char *kind = lines[i - 1], *arg = kind + strcspn(kind, " "), *aside;
+
+                if (!*arg)
+                        continue;
+                *arg++ = 0;
+                if (strcmp(kind, "tmp") == 0 && is_data_tmp(arg))
+                        (void) ct_remove_tree(arg);
+                else if (strcmp(kind, "new") == 0 && arg[0] == '/')
+                        (void) ct_remove_tree(arg);
+                else if (strcmp(kind, "undo") == 0 && arg[0] == '/' && (aside = strchr(arg, '\t')) && aside[1] == '/') {
+                        *aside++ = 0;
+                        /* Only when what is aside is still there: never remove data for nothing. */
+                        if (lstat(aside, &st) == 0) {
+                                (void) ct_remove_tree(arg);
+                                (void) rename(aside, arg);
+                        }
+                }
+        }
+        (void) unlink(path);
+}
+
+/* Each data directory unpacked beside its source (journalled first), synced. A source
+ * must be a directory of the file system of its parent, or absent: a mount point cannot be
+ * swapped by a rename. */
+static int unpack_data(const char *file, const char *dir, const char *suffix, const struct backup_data *data,
+                       size_t n_data, struct hl_text *lines, char **ret_error) {
         int r;
 
         for (size_t i = 0; i < n_data; i++) {
-                char *tmp = data_tmp(data[i].source);
-                if (!tmp) {
-                        free(hl_text_take(&list));
-                        return -ENOMEM;
-                }
-                hl_text_add(&list, "%s\n", tmp);
-                free(tmp);
-        }
-        text = hl_text_take(&list);
-        if (!text)
-                return -ENOMEM;
-        r = ct_write_file(dir, DATA_LIST, text);
-        if (r < 0)
-                return hl_fail(ret_error, r, "cannot write in %s: %s", dir, strerror(-r));
-        for (size_t i = 0; i < n_data; i++) {
-                _cleanup_free_ char *tmp = data_tmp(data[i].source), *parent = NULL, *error = NULL;
-                _cleanup_close_ int pfd = -1;
+                _cleanup_free_ char *tmp = data_tmp(data[i].source, suffix), *parent = parent_of(data[i].source);
+                struct stat st, pst;
 
-                if (!tmp || !(parent = strndup(data[i].source, (size_t) (strrchr(data[i].source, '/') - data[i].source))))
+                if (!tmp || !parent)
                         return -ENOMEM;
-                if (parent[0] && access(parent, F_OK) < 0)
-                        return hl_fail(ret_error, -errno, "the data of Mount= %s goes into %s, which is missing: %s",
-                                       data[i].source, parent, strerror(errno));
-                (void) ct_remove_tree(tmp);
+                if (lstat(parent, &pst) < 0 || !S_ISDIR(pst.st_mode))
+                        return hl_fail(ret_error, -ENOENT, "the data of Mount= %s goes into %s, which is not a directory",
+                                       data[i].source, parent);
+                if (lstat(data[i].source, &st) == 0 && (!S_ISDIR(st.st_mode) || st.st_dev != pst.st_dev))
+                        return hl_fail(ret_error, -EBUSY, "Mount= %s is %s: its data is not put back by a restore",
+                                       data[i].source, S_ISDIR(st.st_mode) ? "a mount point" : "not a directory");
+                hl_text_add(lines, "tmp %s\n", tmp);
+                r = journal(dir, lines);
+                if (r < 0)
+                        return hl_fail(ret_error, r, "cannot write in %s: %s", dir, strerror(-r));
                 if (mkdir(tmp, 0700) < 0)
                         return hl_fail(ret_error, -errno, "cannot make %s: %s", tmp, strerror(errno));
+        }
+        for (size_t i = 0; i < n_data; i++) {
+                _cleanup_free_ char *tmp = data_tmp(data[i].source, suffix), *parent = parent_of(data[i].source), *error = NULL;
+                _cleanup_close_ int pfd = -1;
+
+                if (!tmp || !parent)
+                        return -ENOMEM;
                 r = rootfs_extract_part(file, tmp, 0, data[i].entry, NULL, &error);
                 if (r == 0)
                         r = hl_fail(ret_error, -ENOENT, "the backup holds no data for Mount= %s (no %s in it)",
@@ -254,7 +317,7 @@ static int unpack_data(const char *file, const char *dir, const struct backup_da
                 else if (r < 0)
                         r = hl_fail(ret_error, r, "cannot restore the data of %s: %s", data[i].source,
                                     error ? error : strerror(-r));
-                pfd = r >= 0 ? open(parent[0] ? parent : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+                pfd = r >= 0 ? open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
                 if (r >= 0 && (pfd < 0 || syncfs(pfd) < 0))
                         r = hl_fail(ret_error, -errno, "cannot make %s durable: %s", tmp, strerror(errno));
                 if (r < 0)
@@ -263,51 +326,43 @@ static int unpack_data(const char *file, const char *dir, const struct backup_da
         return 0;
 }
 
-/* Removes what DATA_LIST in dir names, when it still exists. */
-static void remove_data(const char *dir) {
-        _cleanup_free_ char *path = hl_strdup_printf("%s/" DATA_LIST, dir), *text = NULL;
-        char *cursor, *line;
-
-        if (!path || hl_read_file(path, 1 << 20, &text, NULL) < 0)
-                return;
-        cursor = text;
-        while ((line = hl_next_line(&cursor))) {
-                const char *base = strrchr(line, '/');
-                size_t len = strlen(line);
-                /* Only what hld names so: the list is root's, but be exact. */
-                if (line[0] == '/' && base && base[1] == '.' && len > strlen(DATA_TMP) &&
-                    strcmp(line + len - strlen(DATA_TMP), DATA_TMP) == 0)
-                        (void) ct_remove_tree(line);
-        }
-        (void) unlink(path);
-}
-
-/* Each unpacked directory takes its source's place; what was there is kept aside. */
-static int swap_data(const struct backup_data *data, size_t n_data, char ***ret_aside, char **ret_error) {
+/* Each unpacked directory takes its source's place, journalled before each step; what was
+ * there is kept aside. A failure takes back every swap done (undo_data). */
+static int swap_data(const char *dir, const char *suffix, const struct backup_data *data, size_t n_data,
+                     struct hl_text *lines, char ***ret_aside, char **ret_error) {
         time_t now = time(NULL);
         struct tm tm;
         char stamp[32];
+        int r;
 
         gmtime_r(&now, &tm);
         strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
         for (size_t i = 0; i < n_data; i++) {
-                _cleanup_free_ char *tmp = data_tmp(data[i].source), *aside = NULL, *parent = NULL;
+                _cleanup_free_ char *tmp = data_tmp(data[i].source, suffix), *aside = NULL, *parent = NULL;
                 _cleanup_close_ int pfd = -1;
                 struct stat st;
+                bool there;
 
-                if (!tmp || !(aside = hl_strdup_printf("%s.before-restore-%s", data[i].source, stamp)))
+                if (!tmp || !(aside = hl_strdup_printf("%s.before-restore-%s", data[i].source, stamp)) ||
+                    !(parent = parent_of(data[i].source)))
                         return -ENOMEM;
-                if (lstat(data[i].source, &st) == 0 && (!S_ISDIR(st.st_mode) || rmdir(data[i].source) < 0)) {
-                        if (rename(data[i].source, aside) < 0)
-                                return hl_fail(ret_error, -errno, "cannot move %s aside: %s", data[i].source, strerror(errno));
-                        if (ret_aside && hl_strv_push(ret_aside, aside) < 0)
-                                return -ENOMEM;
-                }
+                /* What is there is kept aside; an empty directory is only replaced. */
+                there = lstat(data[i].source, &st) == 0 && rmdir(data[i].source) < 0;
+                if (there)
+                        hl_text_add(lines, "undo %s\t%s\n", data[i].source, aside);
+                else
+                        hl_text_add(lines, "new %s\n", data[i].source);
+                r = journal(dir, lines);
+                if (r < 0)
+                        return hl_fail(ret_error, r, "cannot write in %s: %s", dir, strerror(-r));
+                if (there && rename(data[i].source, aside) < 0)
+                        return hl_fail(ret_error, -errno, "cannot move %s aside: %s", data[i].source, strerror(errno));
+                if (there && ret_aside && hl_strv_push(ret_aside, aside) < 0)
+                        return -ENOMEM;
                 if (rename(tmp, data[i].source) < 0)
                         return hl_fail(ret_error, -errno, "cannot put the data of %s in place: %s", data[i].source,
                                        strerror(errno));
-                parent = strndup(data[i].source, (size_t) (strrchr(data[i].source, '/') - data[i].source));
-                pfd = parent ? open(parent[0] ? parent : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+                pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (pfd < 0 || fsync(pfd) < 0)
                         return hl_fail(ret_error, -errno, "cannot make the data of %s durable: %s", data[i].source,
                                        strerror(errno));
@@ -315,11 +370,16 @@ static int swap_data(const struct backup_data *data, size_t n_data, char ***ret_
         return 0;
 }
 
+/* hld's own files, never taken from an archive: they decide what the next start removes. */
+static const char *const not_from_archives[] = { "mounts", DATA_LIST, CT_FILE_RESTORING, CT_FILE_ADOPTING, NULL };
+
 int backup_unpack(const char *file, const char *lxcpath, const char *name, const struct backup_data *data,
                   size_t n_data, char ***ret_aside, char **ret_error) {
         _cleanup_free_ char *dir = hl_strdup_printf("%s/.hl-restore-%s-XXXXXX", lxcpath, name);
         _cleanup_free_ char *target = hl_strdup_printf("%s/%s", lxcpath, name), *error = NULL;
         _cleanup_close_ int lfd = -1;
+        struct hl_text lines = {};
+        const char *suffix;
         struct stat st;
         int r;
 
@@ -330,34 +390,40 @@ int backup_unpack(const char *file, const char *lxcpath, const char *name, const
                                target, name);
         if (!mkdtemp(dir))
                 return hl_fail(ret_error, -errno, "cannot make %s: %s", dir, strerror(errno));
-        r = rootfs_extract_part(file, dir, 0, NULL, "mounts", &error);
+        suffix = dir + strlen(dir) - 6;
+        r = rootfs_extract_part(file, dir, 0, NULL, not_from_archives, &error);
         if (r < 0)
                 hl_fail(ret_error, r, "cannot restore %s: %s", file, error ? error : strerror(-r));
         if (r >= 0)
                 r = fix_config(dir, lxcpath, name, ret_error);
         if (r >= 0)
-                r = unpack_data(file, dir, data, n_data, ret_error);
+                r = unpack_data(file, dir, suffix, data, n_data, &lines, ret_error);
         /* Until hld next starts and finds the service stored: a kill before the apply
-         * leaves a container that no service has, which that start removes. */
+         * leaves a container that no service has, which that start removes (and takes
+         * back the data swapped in, by the journal). */
         if (r >= 0 && (r = ct_write_file(dir, BACKUP_RESTORING, "")) < 0)
                 hl_fail(ret_error, r, "cannot write in %s: %s", dir, strerror(-r));
         if (r >= 0 && (lstat(target, &st) == 0 || rename(dir, target) < 0))
                 r = hl_fail(ret_error, -EEXIST, "%s appeared while the backup was unpacked", target);
         if (r < 0) {
-                remove_data(dir);
+                undo_data(dir);
                 (void) ct_remove_tree(dir);
+                free(hl_text_take(&lines));
                 return r;
         }
         /* The unpacked files and the new name survive a power cut. */
         lfd = open(lxcpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (lfd < 0 || syncfs(lfd) < 0 || fsync(lfd) < 0)
-                return hl_fail(ret_error, -errno, "cannot make the restore durable: %s", strerror(errno));
-        r = swap_data(data, n_data, ret_aside, ret_error);
+                r = hl_fail(ret_error, -errno, "cannot make the restore durable: %s", strerror(errno));
+        if (r >= 0)
+                r = swap_data(target, suffix, data, n_data, &lines, ret_aside, ret_error);
+        free(hl_text_take(&lines));
         if (r < 0) {
-                remove_data(target);
+                undo_data(target);
+                (void) ct_remove_tree(target);
                 return r;
         }
-        remove_data(target);
+        /* The journal stays until hld next starts with the service stored. */
         return 0;
 }
 
@@ -372,7 +438,7 @@ int backup_remove_leftovers(const char *lxcpath, bool (*is_service)(void *userda
                 if (!(path = hl_strdup_printf("%s/%s", lxcpath, de->d_name)))
                         continue;
                 if (strncmp(de->d_name, ".hl-restore-", 12) == 0) {
-                        remove_data(path);
+                        undo_data(path);
                         if (ct_remove_tree(path) >= 0)
                                 removed++;
                         continue;
@@ -394,10 +460,13 @@ int backup_remove_leftovers(const char *lxcpath, bool (*is_service)(void *userda
                 if (!hl_name_is_valid(de->d_name) || !(marker = hl_strdup_printf("%s/" BACKUP_RESTORING, path)) ||
                     access(marker, F_OK) < 0)
                         continue;
-                if (is_service(userdata, de->d_name))
+                if (is_service(userdata, de->d_name)) {
+                        _cleanup_free_ char *list = hl_strdup_printf("%s/" DATA_LIST, path);
+                        if (list)
+                                (void) unlink(list);
                         (void) unlink(marker);
-                else {
-                        remove_data(path);
+                } else {
+                        undo_data(path);
                         if (ct_remove_tree(path) >= 0)
                                 removed++;
                 }

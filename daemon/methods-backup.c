@@ -481,8 +481,15 @@ static void unpack_work(uv_work_t *work) {
         _cleanup_free_ char *target = hl_strdup_printf("%s/%s", c->lxcpath, c->name);
         struct stat st;
 
-        /* --force over a container no service has (a restore killed before its apply). */
+        /* --force over a container no service has (a restore killed before its apply);
+         * never over another tool's (foreign: no hl-origin). */
         if (c->force && target && lstat(target, &st) == 0) {
+                _cleanup_free_ char *origin = hl_strdup_printf("%s/hl-origin", target);
+                if (!origin || lstat(origin, &st) < 0) {
+                        c->r = hl_fail(&c->error, -EPERM, "%s is another tool's container (hld did not make it): "
+                                       "restore --as another name", target);
+                        return;
+                }
                 c->r = ct_destroy(c->lxcpath, c->name, &c->error);
                 if (c->r < 0)
                         return;
@@ -578,8 +585,10 @@ static bool path_within(const char *path, const char *dir) {
  * aside: never a directory of the host's system or of hld's, never one that another service
  * mounts (restore --as beside the original would take its data). */
 static bool data_refused(struct backup_call *c) {
-        static const char *const system[] = { "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32",
-                                              "/proc", "/root", "/run", "/sbin", "/sys", "/usr" };
+        static const char *const system[] = { "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64",
+                                              "/libx32", "/proc", "/root", "/run", "/sbin", "/sys", "/usr", "/var/cache",
+                                              "/var/lib/apt", "/var/lib/dpkg", "/var/lib/systemd", "/var/log",
+                                              "/var/mail", "/var/spool", "/var/tmp" };
 
         for (size_t i = 0; i < c->n_restore_data; i++) {
                 const char *source = c->restore_data[i].source, *why = NULL;
@@ -592,6 +601,10 @@ static bool data_refused(struct backup_call *c) {
                 if (!why && (path_within(source, c->m->config.lxcpath) || path_within(c->m->config.lxcpath, source) ||
                              path_within(source, c->m->config.state_dir) || path_within(c->m->config.state_dir, source)))
                         why = "holds hld's containers or state";
+                /* One swap at a time: a directory inside another's would move with it. */
+                for (size_t k = 0; !why && k < c->n_restore_data; k++)
+                        if (k != i && path_within(source, c->restore_data[k].source))
+                                why = "is inside another Mount= directory the backup restores";
                 for (size_t k = 0; !why && k < c->m->n_services; k++) {
                         const struct service *o = c->m->services[k];
                         if (strcmp(o->name, c->name) == 0)

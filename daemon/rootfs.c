@@ -142,11 +142,12 @@ static bool under(const char *name, const char *prefix, const char **ret_rest) {
 int rootfs_extract(const char *tarball, const char *dir, uint32_t uid_shift, char **ret_error) {
         int r = rootfs_extract_part(tarball, dir, uid_shift, NULL, NULL, ret_error);
 
+
         return r < 0 ? r : 0;
 }
 
-int rootfs_extract_part(const char *tarball, const char *dir, uint32_t uid_shift, const char *only, const char *skip,
-                        char **ret_error) {
+int rootfs_extract_part(const char *tarball, const char *dir, uint32_t uid_shift, const char *only,
+                        const char *const *skip, char **ret_error) {
         struct archive *in = NULL, *out = NULL;
         struct archive_entry *entry;
         int r = 0, count = 0;
@@ -183,8 +184,13 @@ int rootfs_extract_part(const char *tarball, const char *dir, uint32_t uid_shift
                         r = -EPERM;
                         goto finish;
                 }
-                if (skip && under(name, skip, NULL))
-                        continue;
+                {
+                        bool skipped = false;
+                        for (size_t i = 0; skip && skip[i] && !skipped; i++)
+                                skipped = under(name, skip[i], NULL);
+                        if (skipped)
+                                continue;
+                }
                 if (only) {
                         if (!under(name, only, &name))
                                 continue;
@@ -196,26 +202,25 @@ int rootfs_extract_part(const char *tarball, const char *dir, uint32_t uid_shift
                                 goto finish;
                         }
                 }
-                path = name[0] ? hl_strdup_printf("%s/%s", dir, name) : strdup(dir);
-                if (!path) {
-                        r = -ENOMEM;
-                        goto finish;
-                }
-                sym_archive_entry_set_pathname(entry, path);
+                /* Before the names are replaced: name and link point into the entry. */
                 if (link && !name_is_safe(link)) {
                         if (ret_error)
                                 *ret_error = hl_strdup_printf("unsafe hard link %s -> %s", name, link);
                         r = -EPERM;
                         goto finish;
                 }
-                if (link) {
-                        hardlink = hl_strdup_printf("%s/%s", dir, link);
-                        if (!hardlink) {
-                                r = -ENOMEM;
-                                goto finish;
-                        }
-                        sym_archive_entry_set_hardlink(entry, hardlink);
+                if (link && !(hardlink = hl_strdup_printf("%s/%s", dir, link))) {
+                        r = -ENOMEM;
+                        goto finish;
                 }
+                path = name[0] ? hl_strdup_printf("%s/%s", dir, name) : strdup(dir);
+                if (!path) {
+                        r = -ENOMEM;
+                        goto finish;
+                }
+                sym_archive_entry_set_pathname(entry, path);
+                if (hardlink)
+                        sym_archive_entry_set_hardlink(entry, hardlink);
                 if (uid_shift) {
                         sym_archive_entry_set_uid(entry, sym_archive_entry_uid(entry) + uid_shift);
                         sym_archive_entry_set_gid(entry, sym_archive_entry_gid(entry) + uid_shift);

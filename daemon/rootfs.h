@@ -9,10 +9,10 @@
  * dir (absolute paths, "..", links pointing out) are refused. Blocks: run it off the loop. */
 int rootfs_extract(const char *tarball, const char *dir, uint32_t uid_shift, char **ret_error);
 /* The same, for a part: with only, just the entries under that name, unpacked with it
- * stripped (a hard link to a file outside it is an error); with skip, every entry but those
- * under that name. Returns how many entries it unpacked. */
-int rootfs_extract_part(const char *tarball, const char *dir, uint32_t uid_shift, const char *only, const char *skip,
-                        char **ret_error);
+ * stripped (a hard link to a file outside it is an error); with skip (a NULL-terminated
+ * list), every entry but those under one of those names. Returns how many entries it unpacked. */
+int rootfs_extract_part(const char *tarball, const char *dir, uint32_t uid_shift, const char *only,
+                        const char *const *skip, char **ret_error);
 
 /* Writes a tar.zst (pax) archive to fd: each item's file or directory tree under its name
  * in the archive (the tree's root itself as name, what is in it as name/...). Hard links

@@ -74,7 +74,7 @@ def test_mount_backup_data_comes_back_with_the_restore(hld):
     assert len(aside) == 1, os.listdir(hld.dir)
     assert (hld.dir / aside[0] / "state").read_text() == "ruined\n"
     assert (hld.dir / aside[0] / "new-file").exists()
-    assert not [p for p in os.listdir(hld.dir) if p.endswith(".hl-restore")]
+    assert not [p for p in os.listdir(hld.dir) if ".hl-restore-" in p]
     assert (other / "x").read_text() == "not backed up\n"
     # The service inside sees the restored data.
     assert hld.sh(name, "cat /data/state").stdout == "good\n"
@@ -177,8 +177,27 @@ def test_restores_that_would_misplace_data_are_refused(hld):
                     [("config", b"lxc.rootfs.path = dir:/x\n"), ("rootfs/x", b"x")])
     r = hld.hlctl("restore", lacking, check=False)
     assert r.rc == 1 and "holds no data for Mount=" in r.err, r
-    assert hld.snapshot() == before
+    # Two data directories, one inside the other: a swap of one would move the other.
+    nested = hld.dir / "nested.tar"
+    text = definition(state="stopped", extra_container="Mount=%s/n:/a:backup\nMount=%s/n/b:/b:backup" % (hld.dir, hld.dir))
+    hostile_archive(nested, {"format": 1, "service": hld.name("nest"), "definition": text},
+                    [("config", b"lxc.rootfs.path = dir:/x\n"), ("rootfs/x", b"x"), ("mounts/0/f", b"x"),
+                     ("mounts/1/f", b"x")])
+    r = hld.hlctl("restore", nested, check=False)
+    assert r.rc == 1 and "is inside another Mount= directory the backup restores" in r.err, r
     assert lxc_entries(hld) == entries
+    # An archive's own hld files are never taken from it (they decide what a start removes).
+    marked = hld.dir / "marked.tar"
+    hostile_archive(marked, {"format": 1, "service": hld.name("mark"), "definition": definition(state="stopped")},
+                    [("config", b"lxc.rootfs.path = dir:/x\nlxc.uts.name = x\n"), ("rootfs/x", b"x"),
+                     ("hl-adopting", b""), ("hl-restore-data", b"tmp %s/.victim.hl-restore-zzz\n" % str(hld.dir).encode())])
+    victim = hld.dir / ".victim.hl-restore-zzz"
+    victim.mkdir()
+    hld.hlctl("restore", marked, "--no-wait")
+    assert not (hld.lxcpath / hld.name("mark") / "hl-adopting").exists()
+    assert not (hld.lxcpath / hld.name("mark") / "hl-restore-data").exists()
+    assert victim.is_dir()
+    victim.rmdir()
     assert not os.path.exists("/etc/hl-test-evil")
     assert not (hld.dir / "other").exists()
     assert not [p for p in os.listdir(hld.dir) if ".hl-restore" in p or "before-restore" in p]
@@ -200,14 +219,15 @@ def test_kill_while_data_is_restored_leaves_the_data_as_it_was(hld):
     env = dict(os.environ, HLD_SOCKET=str(hld.socket))
     restore = subprocess.Popen([str(HLCTL), "restore", archive, "--no-wait"], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    tmp = hld.dir / ".data.hl-restore"
-    wait_for("the data being unpacked", tmp.exists, 60, interval=0.005)
+    def unpacking():
+        return [p for p in os.listdir(hld.dir) if p.startswith(".data.hl-restore-")]
+    wait_for("the data being unpacked", unpacking, 60, interval=0.005)
     os.killpg(hld.pid, signal.SIGKILL)
     hld.proc.wait()
     restore.wait(timeout=30)
     hld.start()
     # Nothing of the restore is left, and the data is as the kill found it.
-    assert not tmp.exists() and not [p for p in os.listdir(hld.dir) if "before-restore" in p]
+    assert not unpacking() and not [p for p in os.listdir(hld.dir) if "before-restore" in p]
     assert not [e for e in lxc_entries(hld) if e.startswith(".hl-restore")] and name not in hld.services()
     assert (data / "state").read_text() == "changed\n"
     # And the restore works after it.

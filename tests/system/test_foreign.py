@@ -57,3 +57,16 @@ def test_a_definition_with_a_foreign_containers_name_is_held(hld):
     hld.hlctl("destroy", name, "--yes")
     assert name not in hld.services()
     assert hld.state(name) == "RUNNING" and hld.container_pid(name) == pid
+
+
+def test_restore_force_never_replaces_a_foreign_container(hld):
+    other = hld.name("other")
+    pid = make_foreign(hld, other)
+    mine = hld.name("mine")
+    hld.write(mine, definition(state="stopped"))
+    hld.apply()
+    archive = hld.hlctl("backup", mine, json=True).data["archive"]
+    r = hld.hlctl("restore", archive, "--as", other, "--force", check=False)
+    assert r.rc == 1 and "another tool's container" in r.err, r
+    assert hld.state(other) == "RUNNING" and hld.container_pid(other) == pid
+    assert not (hld.lxcpath / other / "hl-origin").exists()
