@@ -143,7 +143,7 @@ int import_pct(char **configs, int n, const struct import_args *a) {
                         failed++;
         }
         /* Two configs that would make one service: neither is written. */
-        for (int i = 0; !failed && i < n; i++)
+        for (int i = 0; !failed && rc == HLCTL_EXIT_OK && i < n; i++)
                 for (int k = 0; k < i; k++)
                         if (done[i] && done[k] && strcmp(done[i]->name, done[k]->name) == 0) {
                                 log_error("%s and %s both make service %s: import one of them with --name", files[k],
@@ -151,7 +151,7 @@ int import_pct(char **configs, int n, const struct import_args *a) {
                                 failed++;
                         }
         /* A definition already there: none is written. */
-        for (int i = 0; !failed && a->to && i < n; i++) {
+        for (int i = 0; !failed && rc == HLCTL_EXIT_OK && a->to && i < n; i++) {
                 _cleanup_free_ char *path = hl_strdup_printf("%s/%s.conf", a->to, done[i]->name);
                 if (path && access(path, F_OK) == 0) {
                         log_error("%s: %s exists: remove it, or import %s with --name", files[i], path, files[i]);

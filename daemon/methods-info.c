@@ -386,6 +386,10 @@ struct guest {
         char state[64];
 };
 
+/* Anyone may list (List is a reader's method), and a scan may run qm once per VM: one at a
+ * time, so that readers cannot fill the thread pool the containers' actions need. */
+static bool node_scan_running;
+
 struct node_call {
         uv_work_t work;
         struct manager *m;
@@ -481,6 +485,7 @@ static void node_after(uv_work_t *work, int status) {
                 json_array_append_new(list, json_pack("{s:s, s:s, s:s?, s:s, s:b}", "kind", c->guests[i].kind, "vmid",
                                                       c->guests[i].vmid, "name", c->guests[i].name, "state",
                                                       c->guests[i].state, "onboot", c->guests[i].onboot));
+        node_scan_running = false;
         json_object_set_new(c->reply, "proxmox", list ? list : json_array());
         request_reply(c->req, c->reply, false);
         for (size_t i = 0; i < c->n; i++)
@@ -492,7 +497,14 @@ static void node_after(uv_work_t *work, int status) {
 }
 
 static void list_all(struct manager *m, struct request *req, json_t *reply) {
-        struct node_call *c = calloc(1, sizeof(*c));
+        struct node_call *c;
+
+        if (node_scan_running) {
+                json_decref(reply);
+                request_fail(req, HL_ERROR_BUSY, "a listing of Proxmox's guests is under way: ask again in a moment");
+                return;
+        }
+        c = calloc(1, sizeof(*c));
 
         if (!c || !(c->pve_root = strdup(m->config.pve_root)) || !(c->pve_lxcpath = strdup(m->config.pve_lxcpath))) {
                 if (c)
@@ -505,7 +517,9 @@ static void list_all(struct manager *m, struct request *req, json_t *reply) {
         c->m = m;
         c->req = req;
         c->reply = reply;
+        node_scan_running = true;
         if (work_queue(m->loop, &c->work, node_work, node_after) < 0) {
+                node_scan_running = false;
                 json_decref(reply);
                 free(c->pve_root);
                 free(c->pve_lxcpath);

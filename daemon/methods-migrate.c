@@ -156,12 +156,13 @@ static void onboot_work(uv_work_t *work) {
         const char *slash;
         int r;
 
-        if (!c->pve_config) {
-                c->onboot = strdup("no Proxmox config: nothing to turn off");
+        if (c->reply == NULL) {
+                /* The apply failed: the source runs again as it did. */
+                put_back(c);
                 return;
         }
-        if (c->reply == NULL) {
-                put_back(c);
+        if (!c->pve_config) {
+                c->onboot = strdup("no Proxmox config: nothing to turn off");
                 return;
         }
         r = hl_read_file(c->pve_config, HL_PCT_MAX_SIZE, &text, NULL);
@@ -205,6 +206,18 @@ static void applied(void *userdata, struct request *req, json_t *reply) {
         }
 }
 
+static void undo_work(uv_work_t *work) {
+        struct migrate_call *c = (struct migrate_call *) work;
+        _cleanup_free_ char *why = NULL;
+
+        (void) ct_destroy(c->lxcpath, c->name, &why);
+        put_back(c);
+}
+
+static void undo_after(uv_work_t *work, int status) {
+        call_free((struct migrate_call *) work);
+}
+
 static void copy_after(uv_work_t *work, int status) {
         struct migrate_call *c = (struct migrate_call *) work;
 
@@ -217,7 +230,9 @@ static void copy_after(uv_work_t *work, int status) {
         }
         if (manager_find(c->m, c->name)) {
                 request_fail(c->req, HL_ERROR_BUSY, "a service named %s was applied while it was migrated", c->name);
-                call_free(c);
+                /* The copy goes, and the source runs again: done in the pool. */
+                if (work_queue(c->m->loop, &c->work, undo_work, undo_after) < 0)
+                        call_free(c);
                 return;
         }
         methods_apply_definitions_then(c->m, c->req, c->definitions, applied, c);
@@ -267,11 +282,15 @@ void methods_migrate(struct manager *m, struct request *req, json_t *parameters)
                                        "not an absolute path");
                 return;
         }
-        if (a.lxcpath && strcmp(a.lxcpath, m->config.lxcpath) == 0) {
-                request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "lxcpath",
-                                       "%s is hld's own lxcpath: a container there is not migrated but adopted",
-                                       a.lxcpath);
-                return;
+        {
+                _cleanup_free_ char *source = NULL;
+                if (hl_path_normalize(a.lxcpath ? a.lxcpath : "/var/lib/lxc", &source) < 0 ||
+                    strcmp(source, m->config.lxcpath) == 0) {
+                        request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "lxcpath",
+                                               "%s is hld's own lxcpath: a container there is not migrated but adopted",
+                                               a.lxcpath ? a.lxcpath : "/var/lib/lxc");
+                        return;
+                }
         }
         c = calloc(1, sizeof(*c));
         vmid = strspn(a.container, "0123456789") == strlen(a.container);
@@ -432,8 +451,18 @@ static int derive(struct adopt_call *c, char **ret_text) {
         }
         for (size_t n = 0; n < ADOPT_MAX_NETS; n++) {
                 char *const *nv = v + HL_ELEMENTSOF(base) + n * HL_ELEMENTSOF(net_keys);
+                bool plain = true;
+
                 if (strcmp(nv[0], "veth") != 0 || !nv[1][0])
                         continue;
+                /* Each value one word of a Network= option: nothing that would add another. */
+                for (size_t k = 1; k < HL_ELEMENTSOF(net_keys); k++)
+                        plain = plain && strcspn(nv[k], ",=\t") == strlen(nv[k]);
+                if (!plain) {
+                        free(hl_text_take(&t));
+                        return adopt_fail(c, HL_ERROR_INVALID_ARGUMENT, -EINVAL,
+                                          "lxc.net.%zu holds a value no Network= option can say: not adopted", n);
+                }
                 hl_text_add(&t, "Network=name=%s,bridge=%s", nv[2][0] ? nv[2] : "eth0", nv[1]);
                 if (nv[3][0])
                         hl_text_add(&t, ",hwaddr=%s", nv[3]);
@@ -499,6 +528,16 @@ static void adopt_work(uv_work_t *work) {
                                 }
                         ct_observed_done(&o);
                 }
+                /* Adopting is taking over as it is: a first plan that would change it (a
+                 * restart, a network reset) is refused, and hld's files taken out again. */
+                if (json_array_size(c->differences) > 0) {
+                        _cleanup_free_ char *list = json_dumps(c->differences, JSON_COMPACT);
+                        ct_adopt_undo(c->lxcpath, c->name);
+                        c->marked = false;
+                        c->r = adopt_fail(c, HL_ERROR_INVALID_ARGUMENT, -EINVAL,
+                                          "hl would not leave %s as it is (%s): not adopted; write its definition and "
+                                          "destroy and recreate it instead", c->name, list ? list : "");
+                }
         } else if (c->r != -ENOMEM)
                 c->r = adopt_fail(c, HL_ERROR_ACTION_FAILED, c->r, "cannot write hld's files into %s: %s", c->name,
                                   strerror(-c->r));
@@ -510,7 +549,7 @@ static void adopt_applied(void *userdata, struct request *req, json_t *reply) {
 
         if (reply) {
                 json_object_set_new(reply, "definition", json_string(c->text));
-                json_object_set(reply, "differences", c->differences ? c->differences : json_array());
+                json_object_set_new(reply, "differences", c->differences ? json_incref(c->differences) : json_array());
                 log_full(LOG_INFO, c->name, "adopt", 0, "adopted as revision 1 from its live config");
                 request_reply(req, reply, false);
         }

@@ -45,6 +45,21 @@ def test_adopt_keeps_it_running_and_the_next_plan_is_empty(hld):
     assert name not in hld.services()
 
 
+def test_a_container_hl_would_change_is_not_adopted(hld):
+    """1.5 cores is a quota hl cannot say: the first plan would reset it, so it is refused,
+    and the container is another tool's again."""
+    name = hld.name("odd")
+    pid = make_foreign(hld, name, "lxc.cgroup.cpu.cfs_quota_us = 150000\nlxc.cgroup.cpu.cfs_period_us = 100000\n"
+                                  "lxc.cgroup2.cpu.max = 150000 100000\n")
+    r = hld.hlctl("adopt", name, check=False)
+    assert r.rc == 1 and "hl would not leave %s as it is" % name in r.err and "cores" in r.err, r
+    assert name not in hld.services() and hld.container_pid(name) == pid
+    assert not (hld.lxcpath / name / "hl-origin").exists() and not (hld.lxcpath / name / "hl-adopting").exists()
+    hld.hlctl("reconcile")  # the foreign containers are looked for after each run
+    wait_for("listed as foreign", lambda: [f["name"] for f in hld.hlctl("status", json=True).data.get("foreign", [])]
+             == [name], 10)
+
+
 def test_bad_adoptions_change_nothing(hld):
     web = hld.name("web")
     hld.write(web, definition(state="stopped"))
