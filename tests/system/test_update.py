@@ -88,6 +88,7 @@ def test_an_update_that_breaks_the_check_is_rolled_back(hld):
     assert steps == [("snapshot", "ok"), ("exec", "ok"), ("rollback", "ok")], actions(hld, name, before)
     assert not (hld.lxcpath / name / "snaps" / "hl-updating").exists()
     print("update with rollback: %.1f s" % took)
+    print(r.out)
 
 
 def test_a_failing_exec_is_rolled_back_and_its_output_kept(hld):
