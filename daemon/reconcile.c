@@ -577,18 +577,26 @@ void reconcile_done(struct manager *m) {
         m->hooks = (struct engine_hooks) {};
 }
 
-/* At shutdown, a parked run with nothing under way ends: what it waited for is skipped. */
+/* At shutdown, a parked run with nothing under way ends: what it waited for is skipped.
+ * Finishing one resumes the others (and may finish them): the list is walked again from
+ * its head each time, never through a run that may be gone. */
 static void drain_parked(struct manager *m) {
-        for (struct run *p = m->reconciler->parked, *next; p; p = next) {
-                next = p->parked_next;
-                if (p->active > 0)
-                        continue;
-                for (size_t i = 0; i < p->n_items; i++)
-                        if (p->items[i].status == ITEM_WAITING && p->items[i].next < p->items[i].n_actions) {
-                                execute_stop_waiting(m, &p->items[i]);
-                                execute_skip(p, &p->items[i], "hld is stopping");
-                        }
-                run_finish(p);
+        bool again = true;
+
+        while (again) {
+                again = false;
+                for (struct run *p = m->reconciler->parked; p; p = p->parked_next) {
+                        if (p->active > 0)
+                                continue;
+                        for (size_t i = 0; i < p->n_items; i++)
+                                if (p->items[i].status == ITEM_WAITING && p->items[i].next < p->items[i].n_actions) {
+                                        execute_stop_waiting(m, &p->items[i]);
+                                        execute_skip(p, &p->items[i], "hld is stopping");
+                                }
+                        run_finish(p);
+                        again = true;
+                        break;
+                }
         }
 }
 
