@@ -18,14 +18,9 @@ from netlab import Lan, addresses, container_ifaces
 HWADDR = "BC:24:11:10:01:05"
 
 
-@pytest.fixture
-def pve(hld_dirs):
-    """hld started with a /etc/pve tree, a LAN, and a pct-style container 105 running on it."""
-    hld = hld_dirs
-    lan = Lan(hld.tag).up()
+def make_pve(hld, lan, lxcpath, pct):
     root = hld.dir / "pve"
     (root / "lxc").mkdir(parents=True)
-    lxcpath = hld.dir / "pve-lxc"
     lxcpath.mkdir()
     ip = lan.ip(50)
     (root / "lxc" / "105.conf").write_text(
@@ -42,7 +37,6 @@ def pve(hld_dirs):
     base = hld.dir / "pve-style.conf"
     base.write_text("lxc.net.0.type = veth\nlxc.net.0.link = %s\nlxc.net.0.hwaddr = %s\nlxc.net.0.flags = up\n"
                     % (lan.bridge, HWADDR.lower()))
-    pct = ["-P", str(lxcpath), "-n", "105"]
     subprocess.run(["lxc-create"] + pct + ["-t", "busybox", "-f", str(base)], check=True, capture_output=True)
     rootfs = lxcpath / "105" / "rootfs"
     (rootfs / "srv").mkdir(exist_ok=True)
@@ -54,9 +48,20 @@ def pve(hld_dirs):
                                                    "\n[before]\nname: old\n")
     hld.start("--pve-root", str(root), "--pve-lxcpath", str(lxcpath))
     env = {"HL_PVE_ROOT": str(root)}
+    return hld, lan, root, lxcpath, pct, ip, env
+
+
+@pytest.fixture
+def pve(hld_dirs):
+    """hld started with a /etc/pve tree, a LAN, and a pct-style container 105 running on it."""
+    hld = hld_dirs
+    lan = Lan(hld.tag).up()
+    lxcpath = hld.dir / "pve-lxc"
+    pct = ["-P", str(lxcpath), "-n", "105"]
     try:
-        yield hld, lan, root, lxcpath, pct, ip, env
+        yield make_pve(hld, lan, lxcpath, pct)
     finally:
+        # Also when the setup failed half-way: the LAN and the container go.
         subprocess.run(["lxc-stop"] + pct + ["-k"], capture_output=True)
         subprocess.run(["lxc-destroy"] + pct + ["-f"], capture_output=True)
         hld.destroy_containers()
