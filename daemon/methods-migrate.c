@@ -56,15 +56,16 @@ static void call_free(struct migrate_call *c) {
         free(c);
 }
 
-static int fail(struct migrate_call *c, const char *error_name, int r, const char *fmt, ...) HL_PRINTF(4, 5);
-static int fail(struct migrate_call *c, const char *error_name, int r, const char *fmt, ...) {
+/* A call's failure, for its answer: the error's name and a sentence. Both calls keep one. */
+static int failed(char **error, const char **error_name, const char *name, int r, const char *fmt, ...) HL_PRINTF(5, 6);
+static int failed(char **error, const char **error_name, const char *name, int r, const char *fmt, ...) {
         va_list ap;
 
         va_start(ap, fmt);
-        free(c->error);
-        c->error = hl_strdup_vprintf(fmt, ap);
+        free(*error);
+        *error = hl_strdup_vprintf(fmt, ap);
         va_end(ap);
-        c->error_name = error_name;
+        *error_name = name;
         return r;
 }
 
@@ -81,33 +82,33 @@ static int copy_in(struct migrate_call *c) {
         if (!target)
                 return -ENOMEM;
         if (hl_def_parse(c->name, c->file, c->text, strlen(c->text), &def, &bad) < 0)
-                return fail(c, HL_ERROR_INVALID_ARGUMENT, -EINVAL, "%s", hl_def_error_format(&bad, line, sizeof(line)));
+                return failed(&c->error, &c->error_name, HL_ERROR_INVALID_ARGUMENT, -EINVAL, "%s", hl_def_error_format(&bad, line, sizeof(line)));
         r = ct_template_check(def, &why);
         if (r < 0)
-                return fail(c, HL_ERROR_INVALID_ARGUMENT, r, "%s: Template: %s", c->file, why ? why : strerror(-r));
+                return failed(&c->error, &c->error_name, HL_ERROR_INVALID_ARGUMENT, r, "%s: Template: %s", c->file, why ? why : strerror(-r));
         if (lstat(target, &st) == 0)
-                return fail(c, HL_ERROR_SERVICE_EXISTS, -EEXIST, "%s exists already", target);
+                return failed(&c->error, &c->error_name, HL_ERROR_SERVICE_EXISTS, -EEXIST, "%s exists already", target);
         r = ct_rootfs_dir(c->source_lxcpath, c->container, &dir, &state, &why);
         if (r < 0)
-                return fail(c, HL_ERROR_INVALID_ARGUMENT, r, "%s", why ? why : strerror(-r));
+                return failed(&c->error, &c->error_name, HL_ERROR_INVALID_ARGUMENT, r, "%s", why ? why : strerror(-r));
         if (!c->rootfs && !dir)
-                return fail(c, HL_ERROR_INVALID_ARGUMENT, -EINVAL,
+                return failed(&c->error, &c->error_name, HL_ERROR_INVALID_ARGUMENT, -EINVAL,
                             "the root file system of %s is a storage volume, not a directory: mount it and give its "
                             "path with --rootfs", c->container);
         if (c->rootfs && (stat(c->rootfs, &st) < 0 || !S_ISDIR(st.st_mode)))
-                return fail(c, HL_ERROR_INVALID_ARGUMENT, -ENOTDIR, "--rootfs %s is not a directory", c->rootfs);
+                return failed(&c->error, &c->error_name, HL_ERROR_INVALID_ARGUMENT, -ENOTDIR, "--rootfs %s is not a directory", c->rootfs);
         if (!c->rootfs)
                 c->rootfs = TAKE_PTR(dir);
         if (state != HL_CT_STOPPED) {
                 free(why);
                 why = NULL;
                 if (!c->stop)
-                        return fail(c, HL_ERROR_BUSY, -EBUSY,
+                        return failed(&c->error, &c->error_name, HL_ERROR_BUSY, -EBUSY,
                                     "%s is %s: its files are copied while it is stopped (--yes stops it cleanly)",
                                     c->container, hl_ct_state_to_string(state));
                 r = ct_stop(c->source_lxcpath, c->container, SOURCE_STOP_TIMEOUT_S, &why);
                 if (r < 0)
-                        return fail(c, HL_ERROR_ACTION_FAILED, r, "could not stop %s: %s", c->container,
+                        return failed(&c->error, &c->error_name, HL_ERROR_ACTION_FAILED, r, "could not stop %s: %s", c->container,
                                     why ? why : strerror(-r));
                 c->stopped = true;
         }
@@ -119,7 +120,7 @@ static int copy_in(struct migrate_call *c) {
         r = ct_create_copy(c->lxcpath, def, &settings, c->rootfs, &why);
         settings_done(&settings);
         if (r < 0)
-                return fail(c, HL_ERROR_ACTION_FAILED, r, "could not make %s from %s: %s", c->name, c->rootfs,
+                return failed(&c->error, &c->error_name, HL_ERROR_ACTION_FAILED, r, "could not make %s from %s: %s", c->name, c->rootfs,
                             why ? why : strerror(-r));
         return 0;
 }
@@ -346,18 +347,6 @@ static void adopt_free(struct adopt_call *c) {
         free(c);
 }
 
-static int adopt_fail(struct adopt_call *c, const char *error_name, int r, const char *fmt, ...) HL_PRINTF(4, 5);
-static int adopt_fail(struct adopt_call *c, const char *error_name, int r, const char *fmt, ...) {
-        va_list ap;
-
-        va_start(ap, fmt);
-        free(c->error);
-        c->error = hl_strdup_vprintf(fmt, ap);
-        va_end(ap);
-        c->error_name = error_name;
-        return r;
-}
-
 #define ADOPT_MAX_NETS 8
 #define NET_KEYS(X) X("type") X("link") X("name") X("hwaddr") X("ipv4.address") X("ipv4.gateway") X("ipv6.address") \
         X("ipv6.gateway") X("mtu") X("veth.vlan.id")
@@ -413,12 +402,12 @@ static int derive(struct adopt_call *c, char **ret_text) {
                 }
         r = ct_config_values(c->lxcpath, c->name, keys, &v);
         if (r == -ENOENT)
-                return adopt_fail(c, HL_ERROR_NO_SUCH_SERVICE, r, "there is no container %s in %s", c->name, c->lxcpath);
+                return failed(&c->error, &c->error_name, HL_ERROR_NO_SUCH_SERVICE, r, "there is no container %s in %s", c->name, c->lxcpath);
         if (r < 0)
                 return r;
         r = ct_rootfs_dir(c->lxcpath, c->name, &dir, &state, &why);
         if (r < 0)
-                return adopt_fail(c, HL_ERROR_ACTION_FAILED, r, "%s", why ? why : strerror(-r));
+                return failed(&c->error, &c->error_name, HL_ERROR_ACTION_FAILED, r, "%s", why ? why : strerror(-r));
 
         hl_text_add(&t, "# Adopted by hlctl adopt from the container's live config.\n[Service]\n"
                         "Description=Adopted from LXC\nState=%s\n\n[Container]\nTemplate=adopted\n",
@@ -429,7 +418,7 @@ static int derive(struct adopt_call *c, char **ret_text) {
         if (v[1][0]) {
                 if (strcmp(v[1], "u 0 100000 65536\ng 0 100000 65536") != 0) {
                         free(hl_text_take(&t));
-                        return adopt_fail(c, HL_ERROR_INVALID_ARGUMENT, -EINVAL,
+                        return failed(&c->error, &c->error_name, HL_ERROR_INVALID_ARGUMENT, -EINVAL,
                                           "%s maps its ids otherwise than hl does (u/g 0 100000 65536): not adopted", c->name);
                 }
                 hl_text_add(&t, "Unprivileged=yes\n");
@@ -460,7 +449,7 @@ static int derive(struct adopt_call *c, char **ret_text) {
                         plain = plain && strcspn(nv[k], ",=\t") == strlen(nv[k]);
                 if (!plain) {
                         free(hl_text_take(&t));
-                        return adopt_fail(c, HL_ERROR_INVALID_ARGUMENT, -EINVAL,
+                        return failed(&c->error, &c->error_name, HL_ERROR_INVALID_ARGUMENT, -EINVAL,
                                           "lxc.net.%zu holds a value no Network= option can say: not adopted", n);
                 }
                 hl_text_add(&t, "Network=name=%s,bridge=%s", nv[2][0] ? nv[2] : "eth0", nv[1]);
@@ -500,7 +489,7 @@ static void adopt_work(uv_work_t *work) {
                 return;
         }
         if (lstat(origin, &st) == 0) {
-                c->r = adopt_fail(c, HL_ERROR_SERVICE_EXISTS, -EEXIST, "%s was made by hld: it is no one else's to adopt",
+                c->r = failed(&c->error, &c->error_name, HL_ERROR_SERVICE_EXISTS, -EEXIST, "%s was made by hld: it is no one else's to adopt",
                                   c->name);
                 return;
         }
@@ -508,7 +497,7 @@ static void adopt_work(uv_work_t *work) {
         if (c->r < 0)
                 return;
         if (hl_def_parse(c->name, "adopted", c->text, strlen(c->text), &def, &bad) < 0) {
-                c->r = adopt_fail(c, HL_ERROR_INVALID_ARGUMENT, -EINVAL, "its config does not make a definition hl reads: %s",
+                c->r = failed(&c->error, &c->error_name, HL_ERROR_INVALID_ARGUMENT, -EINVAL, "its config does not make a definition hl reads: %s",
                                   hl_def_error_format(&bad, line, sizeof(line)));
                 return;
         }
@@ -534,12 +523,12 @@ static void adopt_work(uv_work_t *work) {
                         _cleanup_free_ char *list = json_dumps(c->differences, JSON_COMPACT);
                         ct_adopt_undo(c->lxcpath, c->name);
                         c->marked = false;
-                        c->r = adopt_fail(c, HL_ERROR_INVALID_ARGUMENT, -EINVAL,
+                        c->r = failed(&c->error, &c->error_name, HL_ERROR_INVALID_ARGUMENT, -EINVAL,
                                           "hl would not leave %s as it is (%s): not adopted; write its definition and "
                                           "destroy and recreate it instead", c->name, list ? list : "");
                 }
         } else if (c->r != -ENOMEM)
-                c->r = adopt_fail(c, HL_ERROR_ACTION_FAILED, c->r, "cannot write hld's files into %s: %s", c->name,
+                c->r = failed(&c->error, &c->error_name, HL_ERROR_ACTION_FAILED, c->r, "cannot write hld's files into %s: %s", c->name,
                                   strerror(-c->r));
         settings_done(&settings);
 }

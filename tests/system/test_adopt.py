@@ -5,15 +5,7 @@ config, the same init pid, and the next plan empty; then managed like any other.
 that are Proxmox VMIDs, hld's own containers and missing ones are refused, nothing changed."""
 
 from conftest import definition, wait_for
-
-
-def make_foreign(hld, name, extra=""):
-    config = hld.dir / "foreign.conf"
-    config.write_text("lxc.net.0.type = empty\n" + extra)
-    hld.lxc("create", "-n", name, "-t", "busybox", "-f", config)
-    hld.lxc("start", "-n", name, "-d")
-    wait_for("%s running" % name, lambda: hld.state(name) == "RUNNING", 30)
-    return hld.container_pid(name)
+from test_foreign import make_foreign
 
 
 def test_adopt_keeps_it_running_and_the_next_plan_is_empty(hld):

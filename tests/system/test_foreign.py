@@ -6,10 +6,11 @@ Proxmox's pct or a person would) is listed as foreign and never changed: not by 
 from conftest import definition, wait_for
 
 
-def make_foreign(hld, name):
+def make_foreign(hld, name, extra=""):
+    """A running container made by lxc-create, with extra config lines."""
     # No network (the node's default config would link lxcbr0, which this machine lacks).
     config = hld.dir / "foreign.conf"
-    config.write_text("lxc.net.0.type = empty\n")
+    config.write_text("lxc.net.0.type = empty\n" + extra)
     hld.lxc("create", "-n", name, "-t", "busybox", "-f", config)
     hld.lxc("start", "-n", name, "-d")
     wait_for("%s running" % name, lambda: hld.state(name) == "RUNNING", 30)
