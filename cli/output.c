@@ -553,7 +553,9 @@ static int table_show(json_t *reply) {
                 r = table_add(t, "Desired:", reply_string(s, "desired"));
         if (r >= 0)
                 r = table_add(t, "Revision:", reply_format_int(s, "revision", rev, sizeof(rev)));
-        if (r >= 0)
+        if (r >= 0 && reply_string(s, "host"))
+                r = table_add(t, "Host:", reply_string(s, "host"));
+        else if (r >= 0)
                 r = table_add(t, "Template:", reply_string(s, "template"));
         if (r >= 0)
                 r = table_add(t, "Requires:", requires);

@@ -1518,6 +1518,9 @@ static int create_from(struct lxc_container *c, const char *lxcpath, const struc
                 return hl_fail(ret_error, -EOPNOTSUPP,
                                "%s was made outside hl and adopted (Template=adopted): it cannot be made again; give "
                                "its definition a Template= to recreate it", def->name);
+        case HL_TEMPLATE_NONE:
+                return hl_fail(ret_error, -EOPNOTSUPP, "%s is a Host= service: hl does not make a container for it",
+                               def->name);
         case HL_TEMPLATE_SCRIPT:
                 if (!c->create(c, arg, "dir", NULL, LXC_CREATE_QUIET, no_args))
                         return hl_fail(ret_error, -EIO, "template %s failed to create %s: %s", arg, def->name, ct_lxc_reason(c));
@@ -1723,7 +1726,10 @@ int ct_template_check(const struct hl_def *def, char **ret_error) {
         }
         case HL_TEMPLATE_CLONE:
         case HL_TEMPLATE_ADOPTED:
-                return 0; /* its container is looked for when the clone is made; an adopted one exists */
+        case HL_TEMPLATE_NONE:
+                /* Its container is looked for when the clone is made; an adopted one exists; a
+                 * Host= service has none. */
+                return 0;
         }
         return -EINVAL;
 }

@@ -108,6 +108,20 @@ static int item_ready(struct run *run, struct item *it, char *reason, size_t siz
                                 return -1;
                         }
                         s = manager_find(run->m, *r);
+                        /* A Host= service (a VM, a NAS) is not started here: it is up when its
+                         * checks pass, and what requires it starts on that verdict. */
+                        if (s && s->desired->def->host) {
+                                if (health_status(s) == HEALTH_STARTING) {
+                                        *ret_health_of = s->name;
+                                        return 0;
+                                }
+                                if (health_status(s) == HEALTH_UNHEALTHY) {
+                                        snprintf(reason, size, "requires %s (Host=%s), which is unhealthy: started when it "
+                                                 "is healthy", *r, s->desired->def->host);
+                                        return -1;
+                                }
+                                continue;
+                        }
                         if (!s || !s->observed_valid || s->observed.state != HL_CT_RUNNING) {
                                 snprintf(reason, size, "requires %s, which is not running", *r);
                                 return -1;

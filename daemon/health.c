@@ -105,6 +105,12 @@ enum health_status health_status(const struct service *s) {
         return s->health ? s->health->status : HEALTH_NONE;
 }
 
+/* Whether the service's checks can run: its container is up, or it is a Host= service,
+ * checked from the node whatever hld knows of it. */
+static bool checkable(const struct service *s) {
+        return s->desired->def->host || (s->observed.state == HL_CT_RUNNING && s->observed.pid > 0);
+}
+
 static void on_timer_closed(uv_handle_t *handle) {
         struct health *h = handle->data;
 
@@ -401,12 +407,13 @@ static void round_start(struct health *h) {
         if (!s || h->pending > 0)
                 return;
         cfg = &s->desired->def->health;
-        if (s->observed.state != HL_CT_RUNNING || s->observed.pid <= 0 || cfg->n_checks == 0) {
+        if (!checkable(s) || cfg->n_checks == 0) {
                 finish_waiters(h, s);
                 return;
         }
-        fd = watch_fd(s);
-        if (fd < 0) {
+        /* A Host= service's probes go out from the node's own namespace (fd -1). */
+        fd = s->desired->def->host ? -1 : watch_fd(s);
+        if (fd < 0 && !s->desired->def->host) {
                 char path[64];
                 snprintf(path, sizeof(path), "/proc/%d/ns/net", (int) s->observed.pid);
                 fd = nsfd = open(path, O_RDONLY | O_CLOEXEC);
@@ -426,11 +433,13 @@ static void round_start(struct health *h) {
 
                 if (ctx) {
                         *ctx = (struct probe_ctx) { .h = h, .index = i };
-                        if (fd >= 0 && probe_start(m, s->name, s->observed.pid, fd, &cfg->checks[i], cfg->timeout_ms,
-                                                   on_probe, ctx) >= 0)
+                        if ((fd >= 0 || s->desired->def->host) &&
+                            probe_start(m, s->name, s->desired->def->host ? getpid() : s->observed.pid, fd, &cfg->checks[i],
+                                        cfg->timeout_ms, on_probe, ctx) >= 0)
                                 continue;
                 }
-                snprintf(failed.message, sizeof(failed.message), "%s", fd < 0 ? "cannot enter the container" : "out of memory");
+                snprintf(failed.message, sizeof(failed.message), "%s",
+                         fd < 0 && !s->desired->def->host ? "cannot enter the container" : "out of memory");
                 if (ctx)
                         on_probe(ctx, &failed);
                 else
@@ -442,7 +451,9 @@ static void round_start(struct health *h) {
 
 void health_update(struct manager *m, struct service *s) {
         const struct hl_health *cfg = &s->desired->def->health;
-        bool running = s->observed.state == HL_CT_RUNNING && s->observed.pid > 0;
+        bool running = checkable(s);
+        /* What one verdict is about: a container's start, or a Host= service since hld knew it. */
+        pid_t pid = s->desired->def->host ? 1 : s->observed.pid;
         struct health *h = s->health;
 
         if (cfg->n_checks == 0 || m->stopping) {
@@ -466,11 +477,11 @@ void health_update(struct manager *m, struct service *s) {
                 h->pid = 0;
                 return;
         }
-        if (h->pid == s->observed.pid && uv_is_active((uv_handle_t *) &h->timer))
+        if (h->pid == pid && (uv_is_active((uv_handle_t *) &h->timer) || h->pending > 0))
                 return;
-        if (h->pid != s->observed.pid) {
+        if (h->pid != pid) {
                 /* A new start: a new verdict, StartPeriod= from now. */
-                h->pid = s->observed.pid;
+                h->pid = pid;
                 h->status = HEALTH_STARTING;
                 h->failures = 0;
                 h->started_ms = hl_now_ms();
@@ -547,7 +558,7 @@ int health_sweep(struct manager *m, char **names, health_sweep_cb cb, void *user
                         sweep_add(sw, s->name, "-", &none);
                         continue;
                 }
-                if (s->observed.state != HL_CT_RUNNING || !s->health) {
+                if (!checkable(s) || !s->health) {
                         struct probe_result down = { .ok = false };
                         snprintf(down.message, sizeof(down.message), "container is %s",
                                  hl_ct_state_to_string(s->observed.state));
@@ -593,6 +604,9 @@ void health_export(struct manager *m) {
         hl_text_add(&t, "# HELP hl_service_up Whether the service's container runs (1) or not (0).\n"
                      "# TYPE hl_service_up gauge\n");
         for (size_t i = 0; i < m->n_services; i++) {
+                /* A Host= service has no container: its checks say what there is to say. */
+                if (m->services[i]->desired->def->host)
+                        continue;
                 hl_text_add(&t, "hl_service_up{service=\"");
                 text_label(&t, m->services[i]->name);
                 hl_text_add(&t, "\"} %d\n", m->services[i]->observed.state == HL_CT_RUNNING);

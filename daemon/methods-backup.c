@@ -362,6 +362,8 @@ void methods_backup(struct manager *m, struct request *req, json_t *parameters) 
                 request_fail_parameter(req, HL_ERROR_NO_SUCH_SERVICE, "name", a.name, "no service named %.80s", a.name);
                 return;
         }
+        if (methods_refuse_host(req, s, "back up"))
+                return;
         if (a.mode && strcmp(a.mode, "snapshot") != 0 && strcmp(a.mode, "stop") != 0) {
                 request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "mode",
                                        "mode %.40s is not one hld has: snapshot (a running container frozen for a "

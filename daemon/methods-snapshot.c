@@ -164,6 +164,8 @@ static void snapshot_call(struct manager *m, struct request *req, json_t *parame
                 request_fail_parameter(req, HL_ERROR_NO_SUCH_SERVICE, "name", a.name, "no service named %s", a.name);
                 return;
         }
+        if (methods_refuse_host(req, manager_find(m, a.name), "snapshot"))
+                return;
         if (a.snapshot && !hl_snapshot_name_is_valid(a.snapshot)) {
                 request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "snapshot",
                                        "\"%.80s\" is not a valid snapshot name: a letter, then letters, digits, '_' "

@@ -54,13 +54,18 @@ json_t *methods_service_json(struct manager *m, const struct service *s) {
 
         for (char **r = d->requires; requires && r && *r; r++)
                 json_array_append_new(requires, json_string(*r));
-        j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:o, s:s, s:o}", "name", s->name, "description",
+        /* A Host= service: state HOST, its address what it is checked at, no template. */
+        j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:o, s:s?, s:o}", "name", s->name, "description",
                       d->description ? d->description : "", "desired", hl_want_to_string(service_wanted(s)), "state",
-                      hl_ct_state_to_string(s->observed.state), "revision", (json_int_t) s->desired->revision, "requires",
-                      requires ? requires : json_array(), "template", d->template_name, "limits",
-                      limits_json(d->cores, d->memory, d->swap));
+                      d->host ? "HOST" : hl_ct_state_to_string(s->observed.state), "revision",
+                      (json_int_t) s->desired->revision, "requires", requires ? requires : json_array(), "template",
+                      d->template_name, "limits", limits_json(d->cores, d->memory, d->swap));
         if (!j)
                 return NULL;
+        if (d->host) {
+                json_object_set_new(j, "host", json_string(d->host));
+                json_object_set_new(j, "address", json_string(d->host));
+        }
         if (s->observed.pid > 0) {
                 json_object_set_new(j, "pid", json_integer(s->observed.pid));
                 json_object_set_new(j, "live_limits", limits_json(s->observed.live_cores, s->observed.live_memory,
@@ -95,7 +100,7 @@ json_t *methods_service_json(struct manager *m, const struct service *s) {
         } else if (s->observed.damaged[0]) {
                 json_object_set_new(j, "condition", json_string("damaged"));
                 json_object_set_new(j, "problem", json_string(s->observed.damaged));
-        } else if (s->observed.state != HL_CT_RUNNING && service_wanted(s) == HL_WANT_RUNNING) {
+        } else if (!d->host && s->observed.state != HL_CT_RUNNING && service_wanted(s) == HL_WANT_RUNNING) {
                 int64_t next = service_next_restart(s);
                 if (next > hl_now_ms()) {
                         json_object_set_new(j, "condition", json_string("crash-looping"));
@@ -149,6 +154,15 @@ struct service *methods_find_named(struct manager *m, struct request *req, json_
         if (!s)
                 request_fail_parameter(req, HL_ERROR_NO_SUCH_SERVICE, "name", a.name, "no service named %s", a.name);
         return s;
+}
+
+bool methods_refuse_host(struct request *req, const struct service *s, const char *what) {
+        if (!s->desired->def->host)
+                return false;
+        request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "name", s->name,
+                               "%s is a Host= service (%s): hl checks it from the node and has no container to %s",
+                               s->name, s->desired->def->host, what);
+        return true;
 }
 
 static void show(struct manager *m, struct request *req, json_t *parameters) {
@@ -246,7 +260,8 @@ static void requirements(struct manager *m, const struct service *s, char ***lis
         for (char **r = s->desired->def->requires; r && *r; r++) {
                 struct service *dep = manager_find(m, *r);
 
-                if (!dep || hl_strv_contains(*list, *r) || hl_strv_push(list, *r) < 0)
+                /* A Host= service is not started: it is waited for, by its checks. */
+                if (!dep || dep->desired->def->host || hl_strv_contains(*list, *r) || hl_strv_push(list, *r) < 0)
                         continue;
                 requirements(m, dep, list);
         }
@@ -295,6 +310,8 @@ static void service_action(struct manager *m, struct request *req, json_t *param
 
         if (!s)
                 return; /* answered, and req is gone */
+        if (verb != HL_VERB_DESTROY && methods_refuse_host(req, s, hl_verb_to_string(verb)))
+                return;
         if (kind == JOB_DESTROY)
                 for (size_t i = 0; i < m->n_services; i++)
                         if (hl_strv_contains(m->services[i]->desired->def->requires, s->name)) {

@@ -25,6 +25,9 @@ bool methods_check_name(struct request *req, const char *param, const char *name
 bool methods_check_timeout(struct request *req, json_t *parameters, int64_t timeout);
 /* Decodes {name} and finds the service, or answers the error. */
 struct service *methods_find_named(struct manager *m, struct request *req, json_t *parameters);
+/* Whether s has a container to act on; a Host= service gets the answer that it has none
+ * (what: "start", "back up"…) and true. */
+bool methods_refuse_host(struct request *req, const struct service *s, const char *what);
 /* Answers a failed run or plan with its named error. */
 void methods_reply_error(struct request *req, const struct run_result *result);
 /* Queues job (its kind, only and options; the rest is filled in from req) for a person, and

@@ -213,6 +213,15 @@ static int plan_item_actions(struct item *it, int64_t now) {
         bool want_running = it->wanted == HL_WANT_RUNNING;
         int r;
 
+        /* A Host= service is checked, never run: a destroy forgets it, and what would act on
+         * a container is held with the reason. */
+        if (it->desired->def->host) {
+                if (it->destroy || !(it->restart || it->snapshot))
+                        return 0;
+                return add_action(it, HL_VERB_HOLD, NULL, "%s is a Host= service (%s): hl only checks it, and has no "
+                                  "container to %s", it->name, it->desired->def->host,
+                                  it->restart ? "restart" : hl_verb_to_string(it->snapshot_verb));
+        }
         if (it->observe_error < 0)
                 return add_action(it, HL_VERB_OBSERVE, NULL, "could not read the container: %s",
                                   strerror(-it->observe_error));

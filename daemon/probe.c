@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <netinet/icmp6.h>
+#include <netinet/ip_icmp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -45,22 +47,22 @@ struct probe {
         uv_write_t write;
         uv_udp_send_t send;
         uv_work_t work;
-        /* exec: the helper process and the read end of its pipe */
+        /* exec: the helper process and the read end of its pipe; ping: the raw socket */
         pid_t pid;
-        int pidfd;
+        int fd;
         char *error;
         /* http, dns */
         char buf[HTTP_MAX_HEAD];
         size_t len;
-        uint16_t dns_id;
+        uint16_t query_id; /* dns, ping */
         uint8_t query[512];
 };
 
 static void probe_unref(struct probe *p) {
         if (--p->open_handles > 0)
                 return;
-        if (p->pidfd >= 0)
-                close(p->pidfd);
+        if (p->fd >= 0)
+                close(p->fd);
         free(p->service);
         free(p->error);
         free(p);
@@ -183,6 +185,17 @@ static void on_connected(uv_connect_t *c, int status) {
                 report(p, false, "cannot send the request");
 }
 
+/* A socket in the container's network namespace, or in hld's own for a Host= service
+ * (netns_fd -1). */
+static int probe_socket(int netns_fd, int domain, int type, int protocol) {
+        int fd;
+
+        if (netns_fd >= 0)
+                return netinfo_socket(netns_fd, domain, type, protocol);
+        fd = socket(domain, type | SOCK_CLOEXEC, protocol);
+        return fd < 0 ? -errno : fd;
+}
+
 static int start_tcp(struct probe *p, int netns_fd) {
         struct sockaddr_storage addr = {};
         int fd, r;
@@ -190,7 +203,7 @@ static int start_tcp(struct probe *p, int netns_fd) {
         r = make_address(p->check->address, p->check->port, &addr);
         if (r < 0)
                 return r;
-        fd = netinfo_socket(netns_fd, addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        fd = probe_socket(netns_fd, addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return fd;
         uv_tcp_init(p->m->loop, &p->io.tcp);
@@ -224,7 +237,7 @@ static void on_dns_recv(uv_udp_t *u, ssize_t n, const uv_buf_t *buf, const struc
                 report(p, false, "%s port 53: %s", p->server, uv_strerror((int) n));
                 return;
         }
-        rcode = hl_dns_rcode((const uint8_t *) buf->base, (size_t) n, p->dns_id, &answers);
+        rcode = hl_dns_rcode((const uint8_t *) buf->base, (size_t) n, p->query_id, &answers);
         if (rcode < 0)
                 return; /* not the answer to our query: keep waiting */
         wanted = p->check->nxdomain ? HL_DNS_NXDOMAIN : HL_DNS_NOERROR;
@@ -260,11 +273,11 @@ static int start_dns(struct probe *p, int netns_fd) {
         r = make_address(p->server, 53, &addr);
         if (r < 0)
                 return r;
-        p->dns_id = (uint16_t) (uv_hrtime() ^ (uint64_t) p->init_pid);
-        n = hl_dns_query(p->dns_id, p->check->name, p->check->type, p->query, sizeof(p->query));
+        p->query_id = (uint16_t) (uv_hrtime() ^ (uint64_t) p->init_pid);
+        n = hl_dns_query(p->query_id, p->check->name, p->check->type, p->query, sizeof(p->query));
         if (n < 0)
                 return n;
-        fd = netinfo_socket(netns_fd, addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+        fd = probe_socket(netns_fd, addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return fd;
         uv_udp_init(p->m->loop, &p->io.udp);
@@ -290,11 +303,100 @@ static int start_dns(struct probe *p, int netns_fd) {
         return uv_udp_send(&p->send, &p->io.udp, &buf, 1, NULL, on_dns_sent);
 }
 
+/* The Internet checksum of an ICMP message (IPv6's is the kernel's). */
+static uint16_t icmp_checksum(const uint8_t *b, size_t n) {
+        uint32_t sum = 0;
+
+        for (size_t i = 0; i + 1 < n; i += 2)
+                sum += (uint32_t) (b[i] << 8 | b[i + 1]);
+        if (n & 1)
+                sum += (uint32_t) b[n - 1] << 8;
+        while (sum >> 16)
+                sum = (sum & 0xffff) + (sum >> 16);
+        return (uint16_t) ~sum;
+}
+
+/* Replies on the raw socket: every ICMP message the namespace receives comes to it, so
+ * only the echo reply with the probe's id counts. A hard error (host unreachable) is the
+ * socket's, as it is connected. */
+static void on_ping_readable(uv_poll_t *h, int status, int events) {
+        struct probe *p = h->data;
+        bool v6 = strchr(p->check->address, ':') != NULL;
+        uint8_t buf[1024];
+
+        for (;;) {
+                ssize_t n = recv(p->fd, buf, sizeof(buf), MSG_DONTWAIT);
+                const uint8_t *icmp = buf;
+                size_t len;
+
+                if (n < 0) {
+                        if (errno != EAGAIN && errno != EINTR)
+                                report(p, false, "%s: %s", p->check->address, strerror(errno));
+                        return;
+                }
+                len = (size_t) n;
+                if (!v6) {
+                        size_t ihl = len > 0 ? (size_t) (buf[0] & 0x0f) * 4 : 0;
+                        if (ihl < 20 || ihl > len)
+                                continue;
+                        icmp += ihl;
+                        len -= ihl;
+                }
+                if (len < 8 || icmp[0] != (v6 ? ICMP6_ECHO_REPLY : ICMP_ECHOREPLY) ||
+                    (uint16_t) (icmp[4] << 8 | icmp[5]) != p->query_id)
+                        continue;
+                report(p, true, "echo reply from %s", p->check->address);
+                return;
+        }
+}
+
+static int start_ping(struct probe *p, int netns_fd) {
+        struct sockaddr_storage addr = {};
+        bool v6 = strchr(p->check->address, ':') != NULL;
+        uint8_t echo[16] = { v6 ? ICMP6_ECHO_REQUEST : ICMP_ECHO, 0 };
+        uint16_t sum;
+        int fd, r;
+
+        r = make_address(p->check->address, 0, &addr);
+        if (r < 0)
+                return r;
+        /* A raw socket: hld is root, and ping sockets (SOCK_DGRAM) are allowed only to the
+         * groups of net.ipv4.ping_group_range, none by default in a new namespace. */
+        fd = probe_socket(netns_fd, addr.ss_family, SOCK_RAW | SOCK_NONBLOCK, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
+        if (fd < 0)
+                return fd;
+        p->fd = fd;
+        p->query_id = (uint16_t) (uv_hrtime() ^ (uint64_t) p->init_pid);
+        echo[4] = (uint8_t) (p->query_id >> 8);
+        echo[5] = (uint8_t) p->query_id;
+        echo[7] = 1; /* sequence 1 */
+        memcpy(echo + 8, "hld-ping", 8);
+        if (!v6) {
+                sum = icmp_checksum(echo, sizeof(echo));
+                echo[2] = (uint8_t) (sum >> 8);
+                echo[3] = (uint8_t) sum;
+        }
+        if (connect(fd, (struct sockaddr *) &addr, addr.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                                          : sizeof(struct sockaddr_in)) < 0)
+                return -errno;
+        uv_poll_init(p->m->loop, &p->io.poll, fd);
+        p->io.poll.data = p;
+        p->io_open = true;
+        p->open_handles++;
+        r = uv_poll_start(&p->io.poll, UV_READABLE, on_ping_readable);
+        if (r < 0)
+                return r;
+        p->started = uv_hrtime();
+        if (send(fd, echo, sizeof(echo), 0) < 0)
+                return -errno;
+        return 0;
+}
+
 /* The helper's pipe (see ct_attach): how the command ended, then EOF when the helper is
  * done and can be reaped. */
 static void on_exec_output(uv_poll_t *h, int status, int events) {
         struct probe *p = h->data;
-        ssize_t n = read(p->pidfd, p->buf + p->len, sizeof(p->buf) - 1 - p->len);
+        ssize_t n = read(p->fd, p->buf + p->len, sizeof(p->buf) - 1 - p->len);
         struct ct_attach_result res;
 
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -333,7 +435,7 @@ static void on_exec_output(uv_poll_t *h, int status, int events) {
 static void exec_work(uv_work_t *w) {
         struct probe *p = w->data;
 
-        if (ct_attach(p->m->config.lxcpath, p->service, p->check->argv, p->timeout_ms, &p->pid, &p->pidfd,
+        if (ct_attach(p->m->config.lxcpath, p->service, p->check->argv, p->timeout_ms, &p->pid, &p->fd,
                       &p->error) < 0)
                 p->pid = 0;
 }
@@ -350,8 +452,8 @@ static void exec_after(uv_work_t *w, int status) {
                 }
                 return;
         }
-        fcntl(p->pidfd, F_SETFL, fcntl(p->pidfd, F_GETFL) | O_NONBLOCK);
-        uv_poll_init(p->m->loop, &p->io.poll, p->pidfd);
+        fcntl(p->fd, F_SETFL, fcntl(p->fd, F_GETFL) | O_NONBLOCK);
+        uv_poll_init(p->m->loop, &p->io.poll, p->fd);
         p->io.poll.data = p;
         p->io_open = true;
         p->open_handles++;
@@ -367,7 +469,7 @@ int probe_start(struct manager *m, const char *service, pid_t init_pid, int netn
                 return -ENOMEM;
         *p = (struct probe) { .m = m, .check = check, .init_pid = init_pid, .started = uv_hrtime(), .measured_us = -1,
                               .timeout_ms = timeout_ms, .cb = cb,
-                              .userdata = userdata, .pidfd = -1, .service = strdup(service) };
+                              .userdata = userdata, .fd = -1, .service = strdup(service) };
         if (!p->service) {
                 free(p);
                 return -ENOMEM;
@@ -384,6 +486,9 @@ int probe_start(struct manager *m, const char *service, pid_t init_pid, int netn
                 break;
         case HL_CHECK_DNS:
                 r = start_dns(p, netns_fd);
+                break;
+        case HL_CHECK_PING:
+                r = start_ping(p, netns_fd);
                 break;
         case HL_CHECK_EXEC:
                 p->work.data = p;

@@ -2,7 +2,7 @@
 #pragma once
 
 /* One run of one health check against a running container, never blocking the loop:
- * tcp, http and dns probes use sockets made inside the container's network namespace and
+ * tcp, http, dns and ping probes use sockets made inside the container's network namespace and
  * then driven by libuv; exec probes are started through liblxc attach in the thread pool
  * and their exit is watched with a pidfd. Every probe ends by its timeout. */
 
@@ -21,7 +21,8 @@ struct probe_result {
 
 typedef void (*probe_cb)(void *userdata, const struct probe_result *result);
 
-/* netns_fd: a pidfd or /proc/PID/ns/net descriptor of the container's init (borrowed). cb
+/* netns_fd: a pidfd or /proc/PID/ns/net descriptor of the container's init (borrowed), or -1
+ * for a Host= service, probed from hld's own namespace (init_pid then hld's). cb
  * is called once, on the loop. */
 int probe_start(struct manager *m, const char *service, pid_t init_pid, int netns_fd, const struct hl_check *check,
                 uint64_t timeout_ms, probe_cb cb, void *userdata);

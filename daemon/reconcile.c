@@ -544,10 +544,22 @@ static void on_verdict(struct manager *m, const char *service, bool unhealthy) {
         struct reconciler *rc = m->reconciler;
         struct service *s = manager_find(m, service);
 
-        if (unhealthy && s && s->desired->def->restart.policy != HL_RESTART_NO &&
+        if (unhealthy && s && !s->desired->def->host && s->desired->def->restart.policy != HL_RESTART_NO &&
             reconcile_enqueue(m, &(struct job_request) { .kind = JOB_RECONCILE, .trigger = HL_TRIGGER_HEALTH,
                                                          .only = service, .uid = -1 }) < 0)
                 log_warning("could not queue a reconcile of unhealthy %s, ignoring", service);
+        /* Healthy: what requires it and is down for want of it goes up now, not at the next
+         * timer (a start skipped on "requires db, which is unhealthy"). */
+        for (size_t i = 0; !unhealthy && s && i < m->n_services; i++) {
+                struct service *d = m->services[i];
+
+                if (d->desired->def->host || d->observed.state == HL_CT_RUNNING || service_wanted(d) != HL_WANT_RUNNING ||
+                    !hl_strv_contains(d->desired->def->requires, service))
+                        continue;
+                if (reconcile_enqueue(m, &(struct job_request) { .kind = JOB_RECONCILE, .trigger = HL_TRIGGER_HEALTH,
+                                                                 .only = d->name, .uid = -1 }) < 0)
+                        log_warning("could not queue a reconcile of %s after %s turned healthy, ignoring", d->name, service);
+        }
         if (rc->current && !rc->current->finished && rc->current->pending == 0 && !rc->current->plan_only)
                 run_progress(rc->current);
         else if (!rc->current)

@@ -202,6 +202,9 @@ static void survey_work(uv_work_t *req) {
 
         for (size_t i = w->first; i < run->n_items; i += w->stride) {
                 struct item *it = &run->items[i];
+                /* A Host= service has no container: one of its name is not its. */
+                if (it->desired->def->host)
+                        continue;
                 it->observe_error = ct_observe(w->lxcpath, it->name, &it->desired->settings, &it->observed);
                 (void) ct_check_host(it->desired->def, &it->problem);
         }

@@ -247,10 +247,17 @@ static char *mount_entries(const struct hl_def *d) {
 
 int settings_for(const struct hl_def *d, struct ct_settings *ret) {
         struct ct_settings s = {};
-        _cleanup_free_ char *mounts = mount_entries(d), *env = settings_join_lines(d->environment);
-        _cleanup_free_ char *guest = guest_spec(d);
+        _cleanup_free_ char *mounts = NULL, *env = NULL, *guest = NULL;
         int r;
 
+        /* A Host= service has no container to set. */
+        if (d->host) {
+                *ret = s;
+                return 0;
+        }
+        mounts = mount_entries(d);
+        env = settings_join_lines(d->environment);
+        guest = guest_spec(d);
         if (!mounts || !env || !guest)
                 return -ENOMEM;
         r = add(&s, CT_APPLY_RECREATE, "template", KEY_ORIGIN, "template=%s unprivileged=%s", d->template_name,

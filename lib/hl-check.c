@@ -24,6 +24,7 @@ const char *hl_check_kind_to_string(enum hl_check_kind k) {
                 [HL_CHECK_TCP] = "tcp",
                 [HL_CHECK_HTTP] = "http",
                 [HL_CHECK_DNS] = "dns",
+                [HL_CHECK_PING] = "ping",
         };
         return names[k];
 }
@@ -97,9 +98,13 @@ static int parse_port(const char *s, uint16_t *ret) {
         return 0;
 }
 
+static bool dns_name_valid(const char *s);
+
 /* http://HOST[:PORT][/PATH]: HOST is an IP literal ([…] for IPv6) or localhost, since the
- * probe runs in the container's network namespace with no resolver of its own. */
-static int parse_url(struct hl_check *c, const char *url, char *reason, size_t size) {
+ * probe runs in the container's network namespace with no resolver of its own. For a
+ * Host= service (target set) HOST may be a name too: it is sent as the Host header, and the
+ * connection goes to the target, so a NAS's virtual host is checked at its address. */
+static int parse_url(struct hl_check *c, const char *url, const char *target, char *reason, size_t size) {
         const char *p, *host_end, *port_start = NULL;
         _cleanup_free_ char *host = NULL;
 
@@ -129,8 +134,11 @@ static int parse_url(struct hl_check *c, const char *url, char *reason, size_t s
                 c->address = strdup("127.0.0.1");
         } else if (ip_literal(host))
                 c->address = strdup(host);
+        else if (target && dns_name_valid(host))
+                c->address = strdup(target);
         else
-                return bad(reason, size, "host \"%s\" must be an IP address or localhost", host);
+                return bad(reason, size, "host \"%s\" must be an IP address or localhost%s", host,
+                           target ? " or a DNS name" : "");
         c->host = TAKE_PTR(host);
         p = strchr(host_end, '/');
         c->path = strdup(p ? p : "/");
@@ -162,7 +170,7 @@ static bool dns_name_valid(const char *s) {
         return true;
 }
 
-int hl_check_parse(const char *text, struct hl_check *ret, char *reason, size_t size) {
+int hl_check_parse(const char *text, const char *target, struct hl_check *ret, char *reason, size_t size) {
         _cleanup_(hl_strv_freep) char **w = NULL;
         struct hl_check c = {};
         size_t n;
@@ -175,8 +183,11 @@ int hl_check_parse(const char *text, struct hl_check *ret, char *reason, size_t 
                 return r;
         n = hl_strv_length(w);
         if (n == 0)
-                return bad(reason, size, "empty check: use exec, tcp, http or dns");
+                return bad(reason, size, "empty check: use exec, tcp, http, dns or ping");
         if (strcmp(w[0], "exec") == 0) {
+                if (target)
+                        return bad(reason, size, "exec runs a command in a container, and a Host= service has none: use "
+                                   "tcp, http, dns or ping");
                 if (n < 2)
                         return bad(reason, size, "exec needs a command");
                 c.kind = HL_CHECK_EXEC;
@@ -191,7 +202,16 @@ int hl_check_parse(const char *text, struct hl_check *ret, char *reason, size_t 
                         return bad(reason, size, "port \"%s\" is not between 1 and 65535", w[1]);
                 if (n == 3 && !ip_literal(w[2]))
                         return bad(reason, size, "\"%s\" is not an IP address", w[2]);
-                c.address = strdup(n == 3 ? w[2] : "127.0.0.1");
+                c.address = strdup(n == 3 ? w[2] : target ? target : "127.0.0.1");
+                if (!c.address)
+                        goto oom;
+        } else if (strcmp(w[0], "ping") == 0) {
+                c.kind = HL_CHECK_PING;
+                if (n > 2 || (n == 1 && !target))
+                        return bad(reason, size, target ? "use ping [ADDRESS]" : "use ping ADDRESS: what the container must reach");
+                if (n == 2 && !ip_literal(w[1]))
+                        return bad(reason, size, "\"%s\" is not an IP address", w[1]);
+                c.address = strdup(n == 2 ? w[1] : target);
                 if (!c.address)
                         goto oom;
         } else if (strcmp(w[0], "http") == 0) {
@@ -200,7 +220,7 @@ int hl_check_parse(const char *text, struct hl_check *ret, char *reason, size_t 
                 c.kind = HL_CHECK_HTTP;
                 if (n < 2 || n > 3)
                         return bad(reason, size, "use http URL [STATUS]");
-                r = parse_url(&c, w[1], reason, size);
+                r = parse_url(&c, w[1], target, reason, size);
                 if (r < 0) {
                         hl_check_done(&c);
                         return r;
@@ -254,10 +274,13 @@ int hl_check_parse(const char *text, struct hl_check *ret, char *reason, size_t 
                         }
                 }
                 c.name = strdup(w[1]);
-                if (!c.name)
+                /* A Host= service is asked itself unless the check names a server. */
+                if (target && !c.address && !c.ask_resolver)
+                        c.address = strdup(target);
+                if (!c.name || (target && !c.address && !c.ask_resolver))
                         goto oom;
         } else
-                return bad(reason, size, "\"%s\" is not a kind of check: use exec, tcp, http or dns", w[0]);
+                return bad(reason, size, "\"%s\" is not a kind of check: use exec, tcp, http, dns or ping", w[0]);
 
         /* The normalized text: words joined by one space. */
         {

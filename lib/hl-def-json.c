@@ -32,11 +32,30 @@ static json_t *strv_to_json(char *const *v, bool sorted) {
         return a;
 }
 
-json_t *hl_def_to_json(const struct hl_def *d) {
-        json_t *mounts = json_array(), *networks = json_array(), *checks = json_array(), *j, *container;
+static json_t *health_to_json(const struct hl_def *d) {
+        json_t *checks = json_array();
 
         for (size_t i = 0; checks && i < d->health.n_checks; i++)
                 json_array_append_new(checks, json_string(d->health.checks[i].text));
+        return json_pack("{s:o, s:I, s:I, s:I, s:I}", "checks", checks, "interval_ms", (json_int_t) d->health.interval_ms,
+                         "timeout_ms", (json_int_t) d->health.timeout_ms, "retries", (json_int_t) d->health.retries,
+                         "start_period_ms", (json_int_t) d->health.start_period_ms);
+}
+
+/* A Host= service: what it is checked at and how; there is no container to describe. */
+static json_t *host_to_json(const struct hl_def *d) {
+        return json_pack("{s:s, s:s, s:o, s:s, s:s, s:o}", "name", d->name, "description",
+                         d->description ? d->description : "", "requires", strv_to_json(d->requires, true), "state",
+                         "running", "host", d->host, "health", health_to_json(d));
+}
+
+json_t *hl_def_to_json(const struct hl_def *d) {
+        json_t *mounts, *networks, *j, *container;
+
+        if (d->host)
+                return host_to_json(d);
+        mounts = json_array();
+        networks = json_array();
 
         for (size_t i = 0; mounts && i < d->n_mounts; i++) {
                 json_t *m = json_pack("{s:s, s:s, s:b}", "source", d->mounts[i].source, "target", d->mounts[i].target,
@@ -62,7 +81,7 @@ json_t *hl_def_to_json(const struct hl_def *d) {
                 json_array_append_new(networks, net);
         }
         j = json_pack("{s:s, s:s, s:o, s:s, s:{s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:b, s:o, s:o}, "
-                         "s:{s:s, s:I, s:I, s:I, s:I}, s:{s:o, s:I, s:I, s:I, s:I}}",
+                         "s:{s:s, s:I, s:I, s:I, s:I}, s:o}",
                          "name", d->name,
                          "description", d->description ? d->description : "",
                          "requires", strv_to_json(d->requires, true),
@@ -84,12 +103,7 @@ json_t *hl_def_to_json(const struct hl_def *d) {
                          "restart_max_delay_ms", (json_int_t) d->restart.restart_max_delay_ms,
                          "start_limit_interval_ms", (json_int_t) d->restart.start_limit_interval_ms,
                          "start_limit_burst", (json_int_t) d->restart.start_limit_burst,
-                         "health",
-                         "checks", checks,
-                         "interval_ms", (json_int_t) d->health.interval_ms,
-                         "timeout_ms", (json_int_t) d->health.timeout_ms,
-                         "retries", (json_int_t) d->health.retries,
-                         "start_period_ms", (json_int_t) d->health.start_period_ms);
+                         "health", health_to_json(d));
         container = json_object_get(j, "container");
         if (container && d->nameservers)
                 json_object_set_new(container, "nameservers", strv_to_json(d->nameservers, false));

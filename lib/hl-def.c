@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -42,7 +43,13 @@ struct parser {
         const char *key;
         int section; /* enum section, or -1 in a section that is not one */
         /* Lines of keys that later checks refer to. */
-        unsigned memory_line, swap_line, template_line;
+        unsigned memory_line, swap_line, template_line, state_line, requires_line;
+        /* Where each section was first opened (0: never). */
+        unsigned section_lines[SECTION_BACKUP + 1];
+        /* Check= lines, parsed once the whole file is read: a Host= service's checks reach
+         * its address, wherever in the file Host= is written. */
+        char **checks;
+        unsigned check_lines[HL_DEF_MAX_CHECKS];
 };
 
 typedef int (*key_parser)(struct parser *p, const char *value);
@@ -92,6 +99,7 @@ static int parse_requires(struct parser *p, const char *value) {
 
         if (!copy)
                 return -ENOMEM;
+        p->requires_line = p->line;
         if (!*value) {
                 p->def->requires = hl_strv_free(p->def->requires);
                 free(p->def->requires_lines);
@@ -118,6 +126,7 @@ static int parse_requires(struct parser *p, const char *value) {
 }
 
 static int parse_state(struct parser *p, const char *value) {
+        p->state_line = p->line;
         if (strcmp(value, "running") == 0 || !*value)
                 p->def->state = HL_DESIRED_RUNNING;
         else if (strcmp(value, "stopped") == 0)
@@ -125,6 +134,17 @@ static int parse_state(struct parser *p, const char *value) {
         else
                 return fail(p, "\"%s\" is not a state: use running or stopped", value);
         return 0;
+}
+
+/* Host=: a service hl does not run (a VM, an appliance, a NAS), checked from the node at
+ * this address. An IP literal: a name would make every check hang on the node's resolver,
+ * and a dns check says more about that than a failed tcp one. */
+static int parse_host(struct parser *p, const char *value) {
+        unsigned char buf[sizeof(struct in6_addr)];
+
+        if (*value && inet_pton(AF_INET, value, buf) != 1 && inet_pton(AF_INET6, value, buf) != 1)
+                return fail(p, "\"%s\" is not an IP address (a Host= service is checked at its address)", value);
+        return set_string(&p->def->host, value);
 }
 
 static int parse_template(struct parser *p, const char *value) {
@@ -709,35 +729,42 @@ static int parse_backup_mode(struct parser *p, const char *value) {
 }
 
 static int parse_check(struct parser *p, const char *value) {
-        struct hl_health *h = &p->def->health;
-        struct hl_check c, *checks;
-        char reason[256];
-        int r;
+        size_t n = hl_strv_length(p->checks);
 
         if (!*value) {
-                for (size_t i = 0; i < h->n_checks; i++)
-                        hl_check_done(&h->checks[i]);
-                free(h->checks);
-                h->checks = NULL;
-                h->n_checks = 0;
+                p->checks = hl_strv_free(p->checks);
                 return 0;
         }
-        r = hl_check_parse(value, &c, reason, sizeof(reason));
-        if (r == -EINVAL)
-                return fail(p, "%s", reason);
-        if (r < 0)
-                return r;
-        if (h->n_checks >= 32) {
-                hl_check_done(&c);
-                return fail(p, "at most 32 checks per service");
-        }
-        checks = realloc(h->checks, sizeof(*checks) * (h->n_checks + 1));
-        if (!checks) {
-                hl_check_done(&c);
+        if (n >= HL_DEF_MAX_CHECKS)
+                return fail(p, "at most %d checks per service", HL_DEF_MAX_CHECKS);
+        p->check_lines[n] = p->line;
+        return hl_strv_push(&p->checks, value);
+}
+
+/* The Check= lines, once Host= is known. */
+static int parse_checks(struct parser *p) {
+        struct hl_health *h = &p->def->health;
+        size_t n = hl_strv_length(p->checks);
+
+        if (n == 0)
+                return 0;
+        h->checks = calloc(n, sizeof(*h->checks));
+        if (!h->checks)
                 return -ENOMEM;
+        p->key = "Check";
+        for (size_t i = 0; i < n; i++) {
+                char reason[256];
+                int r;
+
+                p->line = p->check_lines[i];
+                r = hl_check_parse(p->checks[i], p->def->host, &h->checks[h->n_checks], reason, sizeof(reason));
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        fail(p, "%s", reason);
+                else
+                        h->n_checks++;
         }
-        h->checks = checks;
-        checks[h->n_checks++] = c;
         return 0;
 }
 
@@ -778,6 +805,7 @@ static const struct {
         { SECTION_SERVICE, "Description", parse_description },
         { SECTION_SERVICE, "Requires", parse_requires },
         { SECTION_SERVICE, "State", parse_state },
+        { SECTION_SERVICE, "Host", parse_host },
         { SECTION_CONTAINER, "Template", parse_template },
         { SECTION_CONTAINER, "Hostname", parse_hostname },
         { SECTION_CONTAINER, "Cores", parse_cores },
@@ -822,6 +850,8 @@ static int on_line(void *userdata, const struct hl_ini_line *l, struct hl_errors
                 for (enum section i = SECTION_SERVICE; i <= SECTION_BACKUP; i++)
                         if (strcmp(l->section, section_names[i]) == 0) {
                                 p->section = (int) i;
+                                if (!p->section_lines[i])
+                                        p->section_lines[i] = l->line;
                                 return 0;
                         }
                 /* Its keys are not reported one by one: the header is the mistake. */
@@ -851,10 +881,41 @@ static int on_line(void *userdata, const struct hl_ini_line *l, struct hl_errors
         return 0;
 }
 
+/* A Host= service is checked, never run: what only a container has is a mistake, each
+ * named where it was written. */
+static void check_host_service(struct parser *p) {
+        for (enum section i = SECTION_CONTAINER; i <= SECTION_BACKUP; i++) {
+                if (!p->section_lines[i] || i == SECTION_HEALTH)
+                        continue;
+                p->line = p->section_lines[i];
+                p->key = "";
+                fail(p, "[%s] in a Host= service: hl does not run it, only checks it from the node (a service with a "
+                     "container has no Host=)", section_names[i]);
+        }
+        if (p->state_line) {
+                p->line = p->state_line;
+                p->key = "State";
+                fail(p, "hl does not start or stop a Host= service");
+        }
+        if (p->requires_line && p->def->requires) {
+                p->line = p->requires_line;
+                p->key = "Requires";
+                fail(p, "a Host= service is not started, so it waits for nothing: Requires= belongs in the services "
+                     "that need it");
+        }
+}
+
 /* The checks of the file as a whole, once every line is read. */
 static int check_whole(struct parser *p) {
         struct hl_def *def = p->def;
+        int r = parse_checks(p);
 
+        if (r < 0)
+                return r;
+        if (def->host) {
+                check_host_service(p);
+                return 0;
+        }
         p->key = "Template";
         p->line = p->template_line;
         if (!def->template_name && !p->template_line)
@@ -867,6 +928,20 @@ static int check_whole(struct parser *p) {
         if (!def->hostname && !(def->hostname = strdup(def->name)))
                 return -ENOMEM;
         return 0;
+}
+
+/* The errors of the whole (checks parsed at the end, Swap= without Memory=) among those of
+ * the lines, in line order; those of no line (a missing key) last. Stable. */
+static void sort_errors(struct hl_errors *e) {
+        for (size_t i = 1; i < e->n; i++) {
+                struct hl_def_error item = e->items[i];
+                unsigned line = item.line ? item.line : UINT_MAX;
+                size_t j = i;
+
+                for (; j > 0 && (e->items[j - 1].line ? e->items[j - 1].line : UINT_MAX) > line; j--)
+                        e->items[j] = e->items[j - 1];
+                e->items[j] = item;
+        }
 }
 
 int hl_def_parse_all(const char *name, const char *file, const char *text, size_t len, struct hl_def **ret,
@@ -898,14 +973,15 @@ int hl_def_parse_all(const char *name, const char *file, const char *text, size_
         };
         p.def = def;
         r = hl_ini_parse(file, text, len, HL_DEF_MAX_SIZE, HL_DEF_MAX_LINE, on_line, &p, errors);
-        if (r == -ENOMEM)
-                return r;
         /* A file that could not be read at all has no whole to check. */
+        if (r != -ENOMEM && r != -EBADMSG)
+                r = check_whole(&p);
+        hl_strv_free(p.checks);
         if (r == -EBADMSG)
                 return -EINVAL;
-        r = check_whole(&p);
-        if (r < 0)
+        if (r < 0 && r != -EINVAL)
                 return r;
+        sort_errors(errors);
         if (errors->n > 0)
                 return -EINVAL;
         *ret = TAKE_PTR(def);
@@ -932,6 +1008,7 @@ struct hl_def *hl_def_free(struct hl_def *d) {
         hl_strv_free(d->requires);
         free(d->requires_lines);
         free(d->template_name);
+        free(d->host);
         free(d->hostname);
         for (size_t i = 0; i < d->n_mounts; i++) {
                 free(d->mounts[i].source);
@@ -961,6 +1038,10 @@ struct hl_def *hl_def_free(struct hl_def *d) {
 enum hl_template_kind hl_def_template_kind(const struct hl_def *d, const char **ret_arg) {
         const char *t = d->template_name;
 
+        if (!t) {
+                *ret_arg = "";
+                return HL_TEMPLATE_NONE;
+        }
         if (t[0] == '/') {
                 *ret_arg = t;
                 return HL_TEMPLATE_TARBALL;

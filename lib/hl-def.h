@@ -17,6 +17,8 @@
 /* The largest definition file accepted, and the longest line in it. */
 #define HL_DEF_MAX_SIZE (256u * 1024u)
 #define HL_DEF_MAX_LINE (16u * 1024u)
+/* Check= lines per service. */
+#define HL_DEF_MAX_CHECKS 32
 
 enum hl_desired_state {
         HL_DESIRED_RUNNING,
@@ -104,6 +106,9 @@ struct hl_def {
         char **requires; /* strv */
         unsigned *requires_lines; /* the line each entry of requires was written on */
         enum hl_desired_state state;
+        /* Host=: a service hl does not run, checked from the node at this IP address. It
+         * has no [Container] (template_name is NULL) and no restarts, updates or backups. */
+        char *host;
 
         char *template_name; /* busybox, /abs/rootfs.tar.zst or clone:NAME */
         unsigned template_line; /* where Template= was written, for later checks */
@@ -140,6 +145,7 @@ enum hl_template_kind {
         HL_TEMPLATE_CLONE,   /* clone:NAME */
         HL_TEMPLATE_STORAGE, /* STORAGE:vztmpl/FILE of a Proxmox directory storage */
         HL_TEMPLATE_ADOPTED, /* "adopted": made outside hl (hlctl adopt), never made again */
+        HL_TEMPLATE_NONE,    /* a Host= service: no container at all */
 };
 
 /* Parses and validates one definition. name is the service name (the file name without

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """A LAN of the test's own: a Linux bridge on the host, and a network namespace acting as
 the LAN's router on it, with dnsmasq from Debian as its DHCP and DNS server and a small
-http server. The bridge has no address on the host and nothing routes out of it: every
-packet stays between the router's namespace and the containers on the bridge.
+http server. The bridge has no address on the host (unless host_address: then .254, so that
+the node itself reaches the router) and nothing routes out of it: every packet stays
+between the router's namespace, the containers on the bridge and the node.
 
     lan = Lan(tag); lan.up(); ...; lan.down()
 """
@@ -33,13 +34,15 @@ def _used_subnets():
 
 
 class Lan:
-    def __init__(self, tag, vlan_aware=False, gateway_answers=True):
+    def __init__(self, tag, vlan_aware=False, gateway_answers=True, host_address=False):
         self.tag = tag
         self.bridge = "hlb" + tag
         self.ns = "hlns-" + tag
         self.host_end = "hlv" + tag
         self.vlan_aware = vlan_aware
         self.gateway_answers = gateway_answers
+        # The node's own address on the LAN (.254), for what hld checks from the node.
+        self.host_address = host_address
         used = _used_subnets()
         while True:
             self.net = "10.%d.%d" % (random.randint(200, 249), random.randint(0, 255))
@@ -67,6 +70,9 @@ class Lan:
         run("ip", "link", "add", self.bridge, "type", "bridge",
             *(("vlan_filtering", "1") if self.vlan_aware else ()))
         run("ip", "link", "set", self.bridge, "up")
+        if self.host_address:
+            run("ip", "addr", "add", self.ip(254) + "/24", "dev", self.bridge)
+            run("ip", "-6", "addr", "add", self.ip6(254) + "/64", "dev", self.bridge, "nodad")
         run("ip", "netns", "add", self.ns)
         run("ip", "link", "add", self.host_end, "type", "veth", "peer", "name", "lan0", "netns", self.ns)
         run("ip", "link", "set", self.host_end, "master", self.bridge, "up")
@@ -146,6 +152,10 @@ class Lan:
         except OSError:
             return 0
         return sum(1 for line in text.splitlines() if "DHCPACK" in line and mac.lower() in line.lower())
+
+    def router_link(self, up):
+        """The router's side of the LAN up or down: a VM that goes away and comes back."""
+        run("ip", "link", "set", "lan0", "up" if up else "down", ns=self.ns)
 
     def ping_from_router(self, address):
         return run("ping", "-c", "1", "-W", "2", address, ns=self.ns, check=False).returncode == 0

@@ -242,7 +242,7 @@ def test_dns_check_without_resolver_fails_clearly(hld):
 
 BAD_CHECKS = [
     # (case, [Health] lines, key, words of the reason)
-    ("not-a-kind", ["Check=ping 10.0.0.1"], "Check", "is not a kind of check"),
+    ("not-a-kind", ["Check=icmp 10.0.0.1"], "Check", "is not a kind of check"),
     ("no-command", ["Check=exec"], "Check", "exec needs a command"),
     ("port-range", ["Check=tcp 70000"], "Check", "not between 1 and 65535"),
     ("tcp-address", ["Check=tcp 80 example.com"], "Check", "is not an IP address"),

@@ -55,8 +55,9 @@ def test_busybox_static_and_dhcp_addresses_hold_and_show(hld, lan):
         WEB])))
     hld.write(dh, definition(extra_container="\n".join([
         "Network=bridge=%s,ip=dhcp" % lan.bridge, "", "[Health]",
-        # From one container to the other's address, across the bridge.
-        "Check=http http://%s/" % lan.ip(10), "Interval=1s", "Timeout=2s"])))
+        # From one container to the other's address, across the bridge; the router
+        # answers pings from the container's namespace.
+        "Check=http http://%s/" % lan.ip(10), "Check=ping %s" % lan.gw, "Interval=1s", "Timeout=2s"])))
     hld.apply()
 
     # The static addresses survived the busybox boot (its rcS ran udhcpc, which would
@@ -77,8 +78,10 @@ def test_busybox_static_and_dhcp_addresses_hold_and_show(hld, lan):
     wait_for("%s on eth0" % lease, lambda: addresses(ifaces_of(hld, dh), "eth0") == ["%s/24" % lease])
     assert ifaces_of(hld, dh)["eth0"]["address"] == mac
 
-    # The http check of one container against the other passes.
+    # The http check of one container against the other passes, and the ping.
     wait_for("%s healthy" % dh, lambda: service(hld, dh)["health"] == "healthy")
+    rows = {row["check"]: row for row in hld.hlctl("health", dh, json=True).data["results"]}
+    assert rows["ping %s" % lan.gw]["message"] == "echo reply from %s" % lan.gw, rows
 
     # status has the addresses, show each interface, --json too.
     wait_for("the lease in status", lambda: service(hld, dh).get("address") == lease, timeout=10)

@@ -237,8 +237,10 @@ TEST(health_check_errors) {
                            "t.conf:4: Check: host \"example.com\" must be an IP address or localhost");
         ASSERT_PARSE_ERROR(HEALTH("Check=http http://127.0.0.1/ 99\n"),
                            "t.conf:4: Check: status \"99\" is not between 100 and 599");
-        ASSERT_PARSE_ERROR(HEALTH("Check=ping 1.2.3.4\n"),
-                           "t.conf:4: Check: \"ping\" is not a kind of check: use exec, tcp, http or dns");
+        ASSERT_PARSE_ERROR(HEALTH("Check=icmp 1.2.3.4\n"),
+                           "t.conf:4: Check: \"icmp\" is not a kind of check: use exec, tcp, http, dns or ping");
+        ASSERT_PARSE_ERROR(HEALTH("Check=ping\n"), "t.conf:4: Check: use ping ADDRESS: what the container must reach");
+        ASSERT_PARSE_ERROR(HEALTH("Check=ping router.lan\n"), "t.conf:4: Check: \"router.lan\" is not an IP address");
         ASSERT_PARSE_ERROR(HEALTH("Check=exec\n"), "t.conf:4: Check: exec needs a command");
         ASSERT_PARSE_ERROR(HEALTH("Check=exec /bin/echo 'open\n"), "t.conf:4: Check: unterminated quote");
         ASSERT_PARSE_ERROR(HEALTH("Check=dns bad..name\n"), "t.conf:4: Check: \"bad..name\" is not a DNS name");
@@ -514,7 +516,7 @@ TEST(every_error_of_a_file) {
                       "t.conf:7: unknown section [Helth]: use [Service], [Container], [Health], [Restart], [Update], [Snapshot] or [Backup]");
         hl_errors_done(&errors);
 
-        /* And the checks of the whole file come after the lines'. */
+        /* And the checks of the whole file that have no line come after the lines'. */
         text = "[Container]\nMemory=1M\nSwap=1G\n";
         ASSERT_INT_EQ(hl_def_parse_all("svc", "t.conf", text, strlen(text), &d, &errors), -EINVAL);
         ASSERT_INT_EQ(errors.n, 2);
@@ -566,4 +568,69 @@ TEST(snapshot_section) {
                            "t.conf:4: Schedule: \"at noon\" is not a schedule: use hourly, daily, weekly, monthly, yearly, "
                            "or [WEEKDAYS] [HH:MM[:SS]] (Mon..Fri 03:00, Sun 02:30, *:0/15)");
         ASSERT_PARSE_ERROR(NET("[Snapshot]\nKeep=keep-last=0\n"), "t.conf:4: Keep: keep-last needs a count from 1 to 100000");
+}
+
+/* [Service] Host=: checked from the node, never run. */
+TEST(host_service) {
+        const char *text = "[Service]\nDescription=the database VM\nHost=192.168.1.20\n[Health]\nCheck=tcp 5432\n"
+                           "Check=ping\nCheck=dns db.lan\nCheck=http http://nas.lan:5000/ 200\nCheck=tcp 53 192.168.1.1\n"
+                           "Check=dns db.lan @resolver\n";
+        _cleanup_(hl_def_freep) struct hl_def *d = NULL;
+        _cleanup_free_ char *json = NULL;
+        struct hl_errors errors = {};
+        const char *arg;
+        char buf[1024];
+
+        ASSERT_INT_EQ(hl_def_parse("db-vm", "t.conf", text, strlen(text), &d, NULL), 0);
+        ASSERT_STR_EQ(d->host, "192.168.1.20");
+        ASSERT_TRUE(d->template_name == NULL);
+        ASSERT_INT_EQ(hl_def_template_kind(d, &arg), HL_TEMPLATE_NONE);
+        ASSERT_INT_EQ(d->health.n_checks, 6);
+        /* What a check names is what it reaches; the rest goes to the host. */
+        ASSERT_STR_EQ(d->health.checks[0].address, "192.168.1.20");
+        ASSERT_INT_EQ(d->health.checks[1].kind, HL_CHECK_PING);
+        ASSERT_STR_EQ(d->health.checks[1].address, "192.168.1.20");
+        ASSERT_STR_EQ(d->health.checks[2].address, "192.168.1.20");
+        ASSERT_STR_EQ(d->health.checks[3].address, "192.168.1.20");
+        ASSERT_STR_EQ(d->health.checks[3].host, "nas.lan");
+        ASSERT_INT_EQ(d->health.checks[3].port, 5000);
+        ASSERT_STR_EQ(d->health.checks[4].address, "192.168.1.1");
+        ASSERT_TRUE(d->health.checks[5].address == NULL && d->health.checks[5].ask_resolver);
+        json = hl_def_canonical(d);
+        ASSERT_TRUE(json && strstr(json, "\"host\":\"192.168.1.20\"") && !strstr(json, "\"container\"") &&
+                    !strstr(json, "\"restart\""));
+
+        /* Host= may come after the checks: they are read once the file is. */
+        text = "[Health]\nCheck=ping\n[Service]\nHost=fd00::20\n";
+        hl_def_free(TAKE_PTR(d));
+        ASSERT_INT_EQ(hl_def_parse("nas", "t.conf", text, strlen(text), &d, NULL), 0);
+        ASSERT_STR_EQ(d->health.checks[0].address, "fd00::20");
+
+        ASSERT_PARSE_ERROR("[Service]\nHost=nas.lan\n",
+                           "t.conf:2: Host: \"nas.lan\" is not an IP address (a Host= service is checked at its address)");
+        ASSERT_PARSE_ERROR("[Service]\nHost=10.0.0.5/24\n",
+                           "t.conf:2: Host: \"10.0.0.5/24\" is not an IP address (a Host= service is checked at its address)");
+        ASSERT_PARSE_ERROR("[Service]\nHost=10.0.0.5\n[Health]\nCheck=exec /bin/true\n",
+                           "t.conf:4: Check: exec runs a command in a container, and a Host= service has none: use tcp, "
+                           "http, dns or ping");
+        ASSERT_PARSE_ERROR("[Service]\nHost=10.0.0.5\n[Health]\nCheck=http http://bad_host!/\n",
+                           "t.conf:4: Check: host \"bad_host!\" must be an IP address or localhost or a DNS name");
+
+        /* Everything only a container has: each an error at its line, in line order. */
+        text = "[Service]\nHost=10.0.0.5\nState=stopped\nRequires=db\n[Health]\nCheck=tcp 0\n[Container]\n"
+               "Template=busybox\n[Restart]\nPolicy=always\n[Backup]\nSchedule=daily\n";
+        ASSERT_INT_EQ(hl_def_parse_all("vm", "t.conf", text, strlen(text), &d, &errors), -EINVAL);
+        ASSERT_INT_EQ(errors.n, 6);
+        ASSERT_STR_EQ(hl_def_error_format(&errors.items[0], buf, sizeof(buf)),
+                      "t.conf:3: State: hl does not start or stop a Host= service");
+        ASSERT_STR_EQ(errors.items[1].key, "Requires");
+        ASSERT_INT_EQ(errors.items[1].line, 4);
+        ASSERT_STR_EQ(hl_def_error_format(&errors.items[2], buf, sizeof(buf)),
+                      "t.conf:6: Check: port \"0\" is not between 1 and 65535");
+        ASSERT_STR_EQ(hl_def_error_format(&errors.items[3], buf, sizeof(buf)),
+                      "t.conf:7: [Container] in a Host= service: hl does not run it, only checks it from the node (a "
+                      "service with a container has no Host=)");
+        ASSERT_INT_EQ(errors.items[4].line, 9);
+        ASSERT_INT_EQ(errors.items[5].line, 11);
+        hl_errors_done(&errors);
 }
