@@ -160,6 +160,11 @@ int import_pct(char **configs, int n, const struct import_args *a) {
         }
         if (failed || rc != HLCTL_EXIT_OK)
                 rc = HLCTL_EXIT_FAILED;
+        /* Proxmox's startup order among what is imported together. */
+        if (rc == HLCTL_EXIT_OK && hl_pct_order(done, (size_t) n) < 0) {
+                log_error("%s", strerror(ENOMEM));
+                rc = HLCTL_EXIT_FAILED;
+        }
         for (int i = 0; rc == HLCTL_EXIT_OK && i < n; i++) {
                 struct hl_pct *p = done[i];
                 _cleanup_free_ char *path = NULL;

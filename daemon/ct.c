@@ -34,6 +34,7 @@
 #define FILE_ORIGIN CT_FILE_ORIGIN
 #define FILE_MOUNTS CT_FILE_MOUNTS
 #define FILE_GUEST CT_FILE_GUEST
+#define FILE_LXC CT_FILE_LXC
 #define IDMAP_BASE 100000
 #define IDMAP_RANGE 65536
 
@@ -456,6 +457,29 @@ static enum hl_ct_state state_of(struct lxc_container *c) {
         return s < 0 || s == HL_CT_MISSING ? HL_CT_UNKNOWN : (enum hl_ct_state) s;
 }
 
+/* The Lxc= lines hld wrote (hl-lxc), each checked against the config: a key taken out of
+ * it behind hld's back shows as "KEY = (unset)", drift to be written again. liblxc may
+ * print a value in its own spelling, so the record, not the config, is what compares. */
+static char *observe_lxc_keys(struct lxc_container *c, const char *lxcpath, const char *name) {
+        _cleanup_free_ char *path = ct_path_in(lxcpath, name, FILE_LXC), *recorded = NULL;
+        _cleanup_(hl_strv_freep) char **lines = NULL;
+        char *save = NULL;
+
+        if (!path || !(recorded = ct_read_small_file(path)))
+                return NULL;
+        for (char *line = strtok_r(recorded, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                _cleanup_free_ char *key = strndup(line, strcspn(line, " ")), *have = NULL, *unset = NULL;
+
+                if (!key || !(have = ct_config_value(c, key)))
+                        return NULL;
+                if (!*have && !(unset = hl_strdup_printf("%s = (unset)", key)))
+                        return NULL;
+                if (hl_strv_push(&lines, unset ? unset : line) < 0)
+                        return NULL;
+        }
+        return settings_join_lines(lines);
+}
+
 static int do_observe(const char *lxcpath, const char *name, const struct ct_settings *want, struct ct_observed *ret) {
         _cleanup_container_ struct lxc_container *c = NULL;
         _cleanup_free_ char *marker = ct_path_in(lxcpath, name, MARKER_CREATING);
@@ -523,6 +547,8 @@ static int do_observe(const char *lxcpath, const char *name, const struct ct_set
                         o.values[i] = p ? ct_read_small_file(p) : NULL;
                 } else if (strcmp(key, KEY_MOUNTS) == 0)
                         o.values[i] = managed_mounts(c, lxcpath, name);
+                else if (strcmp(key, KEY_LXC) == 0)
+                        o.values[i] = observe_lxc_keys(c, lxcpath, name);
                 else
                         o.values[i] = ct_config_value(c, key);
                 if (!o.values[i]) {
@@ -606,6 +632,33 @@ static int set_item(struct lxc_container *c, const char *key, const char *value,
         return 0;
 }
 
+/* Lxc= lines: the keys hld wrote before are cleared (a line taken away leaves the key to
+ * the template's includes and liblxc's defaults), then each line is set, in order, so a
+ * key given several times (devices.allow) gets each value. */
+static int set_lxc_keys(struct lxc_container *c, const char *lxcpath, const char *lines, char **ret_error) {
+        _cleanup_free_ char *path = ct_path_in(lxcpath, c->name, FILE_LXC), *old = NULL, *mine = strdup(lines);
+        char *save = NULL;
+        int r = 0;
+
+        if (!path || !mine || !(old = ct_read_small_file(path)))
+                return -ENOMEM;
+        for (char *line = strtok_r(old, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                line[strcspn(line, " ")] = 0;
+                /* Never one of hld's own, whatever the record says. */
+                if (strncmp(line, "lxc.", 4) == 0 && !hl_def_lxc_owner(line))
+                        c->clear_config_item(c, line);
+        }
+        for (char *line = strtok_r(mine, "\n", &save); line && r >= 0; line = strtok_r(NULL, "\n", &save)) {
+                char *eq = strstr(line, " = ");
+
+                if (!eq)
+                        return hl_fail(ret_error, -EINVAL, "Lxc= line \"%s\" is not KEY = VALUE", line);
+                *eq = 0;
+                r = set_item(c, line, eq + 3, ret_error);
+        }
+        return r;
+}
+
 /* Writes every real lxc key of settings into c's in-memory config. */
 static int set_settings(struct lxc_container *c, const char *lxcpath, const struct ct_settings *s, char **ret_error) {
         bool nets_cleared = false;
@@ -653,6 +706,8 @@ static int set_settings(struct lxc_container *c, const char *lxcpath, const stru
                                 return -ENOMEM;
                         for (char *e = strtok_r(mine, "\n", &save); e && r >= 0; e = strtok_r(NULL, "\n", &save))
                                 r = set_item(c, KEY_MOUNTS, e, ret_error);
+                } else if (strcmp(it->key, KEY_LXC) == 0) {
+                        r = set_lxc_keys(c, lxcpath, it->value, ret_error);
                 } else if (!*it->value) {
                         c->clear_config_item(c, it->key);
                         r = 0;
@@ -684,6 +739,8 @@ static int save_files(const char *lxcpath, const char *name, const struct ct_set
                         r = write_small_file(lxcpath, name, FILE_ORIGIN, s->items[i].value);
                 else if (strcmp(s->items[i].key, KEY_MOUNTS) == 0)
                         r = write_small_file(lxcpath, name, FILE_MOUNTS, s->items[i].value);
+                else if (strcmp(s->items[i].key, KEY_LXC) == 0)
+                        r = write_small_file(lxcpath, name, FILE_LXC, s->items[i].value);
         }
         return r;
 }
@@ -1705,6 +1762,18 @@ int ct_check_host(const struct hl_def *def, char **ret_problem) {
 /* Where liblxc looks for template scripts (Debian's LXCTEMPLATEDIR). */
 #define TEMPLATE_DIR "/usr/share/lxc/templates"
 
+bool ct_lxc_key_supported(const char *key) {
+        /* liblxc's families of keys (lxc.prlimit.nofile, lxc.sysctl.net.…): it knows the
+         * family, not each member. */
+        static const char *const families[] = { "lxc.prlimit.", "lxc.limit.", "lxc.sysctl.", "lxc.cgroup.",
+                                                "lxc.cgroup2.", "lxc.proc." };
+
+        for (size_t i = 0; i < HL_ELEMENTSOF(families); i++)
+                if (strncmp(key, families[i], strlen(families[i])) == 0 && key[strlen(families[i])])
+                        return true;
+        return lxc_config_item_is_supported(key);
+}
+
 int ct_template_check(const struct hl_def *def, char **ret_error) {
         _cleanup_free_ char *script = NULL;
         const char *arg;
@@ -1736,7 +1805,7 @@ int ct_template_check(const struct hl_def *def, char **ret_error) {
 
 int ct_remove_leftovers(const char *lxcpath, const char *name) {
         static const char *const files[] = { "config.tmp", FILE_ORIGIN ".tmp", FILE_MOUNTS ".tmp",
-                                             FILE_GUEST ".tmp" };
+                                             FILE_GUEST ".tmp", FILE_LXC ".tmp" };
         _cleanup_free_ char *origin = ct_path_in(lxcpath, name, FILE_ORIGIN);
         char unsafe[256];
         int removed = 0;
@@ -1811,6 +1880,8 @@ int ct_adopt_mark(const char *lxcpath, const char *name, const struct ct_setting
                         r = ct_write_file(dir, FILE_MOUNTS, s->items[i].value);
                 else if (strcmp(s->items[i].key, KEY_GUEST) == 0)
                         r = ct_write_file(dir, FILE_GUEST, s->items[i].value);
+                else if (strcmp(s->items[i].key, KEY_LXC) == 0)
+                        r = ct_write_file(dir, FILE_LXC, s->items[i].value);
         }
         if (r < 0)
                 ct_adopt_undo(lxcpath, name);
@@ -1818,7 +1889,7 @@ int ct_adopt_mark(const char *lxcpath, const char *name, const struct ct_setting
 }
 
 void ct_adopt_undo(const char *lxcpath, const char *name) {
-        static const char *const files[] = { FILE_ORIGIN, FILE_MOUNTS, FILE_GUEST, CT_FILE_ADOPTING };
+        static const char *const files[] = { FILE_ORIGIN, FILE_MOUNTS, FILE_GUEST, FILE_LXC, CT_FILE_ADOPTING };
 
         /* hl-origin first: from then on it is foreign again, whatever is left. */
         for (size_t i = 0; i < HL_ELEMENTSOF(files); i++) {

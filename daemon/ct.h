@@ -86,6 +86,8 @@ int ct_check_host(const struct hl_def *def, char **ret_problem);
 /* Whether def's Template= can make a container: the template script exists, or the
  * tarball is a regular file that opens as a tar archive. Blocks (reads the file). */
 int ct_template_check(const struct hl_def *def, char **ret_error);
+/* Whether this liblxc knows an lxc key (an Lxc= line's). */
+bool ct_lxc_key_supported(const char *key);
 
 /* Removes the temporary files of writes a kill interrupted (config.tmp …) from a container
  * hld made. Returns how many there were. */
@@ -142,6 +144,7 @@ int ct_attach(const char *lxcpath, const char *name, char *const *argv, uint64_t
 #define CT_FILE_ORIGIN "hl-origin"
 #define CT_FILE_MOUNTS "hl-mounts"
 #define CT_FILE_GUEST "hl-guest"
+#define CT_FILE_LXC "hl-lxc"
 /* In the container's snaps/ (which liblxc's restore keeps): the name of the snapshot a
  * rollback is putting back, until it is done. */
 #define CT_FILE_ROLLING_BACK "snaps/hl-rolling-back"

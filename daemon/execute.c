@@ -80,8 +80,9 @@ static bool item_takes_down(const struct item *it) {
         return plan_item_has(it, HL_VERB_STOP) || plan_item_has(it, HL_VERB_DESTROY);
 }
 
-/* Ordering (Requires=): what brings a service up waits for what it requires; what takes
- * one down waits for the services that require it to go down first. Returns 1 when the
+/* Ordering (Requires=, After=): what brings a service up waits for what it requires or
+ * comes after; what takes one down waits for the services that require it or come after it
+ * to go down first. Returns 1 when the
  * item may go, 0 to wait (ret_health_of: for that requirement's first verdict), -1 when it
  * must be skipped (reason says why). */
 static int item_ready(struct run *run, struct item *it, char *reason, size_t size, const char **ret_health_of) {
@@ -95,6 +96,13 @@ static int item_ready(struct run *run, struct item *it, char *reason, size_t siz
                 if (src && item_active(src))
                         return 0;
         }
+        /* After=: only the order, within this run; what it names failing changes nothing. */
+        if (item_brings_up(it))
+                for (char **a = def->after; a && *a; a++) {
+                        struct item *dep = runs_find(run, *a);
+                        if (dep && item_active(dep) && !dep->left_to && item_brings_up(dep))
+                                return 0;
+                }
         if (item_brings_up(it))
                 for (char **r = def->requires; r && *r; r++) {
                         struct item *dep = runs_find(run, *r);
@@ -140,7 +148,8 @@ static int item_ready(struct run *run, struct item *it, char *reason, size_t siz
                 for (size_t i = 0; i < run->n_items; i++) {
                         struct item *other = &run->items[i];
                         if (other != it && item_active(other) && item_takes_down(other) &&
-                            hl_strv_contains(other->desired->def->requires, it->name))
+                            (hl_strv_contains(other->desired->def->requires, it->name) ||
+                             hl_strv_contains(other->desired->def->after, it->name)))
                                 return 0;
                 }
         return 1;

@@ -175,6 +175,14 @@ static int batch_parse(json_t *definitions, struct batch *b, struct failure *f) 
                                 return fail_definition(f, &e);
                         }
                 }
+                for (size_t i = 0; i < def->n_lxc; i++)
+                        if (!ct_lxc_key_supported(def->lxc[i].key))
+                                hl_errors_add(&errors, file, def->lxc[i].line, "Lxc", "this liblxc has no key %s",
+                                              def->lxc[i].key);
+                if (errors.n > 0) {
+                        hl_def_free(def);
+                        return fail_definitions(f, &errors);
+                }
                 b->items[b->n] = desired_new(def, a.text, file, 0);
                 if (!b->items[b->n]) {
                         hl_def_free(def);
@@ -407,6 +415,22 @@ static struct apply_context *apply_context_new(struct manager *m, struct request
         return ctx;
 }
 
+/* Lxc= writes what hl does not check (hooks run on the node as root, devices, AppArmor):
+ * as Proxmox keeps raw lxc keys to root@pam, only root applies a new revision with them.
+ * Planning one is anyone's, and so is applying again what root applied. */
+static int check_lxc_keys_are_roots(struct manager *m, struct batch *b, uid_t uid, struct failure *f) {
+        for (size_t i = 0; i < b->n; i++) {
+                const struct hl_def *def = b->items[i]->def;
+                const struct service *s = manager_find(m, def->name);
+
+                if (def->n_lxc > 0 && !(s && strcmp(s->desired->hash, b->items[i]->hash) == 0))
+                        return failf(f, HL_ERROR_PERMISSION_DENIED, "file", b->items[i]->file,
+                                     "%s:%u: Lxc: raw lxc keys are root's to apply (uid %u is not root), as Proxmox "
+                                     "keeps them to root@pam", b->items[i]->file, def->lxc[0].line, (unsigned) uid);
+        }
+        return 0;
+}
+
 static void batch_work(uv_work_t *work) {
         struct batch_call *c = (struct batch_call *) work;
 
@@ -423,6 +447,8 @@ static void batch_after(uv_work_t *work, int status) {
 
         if (r >= 0 && (c->definitions || c->prune))
                 r = batch_check(m, &c->batch, c->prune, &c->failure);
+        if (r >= 0 && c->apply && peer->uid != 0)
+                r = check_lxc_keys_are_roots(m, &c->batch, peer->uid, &c->failure);
         if (r < 0) {
                 if (c->failure.name)
                         request_error(req, c->failure.name, TAKE_PTR(c->failure.parameters));

@@ -277,6 +277,17 @@ int settings_for(const struct hl_def *d, struct ct_settings *ret) {
                 r = add(&s, CT_APPLY_RESTART, "nesting", "lxc.apparmor.allow_nesting", "%s", d->nesting ? "1" : "0");
         if (r >= 0)
                 r = add(&s, CT_APPLY_RESTART, "environment", "lxc.environment", "%s", env);
+        if (r >= 0) {
+                _cleanup_(hl_strv_freep) char **lines = NULL;
+                _cleanup_free_ char *raw = NULL;
+
+                for (size_t i = 0; r >= 0 && i < d->n_lxc; i++) {
+                        _cleanup_free_ char *line = hl_strdup_printf("%s = %s", d->lxc[i].key, d->lxc[i].value);
+                        r = line ? hl_strv_push(&lines, line) : -ENOMEM;
+                }
+                raw = r >= 0 ? settings_join_lines(lines) : NULL;
+                r = raw ? add(&s, CT_APPLY_RESTART, "lxc keys (Lxc=)", KEY_LXC, "%s", raw) : -ENOMEM;
+        }
         if (r < 0) {
                 settings_done(&s);
                 return r;

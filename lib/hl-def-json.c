@@ -43,6 +43,16 @@ static json_t *health_to_json(const struct hl_def *d) {
 }
 
 /* A Host= service: what it is checked at and how; there is no container to describe. */
+/* The k-th name a definition is ordered after: its Requires=, then its After=; NULL past
+ * the last. */
+static const char *dep_at(const struct hl_def *d, size_t k) {
+        size_t n = hl_strv_length(d->requires);
+
+        if (k < n)
+                return d->requires[k];
+        return k - n < hl_strv_length(d->after) ? d->after[k - n] : NULL;
+}
+
 static json_t *host_to_json(const struct hl_def *d) {
         return json_pack("{s:s, s:s, s:o, s:s, s:s, s:o}", "name", d->name, "description",
                          d->description ? d->description : "", "requires", strv_to_json(d->requires, true), "state",
@@ -124,10 +134,18 @@ json_t *hl_def_to_json(const struct hl_def *d) {
                                               d->backups.times.keep_text, "dir", d->backups.dir, "mode",
                                               d->backups.stop_mode ? "stop" : NULL));
         /* Only when set: definitions without them keep their hash. */
+        if (j && d->after)
+                json_object_set_new(j, "after", strv_to_json(d->after, true));
         if (container && (d->nesting || d->fuse || d->keyctl))
                 json_object_set_new(container, "features",
                                     json_pack("{s:b, s:b, s:b}", "nesting", d->nesting, "fuse", d->fuse, "keyctl",
                                               d->keyctl));
+        if (container && d->n_lxc > 0) {
+                json_t *lxc = json_array();
+                for (size_t i = 0; lxc && i < d->n_lxc; i++)
+                        json_array_append_new(lxc, json_pack("{s:s, s:s}", "key", d->lxc[i].key, "value", d->lxc[i].value));
+                json_object_set_new(container, "lxc", lxc);
+        }
         if (container && d->boot_timeout_ms != 3 * 60 * 1000)
                 json_object_set_new(container, "boot_timeout_ms", json_integer((json_int_t) d->boot_timeout_ms));
         return j;
@@ -169,9 +187,10 @@ static void describe_cycle(struct hl_def *const *defs, size_t n, const struct hl
         while (!seen_at[cur]) {
                 path[len++] = cur;
                 seen_at[cur] = len;
-                for (char **r = defs[cur]->requires; r && *r; r++) {
+                const char *r;
+                for (size_t k = 0; (r = dep_at(defs[cur], k)); k++) {
                         size_t j;
-                        if (hl_index_get(index, *r, &j) && !placed[j]) {
+                        if (hl_index_get(index, r, &j) && !placed[j]) {
                                 cur = j;
                                 break;
                         }
@@ -237,9 +256,9 @@ int hl_def_order(struct hl_def *const *defs, size_t n, size_t *ret_order,
                         return -ENOMEM;
         /* Count each requirement's dependents, then lay the edges out by requirement. */
         for (size_t i = 0; i < n; i++)
-                for (char **r = defs[i]->requires; r && *r; r++) {
+                for (size_t k = 0; dep_at(defs[i], k); k++) {
                         size_t j;
-                        if (hl_index_get(&index, *r, &j)) {
+                        if (hl_index_get(&index, dep_at(defs[i], k), &j)) {
                                 first[j + 1]++;
                                 waiting[i]++;
                                 n_edges++;
@@ -255,9 +274,9 @@ int hl_def_order(struct hl_def *const *defs, size_t n, size_t *ret_order,
                 if (!fill)
                         return -ENOMEM;
                 for (size_t i = 0; i < n; i++)
-                        for (char **r = defs[i]->requires; r && *r; r++) {
+                        for (size_t k = 0; dep_at(defs[i], k); k++) {
                                 size_t j;
-                                if (hl_index_get(&index, *r, &j))
+                                if (hl_index_get(&index, dep_at(defs[i], k), &j))
                                         edges[first[j] + fill[j]++] = i;
                         }
         }

@@ -43,7 +43,7 @@ struct parser {
         const char *key;
         int section; /* enum section, or -1 in a section that is not one */
         /* Lines of keys that later checks refer to. */
-        unsigned memory_line, swap_line, template_line, state_line, requires_line;
+        unsigned memory_line, swap_line, template_line, state_line, requires_line, after_line;
         /* Where each section was first opened (0: never). */
         unsigned section_lines[SECTION_BACKUP + 1];
         /* Check= lines, parsed once the whole file is read: a Host= service's checks reach
@@ -121,6 +121,32 @@ static int parse_requires(struct parser *p, const char *value) {
                         return -ENOMEM;
                 p->def->requires_lines = lines;
                 lines[hl_strv_length(p->def->requires) - 1] = p->line;
+        }
+        return 0;
+}
+
+static int parse_after(struct parser *p, const char *value) {
+        _cleanup_free_ char *copy = strdup(value);
+        char *save = NULL;
+        int r;
+
+        if (!copy)
+                return -ENOMEM;
+        p->after_line = p->line;
+        if (!*value) {
+                p->def->after = hl_strv_free(p->def->after);
+                return 0;
+        }
+        for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+                if (!hl_name_is_valid(w))
+                        return fail(p, "\"%s\" is not a valid service name", w);
+                if (strcmp(w, p->def->name) == 0)
+                        return fail(p, "a service cannot start after itself");
+                if (hl_strv_contains(p->def->after, w))
+                        continue;
+                r = hl_strv_push(&p->def->after, w);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }
@@ -553,6 +579,97 @@ static int parse_features(struct parser *p, const char *value) {
         return 0;
 }
 
+/* The lxc keys hl writes itself, with the key of a definition that sets each: an Lxc= line
+ * could only fight it. Prefixes end in '.'. */
+static const struct {
+        const char *key;
+        const char *owner;
+} owned_lxc_keys[] = {
+        { "lxc.uts.name", "Hostname=" },
+        { "lxc.net.", "Network=" },
+        { "lxc.net", "Network=" },
+        { "lxc.mount.entry", "Mount=" },
+        { "lxc.mount.fstab", "Mount=" },
+        { "lxc.environment", "Environment=" },
+        { "lxc.apparmor.allow_nesting", "Features=nesting" },
+        { "lxc.rootfs.", "Template=" },
+        { "lxc.idmap", "Unprivileged=" },
+        { "lxc.include", "Template= (hl writes the includes of its containers)" },
+        { "lxc.cgroup.memory.", "Memory= and Swap=" },
+        { "lxc.cgroup2.memory.", "Memory= and Swap=" },
+        { "lxc.cgroup.cpu.", "Cores=" },
+        { "lxc.cgroup2.cpu.", "Cores=" },
+};
+
+const char *hl_def_lxc_owner(const char *key) {
+        for (size_t i = 0; i < HL_ELEMENTSOF(owned_lxc_keys); i++) {
+                const char *k = owned_lxc_keys[i].key;
+                size_t n = strlen(k);
+
+                if (k[n - 1] == '.' ? strncmp(key, k, n) == 0 : strcmp(key, k) == 0)
+                        return owned_lxc_keys[i].owner;
+        }
+        return NULL;
+}
+
+static bool lxc_key_is_valid(const char *key) {
+        if (strncmp(key, "lxc.", 4) != 0 || !key[4] || strlen(key) > 128)
+                return false;
+        for (const char *c = key; *c; c++)
+                if (!islower((unsigned char) *c) && !isdigit((unsigned char) *c) && *c != '.' && *c != '_')
+                        return false;
+        return key[strlen(key) - 1] != '.';
+}
+
+/* Lxc=KEY=VALUE (blanks around the '=' allowed, as in an lxc config). */
+static int parse_lxc(struct parser *p, const char *value) {
+        struct hl_def *d = p->def;
+        _cleanup_free_ char *key = NULL, *val = NULL;
+        const char *eq = strchr(value, '='), *owner;
+        struct hl_lxc_key *items;
+        size_t total = 0;
+
+        if (!*value) {
+                for (size_t i = 0; i < d->n_lxc; i++) {
+                        free(d->lxc[i].key);
+                        free(d->lxc[i].value);
+                }
+                free(d->lxc);
+                d->lxc = NULL;
+                d->n_lxc = 0;
+                return 0;
+        }
+        if (!eq)
+                return fail(p, "\"%s\" is not KEY=VALUE (Lxc=lxc.cgroup2.devices.allow=c 10:200 rwm)", value);
+        key = strndup(value, (size_t) (eq - value));
+        val = strdup(eq + 1);
+        if (!key || !val)
+                return -ENOMEM;
+        {
+                char *k = key + strlen(key);
+                while (k > key && (k[-1] == ' ' || k[-1] == '\t'))
+                        *--k = 0;
+        }
+        memmove(val, val + strspn(val, " \t"), strlen(val + strspn(val, " \t")) + 1);
+        if (!lxc_key_is_valid(key))
+                return fail(p, "\"%s\" is not an lxc key: lxc. and then lower-case letters, digits, '.' and '_'", key);
+        owner = hl_def_lxc_owner(key);
+        if (owner)
+                return fail(p, "%s is hl's: set it with %s", key, owner);
+        if (!*val)
+                return fail(p, "%s has no value: leave the line out to leave the key as the template has it", key);
+        for (size_t i = 0; i < d->n_lxc; i++)
+                total += strlen(d->lxc[i].key) + strlen(d->lxc[i].value) + 4;
+        if (total + strlen(key) + strlen(val) + 4 > HL_DEF_MAX_LXC)
+                return fail(p, "Lxc= lines take at most %d bytes in all", HL_DEF_MAX_LXC);
+        items = realloc(d->lxc, sizeof(*items) * (d->n_lxc + 1));
+        if (!items)
+                return -ENOMEM;
+        d->lxc = items;
+        items[d->n_lxc++] = (struct hl_lxc_key) { .key = TAKE_PTR(key), .value = TAKE_PTR(val), .line = p->line };
+        return 0;
+}
+
 static int parse_provision(struct parser *p, const char *value) {
         return push_list(&p->def->provision, value);
 }
@@ -804,6 +921,7 @@ static const struct {
 } keys[] = {
         { SECTION_SERVICE, "Description", parse_description },
         { SECTION_SERVICE, "Requires", parse_requires },
+        { SECTION_SERVICE, "After", parse_after },
         { SECTION_SERVICE, "State", parse_state },
         { SECTION_SERVICE, "Host", parse_host },
         { SECTION_CONTAINER, "Template", parse_template },
@@ -815,6 +933,7 @@ static const struct {
         { SECTION_CONTAINER, "Network", parse_network },
         { SECTION_CONTAINER, "Unprivileged", parse_unprivileged },
         { SECTION_CONTAINER, "Features", parse_features },
+        { SECTION_CONTAINER, "Lxc", parse_lxc },
         { SECTION_CONTAINER, "Provision", parse_provision },
         { SECTION_CONTAINER, "Environment", parse_environment },
         { SECTION_CONTAINER, "Nameserver", parse_nameserver },
@@ -902,6 +1021,11 @@ static void check_host_service(struct parser *p) {
                 p->key = "Requires";
                 fail(p, "a Host= service is not started, so it waits for nothing: Requires= belongs in the services "
                      "that need it");
+        }
+        if (p->after_line && p->def->after) {
+                p->line = p->after_line;
+                p->key = "After";
+                fail(p, "a Host= service is not started, so it is started after nothing");
         }
 }
 
@@ -1007,6 +1131,7 @@ struct hl_def *hl_def_free(struct hl_def *d) {
         free(d->description);
         hl_strv_free(d->requires);
         free(d->requires_lines);
+        hl_strv_free(d->after);
         free(d->template_name);
         free(d->host);
         free(d->hostname);
@@ -1018,6 +1143,11 @@ struct hl_def *hl_def_free(struct hl_def *d) {
         for (size_t i = 0; i < d->n_networks; i++)
                 network_done(&d->networks[i]);
         free(d->networks);
+        for (size_t i = 0; i < d->n_lxc; i++) {
+                free(d->lxc[i].key);
+                free(d->lxc[i].value);
+        }
+        free(d->lxc);
         hl_strv_free(d->provision);
         hl_strv_free(d->update.exec);
         free(d->snapshots.schedule);

@@ -44,6 +44,16 @@ struct hl_network {
         unsigned tag; /* VLAN id on a VLAN-aware bridge, 0 = none */
 };
 
+/* Lxc=KEY=VALUE: a raw liblxc key hl does not model, written as it is. */
+struct hl_lxc_key {
+        char *key;   /* lxc.… */
+        char *value;
+        unsigned line;
+};
+
+/* What all Lxc= lines of a definition may take, in bytes of "KEY = VALUE\n". */
+#define HL_DEF_MAX_LXC 4000
+
 enum hl_restart_policy {
         HL_RESTART_ON_FAILURE,
         HL_RESTART_ALWAYS,
@@ -105,6 +115,9 @@ struct hl_def {
         char *description;
         char **requires; /* strv */
         unsigned *requires_lines; /* the line each entry of requires was written on */
+        /* After=: started after these when both are started (stopped before them), as
+         * systemd's After=: ordering without requirement; a name not defined is ignored. */
+        char **after;
         enum hl_desired_state state;
         /* Host=: a service hl does not run, checked from the node at this IP address. It
          * has no [Container] (template_name is NULL) and no restarts, updates or backups. */
@@ -124,6 +137,8 @@ struct hl_def {
         /* Features= (Proxmox's words): nesting (containers inside), fuse (/dev/fuse), keyctl
          * (allowed: hl adds no seccomp rule against it). */
         bool nesting, fuse, keyctl;
+        struct hl_lxc_key *lxc; /* Lxc=, in file order */
+        size_t n_lxc;
         char **provision;   /* strv of shell command lines, run once after create */
         char **environment; /* strv of KEY=VALUE */
         char **nameservers; /* strv of IP addresses for the container's resolv.conf */
@@ -169,8 +184,11 @@ int hl_def_hash(const struct hl_def *d, char ret[65]);
 
 enum hl_template_kind hl_def_template_kind(const struct hl_def *d, const char **ret_arg);
 
-/* Orders definitions so that each comes after everything it Requires. Requires naming a
- * service outside defs is ignored here (the daemon checks those against its store).
+/* Why hl owns an lxc key (the definition key that sets it), or NULL when Lxc= may set it. */
+const char *hl_def_lxc_owner(const char *key);
+
+/* Orders definitions so that each comes after everything it Requires and is After=. Names
+ * of services outside defs are ignored here (the daemon checks those against its store).
  * ret_order receives n indices into defs. A cycle gives -ELOOP and a message naming it
  * ("a -> b -> a") in ret_error. */
 int hl_def_order(struct hl_def *const *defs, size_t n, size_t *ret_order,

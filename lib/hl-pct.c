@@ -461,6 +461,59 @@ static int map_unmapped_options(struct importer *im, struct hl_pct_key *k, const
         return set(k, HL_PCT_UNMAPPED, NULL, t->why);
 }
 
+/* A raw lxc key: Lxc=, unless it is one hl writes from a key of its own. */
+static int map_lxc(struct importer *im, struct hl_pct_key *k, const struct key_type *t) {
+        const char *owner = hl_def_lxc_owner(k->key);
+
+        if (owner) {
+                _cleanup_free_ char *why = hl_strdup_printf("%s is hl's own, written from %s: write that instead",
+                                                            k->key, owner);
+                return why ? set(k, HL_PCT_UNMAPPED, NULL, why) : -ENOMEM;
+        }
+        return set_to(k, HL_PCT_MAPPED, NULL, "Lxc=%s=%s", k->key, k->value);
+}
+
+/* startup: order=N,up=S,down=S. The order becomes After= once every config of the import
+ * is read (hl_pct_order); the delays have no counterpart. */
+static int map_startup(struct importer *im, struct hl_pct_key *k, const struct key_type *t) {
+        struct option_pair *o = NULL;
+        size_t n = 0;
+        int r = split_options(k->value, false, &o, &n);
+        unsigned long long order = 0;
+        bool has_order = false, delays = false;
+
+        if (r == -EINVAL)
+                return bad(im, k, "\"%s\" is not a list of OPTION=VALUE", k->value);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                unsigned long long v;
+
+                if (!is_uint(o[i].value, 1ULL << 31, &v))
+                        r = bad(im, k, "%s=%s is not a number", o[i].key, o[i].value);
+                else if (strcmp(o[i].key, "order") == 0) {
+                        order = v;
+                        has_order = true;
+                } else if (strcmp(o[i].key, "up") == 0 || strcmp(o[i].key, "down") == 0)
+                        delays = delays || v > 0;
+                else
+                        r = bad(im, k, "%s is not an option of startup (order, up, down)", o[i].key);
+        }
+        free_options(o, n);
+        if (r < 0)
+                return r;
+        im->p->order = has_order ? (long long) order : -1;
+        if (!has_order)
+                return set(k, delays ? HL_PCT_UNMAPPED : HL_PCT_MAPPED, NULL,
+                           delays ? "start and stop delays: hl starts the next service once this one is up (and healthy, "
+                                    "for what Requires= it)"
+                                  : "no order: started after the imported services that have one, as Proxmox does");
+        return set(k, delays ? HL_PCT_LOSSY : HL_PCT_MAPPED, NULL,
+                   delays ? "order: After= the imported services of lower order; the up=/down= delays are not kept: hl "
+                            "starts the next service once this one is up (and healthy, for what Requires= it)"
+                          : "order: After= the imported services of lower order");
+}
+
 /* Every key of pve-container's confdesc (and its raw lxc.* keys), in the order the
  * definition gets their lines. */
 static const struct key_type key_types[] = {
@@ -478,10 +531,9 @@ static const struct key_type key_types[] = {
         { "rootfs", 0, map_unmapped_options, OUT_CONTAINER,
           "the root file system is a storage volume: the definition's Template= makes a new one" },
         { "features", 0, map_features, OUT_CONTAINER, NULL },
-        { "startup", 0, map_unmapped_options, OUT_CONTAINER,
-          "start order and delays: hl orders starts by Requires=, and has no ordering without requirement yet" },
+        { "startup", 0, map_startup, OUT_SERVICE, NULL },
         { "tags", 0, map_unmapped, OUT_SERVICE, "hl has no tags" },
-        { "lxc", 0, map_unmapped, OUT_CONTAINER, "a raw LXC key: hl has no escape hatch for keys it does not model yet" },
+        { "lxc", 0, map_lxc, OUT_CONTAINER, NULL },
         { "ostype", 0, map_unmapped, OUT_CONTAINER,
           "the guest's setup comes from the template: hl writes its network config for ifupdown, systemd-networkd "
           "and busybox alike" },
@@ -861,6 +913,7 @@ int hl_pct_import(const char *file, const char *text, size_t len, const struct h
         copy = strndup(text, len);
         if (!p || !copy)
                 return -ENOMEM;
+        p->order = -1;
         im.p = p;
         r = read_lines(&im, copy);
         for (size_t i = 0; r >= 0 && i < p->n_keys; i++) {
@@ -908,6 +961,66 @@ int hl_pct_import(const char *file, const char *text, size_t len, const struct h
                                 return -ENOMEM;
                 }
         *ret = TAKE_PTR(p);
+        return 0;
+}
+
+/* Puts line after the [Service] header of p's definition. */
+static int insert_service_line(struct hl_pct *p, const char *line) {
+        const char *at = strstr(p->definition, "\n[Service]\n");
+        size_t head;
+        char *text;
+
+        if (!at)
+                return -EINVAL;
+        head = (size_t) (at - p->definition) + strlen("\n[Service]\n");
+        text = hl_strdup_printf("%.*s%s\n%s", (int) head, p->definition, line, p->definition + head);
+        if (!text)
+                return -ENOMEM;
+        free(p->definition);
+        p->definition = text;
+        return 0;
+}
+
+int hl_pct_order(struct hl_pct *const *ps, size_t n) {
+        long long highest = -1;
+
+        for (size_t i = 0; i < n; i++)
+                if (ps[i]->order > highest)
+                        highest = ps[i]->order;
+        if (highest < 0)
+                return 0; /* no order anywhere: nothing to keep */
+        for (size_t i = 0; i < n; i++) {
+                /* Each after the next lower order (the ones below that follow by themselves);
+                 * one without an order after the highest. */
+                long long mine = ps[i]->order, before = -1;
+                struct hl_text after = {};
+                _cleanup_free_ char *line = NULL;
+                int r;
+
+                for (size_t k = 0; k < n; k++)
+                        if (ps[k]->order >= 0 && (mine < 0 ? ps[k]->order == highest : ps[k]->order < mine) &&
+                            ps[k]->order > before)
+                                before = ps[k]->order;
+                if (before < 0)
+                        continue;
+                for (size_t k = 0; k < n; k++)
+                        if (k != i && ps[k]->order == before)
+                                hl_text_add(&after, "%s%s", after.len ? " " : "After=", ps[k]->name);
+                line = hl_text_take(&after);
+                if (!line)
+                        return -ENOMEM;
+                if (!*line)
+                        continue;
+                r = insert_service_line(ps[i], line);
+                if (r < 0)
+                        return r;
+                for (size_t k = 0; k < ps[i]->n_keys; k++)
+                        if (strcmp(ps[i]->keys[k].key, "startup") == 0) {
+                                free(ps[i]->keys[k].to);
+                                if (!(ps[i]->keys[k].to = strdup(line)))
+                                        return -ENOMEM;
+                        }
+        }
         return 0;
 }
 

@@ -38,6 +38,7 @@ struct hl_pct {
         struct hl_pct_key *keys;
         size_t n_keys;
         unsigned snapshots; /* [snapshot] sections, not imported */
+        long long order;    /* startup: order=, -1 when none */
         bool pending;       /* a [pve:pending] section, not applied */
 };
 
@@ -54,6 +55,11 @@ int hl_pct_import(const char *file, const char *text, size_t len, const struct h
                   struct hl_errors *errors);
 struct hl_pct *hl_pct_free(struct hl_pct *p);
 HL_DEFINE_FREEP(struct hl_pct, hl_pct_free)
+
+/* The startup orders of configs imported together, as After= lines in their definitions:
+ * each after those of the next lower order, those without an order after those of the
+ * highest (Proxmox starts them last); the startup key's row names the line. */
+int hl_pct_order(struct hl_pct *const *ps, size_t n);
 
 const char *hl_pct_fate_to_string(enum hl_pct_fate f);
 /* {name, definition, snapshots, pending, keys: [{line, key, value, fate, to?, why?}]} */

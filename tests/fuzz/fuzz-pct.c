@@ -31,6 +31,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         if (p->keys[i].fate != HL_PCT_MAPPED && !p->keys[i].why)
                                 abort(); /* what is lost or left out is said */
                 json_decref(hl_pct_to_json(p));
+                /* Ordered with a peer of order 0 (its startup order, if any, then gives an
+                 * After=): still a definition. */
+                {
+                        struct hl_pct *peers[2] = { p, NULL };
+                        struct hl_errors pe = {};
+                        hl_def_free(TAKE_PTR(def));
+                        static const char peer[] = "hostname: peer-ct\nstartup: order=0\n";
+                        if (hl_pct_import("101.conf", peer, strlen(peer), &o, &peers[1], &pe) < 0 ||
+                            hl_pct_order(peers, 2) < 0 ||
+                            hl_def_parse(p->name, "x.conf", p->definition, strlen(p->definition), &def, &de) < 0)
+                                abort();
+                        hl_pct_free(peers[1]);
+                        hl_errors_done(&pe);
+                }
         } else if (r != -ENOMEM)
                 abort();
         /* The lenient reader of status --all: any text, a name it can print or none. */

@@ -52,11 +52,20 @@ def test_the_seed_lab_imports_and_plans(hld):
     assert "Network=name=eth0,bridge=vmbr0,gw=192.168.1.1,hwaddr=BC:24:11:10:01:01,ip=192.168.1.10/24\n" in proxy
     assert "Mount=/srv/proxy/certs:/etc/nginx/certs:ro\n" in proxy
     assert "Mount=/srv/db/data:/var/lib/postgresql:backup\n" in (out / "db.conf").read_text()
+    # Proxmox's startup order among the six: pihole (order=0), then proxy (order=1), then
+    # the four without an order, as Proxmox starts them last.
+    assert "[Service]\nAfter=pihole\n" in proxy, proxy
+    assert "After" not in (out / "pihole.conf").read_text()
+    for name in ("db", "homeassistant", "media", "monitor"):
+        assert "[Service]\nAfter=proxy\n" in (out / ("%s.conf" % name)).read_text(), name
+    assert "Lxc=lxc.cgroup2.devices.allow=c 10:200 rwm\n" in (out / "monitor.conf").read_text() + \
+        (out / "homeassistant.conf").read_text()
 
     # hld accepts what was made: a plan of six creates, each saying what the node lacks.
     plan = hld.hlctl("plan", out, json=True).data
-    creates = sorted(a["service"] for a in plan["actions"] if a["action"] == "create")
-    assert creates == ["db", "homeassistant", "media", "monitor", "pihole", "proxy"], plan
+    creates = [a["service"] for a in plan["actions"] if a["action"] == "create"]
+    assert sorted(creates) == ["db", "homeassistant", "media", "monitor", "pihole", "proxy"], plan
+    assert creates[:2] == ["pihole", "proxy"], creates
 
     # --json: the mapping, key by key.
     r = hld.hlctl("import", "pct", "105", "--template", "busybox", "--pve-root", root, json=True)

@@ -634,3 +634,91 @@ TEST(host_service) {
         ASSERT_INT_EQ(errors.items[5].line, 11);
         hl_errors_done(&errors);
 }
+
+static struct hl_def *def_after(const char *name, const char *requires, const char *after) {
+        char text[1024];
+        struct hl_def *d = NULL;
+        struct hl_def_error e = {};
+
+        snprintf(text, sizeof(text), "[Service]\nRequires=%s\nAfter=%s\n[Container]\nTemplate=busybox\n", requires, after);
+        if (parse(name, text, &d, &e) < 0)
+                return NULL;
+        return d;
+}
+
+/* After=: ordering without requirement, in the same order and the same cycle check. */
+TEST(after_orders_without_requiring) {
+        struct hl_def *defs[3];
+        size_t order[3];
+        struct hl_def_error e = {};
+        _cleanup_free_ char *json = NULL;
+
+        defs[0] = def_after("app", "", "db cache");
+        defs[1] = def_after("cache", "", "db");
+        defs[2] = def_after("db", "", "elsewhere");
+        ASSERT_TRUE(defs[0] && defs[1] && defs[2]);
+        ASSERT_INT_EQ(hl_strv_length(defs[0]->after), 2);
+        ASSERT_TRUE(defs[0]->requires == NULL);
+        ASSERT_INT_EQ(hl_def_order(defs, 3, order, &e), 0);
+        ASSERT_STR_EQ(defs[order[0]]->name, "db");
+        ASSERT_STR_EQ(defs[order[1]]->name, "cache");
+        ASSERT_STR_EQ(defs[order[2]]->name, "app");
+        json = hl_def_canonical(defs[0]);
+        ASSERT_TRUE(json && strstr(json, "\"after\":[\"cache\",\"db\"]"));
+        for (int i = 0; i < 3; i++)
+                hl_def_free(defs[i]);
+
+        /* A cycle through After= and Requires= together is one. */
+        defs[0] = def_after("a", "b", "");
+        defs[1] = def_after("b", "", "c");
+        defs[2] = def_after("c", "", "a");
+        ASSERT_INT_EQ(hl_def_order(defs, 3, order, &e), -ELOOP);
+        ASSERT_STR_EQ(e.message, "dependency cycle: a -> b -> c -> a");
+        for (int i = 0; i < 3; i++)
+                hl_def_free(defs[i]);
+
+        /* Without After=, the canonical JSON (and so the hash) is what it was. */
+        defs[0] = def_after("plain", "", "");
+        free(json);
+        json = hl_def_canonical(defs[0]);
+        ASSERT_TRUE(json && !strstr(json, "after"));
+        hl_def_free(defs[0]);
+        ASSERT_PARSE_ERROR("[Service]\nAfter=svc\n[Container]\nTemplate=busybox\n",
+                           "t.conf:2: After: a service cannot start after itself");
+        ASSERT_PARSE_ERROR("[Service]\nAfter=Bad_Name\n[Container]\nTemplate=busybox\n",
+                           "t.conf:2: After: \"Bad_Name\" is not a valid service name");
+        ASSERT_PARSE_ERROR("[Service]\nHost=10.0.0.5\nAfter=db\n",
+                           "t.conf:3: After: a Host= service is not started, so it is started after nothing");
+}
+
+/* Lxc=KEY=VALUE: kept in order, in the JSON only when there, refused for hl's own keys. */
+TEST(lxc_keys) {
+        const char *text = "[Container]\nTemplate=busybox\nLxc=lxc.prlimit.nofile = 1024\n"
+                           "Lxc=lxc.cgroup2.devices.allow=c 10:200 rwm\nLxc=lxc.cgroup2.devices.allow=c 1:3 rwm\n";
+        _cleanup_(hl_def_freep) struct hl_def *d = NULL;
+        _cleanup_free_ char *json = NULL;
+
+        ASSERT_INT_EQ(hl_def_parse("svc", "t.conf", text, strlen(text), &d, NULL), 0);
+        ASSERT_INT_EQ(d->n_lxc, 3);
+        ASSERT_STR_EQ(d->lxc[0].key, "lxc.prlimit.nofile");
+        ASSERT_STR_EQ(d->lxc[0].value, "1024");
+        ASSERT_INT_EQ(d->lxc[0].line, 3);
+        ASSERT_STR_EQ(d->lxc[2].value, "c 1:3 rwm");
+        json = hl_def_canonical(d);
+        ASSERT_TRUE(json && strstr(json, "\"lxc\":[{\"key\":\"lxc.prlimit.nofile\",\"value\":\"1024\"},"));
+        ASSERT_TRUE(hl_def_lxc_owner("lxc.net.0.link") && hl_def_lxc_owner("lxc.cgroup2.memory.max") &&
+                    hl_def_lxc_owner("lxc.rootfs.path") && !hl_def_lxc_owner("lxc.cgroup2.devices.allow") &&
+                    !hl_def_lxc_owner("lxc.network") && !hl_def_lxc_owner("lxc.mount.auto"));
+#define LXC(line) "[Container]\nTemplate=busybox\nLxc=" line "\n"
+        ASSERT_PARSE_ERROR(LXC("lxc.mount.entry=/srv srv none bind 0 0"), "t.conf:3: Lxc: lxc.mount.entry is hl's: set it with Mount=");
+        ASSERT_PARSE_ERROR(LXC("lxc.cgroup.memory.limit_in_bytes=1G"),
+                           "t.conf:3: Lxc: lxc.cgroup.memory.limit_in_bytes is hl's: set it with Memory= and Swap=");
+        ASSERT_PARSE_ERROR(LXC("lxc.tty.max="),
+                           "t.conf:3: Lxc: lxc.tty.max has no value: leave the line out to leave the key as the template has it");
+        ASSERT_PARSE_ERROR(LXC("hl.origin=x"),
+                           "t.conf:3: Lxc: \"hl.origin\" is not an lxc key: lxc. and then lower-case letters, digits, '.' and '_'");
+        ASSERT_PARSE_ERROR(LXC("lxc.=x"),
+                           "t.conf:3: Lxc: \"lxc.\" is not an lxc key: lxc. and then lower-case letters, digits, '.' and '_'");
+        ASSERT_PARSE_ERROR(LXC("no equals sign"),
+                           "t.conf:3: Lxc: \"no equals sign\" is not KEY=VALUE (Lxc=lxc.cgroup2.devices.allow=c 10:200 rwm)");
+}

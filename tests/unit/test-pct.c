@@ -181,3 +181,52 @@ TEST(names) {
         ASSERT_TRUE(strstr(b->definition, "\nHostname=web.lab\n") != NULL);
         hl_errors_done(&e);
 }
+
+static const struct hl_pct_key *key_of(const struct hl_pct *p, const char *key) {
+        for (size_t i = 0; i < p->n_keys; i++)
+                if (strcmp(p->keys[i].key, key) == 0)
+                        return &p->keys[i];
+        return NULL;
+}
+
+/* startup: order=N among configs imported together: After= the next lower order; those
+ * without an order after the highest, as Proxmox starts them last. */
+TEST(startup_order) {
+        static const char *const configs[] = {
+                "hostname: web\nstartup: order=2,up=30\n", "hostname: db\nstartup: order=1\n",
+                "hostname: cache\nstartup: order=1,down=10\n", "hostname: dns\nstartup: order=0\n",
+                "hostname: media\n", "hostname: misc\nstartup: up=5\n",
+        };
+        struct hl_pct *ps[HL_ELEMENTSOF(configs)] = {};
+        struct hl_errors e = {};
+
+        for (size_t i = 0; i < HL_ELEMENTSOF(configs); i++)
+                ASSERT_INT_EQ(hl_pct_import("1.conf", configs[i], strlen(configs[i]), &options, &ps[i], &e), 0);
+        ASSERT_INT_EQ(hl_pct_order(ps, HL_ELEMENTSOF(ps)), 0);
+        ASSERT_TRUE(strstr(ps[0]->definition, "[Service]\nAfter=db cache\n") != NULL);
+        ASSERT_TRUE(strstr(ps[1]->definition, "[Service]\nAfter=dns\n") != NULL);
+        ASSERT_TRUE(strstr(ps[2]->definition, "[Service]\nAfter=dns\n") != NULL);
+        ASSERT_TRUE(strstr(ps[3]->definition, "After=") == NULL);
+        ASSERT_TRUE(strstr(ps[4]->definition, "[Service]\nAfter=web\n") != NULL);
+        ASSERT_TRUE(strstr(ps[5]->definition, "[Service]\nAfter=web\n") != NULL);
+        /* The startup rows: what became of each, and the delays that did not come along. */
+        ASSERT_STR_EQ(key_of(ps[0], "startup")->to, "After=db cache");
+        ASSERT_INT_EQ(key_of(ps[0], "startup")->fate, HL_PCT_LOSSY);
+        ASSERT_INT_EQ(key_of(ps[1], "startup")->fate, HL_PCT_MAPPED);
+        ASSERT_INT_EQ(key_of(ps[5], "startup")->fate, HL_PCT_UNMAPPED);
+        ASSERT_TRUE(strstr(key_of(ps[5], "startup")->why, "delays") != NULL);
+        /* Each definition still parses, with its After=. */
+        for (size_t i = 0; i < HL_ELEMENTSOF(ps); i++) {
+                _cleanup_(hl_def_freep) struct hl_def *d = NULL;
+                ASSERT_INT_EQ(hl_def_parse(ps[i]->name, "x.conf", ps[i]->definition, strlen(ps[i]->definition), &d, NULL), 0);
+                ASSERT_INT_EQ(hl_strv_length(d->after), i == 0 ? 2 : i == 3 ? 0 : 1);
+                hl_pct_free(ps[i]);
+        }
+        /* A bad startup is an error of its line. */
+        {
+                static const char *const bad[] = { "100.conf:1: startup: soon is not an option of startup (order, up, down)",
+                                                   "100.conf:2: startup: given twice (first on line 1)" };
+                expect_errors("startup: soon=1\nstartup: order=x\n", &options, bad, HL_ELEMENTSOF(bad));
+        }
+        hl_errors_done(&e);
+}
