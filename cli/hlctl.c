@@ -606,10 +606,10 @@ static int adopt_reply(json_t *parameters, const void *userdata) {
 }
 
 static int verb_adopt(int argc, char **argv) {
-        _cleanup_(json_decrefp) json_t *parameters = json_pack("{s:s}", "name", argv[1]);
+        _cleanup_(json_decrefp) json_t *parameters = json_pack("{s:s, s:b}", "name", argv[1], "stop", arg_yes);
         char adopted[HL_NAME_MAX + 1] = "";
 
-        if (!parameters)
+        if (!parameters || (arg_lxcpath && json_object_set_new(parameters, "lxcpath", json_string(arg_lxcpath)) < 0))
                 return exit_oom();
         snprintf(adopted, sizeof(adopted), "%s", argv[1]);
         return call_method(arg_socket, HL_INTERFACE ".Adopt", parameters, false,
@@ -965,8 +965,11 @@ static void help(void) {
                "                                saying what each key became or why not\n"
                "  status --all                  hl's services, then what Proxmox runs on the\n"
                "                                node (pct containers, VMs), read-only\n"
-               "  adopt NAME [--to DIR]         Take a container another tool made in hld's\n"
-               "                                lxcpath under management, without a restart\n"
+               "  adopt NAME [--to DIR] [--lxcpath DIR [--yes]]\n"
+               "                                Take a container another tool made in hld's\n"
+               "                                lxcpath under management, without a restart;\n"
+               "                                from another lxcpath it is moved in (stopped\n"
+               "                                for that with --yes, started again)\n"
                "  import pct VMID --migrate --template T [--yes] [--rootfs PATH] [--lxcpath DIR]\n"
                "                                Make the pct container an hl service: its\n"
                "                                files copied (stopped first with --yes),\n"
@@ -1046,7 +1049,7 @@ static const struct verb verbs[] = {
         { "rollback", 1, 2, OPT_TIMEOUT | OPT_FORCE | OPT_NO_WAIT | OPT_LAST_UPDATE, verb_rollback },
         { "backup", 1, 1, OPT_TO | OPT_MODE, verb_backup },
         { "backups", 1, 1, OPT_TO, verb_backups },
-        { "adopt", 1, 1, OPT_TO, verb_adopt },
+        { "adopt", 1, 1, OPT_TO | OPT_LXCPATH | OPT_YES, verb_adopt },
         { "import", 2, UINT_MAX,
           OPT_TO | OPT_TEMPLATE | OPT_NAME | OPT_PVE_ROOT | OPT_MIGRATE | OPT_ROOTFS | OPT_LXCPATH | OPT_YES | OPT_NO_WAIT,
           verb_import },

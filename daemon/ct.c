@@ -457,7 +457,7 @@ static enum hl_ct_state state_of(struct lxc_container *c) {
         return s < 0 || s == HL_CT_MISSING ? HL_CT_UNKNOWN : (enum hl_ct_state) s;
 }
 
-/* The Lxc= lines hld wrote (hl-lxc), each checked against the config: a key taken out of
+/* The Lxc= lines hld wrote (hl-lxc-keys), each checked against the config: a key taken out of
  * it behind hld's back shows as "KEY = (unset)", drift to be written again. liblxc may
  * print a value in its own spelling, so the record, not the config, is what compares. */
 static char *observe_lxc_keys(struct lxc_container *c, const char *lxcpath, const char *name) {
@@ -1864,6 +1864,89 @@ int ct_config_values(const char *lxcpath, const char *name, char *const *keys, c
         }
         *ret = TAKE_PTR(values);
         return 0;
+}
+
+#define FILE_MOVING "hl-moving"
+
+/* Every "from/" in dir's config made "to/": its rootfs, an fstab, a log file. */
+static int rewrite_config_paths(const char *dir, const char *from, const char *to, char **ret_error) {
+        _cleanup_free_ char *path = hl_strdup_printf("%s/config", dir), *text = NULL, *old = NULL, *new = NULL;
+        struct hl_text out = {};
+        const char *p;
+        int r;
+
+        if (!path || !(old = hl_strdup_printf("%s/", from)) || !(new = hl_strdup_printf("%s/", to)))
+                return -ENOMEM;
+        r = hl_read_file(path, 1 << 20, &text, NULL);
+        if (r < 0)
+                return hl_fail(ret_error, r, "cannot read %s: %s", path, strerror(-r));
+        for (p = text; *p;) {
+                const char *at = strstr(p, old);
+                if (!at) {
+                        hl_text_add(&out, "%s", p);
+                        break;
+                }
+                hl_text_add(&out, "%.*s%s", (int) (at - p), p, new);
+                p = at + strlen(old);
+        }
+        _cleanup_free_ char *result = hl_text_take(&out);
+        if (!result)
+                return -ENOMEM;
+        r = ct_write_file(dir, "config", result);
+        return r < 0 ? hl_fail(ret_error, r, "cannot write %s: %s", path, strerror(-r)) : 0;
+}
+
+int ct_move_finish(const char *lxcpath, const char *name, char **ret_error) {
+        _cleanup_free_ char *dir = hl_strdup_printf("%s/%s", lxcpath, name), *marker = NULL, *from = NULL;
+        int r;
+
+        if (!dir || !(marker = hl_strdup_printf("%s/" FILE_MOVING, dir)))
+                return -ENOMEM;
+        if (access(marker, F_OK) < 0)
+                return 0;
+        from = ct_read_small_file(marker);
+        if (!from)
+                return -ENOMEM;
+        if (from[0] != '/')
+                return hl_fail(ret_error, -EINVAL, "%s does not say where %s came from", marker, name);
+        r = rewrite_config_paths(dir, from, dir, ret_error);
+        if (r < 0)
+                return r;
+        if (unlink(marker) < 0 || ct_sync_dir(dir) < 0)
+                return hl_fail(ret_error, -errno, "cannot remove %s: %s", marker, strerror(errno));
+        return 1;
+}
+
+int ct_move(const char *from_lxcpath, const char *name, const char *lxcpath, char **ret_error) {
+        _cleanup_free_ char *from = hl_strdup_printf("%s/%s", from_lxcpath, name), *to = hl_strdup_printf("%s/%s", lxcpath, name);
+        char unsafe[256];
+        struct stat st;
+        int r;
+
+        if (!from || !to)
+                return -ENOMEM;
+        if (container_unsafe(from_lxcpath, name, unsafe, sizeof(unsafe)))
+                return hl_fail(ret_error, -EPERM, "not touched: %s", unsafe);
+        if (lstat(to, &st) == 0)
+                return hl_fail(ret_error, -EEXIST, "%s exists", to);
+        /* The marker first: from the rename on, the move is finished at the other end. */
+        r = ct_write_file(from, FILE_MOVING, from);
+        if (r < 0)
+                return hl_fail(ret_error, r, "cannot write into %s: %s", from, strerror(-r));
+        if (rename(from, to) < 0) {
+                r = -errno;
+                _cleanup_free_ char *marker = hl_strdup_printf("%s/" FILE_MOVING, from);
+                if (marker)
+                        (void) unlink(marker);
+                return hl_fail(ret_error, r, r == -EXDEV ? "%s and %s are on different file systems: move it (or copy it "
+                                                          "with its owners) yourself, then adopt it there"
+                                                        : "cannot move %s to %s: %s",
+                               from_lxcpath, lxcpath, strerror(-r));
+        }
+        if (ct_sync_dir(from_lxcpath) < 0 || ct_sync_dir(lxcpath) < 0)
+                return hl_fail(ret_error, -errno, "cannot sync %s and %s: %s", from_lxcpath, lxcpath, strerror(errno));
+        r = ct_move_finish(lxcpath, name, ret_error);
+        return r < 0 ? r : 0;
 }
 
 int ct_adopt_mark(const char *lxcpath, const char *name, const struct ct_settings *s) {

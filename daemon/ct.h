@@ -144,7 +144,7 @@ int ct_attach(const char *lxcpath, const char *name, char *const *argv, uint64_t
 #define CT_FILE_ORIGIN "hl-origin"
 #define CT_FILE_MOUNTS "hl-mounts"
 #define CT_FILE_GUEST "hl-guest"
-#define CT_FILE_LXC "hl-lxc"
+#define CT_FILE_LXC "hl-lxc-keys"
 /* In the container's snaps/ (which liblxc's restore keeps): the name of the snapshot a
  * rollback is putting back, until it is done. */
 #define CT_FILE_ROLLING_BACK "snaps/hl-rolling-back"
@@ -180,6 +180,12 @@ char *ct_path_in(const char *lxcpath, const char *name, const char *file);
 char *ct_read_small_file(const char *path);
 /* Writes dir/file by temp + fsync + rename, then fsyncs dir; never through a symlink. */
 int ct_write_file(const char *dir, const char *file, const char *text);
+/* Moves a stopped container from_lxcpath/name to lxcpath/name (one file system: a rename),
+ * its config's paths into the old directory rewritten. A marker (hl-moving) goes with it
+ * until the config is rewritten: ct_move_finish completes a move a kill interrupted. */
+int ct_move(const char *from_lxcpath, const char *name, const char *lxcpath, char **ret_error);
+/* Completes an interrupted move into lxcpath/name: 1 when there was one, 0 when none. */
+int ct_move_finish(const char *lxcpath, const char *name, char **ret_error);
 int ct_sync_dir(const char *dir);
 /* Removes a directory tree without crossing into another file system or following a
  * symlink. */

@@ -329,6 +329,10 @@ struct adopt_call {
         struct manager *m;
         struct request *req;
         char *name, *lxcpath, *text;
+        /* --lxcpath: where it is, moved into hld's lxcpath (stopped first with stop, and
+         * started again by the apply); NULL for one already in hld's lxcpath. */
+        char *from;
+        bool stop, was_running, moved;
         json_t *definitions;
         json_t *differences; /* what the first plan changes after all: ["memory 64M -> …"] */
         bool marked;
@@ -338,6 +342,7 @@ struct adopt_call {
 };
 
 static void adopt_free(struct adopt_call *c) {
+        free(c->from);
         free(c->name);
         free(c->lxcpath);
         free(c->text);
@@ -411,7 +416,7 @@ static int derive(struct adopt_call *c, char **ret_text) {
 
         hl_text_add(&t, "# Adopted by hlctl adopt from the container's live config.\n[Service]\n"
                         "Description=Adopted from LXC\nState=%s\n\n[Container]\nTemplate=adopted\n",
-                    state == HL_CT_STOPPED ? "stopped" : "running");
+                    state == HL_CT_STOPPED && !c->was_running ? "stopped" : "running");
         if (v[0][0] && strcmp(v[0], c->name) != 0)
                 hl_text_add(&t, "Hostname=%s\n", v[0]);
         /* hl's own id map only: another one is a different container hl would not make. */
@@ -474,8 +479,82 @@ static int derive(struct adopt_call *c, char **ret_text) {
         return *ret_text ? 0 : -ENOMEM;
 }
 
+static void adopt_in_place(struct adopt_call *c);
+
+/* --lxcpath: the container stopped if it runs (with stop) and moved into hld's lxcpath. */
+static int adopt_move_in(struct adopt_call *c) {
+        _cleanup_free_ char *from = realpath(c->from, NULL), *own = realpath(c->lxcpath, NULL), *why = NULL;
+        struct ct_settings none = {};
+        struct ct_observed o = {};
+        int r;
+
+        if (from && own && strcmp(from, own) == 0)
+                return failed(&c->error, &c->error_name, HL_ERROR_INVALID_ARGUMENT, -EINVAL,
+                              "%s is hld's own lxcpath: hlctl adopt %s, without --lxcpath", c->from, c->name);
+        r = ct_observe(c->from, c->name, &none, &o);
+        if (r < 0 || !o.exists) {
+                ct_observed_done(&o);
+                return failed(&c->error, &c->error_name, HL_ERROR_NO_SUCH_SERVICE, r < 0 ? r : -ENOENT,
+                              "there is no container %s in %s", c->name, c->from);
+        }
+        if (o.unsafe[0]) {
+                r = failed(&c->error, &c->error_name, HL_ERROR_INVALID_ARGUMENT, -EPERM, "not touched: %s", o.unsafe);
+                ct_observed_done(&o);
+                return r;
+        }
+        c->was_running = o.state != HL_CT_STOPPED;
+        ct_observed_done(&o);
+        if (c->was_running && !c->stop)
+                return failed(&c->error, &c->error_name, HL_ERROR_INVALID_ARGUMENT, -EBUSY,
+                              "%s runs: moving it into hld's lxcpath stops it, and hld starts it again (--yes)", c->name);
+        if (c->was_running && ct_stop(c->from, c->name, SOURCE_STOP_TIMEOUT_S, &why) < 0)
+                return failed(&c->error, &c->error_name, HL_ERROR_ACTION_FAILED, -EIO, "cannot stop %s: %s", c->name,
+                              why ? why : "liblxc failed");
+        r = ct_move(c->from, c->name, c->lxcpath, &why);
+        if (r < 0) {
+                _cleanup_free_ char *ignored = NULL;
+                if (c->was_running)
+                        (void) ct_start(c->from, c->name, &ignored);
+                return failed(&c->error, &c->error_name, r == -EEXIST ? HL_ERROR_SERVICE_EXISTS : HL_ERROR_ACTION_FAILED, r,
+                              "%s", why ? why : strerror(-r));
+        }
+        c->moved = true;
+        return 0;
+}
+
+/* A failure after the move: the container goes back where it was, as it was. */
+static void adopt_move_back(struct adopt_call *c) {
+        _cleanup_free_ char *why = NULL;
+
+        if (ct_move(c->lxcpath, c->name, c->from, &why) < 0) {
+                log_full(LOG_WARNING, c->name, "adopt", 0, "could not move it back to %s: %s; it stays in %s", c->from,
+                         why ? why : "?", c->lxcpath);
+                return;
+        }
+        c->moved = false;
+        if (c->was_running && ct_start(c->from, c->name, &why) < 0)
+                log_full(LOG_WARNING, c->name, "adopt", 0, "moved back to %s, and could not start it: %s", c->from,
+                         why ? why : "?");
+        /* The log of hld's own stop and start there is hld's, not the container's. */
+        {
+                _cleanup_free_ char *log = hl_strdup_printf("%s/%s/hl-lxc.log", c->from, c->name);
+                if (log)
+                        (void) unlink(log);
+        }
+}
+
 static void adopt_work(uv_work_t *work) {
         struct adopt_call *c = (struct adopt_call *) work;
+
+        c->r = c->from ? adopt_move_in(c) : ct_move_finish(c->lxcpath, c->name, &c->error);
+        if (c->r >= 0)
+                adopt_in_place(c);
+        if (c->r < 0 && c->moved)
+                adopt_move_back(c);
+}
+
+/* In hld's lxcpath: the definition derived, hld's files written, what would change said. */
+static void adopt_in_place(struct adopt_call *c) {
         _cleanup_(hl_def_freep) struct hl_def *def = NULL;
         struct hl_def_error bad = {};
         struct ct_settings settings = {};
@@ -572,12 +651,16 @@ static void adopt_after(uv_work_t *work, int status) {
 
 void methods_adopt(struct manager *m, struct request *req, json_t *parameters) {
         struct {
-                const char *name;
+                const char *name, *lxcpath;
+                bool stop;
         } a = {};
         static const struct hl_field table[] = {
                 { "name", HL_FIELD_STRING, offsetof(__typeof__(a), name), true },
+                { "lxcpath", HL_FIELD_STRING, offsetof(__typeof__(a), lxcpath), false },
+                { "stop", HL_FIELD_BOOL, offsetof(__typeof__(a), stop), false },
                 {},
         };
+        _cleanup_free_ char *from = NULL;
         struct adopt_call *c;
 
         if (!methods_dispatch(req, parameters, table, &a))
@@ -595,6 +678,10 @@ void methods_adopt(struct manager *m, struct request *req, json_t *parameters) {
                               json_pack("{s:s, s:s}", "name", a.name, "message", "a service of that name exists"));
                 return;
         }
+        if (a.lxcpath && (a.lxcpath[0] != '/' || hl_path_normalize(a.lxcpath, &from) < 0)) {
+                request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "lxcpath", "not an absolute path");
+                return;
+        }
         c = calloc(1, sizeof(*c));
         if (!c || !(c->name = strdup(a.name)) || !(c->lxcpath = strdup(m->config.lxcpath))) {
                 if (c)
@@ -604,6 +691,8 @@ void methods_adopt(struct manager *m, struct request *req, json_t *parameters) {
         }
         c->m = m;
         c->req = req;
+        c->from = TAKE_PTR(from);
+        c->stop = a.stop;
         if (work_queue(m->loop, &c->work, adopt_work, adopt_after) < 0) {
                 request_fail(req, HL_ERROR_INTERNAL, "could not queue the work");
                 adopt_free(c);

@@ -33,7 +33,7 @@ struct ct_settings {
 #define KEY_ORIGIN "hl.origin"
 #define KEY_MOUNTS "lxc.mount.entry"
 #define KEY_GUEST "hl.guest"
-/* Lxc= lines, "KEY = VALUE" each: written into the config, and recorded in hl-lxc so that
+/* Lxc= lines, "KEY = VALUE" each: written into the config, and recorded in hl-lxc-keys so that
  * the keys can be cleared again when the lines go. */
 #define KEY_LXC "hl.lxc"
 #define CPU_PERIOD_US 100000
