@@ -91,64 +91,54 @@ static int parse_description(struct parser *p, const char *value) {
         return set_string(&p->def->description, value);
 }
 
-static int parse_requires(struct parser *p, const char *value) {
+/* A list of service names (Requires=, After=), repeated or blank-separated; empty resets
+ * it. lines (may be NULL) gets the line each name was written on. */
+static int parse_names(struct parser *p, const char *value, char ***list, unsigned **lines, const char *self) {
         _cleanup_free_ char *copy = strdup(value);
         char *save = NULL;
-        unsigned *lines;
         int r;
 
         if (!copy)
                 return -ENOMEM;
-        p->requires_line = p->line;
         if (!*value) {
-                p->def->requires = hl_strv_free(p->def->requires);
-                free(p->def->requires_lines);
-                p->def->requires_lines = NULL;
+                *list = hl_strv_free(*list);
+                if (lines) {
+                        free(*lines);
+                        *lines = NULL;
+                }
                 return 0;
         }
         for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+                unsigned *more;
+
                 if (!hl_name_is_valid(w))
                         return fail(p, "\"%s\" is not a valid service name", w);
                 if (strcmp(w, p->def->name) == 0)
-                        return fail(p, "a service cannot require itself");
-                if (hl_strv_contains(p->def->requires, w))
+                        return fail(p, "%s", self);
+                if (hl_strv_contains(*list, w))
                         continue;
-                r = hl_strv_push(&p->def->requires, w);
+                r = hl_strv_push(list, w);
                 if (r < 0)
                         return r;
-                lines = realloc(p->def->requires_lines, sizeof(unsigned) * hl_strv_length(p->def->requires));
                 if (!lines)
+                        continue;
+                more = realloc(*lines, sizeof(unsigned) * hl_strv_length(*list));
+                if (!more)
                         return -ENOMEM;
-                p->def->requires_lines = lines;
-                lines[hl_strv_length(p->def->requires) - 1] = p->line;
+                *lines = more;
+                more[hl_strv_length(*list) - 1] = p->line;
         }
         return 0;
 }
 
-static int parse_after(struct parser *p, const char *value) {
-        _cleanup_free_ char *copy = strdup(value);
-        char *save = NULL;
-        int r;
+static int parse_requires(struct parser *p, const char *value) {
+        p->requires_line = p->line;
+        return parse_names(p, value, &p->def->requires, &p->def->requires_lines, "a service cannot require itself");
+}
 
-        if (!copy)
-                return -ENOMEM;
+static int parse_after(struct parser *p, const char *value) {
         p->after_line = p->line;
-        if (!*value) {
-                p->def->after = hl_strv_free(p->def->after);
-                return 0;
-        }
-        for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
-                if (!hl_name_is_valid(w))
-                        return fail(p, "\"%s\" is not a valid service name", w);
-                if (strcmp(w, p->def->name) == 0)
-                        return fail(p, "a service cannot start after itself");
-                if (hl_strv_contains(p->def->after, w))
-                        continue;
-                r = hl_strv_push(&p->def->after, w);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
+        return parse_names(p, value, &p->def->after, NULL, "a service cannot start after itself");
 }
 
 static int parse_state(struct parser *p, const char *value) {

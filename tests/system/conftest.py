@@ -7,6 +7,8 @@ build directory). Every test makes its own hld; service names carry a random tag
 containers of concurrent runs never share a cgroup name (liblxc's lxc.payload.NAME).
 """
 
+import contextlib
+import grp
 import json as jsonlib
 import os
 import random
@@ -97,6 +99,19 @@ def definition(memory="64M", requires=(), state=None, description=None, extra_se
     if extra_container:
         lines.append(extra_container.rstrip("\n"))
     return "\n".join(lines) + "\n"
+
+
+@contextlib.contextmanager
+def admin_group(hld):
+    """A group of the test's own, made hld's admin group (hld restarted with it): its gid."""
+    group = "hl" + hld.tag
+    subprocess.run(["groupadd", group], check=True)
+    try:
+        hld.stop()
+        hld.start("--admin-group", group)
+        yield grp.getgrnam(group).gr_gid
+    finally:
+        subprocess.run(["groupdel", group], check=False)
 
 
 class HlctlError(AssertionError):

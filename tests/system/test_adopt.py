@@ -4,6 +4,9 @@ with a memory limit) taken under management without a restart: revision 1 from i
 config, the same init pid, and the next plan empty; then managed like any other. Names
 that are Proxmox VMIDs, hld's own containers and missing ones are refused, nothing changed."""
 
+import os
+import subprocess
+
 from conftest import definition, wait_for
 from test_foreign import make_foreign
 
@@ -68,21 +71,38 @@ def test_bad_adoptions_change_nothing(hld):
     assert hld.snapshot() == before
 
 
+def other_lxc(hld, name):
+    """The -P/-n arguments of the lxc tools for name in a second lxcpath of the test's."""
+    return ["-P", str(hld.dir / "other-lxc"), "-n", name]
+
+
+def make_in_other_lxcpath(hld, name, config_lines, start=True):
+    """A container made by lxc-create in that second lxcpath: (the lxcpath, other_lxc)."""
+    other = hld.dir / "other-lxc"
+    other.mkdir(exist_ok=True)
+    lxc = other_lxc(hld, name)
+    config = hld.dir / "other.conf"
+    config.write_text("lxc.net.0.type = empty\n" + config_lines)
+    subprocess.run(["lxc-create"] + lxc + ["-t", "busybox", "-f", str(config)], check=True, capture_output=True)
+    if start:
+        subprocess.run(["lxc-start"] + lxc + ["-d"], check=True, capture_output=True)
+    return other, lxc
+
+
+def remove_from_other_lxcpath(lxc):
+    subprocess.run(["lxc-stop"] + lxc + ["-k"], capture_output=True)
+    subprocess.run(["lxc-destroy"] + lxc + ["-f"], capture_output=True)
+
+
 def test_adopt_from_another_lxcpath_moves_it_in(hld):
     """A container of another lxcpath (lxc-create's default place, say): moved into hld's by
     a rename, its config's paths with it, stopped for that only with --yes and started
     again; a refusal leaves it where it was, running."""
-    import subprocess
-    other = hld.dir / "other-lxc"
-    other.mkdir()
     name = hld.name("old")
-    lxc = ["-P", str(other), "-n", name]
-    config = hld.dir / "other.conf"
-    config.write_text("lxc.net.0.type = empty\nlxc.cgroup.memory.limit_in_bytes = 67108864\n"
-                      "lxc.cgroup2.memory.max = 67108864\n")
+    lxc = other_lxc(hld, name)
     try:
-        subprocess.run(["lxc-create"] + lxc + ["-t", "busybox", "-f", str(config)], check=True, capture_output=True)
-        subprocess.run(["lxc-start"] + lxc + ["-d"], check=True, capture_output=True)
+        other, lxc = make_in_other_lxcpath(hld, name, "lxc.cgroup.memory.limit_in_bytes = 67108864\n"
+                                                      "lxc.cgroup2.memory.max = 67108864\n")
         (other / name / "rootfs" / "kept").write_text("its own file\n")
         before = hld.snapshot()
 
@@ -109,23 +129,17 @@ def test_adopt_from_another_lxcpath_moves_it_in(hld):
         r = hld.hlctl("adopt", hld.name("none"), "--lxcpath", str(hld.lxcpath) + "/.", check=False)
         assert r.rc == 1 and "hld's own lxcpath" in r.err, r
     finally:
-        subprocess.run(["lxc-stop"] + lxc + ["-k"], capture_output=True)
-        subprocess.run(["lxc-destroy"] + lxc + ["-f"], capture_output=True)
+        remove_from_other_lxcpath(lxc)
 
 
 def test_an_adoption_refused_after_the_move_moves_it_back(hld):
     """1.5 cores cannot be said: refused after the move, so it goes back, and runs again."""
-    import subprocess
-    other = hld.dir / "other-lxc"
-    other.mkdir()
     name = hld.name("odd")
-    lxc = ["-P", str(other), "-n", name]
-    config = hld.dir / "other.conf"
-    config.write_text("lxc.net.0.type = empty\nlxc.cgroup.cpu.cfs_quota_us = 150000\n"
-                      "lxc.cgroup.cpu.cfs_period_us = 100000\nlxc.cgroup2.cpu.max = 150000 100000\n")
+    lxc = other_lxc(hld, name)
     try:
-        subprocess.run(["lxc-create"] + lxc + ["-t", "busybox", "-f", str(config)], check=True, capture_output=True)
-        subprocess.run(["lxc-start"] + lxc + ["-d"], check=True, capture_output=True)
+        other, lxc = make_in_other_lxcpath(hld, name, "lxc.cgroup.cpu.cfs_quota_us = 150000\n"
+                                                      "lxc.cgroup.cpu.cfs_period_us = 100000\n"
+                                                      "lxc.cgroup2.cpu.max = 150000 100000\n")
         original = (other / name / "config").read_text()
         r = hld.hlctl("adopt", name, "--lxcpath", other, "--yes", check=False)
         assert r.rc == 1 and "hl would not leave %s as it is" % name in r.err, r
@@ -135,23 +149,15 @@ def test_an_adoption_refused_after_the_move_moves_it_back(hld):
             ["lxc-info"] + lxc + ["-s"], capture_output=True, text=True).stdout, 20)
         assert name not in hld.services()
     finally:
-        subprocess.run(["lxc-stop"] + lxc + ["-k"], capture_output=True)
-        subprocess.run(["lxc-destroy"] + lxc + ["-f"], capture_output=True)
+        remove_from_other_lxcpath(lxc)
 
 
 def test_a_move_a_kill_interrupted_is_finished_by_the_next_adopt(hld):
     """The state a SIGKILL of hld between ct_move's rename and its config rewrite leaves
     (made here by hand, as the two steps are one call): the marker and the old paths. The
     next adopt of that name finishes the move, then adopts."""
-    import os
-    import subprocess
-    other = hld.dir / "other-lxc"
-    other.mkdir()
     name = hld.name("half")
-    config = hld.dir / "other.conf"
-    config.write_text("lxc.net.0.type = empty\n")
-    subprocess.run(["lxc-create", "-P", str(other), "-n", name, "-t", "busybox", "-f", str(config)], check=True,
-                   capture_output=True)
+    other, _ = make_in_other_lxcpath(hld, name, "", start=False)
     (other / name / "hl-moving").write_text(str(other / name))
     os.rename(other / name, hld.lxcpath / name)
     assert str(other) in (hld.lxcpath / name / "config").read_text()

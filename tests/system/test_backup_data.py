@@ -186,6 +186,7 @@ def test_restores_that_would_misplace_data_are_refused(hld):
     r = hld.hlctl("restore", nested, check=False)
     assert r.rc == 1 and "is inside another Mount= directory the backup restores" in r.err, r
     assert lxc_entries(hld) == entries
+    assert hld.snapshot() == before
     # An archive's own hld files are never taken from it (they decide what a start removes).
     marked = hld.dir / "marked.tar"
     hostile_archive(marked, {"format": 1, "service": hld.name("mark"), "definition": definition(state="stopped")},

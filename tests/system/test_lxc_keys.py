@@ -5,11 +5,10 @@ sysctl of its network namespace), compared without drift, put back when edited o
 hld's back, cleared when the line goes; refused for keys hl owns, for keys liblxc does not
 know, and for anyone but root to apply (as Proxmox keeps raw lxc keys to root@pam)."""
 
-import grp
 import re
 import subprocess
 
-from conftest import definition
+from conftest import admin_group, definition
 from test_permissions import call_as
 
 LINES = ["Lxc=lxc.prlimit.nofile = 1234", "Lxc=lxc.sysctl.net.ipv4.ip_forward=1"]
@@ -92,12 +91,7 @@ def test_bad_lxc_lines_are_errors_at_their_line(hld):
 
 def test_only_root_applies_lxc_keys(hld):
     h = hld
-    group = "hl" + h.tag
-    subprocess.run(["groupadd", group], check=True)
-    try:
-        gid = grp.getgrnam(group).gr_gid
-        h.stop()
-        h.start("--admin-group", group)
+    with admin_group(h) as gid:
         name = h.name("raw")
         text = definition(extra_container=LINES[0])
         plain = definition()
@@ -122,5 +116,3 @@ def test_only_root_applies_lxc_keys(hld):
                         groups=[gid])
         assert "error" not in reply, reply
         assert not any(l.startswith("lxc.prlimit.") for l in config_lines(h, name))
-    finally:
-        subprocess.run(["groupdel", group], check=False)

@@ -2,7 +2,6 @@
 """Access control: anyone may read, only root (or the admin group) may change."""
 
 import errno
-import grp
 import json
 import os
 import re
@@ -11,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import NOBODY, Varlink, definition
+from conftest import NOBODY, Varlink, admin_group, definition
 
 
 @pytest.fixture
@@ -110,12 +109,7 @@ def test_peer_credentials_are_checked_too(running):
 
 def test_admin_group_may_change(hld):
     """A member of hld's admin group (not root) may change the node, and the history says who."""
-    group = "hl" + hld.tag
-    subprocess.run(["groupadd", group], check=True)
-    try:
-        gid = grp.getgrnam(group).gr_gid
-        hld.stop()
-        hld.start("--admin-group", group)
+    with admin_group(hld) as gid:
         assert os.stat(hld.socket).st_gid == gid
         name = hld.name("adm")
         hld.write(name, definition())
@@ -128,8 +122,6 @@ def test_admin_group_may_change(hld):
         assert stops and stops[-1].get("uid") == uid and stops[-1].get("user") == "uid %d" % uid, stops
         # Without the group, the same uid is refused.
         assert call_as(hld.socket, uid, "io.hl.Start", {"name": name}) == {"connect": "EACCES"}
-    finally:
-        subprocess.run(["groupdel", group], check=False)
 
 
 def _mode(path):
