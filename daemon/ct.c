@@ -632,29 +632,70 @@ static int set_item(struct lxc_container *c, const char *key, const char *value,
         return 0;
 }
 
-/* Lxc= lines: the keys hld wrote before are cleared (a line taken away leaves the key to
- * the template's includes and liblxc's defaults), then each line is set, in order, so a
- * key given several times (devices.allow) gets each value. */
+/* Takes one "KEY = VALUE" line out of lines (the first that equals it); true when it did. */
+static bool take_line(char **lines, size_t n, const char *key, const char *value) {
+        for (size_t i = 0; i < n; i++) {
+                const char *eq = lines[i] ? strstr(lines[i], " = ") : NULL;
+
+                if (eq && (size_t) (eq - lines[i]) == strlen(key) && strncmp(lines[i], key, strlen(key)) == 0 &&
+                    strcmp(eq + 3, value) == 0) {
+                        lines[i] = NULL;
+                        return true;
+                }
+        }
+        return false;
+}
+
+/* Lxc= lines, exactly hld's own: for each key of the lines hld wrote before (hl-lxc-keys)
+ * and of the new ones, the config's values are read, those hld wrote before or writes now
+ * taken out (one each), the key cleared, the config's own values set again, then the new
+ * lines, in order. So a template's own lines of a key stay, a line given again is not
+ * doubled (a create writes the settings twice, a restore brings the record), and a line
+ * taken away goes alone. A key of one value that a line replaced is cleared with the line. */
 static int set_lxc_keys(struct lxc_container *c, const char *lxcpath, const char *lines, char **ret_error) {
-        _cleanup_free_ char *path = ct_path_in(lxcpath, c->name, FILE_LXC), *old = NULL, *mine = strdup(lines);
-        char *save = NULL;
+        _cleanup_free_ char *path = ct_path_in(lxcpath, c->name, FILE_LXC), *old = NULL;
+        _cleanup_(hl_strv_freep) char **mine = NULL, **before = NULL, **keys = NULL;
         int r = 0;
 
-        if (!path || !mine || !(old = ct_read_small_file(path)))
+        if (!path || !(old = ct_read_small_file(path)))
                 return -ENOMEM;
-        for (char *line = strtok_r(old, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                line[strcspn(line, " ")] = 0;
-                /* Never one of hld's own, whatever the record says. */
-                if (strncmp(line, "lxc.", 4) == 0 && !hl_def_lxc_owner(line))
-                        c->clear_config_item(c, line);
+        before = hl_strv_split(old, "\n");
+        mine = hl_strv_split(lines, "\n");
+        if (!before || !mine)
+                return -ENOMEM;
+        for (char **l = before; *l; l++) {
+                _cleanup_free_ char *key = strndup(*l, strcspn(*l, " "));
+                if (!key || (!hl_strv_contains(keys, key) && hl_strv_push(&keys, key) < 0))
+                        return -ENOMEM;
         }
-        for (char *line = strtok_r(mine, "\n", &save); line && r >= 0; line = strtok_r(NULL, "\n", &save)) {
-                char *eq = strstr(line, " = ");
+        for (char **l = mine; *l; l++) {
+                _cleanup_free_ char *key = strndup(*l, strcspn(*l, " "));
+                if (!strstr(*l, " = "))
+                        return hl_fail(ret_error, -EINVAL, "Lxc= line \"%s\" is not KEY = VALUE", *l);
+                if (!key || (!hl_strv_contains(keys, key) && hl_strv_push(&keys, key) < 0))
+                        return -ENOMEM;
+        }
+        for (char **k = keys; k && *k && r >= 0; k++) {
+                _cleanup_free_ char *values = NULL;
+                _cleanup_(hl_strv_freep) char **theirs = NULL;
+                size_t n_before = hl_strv_length(before), n_mine = hl_strv_length(mine);
+                _cleanup_free_ char **b = calloc(n_before + 1, sizeof(char *)), **w = calloc(n_mine + 1, sizeof(char *));
 
-                if (!eq)
-                        return hl_fail(ret_error, -EINVAL, "Lxc= line \"%s\" is not KEY = VALUE", line);
-                *eq = 0;
-                r = set_item(c, line, eq + 3, ret_error);
+                /* Never one of hld's own keys, whatever the record says. */
+                if (strncmp(*k, "lxc.", 4) != 0 || hl_def_lxc_owner(*k))
+                        continue;
+                if (!b || !w || !(values = ct_config_value(c, *k)) || !(theirs = hl_strv_split(values, "\n")))
+                        return -ENOMEM;
+                memcpy(b, before, sizeof(char *) * n_before);
+                memcpy(w, mine, sizeof(char *) * n_mine);
+                c->clear_config_item(c, *k);
+                for (char **v = theirs; *v && r >= 0; v++)
+                        if (!take_line(b, n_before, *k, *v) && !take_line(w, n_mine, *k, *v))
+                                r = set_item(c, *k, *v, ret_error);
+        }
+        for (char **l = mine; *l && r >= 0; l++) {
+                _cleanup_free_ char *key = strndup(*l, strcspn(*l, " "));
+                r = key ? set_item(c, key, strstr(*l, " = ") + 3, ret_error) : -ENOMEM;
         }
         return r;
 }
@@ -1912,6 +1953,17 @@ int ct_move_finish(const char *lxcpath, const char *name, char **ret_error) {
         r = rewrite_config_paths(dir, from, dir, ret_error);
         if (r < 0)
                 return r;
+        /* Its root file system where the config now says (a path spelled otherwise than the
+         * move's would still name the old place). */
+        {
+                _cleanup_(ct_container_putp) struct lxc_container *c = lxc_container_new(name, lxcpath);
+                _cleanup_free_ char *rootfs = c ? ct_config_value(c, "lxc.rootfs.path") : NULL;
+                const char *p = rootfs && strncmp(rootfs, "dir:", 4) == 0 ? rootfs + 4 : rootfs;
+
+                if (!p || (p[0] == '/' && access(p, F_OK) < 0))
+                        return hl_fail(ret_error, -ENOENT, "after the move, its lxc.rootfs.path %s names no directory",
+                                       rootfs ? rootfs : "(unreadable)");
+        }
         if (unlink(marker) < 0 || ct_sync_dir(dir) < 0)
                 return hl_fail(ret_error, -errno, "cannot remove %s: %s", marker, strerror(errno));
         return 1;
@@ -1944,9 +1996,25 @@ int ct_move(const char *from_lxcpath, const char *name, const char *lxcpath, cha
                                from_lxcpath, lxcpath, strerror(-r));
         }
         if (ct_sync_dir(from_lxcpath) < 0 || ct_sync_dir(lxcpath) < 0)
-                return hl_fail(ret_error, -errno, "cannot sync %s and %s: %s", from_lxcpath, lxcpath, strerror(errno));
-        r = ct_move_finish(lxcpath, name, ret_error);
-        return r < 0 ? r : 0;
+                r = hl_fail(ret_error, -errno, "cannot sync %s and %s: %s", from_lxcpath, lxcpath, strerror(errno));
+        else
+                r = ct_move_finish(lxcpath, name, ret_error);
+        if (r >= 0)
+                return 0;
+        /* All or nothing: back where it was, its config as it was (the rewrite is one rename,
+         * so it is the old or the new one; the new one is rewritten back). */
+        {
+                _cleanup_free_ char *ignored = NULL;
+                (void) rewrite_config_paths(to, to, from, &ignored);
+                if (rename(to, from) == 0) {
+                        _cleanup_free_ char *marker = hl_strdup_printf("%s/" FILE_MOVING, from);
+                        if (marker)
+                                (void) unlink(marker);
+                        (void) ct_sync_dir(from_lxcpath);
+                        (void) ct_sync_dir(lxcpath);
+                }
+        }
+        return r;
 }
 
 int ct_adopt_mark(const char *lxcpath, const char *name, const struct ct_settings *s) {

@@ -226,6 +226,24 @@ static int check_requires(struct batch *b, struct hl_def *const *all, size_t n_a
 
 /* The part that needs the node, on the loop: the set as it will be has known Requires=,
  * no cycle, and nothing pruned that stays required. */
+/* A service that has a container does not become a Host= one: its container would be left
+ * running, no one's. It is destroyed first, and its name then says what runs elsewhere. */
+static int check_host_services(struct manager *m, struct batch *b, struct failure *f) {
+        for (size_t i = 0; i < b->n; i++) {
+                const struct hl_def *def = b->items[i]->def;
+                const struct service *s = def->host ? manager_find(m, def->name) : NULL;
+                struct hl_def_error e = {};
+
+                if (!s || s->desired->def->host || !s->observed.exists)
+                        continue;
+                hl_def_error_set(&e, b->items[i]->file, def->host_line, "Host",
+                                 "%s has a container: hlctl destroy %s first, then apply it as a Host= service", def->name,
+                                 def->name);
+                return fail_definition(f, &e);
+        }
+        return 0;
+}
+
 static int batch_check(struct manager *m, struct batch *b, bool prune, struct failure *f) {
         _cleanup_(hl_index_done) struct hl_index known = {};
         _cleanup_free_ struct hl_def **all = calloc(b->n + m->n_services + 1, sizeof(*all));
@@ -254,6 +272,9 @@ static int batch_check(struct manager *m, struct batch *b, bool prune, struct fa
                 if (hl_index_put(&known, all[i]->name, i) == -ENOMEM)
                         return -ENOMEM;
         r = check_requires(b, all, n_all, &known, f);
+        if (r < 0)
+                return r;
+        r = check_host_services(m, b, f);
         if (r < 0)
                 return r;
         r = hl_def_order(all, n_all, order, &e);

@@ -20,6 +20,7 @@
 #include "hl-pct.h"
 #include "log.h"
 #include "methods.h"
+#include "request.h"
 #include "settings.h"
 #include "work.h"
 
@@ -266,6 +267,17 @@ void methods_migrate(struct manager *m, struct request *req, json_t *parameters)
         }
         if (!methods_check_name(req, "definition", name))
                 return;
+        /* Apply's rule for raw lxc keys, before the source is stopped and copied. */
+        if (request_peer(req)->uid != 0) {
+                _cleanup_(hl_def_freep) struct hl_def *def = NULL;
+                struct hl_def_error e = {};
+                if (hl_def_parse(name, file ? file : "migrated.conf", text, strlen(text), &def, &e) >= 0 && def->n_lxc > 0) {
+                        request_fail_parameter(req, HL_ERROR_PERMISSION_DENIED, "parameter", "definition",
+                                               "its definition has Lxc= lines (from the config's lxc.* keys): raw lxc "
+                                               "keys are root's to apply");
+                        return;
+                }
+        }
         if (manager_find(m, name)) {
                 request_error(req, HL_ERROR_SERVICE_EXISTS,
                               json_pack("{s:s, s:s}", "name", name, "message", "a service of that name exists"));
@@ -491,6 +503,14 @@ static int adopt_move_in(struct adopt_call *c) {
         if (from && own && strcmp(from, own) == 0)
                 return failed(&c->error, &c->error_name, HL_ERROR_INVALID_ARGUMENT, -EINVAL,
                               "%s is hld's own lxcpath: hlctl adopt %s, without --lxcpath", c->from, c->name);
+        /* A move a kill interrupted: it is here already, and finished now. */
+        r = ct_move_finish(c->lxcpath, c->name, &why);
+        if (r < 0)
+                return failed(&c->error, &c->error_name, HL_ERROR_ACTION_FAILED, r, "%s", why ? why : strerror(-r));
+        if (r > 0) {
+                c->moved = true;
+                return 0;
+        }
         r = ct_observe(c->from, c->name, &none, &o);
         if (r < 0 || !o.exists) {
                 ct_observed_done(&o);
@@ -612,6 +632,33 @@ static void adopt_in_place(struct adopt_call *c) {
         settings_done(&settings);
 }
 
+/* After the apply failed (or was not tried): hld's files out, and back to where it came from. */
+static void adopt_undo_work(uv_work_t *work) {
+        struct adopt_call *c = (struct adopt_call *) work;
+
+        ct_adopt_undo(c->lxcpath, c->name);
+        if (c->moved)
+                adopt_move_back(c);
+}
+
+static void adopt_undo_after(uv_work_t *work, int status) {
+        adopt_free((struct adopt_call *) work);
+}
+
+/* No service came of it. Moved in, it goes back. A service of its name applied meanwhile
+ * (a race) keeps the name: the container loses hld's files, foreign again, and stays. */
+static void adopt_give_back(struct adopt_call *c) {
+        if (manager_find(c->m, c->name)) {
+                if (c->moved)
+                        log_full(LOG_WARNING, c->name, "adopt", 0, "moved in from %s, and a service of its name was "
+                                 "applied meanwhile: the container stays in %s, foreign", c->from, c->lxcpath);
+                c->moved = false;
+        }
+        if ((c->moved || c->marked) && work_queue(c->m->loop, &c->work, adopt_undo_work, adopt_undo_after) >= 0)
+                return;
+        adopt_free(c);
+}
+
 static void adopt_applied(void *userdata, struct request *req, json_t *reply) {
         struct adopt_call *c = userdata;
 
@@ -620,10 +667,12 @@ static void adopt_applied(void *userdata, struct request *req, json_t *reply) {
                 json_object_set_new(reply, "differences", c->differences ? json_incref(c->differences) : json_array());
                 log_full(LOG_INFO, c->name, "adopt", 0, "adopted as revision 1 from its live config");
                 request_reply(req, reply, false);
+                adopt_free(c);
+                return;
         }
-        /* A failed apply stored nothing: the container is the other tool's again at the next
-         * start (hl-adopting). */
-        adopt_free(c);
+        /* A failed apply stored nothing: in place, the container is the other tool's again
+         * at the next start (hl-adopting); moved in, it goes back now. */
+        adopt_give_back(c);
 }
 
 static void adopt_after(uv_work_t *work, int status) {
@@ -643,7 +692,7 @@ static void adopt_after(uv_work_t *work, int status) {
         c->definitions = json_pack("[{s:s, s:s, s:s}]", "name", c->name, "text", c->text, "file", "adopted");
         if (!c->definitions || manager_find(c->m, c->name)) {
                 request_fail(c->req, HL_ERROR_BUSY, "a service named %s was applied while it was adopted", c->name);
-                adopt_free(c);
+                adopt_give_back(c);
                 return;
         }
         methods_apply_definitions_then(c->m, c->req, c->definitions, adopt_applied, c);

@@ -3,8 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <linux/icmp.h>
 #include <netinet/icmp6.h>
-#include <netinet/ip_icmp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -319,12 +319,20 @@ static uint16_t icmp_checksum(const uint8_t *b, size_t n) {
 /* Replies on the raw socket: every ICMP message the namespace receives comes to it, so
  * only the echo reply with the probe's id counts. A hard error (host unreachable) is the
  * socket's, as it is connected. */
+/* Packets read per wakeup: a namespace full of ICMP (or a flood from the checked host) costs
+ * the loop a bounded slice; the rest waits for the next turn, the probe's timeout meanwhile. */
+#define PING_READS_PER_TURN 32
+
 static void on_ping_readable(uv_poll_t *h, int status, int events) {
         struct probe *p = h->data;
         bool v6 = strchr(p->check->address, ':') != NULL;
         uint8_t buf[1024];
 
-        for (;;) {
+        if (status < 0) {
+                report(p, false, "%s: %s", p->check->address, uv_strerror(status));
+                return;
+        }
+        for (unsigned reads = 0; reads < PING_READS_PER_TURN; reads++) {
                 ssize_t n = recv(p->fd, buf, sizeof(buf), MSG_DONTWAIT);
                 const uint8_t *icmp = buf;
                 size_t len;
@@ -366,6 +374,16 @@ static int start_ping(struct probe *p, int netns_fd) {
         if (fd < 0)
                 return fd;
         p->fd = fd;
+        /* Only echo replies reach the socket (and a connected one only from the address). */
+        if (v6) {
+                struct icmp6_filter filter;
+                ICMP6_FILTER_SETBLOCKALL(&filter);
+                ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &filter);
+                (void) setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof(filter));
+        } else {
+                struct icmp_filter filter = { .data = ~(1u << ICMP_ECHOREPLY) };
+                (void) setsockopt(fd, SOL_RAW, ICMP_FILTER, &filter, sizeof(filter));
+        }
         p->query_id = (uint16_t) (uv_hrtime() ^ (uint64_t) p->init_pid);
         echo[4] = (uint8_t) (p->query_id >> 8);
         echo[5] = (uint8_t) p->query_id;

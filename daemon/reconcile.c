@@ -26,6 +26,9 @@ struct reconciler {
         struct run *head, *tail; /* queued */
         struct run *current;     /* the run that acts, if any */
         struct run *parked;      /* runs waiting for health verdicts, stepped aside */
+        /* How many runs have left the parked list so far: a walk of it that sees this
+         * change knows that any run it holds may be gone. */
+        uint64_t parked_left;
         uv_timer_t timer;        /* the periodic reconcile */
         uv_timer_t backoff;      /* the next automatic restart after a back-off */
         size_t survey_threads;
@@ -142,6 +145,7 @@ static void run_finish(struct run *run) {
                                 *p = run->parked_next;
                                 break;
                         }
+                rc->parked_left++;
         } else if (run->queued && rc->current == run) {
                 rc->current = NULL;
                 manager_notify_status(m, "Idle: %zu services.", m->n_services);
@@ -209,11 +213,22 @@ static void run_progress(struct run *run) {
 
 static void resume_parked(struct manager *m) {
         struct reconciler *rc = m->reconciler;
+        bool again = true;
 
-        /* run_progress may finish (and free) a parked run: step on first. */
-        for (struct run *p = rc->parked, *next; p && !rc->current; p = next) {
-                next = p->parked_next;
-                run_progress(p);
+        /* run_progress may finish (and free) this parked run or others — also through a
+         * resume of its own, from run_finish —, so the walk starts over from the head each
+         * time one has left the list. Each start over follows a run's end: it ends. */
+        while (again && !rc->current) {
+                again = false;
+                for (struct run *p = rc->parked; p && !rc->current; p = p->parked_next) {
+                        uint64_t left = rc->parked_left;
+
+                        run_progress(p);
+                        if (rc->parked_left != left) {
+                                again = true;
+                                break;
+                        }
+                }
         }
 }
 

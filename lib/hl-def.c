@@ -158,6 +158,7 @@ static int parse_state(struct parser *p, const char *value) {
 static int parse_host(struct parser *p, const char *value) {
         unsigned char buf[sizeof(struct in6_addr)];
 
+        p->def->host_line = p->line;
         if (*value && inet_pton(AF_INET, value, buf) != 1 && inet_pton(AF_INET6, value, buf) != 1)
                 return fail(p, "\"%s\" is not an IP address (a Host= service is checked at its address)", value);
         return set_string(&p->def->host, value);
@@ -602,11 +603,11 @@ const char *hl_def_lxc_owner(const char *key) {
         return NULL;
 }
 
-static bool lxc_key_is_valid(const char *key) {
+bool hl_def_lxc_key_is_valid(const char *key) {
         if (strncmp(key, "lxc.", 4) != 0 || !key[4] || strlen(key) > 128)
                 return false;
         for (const char *c = key; *c; c++)
-                if (!islower((unsigned char) *c) && !isdigit((unsigned char) *c) && *c != '.' && *c != '_')
+                if (!islower((unsigned char) *c) && !isdigit((unsigned char) *c) && *c != '.' && *c != '_' && *c != '-')
                         return false;
         return key[strlen(key) - 1] != '.';
 }
@@ -641,8 +642,9 @@ static int parse_lxc(struct parser *p, const char *value) {
                         *--k = 0;
         }
         memmove(val, val + strspn(val, " \t"), strlen(val + strspn(val, " \t")) + 1);
-        if (!lxc_key_is_valid(key))
-                return fail(p, "\"%s\" is not an lxc key: lxc. and then lower-case letters, digits, '.' and '_'", key);
+        if (!hl_def_lxc_key_is_valid(key))
+                return fail(p, "\"%s\" is not an lxc key: lxc. and then lower-case letters, digits, '.', '_' and '-'",
+                            key);
         owner = hl_def_lxc_owner(key);
         if (owner)
                 return fail(p, "%s is hl's: set it with %s", key, owner);

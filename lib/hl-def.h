@@ -122,6 +122,7 @@ struct hl_def {
         /* Host=: a service hl does not run, checked from the node at this IP address. It
          * has no [Container] (template_name is NULL) and no restarts, updates or backups. */
         char *host;
+        unsigned host_line;
 
         char *template_name; /* busybox, /abs/rootfs.tar.zst or clone:NAME */
         unsigned template_line; /* where Template= was written, for later checks */
@@ -186,6 +187,8 @@ enum hl_template_kind hl_def_template_kind(const struct hl_def *d, const char **
 
 /* Why hl owns an lxc key (the definition key that sets it), or NULL when Lxc= may set it. */
 const char *hl_def_lxc_owner(const char *key);
+/* Whether key is spelled as an lxc key (lxc.hook.pre-start): what Lxc= accepts at all. */
+bool hl_def_lxc_key_is_valid(const char *key);
 
 /* Orders definitions so that each comes after everything it Requires and is After=. Names
  * of services outside defs are ignored here (the daemon checks those against its store).

@@ -465,6 +465,9 @@ static int map_unmapped_options(struct importer *im, struct hl_pct_key *k, const
 static int map_lxc(struct importer *im, struct hl_pct_key *k, const struct key_type *t) {
         const char *owner = hl_def_lxc_owner(k->key);
 
+        if (!hl_def_lxc_key_is_valid(k->key) || !*k->value || strlen(k->key) + strlen(k->value) + 4 > HL_DEF_MAX_LXC)
+                return set(k, HL_PCT_UNMAPPED, NULL, "not a key or value Lxc= can write");
+
         if (owner) {
                 _cleanup_free_ char *why = hl_strdup_printf("%s is hl's own, written from %s: write that instead",
                                                             k->key, owner);
@@ -1004,7 +1007,7 @@ int hl_pct_order(struct hl_pct *const *ps, size_t n) {
                 if (before < 0)
                         continue;
                 for (size_t k = 0; k < n; k++)
-                        if (k != i && ps[k]->order == before)
+                        if (k != i && ps[k]->order == before && strcmp(ps[k]->name, ps[i]->name) != 0)
                                 hl_text_add(&after, "%s%s", after.len ? " " : "After=", ps[k]->name);
                 line = hl_text_take(&after);
                 if (!line)
@@ -1019,6 +1022,9 @@ int hl_pct_order(struct hl_pct *const *ps, size_t n) {
                                 free(ps[i]->keys[k].to);
                                 if (!(ps[i]->keys[k].to = strdup(line)))
                                         return -ENOMEM;
+                                /* Delays without an order: the order Proxmox gives it is kept. */
+                                if (ps[i]->keys[k].fate == HL_PCT_UNMAPPED)
+                                        ps[i]->keys[k].fate = HL_PCT_LOSSY;
                         }
         }
         return 0;

@@ -109,6 +109,21 @@ size_t hl_strv_length(char *const *v) {
         return n;
 }
 
+char **hl_strv_split(const char *s, const char *separators) {
+        char **v = calloc(1, sizeof(char *));
+        _cleanup_free_ char *copy = strdup(s);
+        char *save = NULL;
+
+        if (!v || !copy) {
+                free(v);
+                return NULL;
+        }
+        for (char *w = strtok_r(copy, separators, &save); w; w = strtok_r(NULL, separators, &save))
+                if (hl_strv_push(&v, w) < 0)
+                        return hl_strv_free(v);
+        return v;
+}
+
 int hl_strv_push(char ***v, const char *s) {
         size_t n = hl_strv_length(*v);
         char **nv;

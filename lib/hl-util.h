@@ -36,6 +36,8 @@ char **hl_strv_free(char **v);
 HL_DEFINE_FREEP(char *, hl_strv_free)
 size_t hl_strv_length(char *const *v);
 int hl_strv_push(char ***v, const char *s);
+/* The non-empty parts of s between any of separators; NULL only when out of memory. */
+char **hl_strv_split(const char *s, const char *separators);
 bool hl_strv_contains(char *const *v, const char *s);
 
 /* Service names follow hostname label rules: [a-z0-9-], 1..HL_NAME_MAX characters, no

@@ -167,3 +167,29 @@ def test_a_move_a_kill_interrupted_is_finished_by_the_next_adopt(hld):
     assert hld.services()[name]["desired"] == "stopped"
     hld.hlctl("start", name)
     assert hld.state(name) == "RUNNING"
+
+
+def test_a_move_whose_config_names_another_path_is_undone(hld):
+    """The container was made through a symlink to its lxcpath, and is adopted by the real
+    path: the config's rootfs would still name the old place, so the move is undone, the
+    container as it was, and the error says why."""
+    name = hld.name("link")
+    lxc = other_lxc(hld, name)
+    try:
+        other, lxc = make_in_other_lxcpath(hld, name, "", start=False)
+        link = hld.dir / "other-link"
+        link.symlink_to(other)
+        # Made again through the link: its config names the link's path.
+        remove_from_other_lxcpath(lxc)
+        lxc = ["-P", str(link), "-n", name]
+        subprocess.run(["lxc-create"] + lxc + ["-t", "busybox", "-f", str(hld.dir / "other.conf")], check=True,
+                       capture_output=True)
+        original = (other / name / "config").read_text()
+        assert str(link) in original
+        r = hld.hlctl("adopt", name, "--lxcpath", other, check=False)
+        assert r.rc == 1 and "names no directory" in r.err, r
+        assert (other / name / "config").read_text() == original and not (hld.lxcpath / name).exists()
+        assert not (other / name / "hl-moving").exists()
+        assert name not in hld.services()
+    finally:
+        remove_from_other_lxcpath(lxc)

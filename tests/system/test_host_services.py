@@ -156,3 +156,18 @@ def test_bad_host_services_change_nothing(hld, case, text, line, why):
         assert "%s.conf:%d: %s" % (name, line, why) in r.err, r
     assert hld.snapshot() == before
     assert name not in hld.services() and name not in hld.containers()
+
+
+def test_a_service_with_a_container_does_not_become_a_host_service(hld):
+    """Its container would be left running, no one's: destroyed first, then declared."""
+    name = hld.name("moved")
+    hld.write(name, definition())
+    hld.apply()
+    path = hld.write(name, host_definition("10.9.9.9", ["ping"]))
+    before = hld.snapshot()
+    r = hld.hlctl("apply", path, check=False)
+    assert r.rc == 1 and "%s.conf:3: Host: %s has a container: hlctl destroy %s first" % (name, name, name) in r.err, r
+    assert hld.snapshot() == before and hld.state(name) == "RUNNING"
+    hld.hlctl("destroy", "--yes", name)
+    hld.hlctl("apply", path)
+    assert hld.services()[name]["state"] == "HOST" and name not in hld.containers()

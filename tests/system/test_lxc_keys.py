@@ -11,11 +11,19 @@ import subprocess
 from conftest import admin_group, definition
 from test_permissions import call_as
 
-LINES = ["Lxc=lxc.prlimit.nofile = 1234", "Lxc=lxc.sysctl.net.ipv4.ip_forward=1"]
+LINES = ["Lxc=lxc.prlimit.nofile = 1234", "Lxc=lxc.sysctl.net.ipv4.ip_forward=1", "Lxc=lxc.cap.drop=sys_rawio"]
+# What the busybox template's own config drops.
+TEMPLATE_DROPS = ["mac_admin", "mac_override", "sys_module", "sys_time"]
 
 
 def config_lines(h, name):
     return (h.lxcpath / name / "config").read_text().splitlines()
+
+
+def drops(h, name):
+    """The lxc.cap.drop values of the config, one per capability, sorted."""
+    return sorted(cap for l in config_lines(h, name) if l.startswith("lxc.cap.drop")
+                  for cap in l.split("=", 1)[1].split())
 
 
 def nofile(pid):
@@ -37,11 +45,15 @@ def test_lxc_keys_are_written_in_effect_and_kept(hld):
     h.apply()
     config = config_lines(h, name)
     assert "lxc.prlimit.nofile = 1234" in config and "lxc.sysctl.net.ipv4.ip_forward = 1" in config, config
+    # A key the template's config has too: its own values stay, hl's is there once (the
+    # create writes the settings twice).
+    assert drops(h, name) == sorted(TEMPLATE_DROPS + ["sys_rawio"]), config
     pid = h.container_pid(name)
     assert nofile(pid) == ["1234", "1234"]
     assert ip_forward(pid) == "1"
     assert h.hlctl("show", name, json=True).data["definition"]["container"]["lxc"] == [
-        {"key": "lxc.prlimit.nofile", "value": "1234"}, {"key": "lxc.sysctl.net.ipv4.ip_forward", "value": "1"}]
+        {"key": "lxc.prlimit.nofile", "value": "1234"}, {"key": "lxc.sysctl.net.ipv4.ip_forward", "value": "1"},
+        {"key": "lxc.cap.drop", "value": "sys_rawio"}]
     # What liblxc reads back is no drift.
     assert h.hlctl("plan", json=True).data["actions"] == []
 
@@ -54,14 +66,17 @@ def test_lxc_keys_are_written_in_effect_and_kept(hld):
     h.hlctl("reconcile")
     assert "lxc.prlimit.nofile = 1234" in config_lines(h, name)
     assert nofile(h.container_pid(name)) == ["1234", "1234"]
+    assert drops(h, name) == sorted(TEMPLATE_DROPS + ["sys_rawio"])
 
-    # A line taken away: its key is cleared, at the restart the change needs.
+    # Lines taken away: their keys are cleared, at the restart the change needs, and of a
+    # key the template has too only hl's value goes.
     h.write(name, definition(extra_container=LINES[1]))
     actions = h.apply().data["actions"]
     assert [a["action"] for a in actions] == ["update", "restart"], actions
     assert not any(l.startswith("lxc.prlimit.") for l in config_lines(h, name))
     assert nofile(h.container_pid(name)) != ["1234", "1234"]
     assert ip_forward(h.container_pid(name)) == "1"
+    assert drops(h, name) == TEMPLATE_DROPS
     assert h.hlctl("plan", json=True).data["actions"] == []
 
 
@@ -78,8 +93,8 @@ def test_bad_lxc_lines_are_errors_at_their_line(hld):
     where = "hlctl: %s:" % path
     assert lines == [where + "6: Lxc: lxc.uts.name is hl's: set it with Hostname=",
                      where + "7: Lxc: lxc.net.0.link is hl's: set it with Network=",
-                     where + "9: Lxc: \"LXC.Tty\" is not an lxc key: lxc. and then lower-case letters, digits, '.' "
-                             "and '_'",
+                     where + "9: Lxc: \"LXC.Tty\" is not an lxc key: lxc. and then lower-case letters, digits, '.', "
+                             "'_' and '-'",
                      where + "10: Lxc: \"lxc.tty.max\" is not KEY=VALUE (Lxc=lxc.cgroup2.devices.allow=c 10:200 rwm)"], r
     # A key this liblxc does not know is found once the file parses.
     path = h.write(name, definition(extra_container="Lxc=lxc.frobnicate=1"))

@@ -710,15 +710,21 @@ TEST(lxc_keys) {
                     hl_def_lxc_owner("lxc.rootfs.path") && !hl_def_lxc_owner("lxc.cgroup2.devices.allow") &&
                     !hl_def_lxc_owner("lxc.network") && !hl_def_lxc_owner("lxc.mount.auto"));
 #define LXC(line) "[Container]\nTemplate=busybox\nLxc=" line "\n"
+        {
+                const char *hook = LXC("lxc.hook.pre-start=/usr/local/bin/prepare");
+                _cleanup_(hl_def_freep) struct hl_def *h = NULL;
+                ASSERT_INT_EQ(hl_def_parse("svc", "t.conf", hook, strlen(hook), &h, NULL), 0);
+                ASSERT_STR_EQ(h->lxc[0].key, "lxc.hook.pre-start");
+        }
         ASSERT_PARSE_ERROR(LXC("lxc.mount.entry=/srv srv none bind 0 0"), "t.conf:3: Lxc: lxc.mount.entry is hl's: set it with Mount=");
         ASSERT_PARSE_ERROR(LXC("lxc.cgroup.memory.limit_in_bytes=1G"),
                            "t.conf:3: Lxc: lxc.cgroup.memory.limit_in_bytes is hl's: set it with Memory= and Swap=");
         ASSERT_PARSE_ERROR(LXC("lxc.tty.max="),
                            "t.conf:3: Lxc: lxc.tty.max has no value: leave the line out to leave the key as the template has it");
         ASSERT_PARSE_ERROR(LXC("hl.origin=x"),
-                           "t.conf:3: Lxc: \"hl.origin\" is not an lxc key: lxc. and then lower-case letters, digits, '.' and '_'");
+                           "t.conf:3: Lxc: \"hl.origin\" is not an lxc key: lxc. and then lower-case letters, digits, '.', '_' and '-'");
         ASSERT_PARSE_ERROR(LXC("lxc.=x"),
-                           "t.conf:3: Lxc: \"lxc.\" is not an lxc key: lxc. and then lower-case letters, digits, '.' and '_'");
+                           "t.conf:3: Lxc: \"lxc.\" is not an lxc key: lxc. and then lower-case letters, digits, '.', '_' and '-'");
         ASSERT_PARSE_ERROR(LXC("no equals sign"),
                            "t.conf:3: Lxc: \"no equals sign\" is not KEY=VALUE (Lxc=lxc.cgroup2.devices.allow=c 10:200 rwm)");
 }

@@ -34,6 +34,13 @@ static char *report(const struct hl_pct *p) {
         return hl_text_take(&t);
 }
 
+static const struct hl_pct_key *key_of(const struct hl_pct *p, const char *key) {
+        for (size_t i = 0; i < p->n_keys; i++)
+                if (strcmp(p->keys[i].key, key) == 0)
+                        return &p->keys[i];
+        return NULL;
+}
+
 static int by_name(const void *a, const void *b) {
         return strcmp(*(char *const *) a, *(char *const *) b);
 }
@@ -167,6 +174,21 @@ TEST(onboot_off) {
 }
 
 /* Without a hostname the name is ct<VMID>, as Proxmox's default hostname CT<VMID>; --name wins. */
+/* lxc.* keys: Lxc= unless hl writes the key, or Lxc= cannot write it (a hook is fine). */
+TEST(lxc_keys) {
+        static const char text[] = "hostname: raw\nlxc.hook.pre-start: /usr/local/bin/prepare\nlxc.idmap: u 0 1 1\n"
+                                   "lxc.apparmor.profile: unconfined\n";
+        _cleanup_(hl_pct_freep) struct hl_pct *p = NULL;
+        struct hl_errors e = {};
+
+        ASSERT_INT_EQ(hl_pct_import("1.conf", text, strlen(text), &options, &p, &e), 0);
+        ASSERT_STR_EQ(key_of(p, "lxc.hook.pre-start")->to, "Lxc=lxc.hook.pre-start=/usr/local/bin/prepare");
+        ASSERT_INT_EQ(key_of(p, "lxc.idmap")->fate, HL_PCT_UNMAPPED);
+        ASSERT_TRUE(strstr(key_of(p, "lxc.idmap")->why, "Unprivileged=") != NULL);
+        ASSERT_TRUE(strstr(p->definition, "\nLxc=lxc.apparmor.profile=unconfined\n") != NULL);
+        hl_errors_done(&e);
+}
+
 TEST(names) {
         struct hl_pct_options o = options;
         _cleanup_(hl_pct_freep) struct hl_pct *a = NULL, *b = NULL;
@@ -180,13 +202,6 @@ TEST(names) {
         ASSERT_STR_EQ(b->name, "cache");
         ASSERT_TRUE(strstr(b->definition, "\nHostname=web.lab\n") != NULL);
         hl_errors_done(&e);
-}
-
-static const struct hl_pct_key *key_of(const struct hl_pct *p, const char *key) {
-        for (size_t i = 0; i < p->n_keys; i++)
-                if (strcmp(p->keys[i].key, key) == 0)
-                        return &p->keys[i];
-        return NULL;
 }
 
 /* startup: order=N among configs imported together: After= the next lower order; those
@@ -213,7 +228,7 @@ TEST(startup_order) {
         ASSERT_STR_EQ(key_of(ps[0], "startup")->to, "After=db cache");
         ASSERT_INT_EQ(key_of(ps[0], "startup")->fate, HL_PCT_LOSSY);
         ASSERT_INT_EQ(key_of(ps[1], "startup")->fate, HL_PCT_MAPPED);
-        ASSERT_INT_EQ(key_of(ps[5], "startup")->fate, HL_PCT_UNMAPPED);
+        ASSERT_INT_EQ(key_of(ps[5], "startup")->fate, HL_PCT_LOSSY); /* its delays lost, its place kept */
         ASSERT_TRUE(strstr(key_of(ps[5], "startup")->why, "delays") != NULL);
         /* Each definition still parses, with its After=. */
         for (size_t i = 0; i < HL_ELEMENTSOF(ps); i++) {
@@ -221,6 +236,17 @@ TEST(startup_order) {
                 ASSERT_INT_EQ(hl_def_parse(ps[i]->name, "x.conf", ps[i]->definition, strlen(ps[i]->definition), &d, NULL), 0);
                 ASSERT_INT_EQ(hl_strv_length(d->after), i == 0 ? 2 : i == 3 ? 0 : 1);
                 hl_pct_free(ps[i]);
+        }
+        /* Two configs of one name (refused later by the import) never make one After= itself. */
+        {
+                static const char a[] = "hostname: twin\nstartup: order=1\n", b[] = "hostname: twin\nstartup: order=0\n";
+                struct hl_pct *twins[2] = {};
+                ASSERT_INT_EQ(hl_pct_import("1.conf", a, strlen(a), &options, &twins[0], &e), 0);
+                ASSERT_INT_EQ(hl_pct_import("2.conf", b, strlen(b), &options, &twins[1], &e), 0);
+                ASSERT_INT_EQ(hl_pct_order(twins, 2), 0);
+                ASSERT_TRUE(strstr(twins[0]->definition, "After=") == NULL);
+                hl_pct_free(twins[0]);
+                hl_pct_free(twins[1]);
         }
         /* A bad startup is an error of its line. */
         {
