@@ -523,3 +523,39 @@ def test_a_sweep_is_never_answered_by_a_round_begun_before_it(hld):
         state.write_text("good\n" if good else "bad\n")
         r = hld.hlctl("--json", "health", name, check=False)
         assert jsonlib.loads(r.out)["healthy"] is good and r.rc == (0 if good else 1), (i, r)
+
+
+def test_stopping_while_three_starts_wait_for_a_verdict(hld):
+    """Three runs parked, each with a start waiting for db's first verdict, when hld is
+    told to stop: ending the first resumed the others, one of which ended (and freed) the
+    run the walk held next, and hld crashed (seen in CI's test_apply_demo_set; this test
+    made it crash each time on that build). Each waiting start is skipped, each caller's
+    hlctl fails, and hld exits 0."""
+    h = hld
+    db, webs = h.name("db"), [h.name("web%d" % i) for i in range(3)]
+    # Their containers made first (a create waits for what it requires, too).
+    for w in webs:
+        h.write(w, definition(state="stopped"))
+    h.apply()
+    h.write(db, health_definition(["exec /bin/sh -c 'test -e /tmp/ready'"],
+                                  health=["Interval=2s", "Timeout=1s", "Retries=1", "StartPeriod=10m"]))
+    for w in webs:
+        h.write(w, definition(requires=[db], state="stopped"))
+    h.apply()
+    env = dict(os.environ, HLD_SOCKET=str(h.socket))
+    starts = []
+    try:
+        for w in webs:
+            starts.append(subprocess.Popen([str(HLCTL), "start", w], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                           stderr=subprocess.PIPE, text=True, env=env))
+            wait_for("%s waiting for db" % w, lambda: h.services()[w].get("waiting_for") == db, 30)
+        assert h.log.read_text().count("waits for health verdicts") >= 3, h.log_tail(20)
+        assert h.stop() == 0, h.log_tail(30)
+        for p in starts:
+            out, err = p.communicate(timeout=30)
+            assert p.returncode == 1 and ("hld is stopping" in out + err or "closed the connection" in err), (out, err)
+    finally:
+        for p in starts:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
