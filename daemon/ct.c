@@ -366,6 +366,52 @@ static uint64_t cgroup_u64(struct lxc_container *c, const char *key) {
         return v;
 }
 
+/* v2's io.stat ("8:0 rbytes=N wbytes=N …" a line per device) or v1's
+ * blkio.throttle.io_service_bytes ("8:0 Read N", "8:0 Write N", …, "Total N"). */
+static void sum_io(const char *text, struct ct_usage *u) {
+        for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+                unsigned long long a = 0, b = 0;
+                char op[16];
+
+                if (sscanf(line, "%*u:%*u rbytes=%llu wbytes=%llu", &a, &b) == 2) {
+                        u->io_read += a;
+                        u->io_write += b;
+                } else if (sscanf(line, "%*u:%*u %15s %llu", op, &a) == 2) {
+                        if (strcmp(op, "Read") == 0)
+                                u->io_read += a;
+                        else if (strcmp(op, "Write") == 0)
+                                u->io_write += a;
+                }
+        }
+}
+
+int ct_usage(const char *lxcpath, const char *name, struct ct_usage *ret) {
+        _cleanup_container_ struct lxc_container *c = lxc_container_new(name, lxcpath);
+        char buf[8192];
+        int n;
+
+        *ret = (struct ct_usage) {};
+        if (!c || !c->is_running(c))
+                return -ESRCH;
+        if (cgroup_v2) {
+                n = c->get_cgroup_item(c, "cpu.stat", buf, sizeof(buf));
+                if (n > 0 && (size_t) n < sizeof(buf)) {
+                        const char *at = strstr(buf, "usage_usec ");
+                        ret->cpu_usec = at ? strtoull(at + strlen("usage_usec "), NULL, 10) : 0;
+                }
+                ret->memory = cgroup_u64(c, "memory.current");
+                n = c->get_cgroup_item(c, "io.stat", buf, sizeof(buf));
+        } else {
+                ret->cpu_usec = cgroup_u64(c, "cpuacct.usage") / 1000;
+                ret->memory = cgroup_u64(c, "memory.usage_in_bytes");
+                n = c->get_cgroup_item(c, "blkio.throttle.io_service_bytes", buf, sizeof(buf));
+        }
+        if (n > 0 && (size_t) n < sizeof(buf))
+                sum_io(buf, ret);
+        ret->processes = cgroup_u64(c, "pids.current");
+        return 0;
+}
+
 static void observe_live(struct lxc_container *c, struct ct_observed *o) {
         char buf[128];
 

@@ -86,6 +86,16 @@ int ct_check_host(const struct hl_def *def, char **ret_problem);
 /* Whether def's Template= can make a container: the template script exists, or the
  * tarball is a regular file that opens as a tar archive. Blocks (reads the file). */
 int ct_template_check(const struct hl_def *def, char **ret_error);
+/* What a running container uses, from its cgroup (v1 or v2): counters since its start
+ * (CPU time, bytes read and written by its block I/O) and levels (memory, processes). */
+struct ct_usage {
+        uint64_t cpu_usec;
+        uint64_t memory;
+        uint64_t io_read, io_write;
+        uint64_t processes;
+};
+int ct_usage(const char *lxcpath, const char *name, struct ct_usage *ret);
+
 /* Whether this liblxc knows an lxc key (an Lxc= line's). */
 bool ct_lxc_key_supported(const char *key);
 

@@ -569,3 +569,101 @@ void methods_list(struct manager *m, struct request *req, json_t *parameters) {
                 request_reply(req, reply, false);
 }
 
+
+/* --- Top ------------------------------------------------------------------------------ */
+
+/* Top: each service's cgroup counters, read in the pool (a liblxc call per running
+ * container), with the monotonic time they were read at, so that a client's two samples
+ * give CPU %, I/O rates. */
+struct top_call {
+        uv_work_t work;
+        struct request *req;
+        char *lxcpath;
+        size_t n;
+        struct top_row {
+                char *name;
+                char state[16];
+                bool read;
+                struct ct_usage usage;
+        } *rows;
+        int64_t time_us;
+};
+
+static void top_work(uv_work_t *work) {
+        struct top_call *c = (struct top_call *) work;
+        struct timespec ts;
+
+        for (size_t i = 0; i < c->n; i++)
+                if (strcmp(c->rows[i].state, "RUNNING") == 0)
+                        c->rows[i].read = ct_usage(c->lxcpath, c->rows[i].name, &c->rows[i].usage) >= 0;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        c->time_us = (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void top_after(uv_work_t *work, int status) {
+        struct top_call *c = (struct top_call *) work;
+        json_t *rows = json_array();
+
+        for (size_t i = 0; rows && i < c->n; i++) {
+                const struct top_row *r = &c->rows[i];
+                json_t *row = json_pack("{s:s, s:s}", "name", r->name, "state", r->state);
+
+                if (row && r->read)
+                        json_object_update_new(row, json_pack("{s:I, s:I, s:I, s:I, s:I}", "cpu_usec", (json_int_t) r->usage.cpu_usec,
+                                                              "memory", (json_int_t) r->usage.memory, "io_read",
+                                                              (json_int_t) r->usage.io_read, "io_write",
+                                                              (json_int_t) r->usage.io_write, "processes",
+                                                              (json_int_t) r->usage.processes));
+                json_array_append_new(rows, row);
+        }
+        request_reply(c->req, json_pack("{s:I, s:o}", "time_us", (json_int_t) c->time_us, "services",
+                                        rows ? rows : json_array()),
+                      false);
+        for (size_t i = 0; i < c->n; i++)
+                free(c->rows[i].name);
+        free(c->rows);
+        free(c->lxcpath);
+        free(c);
+}
+
+void methods_top(struct manager *m, struct request *req, json_t *parameters) {
+        static const struct hl_field table[] = { {} };
+        _cleanup_free_ struct service **sorted = NULL;
+        struct top_call *c;
+
+        if (!methods_dispatch(req, parameters, table, NULL))
+                return;
+        sorted = calloc(m->n_services + 1, sizeof(*sorted));
+        c = calloc(1, sizeof(*c));
+        if (!sorted || !c || !(c->rows = calloc(m->n_services + 1, sizeof(*c->rows))) ||
+            !(c->lxcpath = strdup(m->config.lxcpath))) {
+                if (c)
+                        free(c->rows);
+                free(c);
+                request_fail(req, HL_ERROR_INTERNAL, "out of memory");
+                return;
+        }
+        if (m->n_services > 0) {
+                memcpy(sorted, m->services, sizeof(*sorted) * m->n_services);
+                qsort(sorted, m->n_services, sizeof(*sorted), compare_names);
+        }
+        c->req = req;
+        for (size_t i = 0; i < m->n_services; i++) {
+                const struct service *s = sorted[i];
+                struct top_row *r = &c->rows[c->n];
+
+                if (!(r->name = strdup(s->name)))
+                        continue;
+                snprintf(r->state, sizeof(r->state), "%s",
+                         s->desired->def->host ? "HOST" : hl_ct_state_to_string(s->observed.state));
+                c->n++;
+        }
+        if (work_queue(m->loop, &c->work, top_work, top_after) < 0) {
+                for (size_t i = 0; i < c->n; i++)
+                        free(c->rows[i].name);
+                free(c->rows);
+                free(c->lxcpath);
+                free(c);
+                request_fail(req, HL_ERROR_INTERNAL, "could not queue the work");
+        }
+}

@@ -419,6 +419,7 @@ static const struct method methods[] = {
         { "org.varlink.service.GetInterfaceDescription", methods_get_interface_description, false, false },
         { HL_INTERFACE ".Version", methods_version, false, false },
         { HL_INTERFACE ".List", methods_list, false, false },
+        { HL_INTERFACE ".Top", methods_top, false, true },
         { HL_INTERFACE ".Show", show, false, false },
         { HL_INTERFACE ".History", methods_history, false, true },
         { HL_INTERFACE ".Events", methods_events, false, false },

@@ -49,6 +49,7 @@ void methods_restore(struct manager *m, struct request *req, json_t *parameters)
 void methods_migrate(struct manager *m, struct request *req, json_t *parameters);
 void methods_adopt(struct manager *m, struct request *req, json_t *parameters);
 void methods_list(struct manager *m, struct request *req, json_t *parameters);
+void methods_top(struct manager *m, struct request *req, json_t *parameters);
 /* A backup for [Backup] Schedule= (schedule.c): no request, its outcome in the history. */
 void methods_backup_scheduled(struct manager *m, struct service *s);
 
