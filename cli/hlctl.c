@@ -18,7 +18,9 @@
 #include "hl-def.h"
 #include "hl-protocol.h"
 #include "hl-util.h"
+#include "complete.h"
 #include "import.h"
+#include "top.h"
 #include "output.h"
 #include "reply.h"
 
@@ -81,6 +83,9 @@ struct verb {
         unsigned max_args;
         unsigned options;
         int (*run)(int argc, char **argv); /* argv[0] is the verb; returns the exit status */
+        /* What its arguments are, for shell completion (complete.h); NULL for the hidden
+         * verbs, which help and completion leave out. */
+        const char *args;
 };
 
 static int log_oom(void) {
@@ -290,6 +295,10 @@ static int verb_list(int argc, char **argv) {
         _cleanup_(json_decrefp) json_t *parameters = (arg_options & OPT_ALL) ? json_pack("{s:b}", "all", true) : NULL;
 
         return call(HL_INTERFACE ".List", parameters, output->list);
+}
+
+static int verb_top(int argc, char **argv) {
+        return top_run(arg_socket, arg_json, !arg_json && isatty(STDOUT_FILENO));
 }
 
 static int name_call(const char *method, const char *name, int (*print)(json_t *reply)) {
@@ -933,6 +942,8 @@ static void help(void) {
                "                                --plan, only if the plan is still ID\n"
                "  plan [FILE|DIR...] [--prune]  Show what apply, or a reconcile, would do\n"
                "  status, list                  List the services and their state\n"
+               "  top                           CPU %%, memory, I/O and processes per service,\n"
+               "                                every second on a terminal (Ctrl-C ends it)\n"
                "  show NAME                     Show a service, its definition and revisions\n"
                "  start NAME                    Start a service's container\n"
                "  stop NAME [--timeout DUR] [--force]\n"
@@ -1034,34 +1045,40 @@ static int verb_help(int argc, char **argv) {
         return HLCTL_EXIT_OK;
 }
 
+static int verb_completion(int argc, char **argv);
+static int verb_names(int argc, char **argv);
+
 static const struct verb verbs[] = {
-        { "apply", 1, UINT_MAX, OPT_PRUNE | OPT_PLAN, verb_apply },
-        { "plan", 0, UINT_MAX, OPT_PRUNE, verb_plan },
-        { "status", 0, 0, OPT_ALL, verb_list },
-        { "list", 0, 0, OPT_ALL, verb_list },
-        { "show", 1, 1, 0, verb_show },
-        { "start", 1, 1, 0, verb_lifecycle },
-        { "stop", 1, 1, OPT_TIMEOUT | OPT_FORCE, verb_lifecycle },
-        { "restart", 1, 1, OPT_TIMEOUT | OPT_FORCE, verb_lifecycle },
-        { "destroy", 1, 1, OPT_YES | OPT_TIMEOUT | OPT_FORCE, verb_destroy },
-        { "snapshot", 1, 2, OPT_COMMENT | OPT_DELETE, verb_snapshot },
-        { "snapshots", 1, 1, 0, verb_snapshots },
-        { "rollback", 1, 2, OPT_TIMEOUT | OPT_FORCE | OPT_NO_WAIT | OPT_LAST_UPDATE, verb_rollback },
-        { "backup", 1, 1, OPT_TO | OPT_MODE, verb_backup },
-        { "backups", 1, 1, OPT_TO, verb_backups },
-        { "adopt", 1, 1, OPT_TO | OPT_LXCPATH | OPT_YES, verb_adopt },
+        { "apply", 1, UINT_MAX, OPT_PRUNE | OPT_PLAN, verb_apply, "file..." },
+        { "plan", 0, UINT_MAX, OPT_PRUNE, verb_plan, "file..." },
+        { "status", 0, 0, OPT_ALL, verb_list, "" },
+        { "list", 0, 0, OPT_ALL, verb_list, "" },
+        { "top", 0, 0, 0, verb_top, "" },
+        { "show", 1, 1, 0, verb_show, "service" },
+        { "start", 1, 1, 0, verb_lifecycle, "service" },
+        { "stop", 1, 1, OPT_TIMEOUT | OPT_FORCE, verb_lifecycle, "service" },
+        { "restart", 1, 1, OPT_TIMEOUT | OPT_FORCE, verb_lifecycle, "service" },
+        { "destroy", 1, 1, OPT_YES | OPT_TIMEOUT | OPT_FORCE, verb_destroy, "service" },
+        { "snapshot", 1, 2, OPT_COMMENT | OPT_DELETE, verb_snapshot, "service snapshot" },
+        { "snapshots", 1, 1, 0, verb_snapshots, "service" },
+        { "rollback", 1, 2, OPT_TIMEOUT | OPT_FORCE | OPT_NO_WAIT | OPT_LAST_UPDATE, verb_rollback, "service snapshot" },
+        { "backup", 1, 1, OPT_TO | OPT_MODE, verb_backup, "service" },
+        { "backups", 1, 1, OPT_TO, verb_backups, "service" },
+        { "adopt", 1, 1, OPT_TO | OPT_LXCPATH | OPT_YES, verb_adopt, "" },
         { "import", 2, UINT_MAX,
           OPT_TO | OPT_TEMPLATE | OPT_NAME | OPT_PVE_ROOT | OPT_MIGRATE | OPT_ROOTFS | OPT_LXCPATH | OPT_YES | OPT_NO_WAIT,
-          verb_import },
-        { "restore", 1, 1, OPT_AS | OPT_FORCE | OPT_NO_WAIT, verb_restore },
-        { "update", 0, 1, OPT_ALL | OPT_DRY_RUN, verb_update },
-        { "reconcile", 0, 0, 0, verb_reconcile },
-        { "why", 1, 1, 0, verb_why },
-        { "history", 0, 1, OPT_SINCE | OPT_LIMIT | OPT_SERVICE | OPT_ACTION | OPT_FAILED, verb_history },
-        { "events", 0, 1, OPT_SERVICE | OPT_FOLLOW, verb_events },
-        { "health", 0, UINT_MAX, OPT_HISTORY | OPT_SINCE, verb_health },
-        { "version", 0, 0, 0, verb_version },
-        { "help", 0, 0, 0, verb_help },
+          verb_import, "pct file..." },
+        { "restore", 1, 1, OPT_AS | OPT_FORCE | OPT_NO_WAIT, verb_restore, "file" },
+        { "update", 0, 1, OPT_ALL | OPT_DRY_RUN, verb_update, "service" },
+        { "reconcile", 0, 0, 0, verb_reconcile, "" },
+        { "why", 1, 1, 0, verb_why, "service" },
+        { "history", 0, 1, OPT_SINCE | OPT_LIMIT | OPT_SERVICE | OPT_ACTION | OPT_FAILED, verb_history, "service" },
+        { "events", 0, 1, OPT_SERVICE | OPT_FOLLOW, verb_events, "service" },
+        { "health", 0, UINT_MAX, OPT_HISTORY | OPT_SINCE, verb_health, "service..." },
+        { "version", 0, 0, 0, verb_version, "" },
+        { "help", 0, 0, 0, verb_help, "" },
+        { "__completion", 1, 1, 0, verb_completion, NULL },
+        { "__names", 1, 2, 0, verb_names, NULL },
 };
 
 static const struct option options[] = {
@@ -1156,6 +1173,65 @@ static const char *option_name(unsigned option) {
         default:
                 return "--limit";
         }
+}
+
+/* hlctl __completion bash|zsh: the script, from the tables above (meson runs it). */
+static int verb_completion(int argc, char **argv) {
+        struct complete_verb cv[HL_ELEMENTSOF(verbs)];
+        struct complete_option co[HL_ELEMENTSOF(options)];
+        char names[HL_ELEMENTSOF(verbs)][512];
+        size_t n = 0, n_o = 0;
+
+        for (size_t i = 0; i < HL_ELEMENTSOF(verbs); i++) {
+                if (!verbs[i].args)
+                        continue;
+                names[n][0] = 0;
+                for (unsigned o = OPT_PRUNE; o <= OPT_LAST; o <<= 1)
+                        if (verbs[i].options & o) {
+                                size_t len = strlen(names[n]);
+                                snprintf(names[n] + len, sizeof(names[n]) - len, "%s%s", len ? " " : "", option_name(o));
+                        }
+                cv[n] = (struct complete_verb) { verbs[i].name, names[n], verbs[i].args };
+                n++;
+        }
+        for (size_t i = 0; options[i].name; i++) {
+                static char spelled[HL_ELEMENTSOF(options)][32];
+                snprintf(spelled[i], sizeof(spelled[i]), "--%s", options[i].name);
+                co[n_o++] = (struct complete_option) { spelled[i], options[i].has_arg == required_argument };
+        }
+        if (complete_script(stdout, argv[1], cv, n, co, n_o) < 0) {
+                log_error("no completion for %s: bash or zsh", argv[1]);
+                return HLCTL_EXIT_USAGE;
+        }
+        return HLCTL_EXIT_OK;
+}
+
+static int print_names(json_t *reply, const char *list, const char *key) {
+        json_t *item;
+        size_t i;
+
+        json_array_foreach(reply_array(reply, list), i, item)
+                if (reply_string(item, key))
+                        printf("%s\n", reply_string(item, key));
+        return HLCTL_EXIT_OK;
+}
+
+static int print_service_names(json_t *reply) {
+        return print_names(reply, "services", "name");
+}
+
+static int print_snapshot_names(json_t *reply) {
+        return print_names(reply, "snapshots", "name");
+}
+
+/* hlctl __names services | snapshots NAME: one name a line, for completion. */
+static int verb_names(int argc, char **argv) {
+        if (strcmp(argv[1], "services") == 0)
+                return call(HL_INTERFACE ".List", NULL, print_service_names);
+        if (strcmp(argv[1], "snapshots") == 0 && argc == 3)
+                return name_call(HL_INTERFACE ".Snapshots", argv[2], print_snapshot_names);
+        log_error("__names takes services, or snapshots NAME");
+        return HLCTL_EXIT_USAGE;
 }
 
 /* Options may come anywhere on the line: getopt_long moves the rest behind them.

@@ -18,6 +18,8 @@ packages=(
         # The network tests' LAN: dnsmasq as its DHCP and DNS server, ping, and the Debian
         # 12 system-container template built with debootstrap (below).
         dnsmasq-base iputils-ping debootstrap zstd
+        # The completion tests: hlctl's zsh script is checked by zsh itself.
+        zsh
 )
 
 # Runs a command with its output kept in a file, shown only when the command fails.
