@@ -7,6 +7,20 @@
 
 #include "complete.h"
 
+/* "--since|--limit|…": the options that take a value (the next word). */
+static void value_options(FILE *f, const struct complete_option *o, size_t n_o) {
+        for (size_t i = 0, first = 1; i < n_o; i++)
+                if (o[i].argument) {
+                        fprintf(f, "%s%s", first ? "" : "|", o[i].name);
+                        first = 0;
+                }
+}
+
+static void verb_names(FILE *f, const struct complete_verb *v, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                fprintf(f, "%s%s", i ? " " : "", v[i].name);
+}
+
 static void bash_script(FILE *f, const struct complete_verb *v, size_t n, const struct complete_option *o, size_t n_o) {
         fprintf(f, "# bash completion for hlctl: written by hlctl __completion bash from its own tables.\n"
                    "# Service and snapshot names are asked of hld (hlctl __names) as you type.\n\n"
@@ -26,12 +40,7 @@ static void bash_script(FILE *f, const struct complete_verb *v, size_t n, const 
                    "        for ((i = 1; i < COMP_CWORD; i++)); do\n"
                    "                case ${COMP_WORDS[i]} in\n"
                    "                ");
-        /* Options that take a value: the next word is that value. */
-        for (size_t i = 0, first = 1; i < n_o; i++)
-                if (o[i].argument) {
-                        fprintf(f, "%s%s", first ? "" : "|", o[i].name);
-                        first = 0;
-                }
+        value_options(f, o, n_o);
         fprintf(f, ") ((i++)) ;;\n"
                    "                -*) ;;\n"
                    "                *) if [[ -z $verb ]]; then verb=${COMP_WORDS[i]}; else args+=(\"${COMP_WORDS[i]}\"); fi ;;\n"
@@ -50,8 +59,7 @@ static void bash_script(FILE *f, const struct complete_verb *v, size_t n, const 
                    "                        COMPREPLY=($(compgen -W \"--json --socket --help --version\" -- \"$cur\"))\n"
                    "                else\n"
                    "                        COMPREPLY=($(compgen -W \"");
-        for (size_t i = 0; i < n; i++)
-                fprintf(f, "%s%s", i ? " " : "", v[i].name);
+        verb_names(f, v, n);
         fprintf(f, "\" -- \"$cur\"))\n"
                    "                fi\n"
                    "                return\n"
@@ -90,11 +98,7 @@ static void zsh_script(FILE *f, const struct complete_verb *v, size_t n, const s
                    "        for ((i = 2; i < CURRENT; i++)); do\n"
                    "                case ${words[i]} in\n"
                    "                ");
-        for (size_t i = 0, first = 1; i < n_o; i++)
-                if (o[i].argument) {
-                        fprintf(f, "%s%s", first ? "" : "|", o[i].name);
-                        first = 0;
-                }
+        value_options(f, o, n_o);
         fprintf(f, ") ((i++)) ;;\n"
                    "                -*) ;;\n"
                    "                *) if [[ -z $verb ]]; then verb=${words[i]}; else args+=(${words[i]}); fi ;;\n"
@@ -103,8 +107,7 @@ static void zsh_script(FILE *f, const struct complete_verb *v, size_t n, const s
                    "        if [[ -z $verb ]]; then\n"
                    "                if [[ $PREFIX == -* ]]; then compadd -- --json --socket --help --version\n"
                    "                else compadd -- ");
-        for (size_t i = 0; i < n; i++)
-                fprintf(f, "%s%s", i ? " " : "", v[i].name);
+        verb_names(f, v, n);
         fprintf(f, "\n"
                    "                fi\n"
                    "                return\n"
