@@ -1206,22 +1206,23 @@ static int verb_completion(int argc, char **argv) {
         return HLCTL_EXIT_OK;
 }
 
-static int print_names(json_t *reply, const char *list, const char *key) {
+/* Only names that are names: a shell evaluates what completion offers it. */
+static int print_names(json_t *reply, const char *list, bool (*valid)(const char *name)) {
         json_t *item;
         size_t i;
 
         json_array_foreach(reply_array(reply, list), i, item)
-                if (reply_string(item, key))
-                        printf("%s\n", reply_string(item, key));
+                if (reply_string(item, "name") && valid(reply_string(item, "name")))
+                        printf("%s\n", reply_string(item, "name"));
         return HLCTL_EXIT_OK;
 }
 
 static int print_service_names(json_t *reply) {
-        return print_names(reply, "services", "name");
+        return print_names(reply, "services", hl_name_is_valid);
 }
 
 static int print_snapshot_names(json_t *reply) {
-        return print_names(reply, "snapshots", "name");
+        return print_names(reply, "snapshots", hl_snapshot_name_is_valid);
 }
 
 /* hlctl __names services | snapshots NAME: one name a line, for completion. */

@@ -678,6 +678,42 @@ static int set_item(struct lxc_container *c, const char *key, const char *value,
         return 0;
 }
 
+/* The values the container's own config file gives key, as written ("KEY = VALUE" lines of
+ * the file itself: not those of its lxc.include files, which liblxc's reader mixes in, nor
+ * liblxc's reprint of them). Empty before the container's first save. */
+static char **config_file_values(const char *lxcpath, const char *name, const char *key) {
+        _cleanup_free_ char *path = ct_path_in(lxcpath, name, "config"), *text = NULL;
+        _cleanup_(hl_strv_freep) char **lines = NULL;
+        char **values = calloc(1, sizeof(char *));
+        int r;
+
+        if (!path || !values)
+                goto oom;
+        r = hl_read_file(path, 1 << 20, &text, NULL);
+        if (r == -ENOENT)
+                return values;
+        if (r < 0 || !(lines = hl_strv_split(text, "\n")))
+                goto oom;
+        for (char **l = lines; *l; l++) {
+                char *k = *l + strspn(*l, " \t"), *eq = strchr(k, '='), *end;
+
+                if (!eq || k[0] == '#')
+                        continue;
+                for (end = eq; end > k && (end[-1] == ' ' || end[-1] == '\t'); end--)
+                        ;
+                if ((size_t) (end - k) != strlen(key) || strncmp(k, key, strlen(key)) != 0)
+                        continue;
+                eq++;
+                eq += strspn(eq, " \t");
+                if (hl_strv_push(&values, eq) < 0)
+                        goto oom;
+        }
+        return values;
+oom:
+        hl_strv_free(values);
+        return NULL;
+}
+
 /* Takes one "KEY = VALUE" line out of lines (the first that equals it); true when it did. */
 static bool take_line(char **lines, size_t n, const char *key, const char *value) {
         for (size_t i = 0; i < n; i++) {
@@ -693,11 +729,12 @@ static bool take_line(char **lines, size_t n, const char *key, const char *value
 }
 
 /* Lxc= lines, exactly hld's own: for each key of the lines hld wrote before (hl-lxc-keys)
- * and of the new ones, the config's values are read, those hld wrote before or writes now
- * taken out (one each), the key cleared, the config's own values set again, then the new
- * lines, in order. So a template's own lines of a key stay, a line given again is not
- * doubled (a create writes the settings twice, a restore brings the record), and a line
- * taken away goes alone. A key of one value that a line replaced is cleared with the line. */
+ * and of the new ones, the config file's own values of it are read as written, those hld
+ * wrote before or writes now taken out (one each), the key cleared, the file's other values
+ * set again, then the new lines, in order. So a template's own lines of a key stay, an
+ * include's stay the include's, a line given again is not doubled (a create writes the
+ * settings twice, a restore brings the record), and a line taken away goes alone. A key of
+ * one value that a line replaced is cleared with the line. */
 static int set_lxc_keys(struct lxc_container *c, const char *lxcpath, const char *lines, char **ret_error) {
         _cleanup_free_ char *path = ct_path_in(lxcpath, c->name, FILE_LXC), *old = NULL;
         _cleanup_(hl_strv_freep) char **mine = NULL, **before = NULL, **keys = NULL;
@@ -722,7 +759,6 @@ static int set_lxc_keys(struct lxc_container *c, const char *lxcpath, const char
                         return -ENOMEM;
         }
         for (char **k = keys; k && *k && r >= 0; k++) {
-                _cleanup_free_ char *values = NULL;
                 _cleanup_(hl_strv_freep) char **theirs = NULL;
                 size_t n_before = hl_strv_length(before), n_mine = hl_strv_length(mine);
                 _cleanup_free_ char **b = calloc(n_before + 1, sizeof(char *)), **w = calloc(n_mine + 1, sizeof(char *));
@@ -730,7 +766,7 @@ static int set_lxc_keys(struct lxc_container *c, const char *lxcpath, const char
                 /* Never one of hld's own keys, whatever the record says. */
                 if (strncmp(*k, "lxc.", 4) != 0 || hl_def_lxc_owner(*k))
                         continue;
-                if (!b || !w || !(values = ct_config_value(c, *k)) || !(theirs = hl_strv_split(values, "\n")))
+                if (!b || !w || !(theirs = config_file_values(lxcpath, c->name, *k)))
                         return -ENOMEM;
                 memcpy(b, before, sizeof(char *) * n_before);
                 memcpy(w, mine, sizeof(char *) * n_mine);

@@ -503,7 +503,20 @@ static int adopt_move_in(struct adopt_call *c) {
         if (from && own && strcmp(from, own) == 0)
                 return failed(&c->error, &c->error_name, HL_ERROR_INVALID_ARGUMENT, -EINVAL,
                               "%s is hld's own lxcpath: hlctl adopt %s, without --lxcpath", c->from, c->name);
-        /* A move a kill interrupted: it is here already, and finished now. */
+        /* A move a kill interrupted: it is here already, and finished now, if it came from
+         * where this call says (a later failure moves it back there). */
+        {
+                _cleanup_free_ char *marker = hl_strdup_printf("%s/%s/hl-moving", c->lxcpath, c->name);
+                _cleanup_free_ char *origin = marker ? ct_read_small_file(marker) : NULL;
+                _cleanup_free_ char *want = hl_strdup_printf("%s/%s", c->from, c->name);
+
+                if (!marker || !origin || !want)
+                        return -ENOMEM;
+                if (*origin && strcmp(origin, want) != 0)
+                        return failed(&c->error, &c->error_name, HL_ERROR_INVALID_ARGUMENT, -EINVAL,
+                                      "%s was being moved in from %s, not from %s: adopt it with that --lxcpath, or "
+                                      "without one", c->name, origin, c->from);
+        }
         r = ct_move_finish(c->lxcpath, c->name, &why);
         if (r < 0)
                 return failed(&c->error, &c->error_name, HL_ERROR_ACTION_FAILED, r, "%s", why ? why : strerror(-r));
@@ -645,14 +658,16 @@ static void adopt_undo_after(uv_work_t *work, int status) {
         adopt_free((struct adopt_call *) work);
 }
 
-/* No service came of it. Moved in, it goes back. A service of its name applied meanwhile
- * (a race) keeps the name: the container loses hld's files, foreign again, and stays. */
+/* No service came of it: hld's files out, and moved in, it goes back. A service of its
+ * name applied meanwhile (a race) has it now: left alone. */
 static void adopt_give_back(struct adopt_call *c) {
         if (manager_find(c->m, c->name)) {
-                if (c->moved)
-                        log_full(LOG_WARNING, c->name, "adopt", 0, "moved in from %s, and a service of its name was "
-                                 "applied meanwhile: the container stays in %s, foreign", c->from, c->lxcpath);
-                c->moved = false;
+                /* Its files are the service's business now, and its run's: left alone. */
+                if (c->moved || c->marked)
+                        log_full(LOG_WARNING, c->name, "adopt", 0, "a service of its name was applied meanwhile: the "
+                                 "container stays in %s as it is", c->lxcpath);
+                adopt_free(c);
+                return;
         }
         if ((c->moved || c->marked) && work_queue(c->m->loop, &c->work, adopt_undo_work, adopt_undo_after) >= 0)
                 return;

@@ -329,7 +329,14 @@ static void on_ping_readable(uv_poll_t *h, int status, int events) {
         uint8_t buf[1024];
 
         if (status < 0) {
-                report(p, false, "%s: %s", p->check->address, uv_strerror(status));
+                /* libuv says EBADF for POLLERR: the socket's own error is the news (a host
+                 * unreachable, from a neighbour that never answered). */
+                int error = 0;
+                socklen_t len = sizeof(error);
+                if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &error, &len) == 0 && error)
+                        report(p, false, "%s: %s", p->check->address, strerror(error));
+                else
+                        report(p, false, "%s: %s", p->check->address, uv_strerror(status));
                 return;
         }
         for (unsigned reads = 0; reads < PING_READS_PER_TURN; reads++) {

@@ -92,13 +92,51 @@ def test_bash_completes_verbs_options_and_names(hld):
     assert complete(h, "hlctl health %s " % web) == [web]  # health takes several names
     assert complete(h, "hlctl show %s " % web) == []  # show takes one
     assert complete(h, "hlctl import ") == ["pct"]
+    # --opt=value: bash splits at the '=', and the value is still the option's.
+    assert complete(h, "hlctl backup %s --mode = " % web) == ["snapshot", "stop"]
+    assert complete(h, "hlctl backup %s --mode =" % web) == ["=snapshot", "=stop"]
+    assert complete(h, "hlctl --socket = %s show " % h.socket) == [web]
+    # A file name with a blank is one candidate.
+    (h.dir / "my web.conf").write_text("")
+    assert complete(h, "hlctl apply %s/my" % h.dir) == ["%s/my web.conf" % h.dir]
     # With hld gone, names are simply not offered: no error lands in the terminal.
     h.stop()
     assert complete(h, "hlctl show ") == []
 
 
-def test_zsh_reads_its_script():
+def test_zsh_completes_in_a_terminal(hld):
+    """zsh (its own completion system, compinit) in a pseudo-terminal: a verb, a service
+    name from hld, and --mode's values."""
+    import re
+    h = hld
+    web = h.name("web")
+    h.write(web, definition(state="stopped"))
+    h.apply()
     r = subprocess.run(["zsh", "-n", str(ZSH_SCRIPT)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    text = ZSH_SCRIPT.read_text()
-    assert text.startswith("#compdef hlctl\n") and "__names services" in text and "rollback)" in text
+    env = dict(os.environ, TERM="vt100", HLD_SOCKET=str(h.socket),
+               PATH="%s:%s" % (HLCTL.resolve().parent, os.environ["PATH"]))
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve("/usr/bin/zsh", ["zsh", "-f", "-i"], env)
+
+    def typed(text, want):
+        os.write(fd, text.encode())
+        seen, deadline = "", time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.1)[0]:
+                seen += os.read(fd, 65536).decode(errors="replace")
+                # What the line shows, the terminal's redrawing taken out.
+                plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00\x08]", "", seen)
+                if want in plain:
+                    return
+        raise AssertionError((want, seen))
+    try:
+        typed("fpath=(%s $fpath); autoload -Uz compinit; compinit -u -D; PS1='%%%% '\n" % ZSH_SCRIPT.parent, "% ")
+        typed("hlctl sho\t", "hlctl show")
+        typed("\x15hlctl start %s\t" % web[:3], "hlctl start %s" % web)
+        typed("\x15hlctl backup %s --mode \t" % web, "--mode s")
+    finally:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        os.close(fd)

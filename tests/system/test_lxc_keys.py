@@ -5,6 +5,7 @@ sysctl of its network namespace), compared without drift, put back when edited o
 hld's back, cleared when the line goes; refused for keys hl owns, for keys liblxc does not
 know, and for anyone but root to apply (as Proxmox keeps raw lxc keys to root@pam)."""
 
+import os
 import re
 import subprocess
 
@@ -131,3 +132,29 @@ def test_only_root_applies_lxc_keys(hld):
                         groups=[gid])
         assert "error" not in reply, reply
         assert not any(l.startswith("lxc.prlimit.") for l in config_lines(h, name))
+
+
+def test_a_key_an_include_gives_too_stays_the_includes(hld, tmp_path):
+    """A tarball's container includes LXC's common.conf, whose devices.allow lines liblxc's
+    reader mixes into the key's values: they stay the include's, never copied into the
+    config, however often hld writes it; hld's own line is there once, and goes alone."""
+    from test_templates import make_tarball
+    h = hld
+    tarball = tmp_path / "rootfs.tar.gz"
+    make_tarball(tmp_path, tarball)
+    name = h.name("inc")
+    key = "lxc.cgroup2.devices.allow" if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else \
+        "lxc.cgroup.devices.allow"
+    text = definition(extra_container="Lxc=%s=c 10:200 rwm" % key).replace("Template=busybox", "Template=%s" % tarball)
+    h.write(name, text)
+    h.apply()
+    assert any(l.startswith("lxc.include") for l in config_lines(h, name))
+    for memory in ("96M", "64M", "80M"):  # three more writes of the settings, each a restart
+        h.write(name, text.replace("Memory=64M", "Memory=%s" % memory))
+        h.apply()
+    config = config_lines(h, name)
+    assert [l for l in config if l.startswith(key)] == ["%s = c 10:200 rwm" % key], config
+    h.write(name, text.replace("\nLxc=%s=c 10:200 rwm" % key, ""))
+    h.apply()
+    assert not any(l.startswith(key) for l in config_lines(h, name))
+    assert h.state(name) == "RUNNING"
