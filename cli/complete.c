@@ -21,6 +21,13 @@ static void verb_names(FILE *f, const struct complete_verb *v, size_t n) {
                 fprintf(f, "%s%s", i ? " " : "", v[i].name);
 }
 
+/* "        NAME) opts=Q…Q; kinds=Q…Q ;;" for each verb: the case that sets what it takes. */
+static void verb_cases(FILE *f, const struct complete_verb *v, size_t n, char quote) {
+        for (size_t i = 0; i < n; i++)
+                fprintf(f, "        %s) opts=%c%s%c; kinds=%c%s%c ;;\n", v[i].name, quote, v[i].options, quote, quote,
+                        v[i].args, quote);
+}
+
 static void bash_script(FILE *f, const struct complete_verb *v, size_t n, const struct complete_option *o, size_t n_o) {
         fprintf(f, "# bash completion for hlctl: written by hlctl __completion bash from its own tables.\n"
                    "# Service and snapshot names are asked of hld (hlctl __names) as you type.\n\n"
@@ -57,8 +64,7 @@ static void bash_script(FILE *f, const struct complete_verb *v, size_t n, const 
                    "                esac\n"
                    "        done\n"
                    "        case $verb in\n");
-        for (size_t i = 0; i < n; i++)
-                fprintf(f, "        %s) opts=\"%s\"; kinds=\"%s\" ;;\n", v[i].name, v[i].options, v[i].args);
+        verb_cases(f, v, n, '"');
         fprintf(f, "        esac\n"
                    "        case $prev in\n"
                    "        --socket|--to|--rootfs|--lxcpath|--pve-root|--template)\n"
@@ -122,8 +128,7 @@ static void zsh_script(FILE *f, const struct complete_verb *v, size_t n, const s
                    "                esac\n"
                    "        done\n"
                    "        case $verb in\n");
-        for (size_t i = 0; i < n; i++)
-                fprintf(f, "        %s) opts='%s'; kinds='%s' ;;\n", v[i].name, v[i].options, v[i].args);
+        verb_cases(f, v, n, '\'');
         fprintf(f, "        esac\n"
                    "        case $prev in\n"
                    "        --socket|--to|--rootfs|--lxcpath|--pve-root|--template) _files; return ;;\n"

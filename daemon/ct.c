@@ -746,18 +746,16 @@ static int set_lxc_keys(struct lxc_container *c, const char *lxcpath, const char
         mine = hl_strv_split(lines, "\n");
         if (!before || !mine)
                 return -ENOMEM;
-        for (char **l = before; *l; l++) {
-                _cleanup_free_ char *key = strndup(*l, strcspn(*l, " "));
-                if (!key || (!hl_strv_contains(keys, key) && hl_strv_push(&keys, key) < 0))
-                        return -ENOMEM;
-        }
-        for (char **l = mine; *l; l++) {
-                _cleanup_free_ char *key = strndup(*l, strcspn(*l, " "));
+        for (char **l = mine; *l; l++)
                 if (!strstr(*l, " = "))
                         return hl_fail(ret_error, -EINVAL, "Lxc= line \"%s\" is not KEY = VALUE", *l);
-                if (!key || (!hl_strv_contains(keys, key) && hl_strv_push(&keys, key) < 0))
-                        return -ENOMEM;
-        }
+        /* The keys of both, each once. */
+        for (char **const *list = (char **const[]) { before, mine, NULL }; *list; list++)
+                for (char **l = *list; *l; l++) {
+                        _cleanup_free_ char *key = strndup(*l, strcspn(*l, " "));
+                        if (!key || (!hl_strv_contains(keys, key) && hl_strv_push(&keys, key) < 0))
+                                return -ENOMEM;
+                }
         for (char **k = keys; k && *k && r >= 0; k++) {
                 _cleanup_(hl_strv_freep) char **theirs = NULL;
                 size_t n_before = hl_strv_length(before), n_mine = hl_strv_length(mine);

@@ -402,6 +402,7 @@ static void round_start(struct health *h) {
         struct service *s = m ? manager_find(m, h->service) : NULL;
         const struct hl_health *cfg;
         _cleanup_close_ int nsfd = -1;
+        bool host;
         int fd;
 
         if (!s || h->pending > 0)
@@ -411,9 +412,11 @@ static void round_start(struct health *h) {
                 finish_waiters(h, s);
                 return;
         }
-        /* A Host= service's probes go out from the node's own namespace (fd -1). */
-        fd = s->desired->def->host ? -1 : watch_fd(s);
-        if (fd < 0 && !s->desired->def->host) {
+        /* A Host= service's probes go out from the node's own namespace (fd -1), with hld's
+         * own pid for what they read of it (its resolv.conf). */
+        host = s->desired->def->host != NULL;
+        fd = host ? -1 : watch_fd(s);
+        if (fd < 0 && !host) {
                 char path[64];
                 snprintf(path, sizeof(path), "/proc/%d/ns/net", (int) s->observed.pid);
                 fd = nsfd = open(path, O_RDONLY | O_CLOEXEC);
@@ -433,13 +436,13 @@ static void round_start(struct health *h) {
 
                 if (ctx) {
                         *ctx = (struct probe_ctx) { .h = h, .index = i };
-                        if ((fd >= 0 || s->desired->def->host) &&
-                            probe_start(m, s->name, s->desired->def->host ? getpid() : s->observed.pid, fd, &cfg->checks[i],
+                        if ((fd >= 0 || host) &&
+                            probe_start(m, s->name, host ? getpid() : s->observed.pid, fd, &cfg->checks[i],
                                         cfg->timeout_ms, on_probe, ctx) >= 0)
                                 continue;
                 }
                 snprintf(failed.message, sizeof(failed.message), "%s",
-                         fd < 0 && !s->desired->def->host ? "cannot enter the container" : "out of memory");
+                         fd < 0 && !host ? "cannot enter the container" : "out of memory");
                 if (ctx)
                         on_probe(ctx, &failed);
                 else

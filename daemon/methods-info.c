@@ -589,6 +589,14 @@ struct top_call {
         int64_t time_us;
 };
 
+static void top_call_free(struct top_call *c) {
+        for (size_t i = 0; i < c->n; i++)
+                free(c->rows[i].name);
+        free(c->rows);
+        free(c->lxcpath);
+        free(c);
+}
+
 static void top_work(uv_work_t *work) {
         struct top_call *c = (struct top_call *) work;
         struct timespec ts;
@@ -619,11 +627,7 @@ static void top_after(uv_work_t *work, int status) {
         request_reply(c->req, json_pack("{s:I, s:o}", "time_us", (json_int_t) c->time_us, "services",
                                         rows ? rows : json_array()),
                       false);
-        for (size_t i = 0; i < c->n; i++)
-                free(c->rows[i].name);
-        free(c->rows);
-        free(c->lxcpath);
-        free(c);
+        top_call_free(c);
 }
 
 void methods_top(struct manager *m, struct request *req, json_t *parameters) {
@@ -638,8 +642,7 @@ void methods_top(struct manager *m, struct request *req, json_t *parameters) {
         if (!sorted || !c || !(c->rows = calloc(m->n_services + 1, sizeof(*c->rows))) ||
             !(c->lxcpath = strdup(m->config.lxcpath))) {
                 if (c)
-                        free(c->rows);
-                free(c);
+                        top_call_free(c);
                 request_fail(req, HL_ERROR_INTERNAL, "out of memory");
                 return;
         }
@@ -659,11 +662,7 @@ void methods_top(struct manager *m, struct request *req, json_t *parameters) {
                 c->n++;
         }
         if (work_queue(m->loop, &c->work, top_work, top_after) < 0) {
-                for (size_t i = 0; i < c->n; i++)
-                        free(c->rows[i].name);
-                free(c->rows);
-                free(c->lxcpath);
-                free(c);
+                top_call_free(c);
                 request_fail(req, HL_ERROR_INTERNAL, "could not queue the work");
         }
 }

@@ -34,6 +34,7 @@ struct migrate_call {
         char *name, *text, *file;
         char *lxcpath, *source_lxcpath, *container, *rootfs, *pve_config;
         bool stop, stopped;
+        bool root; /* the caller is root: the definition may have Lxc= lines */
         json_t *reply;
         char *onboot; /* what became of onboot, for the answer */
         int r;
@@ -84,6 +85,11 @@ static int copy_in(struct migrate_call *c) {
                 return -ENOMEM;
         if (hl_def_parse(c->name, c->file, c->text, strlen(c->text), &def, &bad) < 0)
                 return failed(&c->error, &c->error_name, HL_ERROR_INVALID_ARGUMENT, -EINVAL, "%s", hl_def_error_format(&bad, line, sizeof(line)));
+        /* Apply's rule for raw lxc keys, before the source is stopped and copied. */
+        if (def->n_lxc > 0 && !c->root)
+                return failed(&c->error, &c->error_name, HL_ERROR_PERMISSION_DENIED, -EPERM,
+                              "its definition has Lxc= lines (from the config's lxc.* keys): raw lxc keys are root's to "
+                              "apply");
         r = ct_template_check(def, &why);
         if (r < 0)
                 return failed(&c->error, &c->error_name, HL_ERROR_INVALID_ARGUMENT, r, "%s: Template: %s", c->file, why ? why : strerror(-r));
@@ -267,17 +273,6 @@ void methods_migrate(struct manager *m, struct request *req, json_t *parameters)
         }
         if (!methods_check_name(req, "definition", name))
                 return;
-        /* Apply's rule for raw lxc keys, before the source is stopped and copied. */
-        if (request_peer(req)->uid != 0) {
-                _cleanup_(hl_def_freep) struct hl_def *def = NULL;
-                struct hl_def_error e = {};
-                if (hl_def_parse(name, file ? file : "migrated.conf", text, strlen(text), &def, &e) >= 0 && def->n_lxc > 0) {
-                        request_fail_parameter(req, HL_ERROR_PERMISSION_DENIED, "parameter", "definition",
-                                               "its definition has Lxc= lines (from the config's lxc.* keys): raw lxc "
-                                               "keys are root's to apply");
-                        return;
-                }
-        }
         if (manager_find(m, name)) {
                 request_error(req, HL_ERROR_SERVICE_EXISTS,
                               json_pack("{s:s, s:s}", "name", name, "message", "a service of that name exists"));
@@ -322,6 +317,7 @@ void methods_migrate(struct manager *m, struct request *req, json_t *parameters)
         c->m = m;
         c->req = req;
         c->stop = a.stop;
+        c->root = request_peer(req)->uid == 0;
         if (work_queue(m->loop, &c->work, copy_work, copy_after) < 0) {
                 request_fail(req, HL_ERROR_INTERNAL, "could not queue the work");
                 call_free(c);
