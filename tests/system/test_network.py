@@ -53,7 +53,9 @@ def test_busybox_static_and_dhcp_addresses_hold_and_show(hld, lan):
     hld.write(st, definition(extra_container="\n".join([
         "Network=bridge=%s,ip=%s/24,gw=%s,ip6=%s/64,gw6=%s" % (lan.bridge, lan.ip(10), lan.gw, lan.ip6(10), lan.gw6),
         WEB])))
-    hld.write(dh, definition(extra_container="\n".join([
+    # After st: its check asks st's server, which must be up before the check's first
+    # rounds count (st's create, with its Provision=, can take seconds).
+    hld.write(dh, definition(extra_service="After=%s" % st, extra_container="\n".join([
         "Network=bridge=%s,ip=dhcp" % lan.bridge, "", "[Health]",
         # From one container to the other's address, across the bridge; the router
         # answers pings from the container's namespace.
