@@ -87,6 +87,28 @@ static int connect_socket(const char *path, int *ret_fd) {
         return 0;
 }
 
+int call_connect(const char *socket_path, int *ret_fd) {
+        int r, fd = -1;
+
+        r = connect_socket(socket_path, &fd);
+        if (r == -EACCES) {
+                /* Not root nor in hld's admin group: the read-only socket beside it still
+                 * answers every question (and refuses changes with a clear error). */
+                const char *slash = strrchr(socket_path, '/');
+                _cleanup_free_ char *ro = hl_strdup_printf("%.*s/hld-ro.sock", slash ? (int) (slash - socket_path) : 1,
+                                                           slash ? socket_path : ".");
+                if (ro && connect_socket(ro, &fd) >= 0)
+                        r = 0;
+        }
+        if (r < 0) {
+                log_error("cannot connect to %s: %s%s", socket_path, strerror(-r),
+                          r == -ENOENT || r == -ECONNREFUSED ? " (is hld running?)" : "");
+                return r;
+        }
+        *ret_fd = fd;
+        return 0;
+}
+
 static int send_all(int fd, const char *data, size_t len) {
         while (len > 0) {
                 ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
@@ -257,21 +279,9 @@ int call_method(const char *socket_path, const char *method, json_t *parameters,
         size_t len, replies = 0;
         int r;
 
-        r = connect_socket(socket_path, &fd);
-        if (r == -EACCES) {
-                /* Not root nor in hld's admin group: the read-only socket beside it still
-                 * answers every question (and refuses changes with a clear error). */
-                const char *slash = strrchr(socket_path, '/');
-                _cleanup_free_ char *ro = hl_strdup_printf("%.*s/hld-ro.sock", slash ? (int) (slash - socket_path) : 1,
-                                                           slash ? socket_path : ".");
-                if (ro && connect_socket(ro, &fd) >= 0)
-                        r = 0;
-        }
-        if (r < 0) {
-                log_error("cannot connect to %s: %s%s", socket_path, strerror(-r),
-                          r == -ENOENT || r == -ECONNREFUSED ? " (is hld running?)" : "");
+        r = call_connect(socket_path, &fd);
+        if (r < 0)
                 return HLCTL_EXIT_USAGE;
-        }
 
         call = hl_call_encode(method, parameters, more, &len);
         if (!call) {
@@ -312,4 +322,54 @@ int call_method(const char *socket_path, const char *method, json_t *parameters,
         }
         hl_framer_done(&framer);
         return r < 0 ? HLCTL_EXIT_FAILED : status;
+}
+
+int call_upgrade(const char *socket_path, const char *method, json_t *parameters, json_t **ret_reply, int *ret_fd,
+                 char **ret_rest, size_t *ret_rest_len) {
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *call = NULL, *frame = NULL;
+        _cleanup_(json_decrefp) json_t *msg = NULL, *root = NULL;
+        struct hl_framer framer;
+        struct reply reply = {};
+        const char *bad;
+        int r;
+
+        if (call_connect(socket_path, &fd) < 0)
+                return -ENOTCONN;
+        msg = json_pack("{s:s, s:O, s:b}", "method", method, "parameters", parameters, "upgrade", true);
+        call = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+        if (!call) {
+                log_error("%s", strerror(ENOMEM));
+                return -ENOMEM;
+        }
+        r = send_all(fd, call, strlen(call) + 1);
+        if (r < 0) {
+                log_error("cannot send to %s: %s", socket_path, strerror(-r));
+                return r;
+        }
+        hl_framer_init(&framer, HL_MAX_FRAME);
+        r = receive_frame(fd, &framer, &frame);
+        if (r < 0) {
+                log_error("%s", r == -ECONNRESET ? "hld closed the connection before answering" : strerror(-r));
+                hl_framer_done(&framer);
+                return r;
+        }
+        root = json_loads(frame, JSON_REJECT_DUPLICATES, NULL);
+        if (!root || hl_json_dispatch(root, reply_fields, &reply, &bad) < 0) {
+                log_error("invalid reply from hld");
+                hl_framer_done(&framer);
+                return -EBADMSG;
+        }
+        if (reply.error) {
+                print_error_reply(method, &reply);
+                hl_framer_done(&framer);
+                return -EPROTO;
+        }
+        /* What came after the answer is the session's first bytes. */
+        *ret_rest_len = framer.len;
+        *ret_rest = framer.len ? TAKE_PTR(framer.buf) : NULL;
+        hl_framer_done(&framer);
+        *ret_reply = json_incref(reply.parameters ? reply.parameters : json_object());
+        *ret_fd = TAKE_FD(fd);
+        return 0;
 }

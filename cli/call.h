@@ -32,6 +32,17 @@ struct call_handler {
 int call_method(const char *socket_path, const char *method, json_t *parameters, bool more,
                 const struct call_handler *handler);
 
+/* Connects to hld's socket (the read-only one beside it when this one is not ours to use);
+ * the error is printed. */
+int call_connect(const char *socket_path, int *ret_fd);
+
+/* Calls method with "upgrade": on an answer, the connection is the method's own protocol
+ * from then on: the answer's parameters, the descriptor, and the bytes read past the answer
+ * (malloc'd, maybe NULL) are returned. On an error reply or a failure, it is printed and
+ * -errno returned (-EPROTO for hld's error). */
+int call_upgrade(const char *socket_path, const char *method, json_t *parameters, json_t **ret_reply, int *ret_fd,
+                 char **ret_rest, size_t *ret_rest_len);
+
 /* From now on SIGINT and SIGTERM end a call_method() waiting for hld quietly, with the
  * exit status so far: for streams that last until the user stops them. The signals stay
  * blocked except while waiting, so output is never cut short by them. */

@@ -20,6 +20,7 @@
 #include "hl-util.h"
 #include "complete.h"
 #include "import.h"
+#include "session.h"
 #include "top.h"
 #include "output.h"
 #include "reply.h"
@@ -52,7 +53,11 @@ enum {
         OPT_MIGRATE = 1 << 24,
         OPT_ROOTFS = 1 << 25,
         OPT_LXCPATH = 1 << 26,
-        OPT_LAST = OPT_LXCPATH,
+        OPT_ENV = 1 << 27,
+        OPT_USER = 1 << 28,
+        OPT_CWD = 1 << 29,
+        OPT_NO_TTY = 1 << 30,
+        OPT_LAST = OPT_NO_TTY,
 };
 
 static const struct output *output = &output_table;
@@ -75,6 +80,9 @@ static const char *arg_name;
 static const char *arg_pve_root;
 static const char *arg_rootfs;
 static const char *arg_lxcpath;
+static const char *arg_user;
+static const char *arg_cwd;
+static json_t *arg_env; /* --env K=V, in order */
 static unsigned arg_options; /* the OPT_* given, checked against the verb's */
 
 struct verb {
@@ -945,6 +953,11 @@ static void help(void) {
                "  top                           CPU %%, memory, I/O and processes per service,\n"
                "                                every second on a terminal (Ctrl-C ends it)\n"
                "  show NAME                     Show a service, its definition and revisions\n"
+               "  exec NAME [--env K=V] [--user U] [--cwd DIR] [--no-tty] [-- CMD ARGS...]\n"
+               "                                Run a command in the container (a login shell\n"
+               "                                without one), exiting with its status\n"
+               "  enter NAME                    A login shell in the container, on a terminal\n"
+               "  console NAME                  The container's console (Ctrl-a q detaches)\n"
                "  start NAME                    Start a service's container\n"
                "  stop NAME [--timeout DUR] [--force]\n"
                "                                Stop a service's container: cleanly for at most\n"
@@ -1040,6 +1053,53 @@ static void help(void) {
                HL_SOCKET_ENV, HL_DEFAULT_SOCKET);
 }
 
+/* exec NAME [-- CMD ARGS…], enter NAME: a pty inside when both ends of hlctl are a terminal
+ * (and not --no-tty), else stdin, stdout and stderr each a stream of its own. */
+static int verb_exec(int argc, char **argv) {
+        _cleanup_(json_decrefp) json_t *parameters = json_pack("{s:s}", "name", argv[1]);
+        json_t *command = json_array();
+        bool enter = strcmp(argv[0], "enter") == 0;
+        bool terminal = !(arg_options & OPT_NO_TTY) && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+
+        if (!parameters || !command) {
+                json_decref(command);
+                return exit_oom();
+        }
+        for (int i = 2; i < argc; i++)
+                if (json_array_append_new(command, json_string(argv[i])) < 0) {
+                        json_decref(command);
+                        log_error("the command's words must be UTF-8: %s", argv[i]);
+                        return HLCTL_EXIT_USAGE;
+                }
+        if (enter && !terminal) {
+                json_decref(command);
+                log_error("enter needs a terminal (use exec NAME -- COMMAND without one)");
+                return HLCTL_EXIT_USAGE;
+        }
+        /* No command: the login shell, as enter gives it. */
+        json_object_set_new(parameters, "command", command);
+        json_object_set_new(parameters, "tty", json_boolean(terminal));
+        if (arg_env)
+                json_object_set(parameters, "env", arg_env);
+        if (arg_user)
+                json_object_set_new(parameters, "user", json_string(arg_user));
+        if (arg_cwd)
+                json_object_set_new(parameters, "cwd", json_string(arg_cwd));
+        return session_run(arg_socket, HL_INTERFACE ".Exec", parameters, terminal, false);
+}
+
+static int verb_console(int argc, char **argv) {
+        _cleanup_(json_decrefp) json_t *parameters = json_pack("{s:s}", "name", argv[1]);
+
+        if (!parameters)
+                return exit_oom();
+        if (!isatty(STDIN_FILENO)) {
+                log_error("console needs a terminal");
+                return HLCTL_EXIT_USAGE;
+        }
+        return session_run(arg_socket, HL_INTERFACE ".Console", parameters, true, true);
+}
+
 static int verb_help(int argc, char **argv) {
         help();
         return HLCTL_EXIT_OK;
@@ -1054,6 +1114,9 @@ static const struct verb verbs[] = {
         { "status", 0, 0, OPT_ALL, verb_list, "" },
         { "list", 0, 0, OPT_ALL, verb_list, "" },
         { "top", 0, 0, 0, verb_top, "" },
+        { "exec", 1, UINT_MAX, OPT_ENV | OPT_USER | OPT_CWD | OPT_NO_TTY, verb_exec, "service" },
+        { "enter", 1, 1, OPT_ENV | OPT_USER | OPT_CWD, verb_exec, "service" },
+        { "console", 1, 1, 0, verb_console, "service" },
         { "show", 1, 1, 0, verb_show, "service" },
         { "start", 1, 1, 0, verb_lifecycle, "service" },
         { "stop", 1, 1, OPT_TIMEOUT | OPT_FORCE, verb_lifecycle, "service" },
@@ -1102,7 +1165,11 @@ static const struct option options[] = {
         { "to", required_argument, NULL, 'O' },
         { "as", required_argument, NULL, 'a' },
         { "all", no_argument, NULL, 'L' },
-        { "dry-run", no_argument, NULL, 'n' },
+        { "dry-run", no_argument, NULL, 'd' },
+        { "env", required_argument, NULL, 'e' },
+        { "user", required_argument, NULL, 'u' },
+        { "cwd", required_argument, NULL, 'c' },
+        { "no-tty", no_argument, NULL, 'Z' },
         { "last", no_argument, NULL, 'U' },
         { "mode", required_argument, NULL, 'M' },
         { "template", required_argument, NULL, 't' },
@@ -1170,6 +1237,14 @@ static const char *option_name(unsigned option) {
                 return "--rootfs";
         case OPT_LXCPATH:
                 return "--lxcpath";
+        case OPT_ENV:
+                return "--env";
+        case OPT_USER:
+                return "--user";
+        case OPT_CWD:
+                return "--cwd";
+        case OPT_NO_TTY:
+                return "--no-tty";
         default:
                 return "--limit";
         }
@@ -1380,11 +1455,39 @@ static int parse_argv(int argc, char **argv) {
                 case 'L':
                         arg_options |= OPT_ALL;
                         break;
-                case 'n':
+                case 'd':
                         arg_options |= OPT_DRY_RUN;
                         break;
                 case 'U':
                         arg_options |= OPT_LAST_UPDATE;
+                        break;
+                case 'e':
+                        if (!strchr(optarg, '=') || optarg[0] == '=') {
+                                log_error("--env needs NAME=VALUE: %s", optarg);
+                                return -EINVAL;
+                        }
+                        if (!arg_env)
+                                arg_env = json_array();
+                        if (!arg_env || json_array_append_new(arg_env, json_string(optarg)) < 0) {
+                                log_error("--env %s: not valid UTF-8, or out of memory", optarg);
+                                return -EINVAL;
+                        }
+                        arg_options |= OPT_ENV;
+                        break;
+                case 'u':
+                        arg_user = optarg;
+                        arg_options |= OPT_USER;
+                        break;
+                case 'c':
+                        if (optarg[0] != '/') {
+                                log_error("--cwd needs an absolute path inside the container: %s", optarg);
+                                return -EINVAL;
+                        }
+                        arg_cwd = optarg;
+                        arg_options |= OPT_CWD;
+                        break;
+                case 'Z':
+                        arg_options |= OPT_NO_TTY;
                         break;
                 case 'h':
                         help();
@@ -1453,6 +1556,13 @@ static int dispatch(int argc, char **argv) {
 int main(int argc, char **argv) {
         int r;
 
+        /* A descriptor 0, 1 or 2 left closed by whoever started hlctl would be the
+         * socket's, and exec would read its own connection as stdin. */
+        for (int fd = 0; fd <= 2; fd++)
+                if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd) {
+                        log_error("cannot open /dev/null: %s", strerror(errno));
+                        return HLCTL_EXIT_FAILED;
+                }
         r = parse_argv(argc, argv);
         if (r <= 0)
                 return r < 0 ? HLCTL_EXIT_USAGE : HLCTL_EXIT_OK;

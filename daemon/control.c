@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
@@ -27,6 +28,7 @@ struct client {
         bool eof;        /* the peer closed its side */
         bool closing;
         bool processing; /* inside client_process: replies made there do not recurse */
+        bool taken;      /* its connection was handed over (request_take): closed at the call's end */
         size_t queued;   /* reply bytes written to the socket's queue and not yet sent */
         /* A call waiting for the gate (below): its frame, unparsed. */
         char *parked;
@@ -278,7 +280,9 @@ static void sink_end(void *client, bool gated) {
                 gate_leave();
         c->current = NULL;
         c->busy = false;
-        if (!c->closing) {
+        if (c->taken)
+                client_close(c);
+        else if (!c->closing) {
                 if (c->eof) {
                         client_close_after_write(c);
                 } else {
@@ -289,7 +293,26 @@ static void sink_end(void *client, bool gated) {
         client_unref(c);
 }
 
-static const struct request_sink sink = { .send = sink_send, .end = sink_end };
+static int sink_take(void *client) {
+        struct client *c = client;
+        uv_os_fd_t fd;
+        int copy;
+
+        if (c->closing)
+                return -EPIPE;
+        if (c->framer.len > 0)
+                return -EBADMSG;
+        if (uv_fileno((uv_handle_t *) &c->pipe, &fd) < 0)
+                return -EBADF;
+        copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (copy < 0)
+                return -errno;
+        uv_read_stop((uv_stream_t *) &c->pipe);
+        c->taken = true;
+        return copy;
+}
+
+static const struct request_sink sink = { .send = sink_send, .end = sink_end, .take = sink_take };
 
 static const struct method *find_method(const struct control *ctl, const char *name) {
         for (size_t i = 0; i < ctl->n_methods; i++)
@@ -354,7 +377,7 @@ static void handle_frame(struct client *c, char *frame, bool has_gate) {
                         return;
                 }
         }
-        req = request_new(&sink, c, &c->peer, call.oneway, call.more, has_gate);
+        req = request_new(&sink, c, &c->peer, call.oneway, call.more, call.upgrade, has_gate);
         if (!req) {
                 hl_call_done(&call);
                 if (has_gate)
@@ -368,6 +391,9 @@ static void handle_frame(struct client *c, char *frame, bool has_gate) {
         if (!method)
                 request_fail_parameter(req, HL_VARLINK_METHOD_NOT_FOUND, "method", call.method, "no method %s",
                                        call.method);
+        else if (call.upgrade && !method->upgrade)
+                request_fail_parameter(req, HL_VARLINK_INVALID_PARAMETER, "parameter", "upgrade",
+                                       "%s does not upgrade the connection", call.method);
         else if (method->mutating && ctl->readonly)
                 request_fail_parameter(req, HL_ERROR_READ_ONLY, "method", call.method,
                                "permission denied: %s changes the node, which the read-only socket does not allow "

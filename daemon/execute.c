@@ -228,6 +228,7 @@ static void action_work(uv_work_t *req) {
         }
         case HL_VERB_BACKUP:
         case HL_VERB_DELETE_BACKUP:
+        case HL_VERB_ATTACH:
                 /* Recorded by methods-backup.c, never an action of a run. */
         case HL_VERB_RECREATE:
         case HL_VERB_HOLD:

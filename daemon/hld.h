@@ -113,6 +113,7 @@ struct manager {
         struct subscriber *subscribers; /* events.c */
         struct subscriber *publishing;  /* the next one events_publish visits */
         struct engine_hooks hooks;
+        struct session *sessions; /* methods-session.c: exec and console sessions */
         bool stopping;
 };
 

@@ -373,6 +373,7 @@ static void on_signal(uv_signal_t *sig, int signum) {
         d->control = NULL;
         control_close(d->readonly_control);
         d->readonly_control = NULL;
+        methods_sessions_close(m);
         for (size_t i = 0; i < m->n_services; i++) {
                 watch_stop(m->services[i]);
                 health_forget(m->services[i]);
@@ -547,6 +548,7 @@ int main(int argc, char **argv) {
                 manager_forget(m, m->services[0]->name);
         free(m->services);
         hl_index_done(&m->by_name);
+        methods_sessions_close(m);
         if (d.control)
                 control_close(d.control);
         if (d.readonly_control)

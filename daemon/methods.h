@@ -53,6 +53,12 @@ void methods_top(struct manager *m, struct request *req, json_t *parameters);
 /* A backup for [Backup] Schedule= (schedule.c): no request, its outcome in the history. */
 void methods_backup_scheduled(struct manager *m, struct service *s);
 
+/* methods-session.c */
+void methods_exec(struct manager *m, struct request *req, json_t *parameters);
+void methods_console(struct manager *m, struct request *req, json_t *parameters);
+/* At exit: every session's helper told to end its command. */
+void methods_sessions_close(struct manager *m);
+
 /* methods-update.c */
 void methods_update(struct manager *m, struct request *req, json_t *parameters);
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +14,7 @@ struct request {
         struct peer peer;
         bool oneway;
         bool more;
+        bool upgrade;
         bool gated;
         bool gone; /* the client left: replies go nowhere */
         void (*cancel)(void *userdata);
@@ -20,13 +22,14 @@ struct request {
 };
 
 struct request *request_new(const struct request_sink *sink, void *client, const struct peer *peer, bool oneway,
-                            bool more, bool gated) {
+                            bool more, bool upgrade, bool gated) {
         struct request *req = calloc(1, sizeof(*req));
 
         if (!req)
                 return NULL;
         *req = (struct request) {
-                .sink = sink, .client = client, .peer = *peer, .oneway = oneway, .more = more, .gated = gated,
+                .sink = sink, .client = client, .peer = *peer, .oneway = oneway, .more = more, .upgrade = upgrade,
+                .gated = gated,
         };
         return req;
 }
@@ -37,6 +40,10 @@ const struct peer *request_peer(const struct request *req) {
 
 bool request_wants_more(const struct request *req) {
         return req->more;
+}
+
+bool request_wants_upgrade(const struct request *req) {
+        return req->upgrade;
 }
 
 bool request_streams(const struct request *req) {
@@ -70,6 +77,26 @@ static void send_frame(struct request *req, char *frame, size_t len) {
                 return;
         }
         req->sink->send(req->client, frame, len);
+}
+
+int request_take(struct request *req) {
+        int fd;
+
+        if (req->gone) {
+                request_end(req);
+                return -EPIPE;
+        }
+        fd = req->sink->take(req->client);
+        if (fd == -EBADMSG) {
+                request_fail(req, HL_VARLINK_INVALID_PARAMETER, "nothing may follow a call with upgrade before its answer");
+                return fd;
+        }
+        if (fd < 0) {
+                request_fail(req, HL_ERROR_INTERNAL, "cannot hand the connection over: %s", strerror(-fd));
+                return fd;
+        }
+        request_end(req);
+        return fd;
 }
 
 void request_reply(struct request *req, json_t *parameters, bool continues) {

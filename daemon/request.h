@@ -32,6 +32,8 @@ struct method {
         /* Costs the node real work (surveys, plans): peers that may not change the node
          * get such calls answered one at a time. */
         bool heavy;
+        /* Takes "upgrade": the connection is handed over after the call (request_take). */
+        bool upgrade;
 };
 
 /* How replies reach a client: control.c's. */
@@ -40,11 +42,16 @@ struct request_sink {
         void (*send)(void *client, char *frame, size_t len);
         /* The call is answered: the client may go on. */
         void (*end)(void *client, bool gated);
+        /* A descriptor of the client's connection, which leaves control.c's hands: it is
+         * closed there, read no more and answered by whoever holds the descriptor now.
+         * -EBADMSG when the client sent bytes after its call (nothing may follow an upgrade
+         * call before its answer). */
+        int (*take)(void *client);
 };
 
 /* gated: the call holds control.c's gate, which its end lets go. */
 struct request *request_new(const struct request_sink *sink, void *client, const struct peer *peer, bool oneway,
-                            bool more, bool gated);
+                            bool more, bool upgrade, bool gated);
 /* The client is gone: a call that streams until then (request_on_cancel) is told, and
  * ends; another ends when it is answered, into the void. */
 void request_cancel(struct request *req);
@@ -53,6 +60,10 @@ bool request_streams(const struct request *req);
 
 const struct peer *request_peer(const struct request *req);
 bool request_wants_more(const struct request *req);
+bool request_wants_upgrade(const struct request *req);
+/* For a call with upgrade: ends the request without an answer and returns the connection's
+ * descriptor (close-on-exec), or -errno with the request answered (an error). */
+int request_take(struct request *req);
 void request_on_cancel(struct request *req, void (*cancel)(void *userdata), void *userdata);
 
 /* Replies steal parameters (NULL = {}) and end the request unless continues is set. */

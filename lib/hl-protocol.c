@@ -214,11 +214,6 @@ int hl_call_parse(const char *frame, struct hl_call *ret, const char **ret_reaso
                 *ret_reason = "message is not a Varlink call (bad or unknown field)";
                 return -EBADMSG;
         }
-        if (fields.upgrade) {
-                json_decref(root);
-                *ret_reason = "protocol upgrades are not supported";
-                return -EBADMSG;
-        }
         if (!fields.parameters) {
                 fields.parameters = json_object();
                 if (!fields.parameters || json_object_set_new(root, "parameters", fields.parameters) < 0) {
@@ -232,6 +227,7 @@ int hl_call_parse(const char *frame, struct hl_call *ret, const char **ret_reaso
                 .parameters = fields.parameters,
                 .oneway = fields.oneway,
                 .more = fields.more,
+                .upgrade = fields.upgrade,
         };
         return 0;
 }

@@ -66,6 +66,9 @@ struct hl_call {
         json_t *parameters; /* always an object */
         bool oneway;
         bool more;
+        /* The connection becomes the method's own protocol after its answer: only methods
+         * that say so take it (io.hl.Exec, io.hl.Console). */
+        bool upgrade;
         /* With -ERANGE: the parameter whose number is out of range ("parameters" when it
          * cannot be told). */
         char bad_parameter[64];

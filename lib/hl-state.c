@@ -11,6 +11,7 @@ static const char *const verbs[_HL_VERB_MAX] = {
         [HL_VERB_HEALTH] = "health",     [HL_VERB_APPLY] = "apply",     [HL_VERB_SNAPSHOT] = "snapshot",
         [HL_VERB_ROLLBACK] = "rollback", [HL_VERB_DELETE_SNAPSHOT] = "delete-snapshot", [HL_VERB_EXEC] = "exec",
         [HL_VERB_BACKUP] = "backup",     [HL_VERB_DELETE_BACKUP] = "delete-backup",
+        [HL_VERB_ATTACH] = "attach",
 };
 
 static const char *const results[_HL_RESULT_MAX] = {

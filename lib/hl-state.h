@@ -25,6 +25,7 @@ enum hl_verb {
         HL_VERB_EXEC,     /* an update's Exec= lines run in the container */
         HL_VERB_BACKUP,   /* an archive written */
         HL_VERB_DELETE_BACKUP,
+        HL_VERB_ATTACH,   /* an operator's session in the container: exec, enter, console */
         _HL_VERB_MAX,
 };
 

@@ -18,7 +18,7 @@ import sys
 LAYERS = [
     ("main", ["main"]),
     ("control", ["control"]),
-    ("methods", ["methods", "methods-apply", "methods-info", "methods-snapshot", "methods-backup", "methods-migrate", "methods-update", "schedule", "request"]),
+    ("methods", ["methods", "methods-apply", "methods-info", "methods-snapshot", "methods-backup", "methods-migrate", "methods-update", "methods-session", "schedule", "request"]),
     ("engine", ["reconcile", "foreign", "execute", "runs", "plan", "health", "probe", "watch", "events", "manager", "service",
                 "desired"]),
     ("adapters", ["ct", "snapshot", "backup", "guest", "inroot", "netinfo", "settings", "rootfs", "store", "config", "log", "work"]),
@@ -40,6 +40,7 @@ PREFIXES = {
     "methods-backup": ["methods_"],
     "methods-migrate": ["methods_"],
     "methods-update": ["methods_"],
+    "methods-session": ["methods_"],
 }
 
 

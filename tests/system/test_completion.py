@@ -82,7 +82,7 @@ def test_bash_completes_verbs_options_and_names(hld):
         s.close()
 
     assert complete(h, "hlctl ") == sorted(
-        ["adopt", "apply", "backup", "backups", "destroy", "events", "health", "help", "history", "import", "list",
+        ["adopt", "apply", "backup", "backups", "console", "destroy", "enter", "events", "exec", "health", "help", "history", "import", "list",
          "plan", "reconcile", "restart", "restore", "rollback", "show", "snapshot", "snapshots", "start", "status",
          "stop", "top", "update", "version", "why"])
     assert "__names" not in complete(h, "hlctl __")
