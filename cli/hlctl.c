@@ -870,6 +870,50 @@ static int verb_events(int argc, char **argv) {
         return call_method(arg_socket, HL_INTERFACE ".Events", parameters, true, &handler);
 }
 
+/* Each line as it is; with --json, each as a JSON object of its own line (text, source:
+ * console, journal or hl, time when it has one). A reader gone (a pager quit) ends it. */
+static int print_log_lines(json_t *parameters, const void *userdata) {
+        json_t *line;
+        size_t i;
+
+        json_array_foreach(json_object_get(parameters, "lines"), i, line) {
+                if (arg_json) {
+                        _cleanup_free_ char *text = json_dumps(line, JSON_COMPACT);
+                        if (!text)
+                                return -ENOMEM;
+                        puts(text);
+                } else
+                        puts(json_string_value(json_object_get(line, "text")) ?: "");
+        }
+        if (fflush(stdout) != 0)
+                return -ECANCELED;
+        return 0;
+}
+
+/* logs NAME [-f] [--since DUR] [-n N]: the console log (or journal) with hld's marks. */
+static int verb_logs(int argc, char **argv) {
+        const struct call_handler handler = { .on_reply = print_log_lines };
+        _cleanup_(json_decrefp) json_t *parameters = json_pack("{s:s}", "name", argv[1]);
+        int r;
+
+        if (!parameters)
+                return exit_oom();
+        if (arg_options & OPT_LIMIT)
+                json_object_set_new(parameters, "lines", json_integer((json_int_t) arg_limit));
+        if (arg_options & OPT_SINCE)
+                json_object_set_new(parameters, "since", json_integer((json_int_t) (time(NULL) - (time_t) (arg_since_ms / 1000))));
+        if (arg_options & OPT_FOLLOW) {
+                json_object_set_new(parameters, "follow", json_true());
+                signal(SIGPIPE, SIG_IGN);
+                r = call_end_on_signals();
+                if (r < 0) {
+                        log_error("cannot handle signals: %s", strerror(-r));
+                        return HLCTL_EXIT_FAILED;
+                }
+        }
+        return call_method(arg_socket, HL_INTERFACE ".Logs", parameters, true, &handler);
+}
+
 static int print_health(json_t *parameters, const void *userdata) {
         int r = output->health(parameters);
 
@@ -958,6 +1002,10 @@ static void help(void) {
                "                                without one), exiting with its status\n"
                "  enter NAME                    A login shell in the container, on a terminal\n"
                "  console NAME                  The container's console (Ctrl-a q detaches)\n"
+               "  logs NAME [-f] [--since DUR] [-n N]\n"
+               "                                The container's journal (systemd inside) or\n"
+               "                                console log, with hl's marks of its starts,\n"
+               "                                stops and crashes; -f follows it\n"
                "  start NAME                    Start a service's container\n"
                "  stop NAME [--timeout DUR] [--force]\n"
                "                                Stop a service's container: cleanly for at most\n"
@@ -1117,6 +1165,7 @@ static const struct verb verbs[] = {
         { "exec", 1, UINT_MAX, OPT_ENV | OPT_USER | OPT_CWD | OPT_NO_TTY, verb_exec, "service" },
         { "enter", 1, 1, OPT_ENV | OPT_USER | OPT_CWD, verb_exec, "service" },
         { "console", 1, 1, 0, verb_console, "service" },
+        { "logs", 1, 1, OPT_FOLLOW | OPT_SINCE | OPT_LIMIT, verb_logs, "service" },
         { "show", 1, 1, 0, verb_show, "service" },
         { "start", 1, 1, 0, verb_lifecycle, "service" },
         { "stop", 1, 1, OPT_TIMEOUT | OPT_FORCE, verb_lifecycle, "service" },
@@ -1318,7 +1367,7 @@ static int parse_argv(int argc, char **argv) {
         /* "+" would stop at the first non-option; "-" would return them in order.
          * Neither: the default permutes, so "hlctl apply dir --prune" works. */
         opterr = 0;
-        while ((c = getopt_long(argc, argv, ":hf", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, ":hfn:", options, NULL)) >= 0)
                 switch (c) {
                 case 'j':
                         arg_json = true;
@@ -1345,6 +1394,7 @@ static int parse_argv(int argc, char **argv) {
                         }
                         arg_options |= OPT_SINCE;
                         break;
+                case 'n': /* -n N, as tail and journalctl say it */
                 case 'l':
                         if (hl_parse_uint(optarg, 1, INT32_MAX, &arg_limit) < 0) {
                                 log_error("invalid number for --limit: %s", optarg);

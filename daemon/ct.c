@@ -1100,6 +1100,18 @@ static int do_start(const char *lxcpath, const char *name, char **ret_error) {
         if (r < 0)
                 return r;
         ct_helper_log_begin(lxcpath, name);
+        /* The console's output kept for hlctl logs, bounded: the monitor writes it and
+         * moves a full file to .1. Set for this start only, never saved: the config file
+         * stays the definition's, and a container of an older hld gets it at its next start. */
+        {
+                _cleanup_free_ char *log = hl_strdup_printf("%s/%s/%s", lxcpath, name, CT_FILE_CONSOLE_LOG);
+                char size[32];
+
+                snprintf(size, sizeof(size), "%u", CT_CONSOLE_LOG_MAX);
+                if (!log || !c->set_config_item(c, "lxc.console.logfile", log) ||
+                    !c->set_config_item(c, "lxc.console.size", size) || !c->set_config_item(c, "lxc.console.rotate", "1"))
+                        return hl_fail(ret_error, -EIO, "liblxc could not set %s's console log", name);
+        }
         /* The container must not inherit hld's sockets or database. */
         c->want_close_all_fds(c, true);
         c->want_daemonize(c, true);

@@ -17,6 +17,7 @@
 #include "health.h"
 #include "hl-protocol.h"
 #include "log.h"
+#include "logs.h"
 #include "methods.h"
 #include "reconcile.h"
 #include "schedule.h"
@@ -374,6 +375,7 @@ static void on_signal(uv_signal_t *sig, int signum) {
         control_close(d->readonly_control);
         d->readonly_control = NULL;
         methods_sessions_close(m);
+        logs_stop(m);
         for (size_t i = 0; i < m->n_services; i++) {
                 watch_stop(m->services[i]);
                 health_forget(m->services[i]);
@@ -508,6 +510,8 @@ static int run(struct daemon *d) {
         /* Old probe results are summarized hourly, and once at start. */
         uv_timer_start(&d->expire_timer, on_expire, 1000, 3600 * 1000);
         watch_start_addresses(m, &d->address_timer);
+        if (logs_start(m) < 0)
+                log_warning("cannot mark the console logs: out of memory, ignoring");
         start_timers(d);
 
         log_info("hld %s ready: %zu services, lxcpath %s, socket %s, cgroup %s", HL_VERSION, m->n_services,

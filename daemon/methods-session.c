@@ -227,8 +227,9 @@ static void session_start(struct manager *m, struct request *req, const struct s
         s->next = m->sessions;
         m->sessions = s;
         uv_read_start((uv_stream_t *) &s->outcome, on_alloc, on_outcome);
-        if (store_event_begin(m->store, 0, svc->name, HL_VERB_ATTACH, reason, (int64_t) peer.uid, peer.user,
-                              &s->event) >= 0)
+        /* Reading a log is no change and no command: not in the history. */
+        if (reason && store_event_begin(m->store, 0, svc->name, HL_VERB_ATTACH, reason, (int64_t) peer.uid, peer.user,
+                                        &s->event) >= 0)
                 events_publish(m, s->event);
 }
 
@@ -401,4 +402,56 @@ void methods_sessions_close(struct manager *m) {
                 uv_process_kill(&s->process, SIGTERM);
                 session_close(s);
         }
+}
+
+struct logs_args {
+        const char *name;
+        int64_t lines;
+        int64_t since;
+        bool follow;
+};
+
+void methods_logs(struct manager *m, struct request *req, json_t *parameters) {
+        static const struct hl_field table[] = {
+                { "name", HL_FIELD_STRING, offsetof(struct logs_args, name), true },
+                { "lines", HL_FIELD_INT, offsetof(struct logs_args, lines), false },
+                { "since", HL_FIELD_INT, offsetof(struct logs_args, since), false },
+                { "follow", HL_FIELD_BOOL, offsetof(struct logs_args, follow), false },
+                {},
+        };
+        struct logs_args a = {};
+        const struct peer *peer = request_peer(req);
+        struct service *s;
+        char reason[64];
+
+        if (!methods_dispatch(req, parameters, table, &a) || !methods_check_name(req, "name", a.name))
+                return;
+        /* What a service prints may hold its secrets: read as its commands are run. */
+        if (!peer->admin) {
+                request_fail_parameter(req, HL_ERROR_PERMISSION_DENIED, "method", HL_INTERFACE ".Logs",
+                                       "a service's log is for root and the group %s (you are %s)",
+                                       m->config.admin_group, peer->user);
+                return;
+        }
+        if (a.lines < 0 || a.lines > 1000000 || a.since < 0) {
+                request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", a.lines < 0 || a.lines > 1000000 ? "lines" : "since",
+                                       "lines is 0 (all) to 1000000, since a Unix time");
+                return;
+        }
+        if (a.follow && !request_wants_more(req)) {
+                request_error(req, HL_VARLINK_EXPECTED_MORE, NULL);
+                return;
+        }
+        s = manager_find(m, a.name);
+        if (!s) {
+                request_fail_parameter(req, HL_ERROR_NO_SUCH_SERVICE, "name", a.name, "no service named %s", a.name);
+                return;
+        }
+        if (methods_refuse_host(req, s, "read the log of"))
+                return;
+        snprintf(reason, sizeof(reason), "logs%s", a.follow ? " -f" : "");
+        session_start(m, req, s,
+                      json_pack("{s:s, s:I, s:I, s:b, s:b}", "mode", "logs", "lines", (json_int_t) a.lines, "since",
+                                (json_int_t) a.since, "follow", a.follow, "more", request_wants_more(req)),
+                      NULL);
 }

@@ -589,6 +589,9 @@ static const struct {
         { "lxc.cgroup.memory.", "Memory= and Swap=" },
         { "lxc.cgroup2.memory.", "Memory= and Swap=" },
         { "lxc.cgroup.cpu.", "Cores=" },
+        { "lxc.console.logfile", "(hld keeps the console log that hlctl logs reads)" },
+        { "lxc.console.size", "(hld keeps the console log that hlctl logs reads)" },
+        { "lxc.console.rotate", "(hld keeps the console log that hlctl logs reads)" },
         { "lxc.cgroup2.cpu.", "Cores=" },
 };
 
@@ -647,7 +650,8 @@ static int parse_lxc(struct parser *p, const char *value) {
                             key);
         owner = hl_def_lxc_owner(key);
         if (owner)
-                return fail(p, "%s is hl's: set it with %s", key, owner);
+                return owner[0] == '(' ? fail(p, "%s is hl's %s", key, owner)
+                                       : fail(p, "%s is hl's: set it with %s", key, owner);
         if (!*val)
                 return fail(p, "%s has no value: leave the line out to leave the key as the template has it", key);
         for (size_t i = 0; i < d->n_lxc; i++)

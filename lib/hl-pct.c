@@ -469,8 +469,10 @@ static int map_lxc(struct importer *im, struct hl_pct_key *k, const struct key_t
                 return set(k, HL_PCT_UNMAPPED, NULL, "not a key or value Lxc= can write");
 
         if (owner) {
-                _cleanup_free_ char *why = hl_strdup_printf("%s is hl's own, written from %s: write that instead",
-                                                            k->key, owner);
+                _cleanup_free_ char *why = owner[0] == '('
+                                                   ? hl_strdup_printf("%s is hl's own %s", k->key, owner)
+                                                   : hl_strdup_printf("%s is hl's own, written from %s: write that instead",
+                                                                      k->key, owner);
                 return why ? set(k, HL_PCT_UNMAPPED, NULL, why) : -ENOMEM;
         }
         return set_to(k, HL_PCT_MAPPED, NULL, "Lxc=%s=%s", k->key, k->value);

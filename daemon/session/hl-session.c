@@ -36,28 +36,14 @@
 #include "hl-macro.h"
 #include "hl-protocol.h"
 #include "hl-stream.h"
+#include "session.h"
 
-#define CLIENT_FD 3
 #define OUT_MAX (256u * 1024u) /* frames queued for the client before the command's output waits */
 #define IN_MAX (64u * 1024u)   /* stdin bytes queued for the command before the client waits */
 #define GONE_GRACE_MS 2000     /* after SIGHUP, before SIGKILL, when the client has left */
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-struct spec {
-        json_t *root; /* the strings below are its */
-        const char *lxcpath, *name, *mode;
-        char **argv; /* NULL: the user's login shell */
-        char **env;  /* K=V, set after hl's own */
-        const char *user, *cwd, *term;
-        bool tty;
-        unsigned rows, cols;
-        int console_tty; /* console mode: 0 the console, N tty N */
-};
 
-struct buffer {
-        char *data;
-        size_t len, cap;
-};
 
 static int buffer_add(struct buffer *b, const void *data, size_t len) {
         if (b->len + len > b->cap) {
@@ -91,7 +77,7 @@ static int queue_frame(struct buffer *out, enum hl_stream_type type, const void 
 }
 
 /* Blocking write of all of it to the client, for the answer and the last frames. */
-static void write_all(int fd, const char *data, size_t len) {
+void session_write_all(int fd, const char *data, size_t len) {
         while (len > 0) {
                 ssize_t n = write(fd, data, len);
                 if (n < 0 && errno == EINTR)
@@ -109,20 +95,19 @@ static void write_all(int fd, const char *data, size_t len) {
         }
 }
 
-static void answer(json_t *parameters) {
+void session_reply(json_t *parameters, bool continues) {
         size_t len = 0;
-        char *frame = hl_reply_encode(parameters, false, &len);
+        char *frame = hl_reply_encode(parameters, continues, &len);
 
         if (frame)
-                write_all(CLIENT_FD, frame, len);
+                session_write_all(CLIENT_FD, frame, len);
         free(frame);
         json_decref(parameters);
 }
 
 static const char *service_name = "";
 
-static void answer_error(const char *error, const char *fmt, ...) HL_PRINTF(2, 3);
-static void answer_error(const char *error, const char *fmt, ...) {
+void session_fail(const char *error, const char *fmt, ...) {
         char message[1024];
         size_t len = 0;
         va_list ap;
@@ -137,7 +122,7 @@ static void answer_error(const char *error, const char *fmt, ...) {
                 json_object_set_new(p, "service", json_string(service_name));
         frame = hl_error_encode(error, p, &len);
         if (frame)
-                write_all(CLIENT_FD, frame, len);
+                session_write_all(CLIENT_FD, frame, len);
         free(frame);
         json_decref(p);
         /* What hld records of it. */
@@ -417,6 +402,10 @@ static int parse_spec(const char *text, struct spec *ret) {
                 .rows = (unsigned) json_integer_value(json_object_get(j, "rows")),
                 .cols = (unsigned) json_integer_value(json_object_get(j, "cols")),
                 .console_tty = (int) json_integer_value(json_object_get(j, "console_tty")),
+                .lines = json_integer_value(json_object_get(j, "lines")),
+                .since = json_integer_value(json_object_get(j, "since")),
+                .follow = json_is_true(json_object_get(j, "follow")),
+                .more = json_is_true(json_object_get(j, "more")),
         };
         argv = json_object_get(j, "argv");
         if (json_array_size(argv) > 0)
@@ -427,15 +416,6 @@ static int parse_spec(const char *text, struct spec *ret) {
         return 0;
 }
 
-struct session {
-        int master;             /* tty: the pty's master; else -1 */
-        int in, out, err;       /* no tty: the command's pipes (ours ends); -1 once closed */
-        int pidfd;              /* the command; -1 for a console */
-        pid_t pid;
-        struct buffer to_client, to_command, from_client;
-        bool stdin_ended;       /* the client said its stdin ended */
-        bool client_gone;
-};
 
 static void free_strings(char **v) {
         for (char **p = v; p && *p; p++)
@@ -455,7 +435,7 @@ static void session_done(struct session *s) {
         free(s->from_client.data);
 }
 
-static void set_nonblock(int fd) {
+void session_set_nonblock(int fd) {
         if (fd >= 0)
                 fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
@@ -659,7 +639,7 @@ static void drain(struct session *s) {
                         ;
 }
 
-static int wait_command(struct session *s, int timeout_ms) {
+int session_wait(struct session *s, int timeout_ms) {
         struct pollfd p = { .fd = s->pidfd, .events = POLLIN };
         int status = 0;
 
@@ -670,7 +650,7 @@ static int wait_command(struct session *s, int timeout_ms) {
         return status;
 }
 
-static int attach(struct lxc_container *c, const struct spec *spec, struct session *s) {
+int session_attach(struct lxc_container *c, const struct spec *spec, struct session *s) {
         lxc_attach_options_t options = LXC_ATTACH_OPTIONS_DEFAULT;
         int null = open("/dev/null", O_RDWR | O_CLOEXEC);
         int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 }, fds[2] = { -1, -1 };
@@ -727,10 +707,10 @@ static int attach(struct lxc_container *c, const struct spec *spec, struct sessi
                 s->out = out[0];
                 s->err = err[0];
         }
-        set_nonblock(s->master);
-        set_nonblock(s->in);
-        set_nonblock(s->out);
-        set_nonblock(s->err);
+        session_set_nonblock(s->master);
+        session_set_nonblock(s->in);
+        session_set_nonblock(s->out);
+        session_set_nonblock(s->err);
         return 0;
 }
 
@@ -744,7 +724,7 @@ static void finish(struct session *s, int status, bool gone) {
         if (!gone) {
                 drain(s);
                 queue_frame(&s->to_client, HL_STREAM_EXIT, text, strlen(text));
-                write_all(CLIENT_FD, s->to_client.data, s->to_client.len);
+                session_write_all(CLIENT_FD, s->to_client.data, s->to_client.len);
                 shutdown(CLIENT_FD, SHUT_WR);
         }
         if (WIFSIGNALED(status))
@@ -757,39 +737,42 @@ static void finish(struct session *s, int status, bool gone) {
 static int run(const struct spec *spec, struct session *s, struct lxc_container *c) {
         int status;
 
+        /* A log is read also of a container that stopped: most of all then. */
+        if (strcmp(spec->mode, "logs") == 0)
+                return logs_run(spec, c);
         if (!c || !c->is_running(c)) {
-                answer_error(HL_ERROR_ACTION_FAILED, "%s is not running", spec->name);
+                session_fail(HL_ERROR_ACTION_FAILED, "%s is not running", spec->name);
                 return 1;
         }
         if (strcmp(spec->mode, "console") == 0) {
                 int ttynum = spec->console_tty, master = -1;
                 if (c->console_getfd(c, &ttynum, &master) < 0 || master < 0) {
-                        answer_error(HL_ERROR_ACTION_FAILED,
+                        session_fail(HL_ERROR_ACTION_FAILED,
                                      "%s has no free %s (lxc.tty.max sets how many ttys a container has)", spec->name,
                                      spec->console_tty == 0 ? "console" : "tty");
                         return 1;
                 }
                 s->master = master;
-                set_nonblock(master);
+                session_set_nonblock(master);
                 if (spec->rows && spec->cols) {
                         struct winsize ws = { .ws_row = (unsigned short) spec->rows,
                                               .ws_col = (unsigned short) spec->cols };
                         ioctl(master, TIOCSWINSZ, &ws);
                 }
-                answer(json_pack("{s:i, s:b}", "tty", ttynum, "terminal", true));
+                session_reply(json_pack("{s:i, s:b}", "tty", ttynum, "terminal", true), false);
         } else {
-                int r = attach(c, spec, s);
+                int r = session_attach(c, spec, s);
                 if (r < 0) {
-                        answer_error(HL_ERROR_ACTION_FAILED, "could not attach to %s: %s", spec->name, strerror(-r));
+                        session_fail(HL_ERROR_ACTION_FAILED, "could not attach to %s: %s", spec->name, strerror(-r));
                         return 1;
                 }
-                answer(json_pack("{s:i, s:b}", "pid", (int) s->pid, "terminal", spec->tty));
+                session_reply(json_pack("{s:i, s:b}", "pid", (int) s->pid, "terminal", spec->tty), false);
         }
-        set_nonblock(CLIENT_FD);
+        session_set_nonblock(CLIENT_FD);
         catch_end_signals();
 
         if (relay(s) == 1) {
-                status = s->pidfd >= 0 ? wait_command(s, -1) : 0;
+                status = s->pidfd >= 0 ? session_wait(s, -1) : 0;
                 finish(s, status, false);
                 return 0;
         }
@@ -806,10 +789,10 @@ static int run(const struct spec *spec, struct session *s, struct lxc_container 
         signal_command(s, SIGHUP);
         if (s->pid > 0)
                 kill(s->pid, SIGHUP);
-        status = wait_command(s, GONE_GRACE_MS);
+        status = session_wait(s, GONE_GRACE_MS);
         if (status == -ETIMEDOUT) {
                 kill(s->pid, SIGKILL);
-                status = wait_command(s, -1);
+                status = session_wait(s, -1);
         }
         finish(s, status, true);
         return 0;
@@ -824,7 +807,7 @@ int main(int argc, char **argv) {
         signal(SIGPIPE, SIG_IGN);
         setvbuf(stdout, NULL, _IOLBF, 0);
         if (parse_spec(getenv("HL_SESSION"), &spec) < 0) {
-                answer_error(HL_ERROR_INTERNAL, "hl-session was given no session to run");
+                session_fail(HL_ERROR_INTERNAL, "hl-session was given no session to run");
                 spec_done(&spec);
                 return 1;
         }

@@ -19,13 +19,13 @@ LAYERS = [
     ("main", ["main"]),
     ("control", ["control"]),
     ("methods", ["methods", "methods-apply", "methods-info", "methods-snapshot", "methods-backup", "methods-migrate", "methods-update", "methods-session", "schedule", "request"]),
-    ("engine", ["reconcile", "foreign", "execute", "runs", "plan", "health", "probe", "watch", "events", "manager", "service",
+    ("engine", ["reconcile", "foreign", "execute", "runs", "plan", "health", "probe", "watch", "logs", "events", "manager", "service",
                 "desired"]),
     ("adapters", ["ct", "snapshot", "backup", "guest", "inroot", "netinfo", "settings", "rootfs", "store", "config", "log", "work"]),
 ]
 # Inside the engine, calls go down this list only: what is lower learns of what happens
 # through callbacks the upper part registers.
-ENGINE_ORDER = ["reconcile", "foreign", "execute", "runs", "plan", "health", "probe", "watch", "events", "manager", "service",
+ENGINE_ORDER = ["reconcile", "foreign", "execute", "runs", "plan", "health", "probe", "watch", "logs", "events", "manager", "service",
                 "desired"]
 # Headers that are not a module's: the types the engine shares (hld.h: manager.c's), the
 # private header of a group of files.

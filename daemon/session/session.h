@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* What hl-session.c and logs.c of the session helper share (hl-session.c says what it is). */
+
+#include <jansson.h>
+#include <lxc/lxccontainer.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "hl-macro.h"
+
+#define CLIENT_FD 3
+
+struct spec {
+        json_t *root; /* the strings below are its */
+        const char *lxcpath, *name, *mode;
+        char **argv; /* NULL: the user's login shell */
+        char **env;  /* K=V, set after hl's own */
+        const char *user, *cwd, *term;
+        bool tty;
+        unsigned rows, cols;
+        int console_tty; /* console mode: 0 the console, N tty N */
+        int64_t lines;   /* logs mode: the last N lines (0: all there are) */
+        int64_t since;   /* logs mode: from this Unix time on (0: all) */
+        bool follow;     /* logs mode: then new lines as they come */
+        bool more;       /* logs mode: the call takes several replies */
+};
+
+struct buffer {
+        char *data;
+        size_t len, cap;
+};
+
+struct session {
+        int master;             /* tty: the pty's master; else -1 */
+        int in, out, err;       /* no tty: the command's pipes (ours ends); -1 once closed */
+        int pidfd;              /* the command; -1 for a console */
+        pid_t pid;
+        struct buffer to_client, to_command, from_client;
+        bool stdin_ended;       /* the client said its stdin ended */
+        bool client_gone;
+};
+
+/* Writes all of it to fd, waiting up to 5 s each time it is full. */
+void session_write_all(int fd, const char *data, size_t len);
+/* Answers the call on the client's connection (parameters taken); continues for a stream. */
+void session_reply(json_t *parameters, bool continues);
+/* Answers with a Varlink error and tells hld (stdout) that the session did not start. */
+void session_fail(const char *error, const char *fmt, ...) HL_PRINTF(2, 3);
+/* Runs spec's command in c (session_fail's statuses apply to what it prints), its pipes
+ * or pty in s. */
+int session_attach(struct lxc_container *c, const struct spec *spec, struct session *s);
+/* Waits for the command: its wait status, or -ETIMEDOUT after timeout_ms (-1: for ever). */
+int session_wait(struct session *s, int timeout_ms);
+void session_set_nonblock(int fd);
+
+/* logs.c: io.hl.Logs, answered on the connection: 0, or 1 when it could not be. */
+int logs_run(const struct spec *spec, struct lxc_container *c);
