@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import HLCTL, NOBODY, admin_group, definition, wait_for
+from conftest import HLCTL, NOBODY, definition, wait_for
 from test_host_services import host_definition
 
 
