@@ -1002,6 +1002,8 @@ static void help(void) {
                "                                without one), exiting with its status\n"
                "  enter NAME                    A login shell in the container, on a terminal\n"
                "  console NAME                  The container's console (Ctrl-a q detaches)\n"
+               "  push NAME FILE PATH [--user U] Copy a file into the container (mode kept)\n"
+               "  pull NAME PATH FILE           Copy a file out of the container\n"
                "  logs NAME [-f] [--since DUR] [-n N]\n"
                "                                The container's journal (systemd inside) or\n"
                "                                console log, with hl's marks of its starts,\n"
@@ -1136,6 +1138,81 @@ static int verb_exec(int argc, char **argv) {
         return session_run(arg_socket, HL_INTERFACE ".Exec", parameters, terminal, false);
 }
 
+/* push NAME SRC DST: the local file SRC (its mode kept) into the container as DST (a
+ * directory takes SRC's name), owned by --user or root. */
+static int verb_push(int argc, char **argv) {
+        _cleanup_(json_decrefp) json_t *parameters = NULL, *reply = NULL;
+        _cleanup_free_ char *dst = NULL;
+        _cleanup_close_ int fd = open(argv[2], O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        struct stat st;
+
+        if (fd < 0 || fstat(fd, &st) < 0) {
+                log_error("%s: %s", argv[2], strerror(errno));
+                return HLCTL_EXIT_FAILED;
+        }
+        if (!S_ISREG(st.st_mode)) {
+                log_error("%s is not a regular file", argv[2]);
+                return HLCTL_EXIT_FAILED;
+        }
+        dst = argv[3][0] && argv[3][strlen(argv[3]) - 1] == '/' ? hl_strdup_printf("%s%s", argv[3], base_name(argv[2]))
+                                                              : strdup(argv[3]);
+        if (!dst)
+                return exit_oom();
+        parameters = json_pack("{s:s, s:s, s:i}", "name", argv[1], "path", dst, "mode", (int) (st.st_mode & 07777));
+        if (!parameters) {
+                log_error("the path must be UTF-8: %s", dst);
+                return HLCTL_EXIT_USAGE;
+        }
+        if (arg_user)
+                json_object_set_new(parameters, "user", json_string(arg_user));
+        return session_run_with(arg_socket, HL_INTERFACE ".Push", parameters, fd, -1, &reply) == 0
+                       ? HLCTL_EXIT_OK
+                       : HLCTL_EXIT_FAILED;
+}
+
+/* pull NAME SRC DST: the container's file SRC into the local DST (a directory takes its
+ * name), written under a temporary name and renamed when all of it came; its mode kept,
+ * and as root its owner's numbers too. */
+static int verb_pull(int argc, char **argv) {
+        _cleanup_(json_decrefp) json_t *parameters = json_pack("{s:s, s:s}", "name", argv[1], "path", argv[2]);
+        _cleanup_(json_decrefp) json_t *reply = NULL;
+        _cleanup_free_ char *dst = NULL, *temp = NULL;
+        struct stat st;
+        int fd, status;
+
+        if (!parameters) {
+                log_error("the path must be UTF-8: %s", argv[2]);
+                return HLCTL_EXIT_USAGE;
+        }
+        dst = stat(argv[3], &st) == 0 && S_ISDIR(st.st_mode) ? hl_strdup_printf("%s/%s", argv[3], base_name(argv[2]))
+                                                             : strdup(argv[3]);
+        temp = dst ? hl_strdup_printf("%s.hl-pull-XXXXXX", dst) : NULL;
+        if (!temp)
+                return exit_oom();
+        fd = mkostemp(temp, O_CLOEXEC);
+        if (fd < 0) {
+                log_error("cannot write beside %s: %s", dst, strerror(errno));
+                return HLCTL_EXIT_FAILED;
+        }
+        status = session_run_with(arg_socket, HL_INTERFACE ".Pull", parameters, -1, fd, &reply);
+        if (status == 0) {
+                mode_t mode = (mode_t) json_integer_value(json_object_get(reply, "mode"));
+                if (geteuid() == 0 && fchown(fd, (uid_t) json_integer_value(json_object_get(reply, "uid")),
+                                            (gid_t) json_integer_value(json_object_get(reply, "gid"))) < 0)
+                        status = -errno;
+                if (status == 0 && (fchmod(fd, mode & 07777) < 0 || fsync(fd) < 0 || rename(temp, dst) < 0))
+                        status = -errno;
+                if (status < 0)
+                        log_error("cannot write %s: %s", dst, strerror(-status));
+        }
+        close(fd);
+        if (status != 0) {
+                unlink(temp);
+                return HLCTL_EXIT_FAILED;
+        }
+        return HLCTL_EXIT_OK;
+}
+
 static int verb_console(int argc, char **argv) {
         _cleanup_(json_decrefp) json_t *parameters = json_pack("{s:s}", "name", argv[1]);
 
@@ -1166,6 +1243,8 @@ static const struct verb verbs[] = {
         { "enter", 1, 1, OPT_ENV | OPT_USER | OPT_CWD, verb_exec, "service" },
         { "console", 1, 1, 0, verb_console, "service" },
         { "logs", 1, 1, OPT_FOLLOW | OPT_SINCE | OPT_LIMIT, verb_logs, "service" },
+        { "push", 3, 3, OPT_USER, verb_push, "service file path" },
+        { "pull", 3, 3, 0, verb_pull, "service path file" },
         { "show", 1, 1, 0, verb_show, "service" },
         { "start", 1, 1, 0, verb_lifecycle, "service" },
         { "stop", 1, 1, OPT_TIMEOUT | OPT_FORCE, verb_lifecycle, "service" },
@@ -1585,13 +1664,19 @@ static int dispatch(int argc, char **argv) {
 
         n_args = (unsigned) argc - 1;
         if (n_args < verb->min_args) {
-                log_error("%s needs %s argument", verb->name,
-                          verb->min_args == verb->max_args ? "an" : "at least one");
+                if (verb->min_args > 1)
+                        log_error("%s needs %u arguments (%s)", verb->name, verb->min_args, verb->args);
+                else
+                        log_error("%s needs %s argument", verb->name,
+                                  verb->min_args == verb->max_args ? "an" : "at least one");
                 return HLCTL_EXIT_USAGE;
         }
         if (n_args > verb->max_args) {
-                log_error("%s takes %s argument%s", verb->name, verb->max_args == 0 ? "no" : "one",
-                          verb->max_args == 0 ? "s" : "");
+                if (verb->max_args > 1)
+                        log_error("%s takes %u arguments (%s)", verb->name, verb->max_args, verb->args);
+                else
+                        log_error("%s takes %s argument%s", verb->name, verb->max_args == 0 ? "no" : "one",
+                                  verb->max_args == 0 ? "s" : "");
                 return HLCTL_EXIT_USAGE;
         }
         for (unsigned o = OPT_PRUNE; o <= OPT_LAST; o <<= 1)

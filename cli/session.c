@@ -35,6 +35,7 @@ static void on_signal(int sig) {
 
 struct client {
         int fd;
+        int in, out; /* what stdin frames come from, stdout frames go to (-1: none) */
         bool terminal; /* a pty inside: the local terminal is raw */
         bool console;
         bool stdin_open;
@@ -84,7 +85,7 @@ static void send_window(struct client *c) {
         send_frame(c, HL_STREAM_WINDOW, payload, sizeof(payload));
 }
 
-static void write_out(int fd, const char *data, size_t len) {
+static int write_all_to(int fd, const char *data, size_t len) {
         while (len > 0) {
                 ssize_t n = write(fd, data, len);
                 if (n < 0 && errno == EINTR)
@@ -95,10 +96,15 @@ static void write_out(int fd, const char *data, size_t len) {
                         continue;
                 }
                 if (n <= 0)
-                        return;
+                        return -errno;
                 data += n;
                 len -= (size_t) n;
         }
+        return 0;
+}
+
+static void write_out(int fd, const char *data, size_t len) {
+        (void) write_all_to(fd, data, len);
 }
 
 /* The frames hld sent: output shown, the exit taken. -EBADMSG on a broken stream. */
@@ -111,7 +117,8 @@ static int take_frames(struct client *c) {
                 off += used;
                 switch (f.type) {
                 case HL_STREAM_STDOUT:
-                        write_out(STDOUT_FILENO, f.data, f.len);
+                        if (c->out < 0 || write_all_to(c->out, f.data, f.len) < 0)
+                                return -EIO;
                         break;
                 case HL_STREAM_STDERR:
                         write_out(STDERR_FILENO, f.data, f.len);
@@ -203,7 +210,7 @@ static int relay(struct client *c) {
         while (c->status < 0 && !c->detached) {
                 struct pollfd p[2] = {
                         { .fd = c->fd, .events = (short) (POLLIN | (c->send_len ? POLLOUT : 0)) },
-                        { .fd = c->stdin_open && c->send_len < SEND_MAX ? STDIN_FILENO : -1, .events = POLLIN },
+                        { .fd = c->stdin_open && c->send_len < SEND_MAX ? c->in : -1, .events = POLLIN },
                 };
 
                 if (got_winch) {
@@ -248,7 +255,7 @@ static int relay(struct client *c) {
                 }
                 if (p[1].fd >= 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
                         char buf[16384];
-                        ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+                        ssize_t n = read(c->in, buf, sizeof(buf));
                         if (n < 0 && (errno == EAGAIN || errno == EINTR))
                                 continue;
                         if (n <= 0) {
@@ -265,9 +272,36 @@ static int relay(struct client *c) {
         return 0;
 }
 
+int session_run_with(const char *socket_path, const char *method, json_t *parameters, int in, int out,
+                     json_t **ret_reply) {
+        struct client c = { .fd = -1, .in = in, .out = out, .stdin_open = in >= 0, .status = -1 };
+        int r;
+
+        r = call_upgrade(socket_path, method, parameters, ret_reply, &c.fd, &c.recv, &c.recv_len);
+        if (r < 0)
+                return SESSION_EXIT_FAILED;
+        c.recv_cap = c.recv_len;
+        /* Nothing to send: the end of stdin is said at once. */
+        if (in < 0)
+                send_frame(&c, HL_STREAM_STDIN, "", 0);
+        r = take_frames(&c);
+        if (r >= 0)
+                r = relay(&c);
+        close(c.fd);
+        free(c.send);
+        free(c.recv);
+        if (r < 0 || c.status < 0) {
+                log_error("%s", r == -EIO ? "cannot write the file" : r == -EBADMSG ? "hld sent a broken session stream"
+                                                                                       : "the session ended without its status");
+                return SESSION_EXIT_FAILED;
+        }
+        return c.status;
+}
+
 int session_run(const char *socket_path, const char *method, json_t *parameters, bool terminal, bool console) {
         _cleanup_(json_decrefp) json_t *reply = NULL;
-        struct client c = { .fd = -1, .terminal = terminal, .console = console, .stdin_open = true, .status = -1 };
+        struct client c = { .fd = -1, .in = STDIN_FILENO, .out = STDOUT_FILENO, .terminal = terminal,
+                            .console = console, .stdin_open = true, .status = -1 };
         int r;
 
         if (terminal) {

@@ -13,3 +13,8 @@
  * for the detach key. Returns the command's exit status (128+N for a signal N), 0 for a
  * console left, or SESSION_EXIT_FAILED with the error printed. */
 int session_run(const char *socket_path, const char *method, json_t *parameters, bool terminal, bool console);
+
+/* The same without a terminal, the stdin frames read from in (-1: none) and the stdout
+ * frames written to out (-1: none expected); the answer's parameters in *ret_reply. */
+int session_run_with(const char *socket_path, const char *method, json_t *parameters, int in, int out,
+                     json_t **ret_reply);

@@ -455,3 +455,66 @@ void methods_logs(struct manager *m, struct request *req, json_t *parameters) {
                                 (json_int_t) a.since, "follow", a.follow, "more", request_wants_more(req)),
                       NULL);
 }
+
+struct file_args {
+        const char *name;
+        const char *path;
+        int64_t mode;
+        const char *user;
+};
+
+/* Push and Pull: a path as the container sees it (its own programs resolve it there). */
+static void file_method(struct manager *m, struct request *req, json_t *parameters, bool push) {
+        static const struct hl_field push_table[] = {
+                { "name", HL_FIELD_STRING, offsetof(struct file_args, name), true },
+                { "path", HL_FIELD_STRING, offsetof(struct file_args, path), true },
+                { "mode", HL_FIELD_INT, offsetof(struct file_args, mode), false },
+                { "user", HL_FIELD_STRING, offsetof(struct file_args, user), false },
+                {},
+        };
+        static const struct hl_field pull_table[] = {
+                { "name", HL_FIELD_STRING, offsetof(struct file_args, name), true },
+                { "path", HL_FIELD_STRING, offsetof(struct file_args, path), true },
+                {},
+        };
+        struct file_args a = { .mode = 0644 };
+        const struct service *s;
+        char reason[PATH_MAX + 64];
+
+        if (!methods_dispatch(req, parameters, push ? push_table : pull_table, &a))
+                return;
+        if (a.path[0] != '/' || strlen(a.path) >= PATH_MAX || (push && a.path[strlen(a.path) - 1] == '/')) {
+                request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "path",
+                                       "\"%.200s\" is not an absolute path of a file", a.path);
+                return;
+        }
+        if (a.mode < 0 || a.mode > 07777) {
+                request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "mode", "a mode is 0 to 07777");
+                return;
+        }
+        if (a.user && (!a.user[0] || strlen(a.user) > 64 || strpbrk(a.user, "\n/ "))) {
+                request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "user",
+                                       "\"%.80s\" is not a user name or uid[:gid]", a.user);
+                return;
+        }
+        s = session_service(m, req, a.name, push ? "copy a file into" : "copy a file out of");
+        if (!s)
+                return;
+        if (push)
+                snprintf(reason, sizeof(reason), "push %s (mode %04o%s%s)", a.path, (unsigned) a.mode,
+                         a.user ? ", owner " : "", a.user ? a.user : "");
+        else
+                snprintf(reason, sizeof(reason), "pull %s", a.path);
+        session_start(m, req, s,
+                      json_pack("{s:s, s:s, s:I, s:s?}", "mode", push ? "push" : "pull", "path", a.path, "file_mode",
+                                (json_int_t) a.mode, "user", a.user),
+                      reason);
+}
+
+void methods_push(struct manager *m, struct request *req, json_t *parameters) {
+        file_method(m, req, parameters, true);
+}
+
+void methods_pull(struct manager *m, struct request *req, json_t *parameters) {
+        file_method(m, req, parameters, false);
+}

@@ -446,6 +446,8 @@ static const struct method methods[] = {
         /* A session runs what its caller asks inside the container: the admin's. */
         { HL_INTERFACE ".Exec", methods_exec, true, false, true },
         { HL_INTERFACE ".Console", methods_console, true, false, true },
+        { HL_INTERFACE ".Push", methods_push, true, false, true },
+        { HL_INTERFACE ".Pull", methods_pull, true, false, true },
         /* Changes nothing, but is for the admin's eyes (methods_logs checks). */
         { HL_INTERFACE ".Logs", methods_logs, false, false, false },
 };

@@ -57,6 +57,8 @@ void methods_backup_scheduled(struct manager *m, struct service *s);
 void methods_exec(struct manager *m, struct request *req, json_t *parameters);
 void methods_console(struct manager *m, struct request *req, json_t *parameters);
 void methods_logs(struct manager *m, struct request *req, json_t *parameters);
+void methods_push(struct manager *m, struct request *req, json_t *parameters);
+void methods_pull(struct manager *m, struct request *req, json_t *parameters);
 /* At exit: every session's helper told to end its command. */
 void methods_sessions_close(struct manager *m);
 

@@ -77,32 +77,33 @@ static int queue_frame(struct buffer *out, enum hl_stream_type type, const void 
 }
 
 /* Blocking write of all of it to the client, for the answer and the last frames. */
-void session_write_all(int fd, const char *data, size_t len) {
+int session_write_all(int fd, const char *data, size_t len) {
         while (len > 0) {
                 ssize_t n = write(fd, data, len);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0 && errno == EAGAIN) {
                         struct pollfd p = { .fd = fd, .events = POLLOUT };
-                        if (poll(&p, 1, 5000) <= 0)
-                                return;
+                        if (poll(&p, 1, SESSION_WRITE_TIMEOUT_MS) <= 0)
+                                return -ETIMEDOUT;
                         continue;
                 }
                 if (n <= 0)
-                        return;
+                        return -EPIPE;
                 data += n;
                 len -= (size_t) n;
         }
+        return 0;
 }
 
-void session_reply(json_t *parameters, bool continues) {
+int session_reply(json_t *parameters, bool continues) {
         size_t len = 0;
         char *frame = hl_reply_encode(parameters, continues, &len);
+        int r = frame ? session_write_all(CLIENT_FD, frame, len) : -ENOMEM;
 
-        if (frame)
-                session_write_all(CLIENT_FD, frame, len);
         free(frame);
         json_decref(parameters);
+        return r;
 }
 
 static const char *service_name = "";
@@ -138,17 +139,10 @@ void session_fail(const char *error, const char *fmt, ...) {
 
 /* ---- inside the container: what the attached process does before it execs --------- */
 
-struct passwd_entry {
-        uid_t uid;
-        gid_t gid;
-        char name[64];
-        char home[PATH_MAX];
-        char shell[PATH_MAX];
-};
 
 /* The container's /etc/passwd, read by hand: this process is in the container's mount
  * namespace, and loading NSS modules there would run the container's code as root. */
-static bool passwd_find(const char *name, uid_t uid, struct passwd_entry *ret) {
+bool session_passwd_find(const char *name, uid_t uid, struct passwd_entry *ret) {
         char line[4096];
         FILE *f = fopen("/etc/passwd", "re");
         bool found = false;
@@ -210,9 +204,8 @@ struct child_args {
         int host_slave; /* a pty of the host's, used when the container has none free */
 };
 
-static void send_fd(int sock, int fd) {
-        char byte = fd >= 0 ? 'y' : 'n';
-        struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+void session_send_fd(int sock, int fd, const void *data, size_t len) {
+        struct iovec iov = { .iov_base = (void *) data, .iov_len = len };
         union {
                 struct cmsghdr h;
                 char buf[CMSG_SPACE(sizeof(int))];
@@ -239,7 +232,7 @@ static int container_pty(int sock, const struct spec *s) {
 
         if (master >= 0 && unlockpt(master) == 0 && ptsname_r(master, name, sizeof(name)) == 0)
                 slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-        send_fd(sock, slave >= 0 ? master : -1);
+        session_send_fd(sock, slave >= 0 ? master : -1, slave >= 0 ? "y" : "n", 1);
         if (master >= 0)
                 close(master);
         (void) s;
@@ -295,16 +288,16 @@ static int child_main(void *payload) {
                 char *end = NULL;
                 unsigned long uid = strtoul(s->user, &end, 10);
                 if (end != s->user && (*end == 0 || *end == ':')) {
-                        have_pw = passwd_find(NULL, (uid_t) uid, &pw);
+                        have_pw = session_passwd_find(NULL, (uid_t) uid, &pw);
                         if (!have_pw)
                                 pw = (struct passwd_entry) { .uid = (uid_t) uid, .gid = (gid_t) uid, .home = "/",
                                                              .shell = "/bin/sh" };
                         if (*end == ':')
                                 pw.gid = (gid_t) strtoul(end + 1, NULL, 10);
-                } else if (!(have_pw = passwd_find(s->user, 0, &pw)))
+                } else if (!(have_pw = session_passwd_find(s->user, 0, &pw)))
                         child_fail(125, "hlctl: no user %s in the container's /etc/passwd\n", s->user);
         } else
-                have_pw = passwd_find(NULL, 0, &pw);
+                have_pw = session_passwd_find(NULL, 0, &pw);
         if (!pw.shell[0])
                 snprintf(pw.shell, sizeof(pw.shell), "/bin/sh");
 
@@ -347,24 +340,27 @@ static int child_main(void *payload) {
 
 /* ---- the helper ------------------------------------------------------------------- */
 
-static int recv_fd(int sock, int timeout_ms) {
+ssize_t session_recv_fd(int sock, int timeout_ms, void *buf, size_t size, int *ret_fd) {
         struct pollfd p = { .fd = sock, .events = POLLIN };
-        char byte;
-        struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+        struct iovec iov = { .iov_base = buf, .iov_len = size };
         union {
                 struct cmsghdr h;
                 char buf[CMSG_SPACE(sizeof(int))];
         } u;
         struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
         struct cmsghdr *c;
-        int fd = -1;
+        ssize_t n;
 
-        if (poll(&p, 1, timeout_ms) <= 0 || recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) <= 0 || byte != 'y')
-                return -1;
+        *ret_fd = -1;
+        if (poll(&p, 1, timeout_ms) <= 0)
+                return -ETIMEDOUT;
+        n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+        if (n < 0)
+                return -errno;
         c = CMSG_FIRSTHDR(&msg);
         if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-                memcpy(&fd, CMSG_DATA(c), sizeof(int));
-        return fd;
+                memcpy(ret_fd, CMSG_DATA(c), sizeof(int));
+        return n;
 }
 
 static char **string_array(json_t *a) {
@@ -406,6 +402,8 @@ static int parse_spec(const char *text, struct spec *ret) {
                 .since = json_integer_value(json_object_get(j, "since")),
                 .follow = json_is_true(json_object_get(j, "follow")),
                 .more = json_is_true(json_object_get(j, "more")),
+                .path = json_string_value(json_object_get(j, "path")),
+                .file_mode = json_integer_value(json_object_get(j, "file_mode")),
         };
         argv = json_object_get(j, "argv");
         if (json_array_size(argv) > 0)
@@ -692,7 +690,14 @@ int session_attach(struct lxc_container *c, const struct spec *spec, struct sess
                 int master;
                 close(fds[1]);
                 close(host_slave);
-                master = recv_fd(fds[0], 10000);
+                {
+                        char answer_byte = 0;
+                        if (session_recv_fd(fds[0], 10000, &answer_byte, 1, &master) != 1 || answer_byte != 'y') {
+                                if (master >= 0)
+                                        close(master);
+                                master = -1;
+                        }
+                }
                 close(fds[0]);
                 if (master >= 0)
                         close(host_master);
@@ -740,6 +745,8 @@ static int run(const struct spec *spec, struct session *s, struct lxc_container 
         /* A log is read also of a container that stopped: most of all then. */
         if (strcmp(spec->mode, "logs") == 0)
                 return logs_run(spec, c);
+        if (strcmp(spec->mode, "push") == 0 || strcmp(spec->mode, "pull") == 0)
+                return spec->path ? files_run(spec, c) : 1;
         if (!c || !c->is_running(c)) {
                 session_fail(HL_ERROR_ACTION_FAILED, "%s is not running", spec->name);
                 return 1;

@@ -157,15 +157,17 @@ static json_t *line_json(const struct line *x) {
 
 /* Sends lines [from, n): in replies of at most BATCH_LINES for a call with more (the last
  * one continues when more follow), else in one. */
-static void send_lines(const struct lines *l, size_t from, bool more, bool continues) {
+static int send_lines(const struct lines *l, size_t from, bool more, bool continues) {
         size_t i = from;
 
         do {
                 json_t *batch = json_array();
                 for (size_t k = 0; batch && (!more || k < BATCH_LINES) && i < l->n; k++, i++)
                         json_array_append_new(batch, line_json(&l->v[i]));
-                session_reply(json_pack("{s:o}", "lines", batch ? batch : json_array()), continues || i < l->n);
+                if (session_reply(json_pack("{s:o}", "lines", batch ? batch : json_array()), continues || i < l->n) < 0)
+                        return -EPIPE; /* a reader that stopped: the stream ends */
         } while (i < l->n);
+        return 0;
 }
 
 static int read_file(const char *path, char **buf, size_t *len, size_t *cap, off_t *ret_end, ino_t *ret_ino) {
@@ -445,8 +447,10 @@ int logs_run(const struct spec *spec, struct lxc_container *c) {
                         js.out = -1;
                 }
                 if (fresh.n) {
-                        send_lines(&fresh, 0, true, true);
+                        r = send_lines(&fresh, 0, true, true);
                         lines_done(&fresh);
+                        if (r < 0)
+                                break;
                 }
         }
         if (js.pid > 0) {

@@ -51,7 +51,7 @@ TEST(table_matches_the_interface_description) {
 TEST(what_changes_the_node_is_marked) {
         static const char *const mutating[] = { "Apply", "Start", "Stop", "Restart", "Destroy", "Reconcile",
                                                  "Snapshot", "Rollback", "DeleteSnapshot", "Backup", "Restore", "Migrate", "Adopt",
-                                                 "Update", "Exec", "Console" };
+                                                 "Update", "Exec", "Console", "Push", "Pull" };
         size_t n = 0;
         const struct method *table = methods_table(&n);
 
