@@ -83,7 +83,7 @@ def test_bash_completes_verbs_options_and_names(hld):
 
     assert complete(h, "hlctl ") == sorted(
         ["adopt", "apply", "backup", "backups", "console", "destroy", "enter", "events", "exec", "health", "help", "history", "import", "list",
-         "plan", "reconcile", "restart", "restore", "rollback", "show", "snapshot", "snapshots", "start", "status",
+         "logs", "plan", "pull", "push", "reconcile", "restart", "restore", "rollback", "show", "snapshot", "snapshots", "start", "status",
          "stop", "top", "update", "version", "why"])
     assert "__names" not in complete(h, "hlctl __")
     assert complete(h, "hlctl destroy --") == ["--force", "--json", "--socket", "--timeout", "--yes"]
