@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "call.h"
@@ -87,8 +88,101 @@ static int connect_socket(const char *path, int *ret_fd) {
         return 0;
 }
 
+static const char *remote; /* ssh://[user@]host[:port][/socket], or NULL */
+
+int call_set_remote(const char *url) {
+        const char *rest;
+
+        if (!url || !*url) {
+                remote = NULL;
+                return 0;
+        }
+        if (strncmp(url, "ssh://", 6) != 0 || !url[6] || url[6] == '/' || url[6] == '-' || strpbrk(url, " \t\n'\"\\;"))
+                return -EINVAL;
+        rest = url + 6;
+        if (strlen(rest) > 512)
+                return -EINVAL;
+        remote = url;
+        return 0;
+}
+
+/* ssh to the node, and hlctl --bridge there: its stdio carries the Varlink connection to
+ * that node's hld, on a socketpair here that looks like the socket. */
+static int connect_remote(const char *url, int *ret_fd) {
+        char target[600], port[16] = "", sock[520] = "";
+        const char *host = url + 6, *slash = strchr(host, '/'), *colon;
+        size_t n = slash ? (size_t) (slash - host) : strlen(host);
+        int sv[2];
+        pid_t pid;
+
+        if (n >= sizeof(target))
+                return -EINVAL;
+        memcpy(target, host, n);
+        target[n] = 0;
+        if (slash)
+                snprintf(sock, sizeof(sock), "%s", slash);
+        /* [user@]host:port; an IPv6 literal in brackets keeps its colons. */
+        colon = strrchr(target, ':');
+        if (colon && !strchr(colon, ']')) {
+                snprintf(port, sizeof(port), "%s", colon + 1);
+                target[colon - target] = 0;
+                if (!*port || strspn(port, "0123456789") != strlen(port))
+                        return -EINVAL;
+        }
+        if (target[0] == '[' && target[strlen(target) - 1] == ']') {
+                memmove(target, target + 1, strlen(target));
+                target[strlen(target) - 1] = 0;
+        }
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+                return -errno;
+        pid = fork();
+        if (pid < 0) {
+                close(sv[0]);
+                close(sv[1]);
+                return -errno;
+        }
+        if (pid == 0) {
+                char *argv[16];
+                int k = 0;
+
+                dup2(sv[1], STDIN_FILENO);
+                dup2(sv[1], STDOUT_FILENO);
+                argv[k++] = (char *) "ssh";
+                /* Never a terminal of its own: the stream is Varlink's. */
+                argv[k++] = (char *) "-T";
+                argv[k++] = (char *) "-e";
+                argv[k++] = (char *) "none";
+                if (*port) {
+                        argv[k++] = (char *) "-p";
+                        argv[k++] = port;
+                }
+                argv[k++] = (char *) "--";
+                argv[k++] = target;
+                argv[k++] = (char *) "hlctl";
+                if (*sock) {
+                        argv[k++] = (char *) "--socket";
+                        argv[k++] = sock;
+                }
+                argv[k++] = (char *) "--bridge";
+                argv[k] = NULL;
+                execvp("ssh", argv);
+                fprintf(stderr, "hlctl: cannot run ssh: %s\n", strerror(errno));
+                _exit(127);
+        }
+        close(sv[1]);
+        *ret_fd = sv[0];
+        return 0;
+}
+
 int call_connect(const char *socket_path, int *ret_fd) {
         int r, fd = -1;
+
+        if (remote) {
+                r = connect_remote(remote, ret_fd);
+                if (r < 0)
+                        log_error("cannot reach %s: %s", remote, strerror(-r));
+                return r;
+        }
 
         r = connect_socket(socket_path, &fd);
         if (r == -EACCES) {
@@ -106,6 +200,22 @@ int call_connect(const char *socket_path, int *ret_fd) {
                 return r;
         }
         *ret_fd = fd;
+        return 0;
+}
+
+/* To a pipe or file: write, as send only takes sockets. */
+static int send_all_fd(int fd, const char *data, size_t len) {
+        while (len > 0) {
+                ssize_t n = write(fd, data, len);
+
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                data += n;
+                len -= (size_t) n;
+        }
         return 0;
 }
 
@@ -372,4 +482,40 @@ int call_upgrade(const char *socket_path, const char *method, json_t *parameters
         *ret_reply = json_incref(reply.parameters ? reply.parameters : json_object());
         *ret_fd = TAKE_FD(fd);
         return 0;
+}
+
+int call_bridge(const char *socket_path) {
+        _cleanup_close_ int fd = -1;
+        bool in_open = true, out_open = true;
+        char buf[65536];
+
+        if (call_connect(socket_path, &fd) < 0)
+                return HLCTL_EXIT_USAGE;
+        /* Bytes both ways until hld is done: the caller's end first half-closes. */
+        while (out_open) {
+                struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = in_open ? STDIN_FILENO : -1, .events = POLLIN } };
+                ssize_t n;
+
+                if (poll(p, 2, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return HLCTL_EXIT_FAILED;
+                }
+                if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+                        n = read(fd, buf, sizeof(buf));
+                        if (n <= 0)
+                                out_open = false;
+                        else if (send_all_fd(STDOUT_FILENO, buf, (size_t) n) < 0)
+                                return HLCTL_EXIT_FAILED;
+                }
+                if (in_open && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+                        n = read(STDIN_FILENO, buf, sizeof(buf));
+                        if (n <= 0) {
+                                in_open = false;
+                                shutdown(fd, SHUT_WR);
+                        } else if (send_all(fd, buf, (size_t) n) < 0)
+                                return HLCTL_EXIT_FAILED;
+                }
+        }
+        return HLCTL_EXIT_OK;
 }

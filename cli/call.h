@@ -32,6 +32,15 @@ struct call_handler {
 int call_method(const char *socket_path, const char *method, json_t *parameters, bool more,
                 const struct call_handler *handler);
 
+/* From now on every connection goes to another node's hld: url is
+ * ssh://[user@]host[:port][/socket], reached by ssh running "hlctl --bridge" there. NULL or
+ * "" is this node again. -EINVAL for anything else. */
+int call_set_remote(const char *url);
+
+/* hlctl --bridge: stdin and stdout joined to hld's socket until hld ends the connection,
+ * as Varlink's bridges do; what ssh runs for -H. Returns the exit status. */
+int call_bridge(const char *socket_path);
+
 /* Connects to hld's socket (the read-only one beside it when this one is not ours to use);
  * the error is printed. */
 int call_connect(const char *socket_path, int *ret_fd);

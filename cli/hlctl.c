@@ -81,6 +81,8 @@ static const char *arg_pve_root;
 static const char *arg_rootfs;
 static const char *arg_lxcpath;
 static const char *arg_user;
+static const char *arg_host; /* -H ssh://…, or HL_HOST */
+static bool arg_bridge;
 static const char *arg_cwd;
 static json_t *arg_env; /* --env K=V, in order */
 static unsigned arg_options; /* the OPT_* given, checked against the verb's */
@@ -1070,6 +1072,9 @@ static void help(void) {
                "Options:\n"
                "      --json          Print each reply's parameters as JSON\n"
                "      --socket PATH   Talk to hld at PATH (default: $%s, else %s)\n"
+               "  -H, --host URL      Talk to another node's hld: ssh://[user@]host[:port][/socket]\n"
+               "                      (default: $HL_HOST); ssh runs hlctl --bridge there\n"
+               "      --bridge        Join stdin and stdout to hld's socket (what -H runs)\n"
                "      --prune         apply, plan: destroy services not among the definitions\n"
                "      --yes           destroy: do not ask for confirmation\n"
                "      --timeout DUR   stop, restart, destroy, rollback: the clean shutdown's bound\n"
@@ -1087,11 +1092,16 @@ static void help(void) {
                "      --dry-run       update: print the steps, do nothing\n"
                "      --last          rollback: to the last update's snapshot\n"
                "      --since DUR     history, health --history: only the last DUR (30m, 2h, 7d)\n"
-               "      --limit N       history: at most N events\n"
+               "  -n, --limit N       history: at most N events; logs: the last N lines\n"
                "      --service NAME  history, events: only this service (as NAME)\n"
                "      --action A      history: only action A (start, hold, ...)\n"
                "      --failed        history: only failed, skipped and interrupted actions\n"
-               "  -f, --follow        events: follow (what events always does)\n"
+               "  -f, --follow        events: follow (what events always does); logs: follow\n"
+               "      --env K=V       exec, enter: set K in the command's environment\n"
+               "      --user U        exec, enter: run as U (a name inside, or uid[:gid]);\n"
+               "                      push: the file's owner\n"
+               "      --cwd DIR       exec, enter: start in DIR\n"
+               "      --no-tty        exec: no terminal inside, even on one\n"
                "      --history       health: the record of probes instead of probing now\n"
                "      --plan ID       apply: only if the plan is still ID (from plan)\n"
                "  -h, --help          Show this help\n"
@@ -1099,7 +1109,8 @@ static void help(void) {
                "\n"
                "A directory stands for every *.conf file in it. Exit status: 0 on success,\n"
                "1 when hld returned an error, an action failed or (health) a check failed,\n"
-               "2 on a usage error or when hld cannot be reached.\n",
+               "2 on a usage error or when hld cannot be reached. exec and enter exit with the\n"
+               "command's status (128+N for a signal), 255 when it could not be run.\n",
                HL_SOCKET_ENV, HL_DEFAULT_SOCKET);
 }
 
@@ -1284,7 +1295,9 @@ static const struct option options[] = {
         { "action", required_argument, NULL, 'A' },
         { "failed", no_argument, NULL, 'F' },
         { "follow", no_argument, NULL, 'f' },
-        { "history", no_argument, NULL, 'H' },
+        { "history", no_argument, NULL, 'Y' },
+        { "host", required_argument, NULL, 'H' },
+        { "bridge", no_argument, NULL, 'B' },
         { "timeout", required_argument, NULL, 'T' },
         { "force", no_argument, NULL, 'K' },
         { "comment", required_argument, NULL, 'C' },
@@ -1446,7 +1459,7 @@ static int parse_argv(int argc, char **argv) {
         /* "+" would stop at the first non-option; "-" would return them in order.
          * Neither: the default permutes, so "hlctl apply dir --prune" works. */
         opterr = 0;
-        while ((c = getopt_long(argc, argv, ":hfn:", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, ":hfn:H:", options, NULL)) >= 0)
                 switch (c) {
                 case 'j':
                         arg_json = true;
@@ -1507,8 +1520,14 @@ static int parse_argv(int argc, char **argv) {
                 case 'f':
                         arg_options |= OPT_FOLLOW;
                         break;
-                case 'H':
+                case 'Y':
                         arg_options |= OPT_HISTORY;
+                        break;
+                case 'H':
+                        arg_host = optarg;
+                        break;
+                case 'B':
+                        arg_bridge = true;
                         break;
                 case 'T':
                         if (hl_parse_duration_ms(optarg, &arg_timeout_ms) < 0 || arg_timeout_ms > 86400 * 1000) {
@@ -1640,6 +1659,12 @@ static int parse_argv(int argc, char **argv) {
 
                 arg_socket = env && *env ? env : HL_DEFAULT_SOCKET;
         }
+        if (!arg_host)
+                arg_host = getenv("HL_HOST");
+        if (call_set_remote(arg_host) < 0) {
+                log_error("-H takes ssh://[user@]host[:port][/socket]: %s", arg_host);
+                return -EINVAL;
+        }
         output = arg_json ? &output_json : &output_table;
         return 1;
 }
@@ -1702,6 +1727,15 @@ int main(int argc, char **argv) {
         if (r <= 0)
                 return r < 0 ? HLCTL_EXIT_USAGE : HLCTL_EXIT_OK;
 
+        /* The far end of -H: nothing but the bytes, to this node's hld. */
+        if (arg_bridge) {
+                if (optind < argc) {
+                        log_error("--bridge takes no verb");
+                        return HLCTL_EXIT_USAGE;
+                }
+                call_set_remote(NULL);
+                return call_bridge(arg_socket);
+        }
         r = dispatch(argc - optind, argv + optind);
 
         if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -20,6 +20,8 @@ packages=(
         dnsmasq-base iputils-ping debootstrap zstd
         # The completion tests: hlctl's zsh script is checked by zsh itself.
         zsh
+        # The remote tests: hlctl -H ssh:// against an sshd of the test's own on loopback.
+        openssh-server openssh-client
 )
 
 # Runs a command with its output kept in a file, shown only when the command fails.
