@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "call.h"
@@ -54,17 +55,34 @@ int call_end_on_signals(void) {
         return 0;
 }
 
-/* Waits until fd is readable: 0, or -EINTR once an end signal came. */
+static const struct call_handler *waiting; /* whose on_tick is called while waiting */
+static bool continues; /* of the reply being handled */
+
+bool call_reply_continues(void) {
+        return continues;
+}
+
+/* Waits until fd is readable: 0, or -EINTR once an end signal came. A handler with on_tick
+ * has it called every TICK_MS meanwhile. */
+#define TICK_MS 200
 static int wait_readable(int fd) {
         struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        struct timespec tick = { .tv_sec = 0, .tv_nsec = TICK_MS * 1000000L };
+        bool ticks = waiting && waiting->on_tick;
 
-        if (!interruptible)
+        if (!interruptible && !ticks)
                 return 0;
         for (;;) {
+                int n;
                 if (interrupted)
                         return -EINTR;
-                if (ppoll(&pfd, 1, NULL, &wait_mask) >= 0)
+                n = ppoll(&pfd, 1, ticks ? &tick : NULL, interruptible ? &wait_mask : NULL);
+                if (n > 0)
                         return 0;
+                if (n == 0) {
+                        waiting->on_tick(waiting->userdata);
+                        continue;
+                }
                 if (errno != EINTR)
                         return -errno;
         }
@@ -368,7 +386,9 @@ static int handle_frame(const char *method, const char *frame, const struct call
                 return 0;
         }
 
+        continues = reply.continues;
         r = handler->on_reply(reply.parameters, handler->userdata);
+        continues = false;
         if (r == -ECANCELED)
                 return 0;
         if (r < 0) {
@@ -405,6 +425,7 @@ int call_method(const char *socket_path, const char *method, json_t *parameters,
         }
 
         hl_framer_init(&framer, HL_MAX_FRAME);
+        waiting = handler;
         for (;;) {
                 _cleanup_free_ char *frame = NULL;
 
@@ -430,6 +451,7 @@ int call_method(const char *socket_path, const char *method, json_t *parameters,
                 if (r <= 0)
                         break;
         }
+        waiting = NULL;
         hl_framer_done(&framer);
         return r < 0 ? HLCTL_EXIT_FAILED : status;
 }

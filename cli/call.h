@@ -24,7 +24,12 @@ void log_error(const char *fmt, ...) HL_PRINTF(1, 2);
 struct call_handler {
         int (*on_reply)(json_t *parameters, const void *userdata);
         const void *userdata;
+        /* Called every 200 ms while hld has not answered (a progress line); may be NULL. */
+        void (*on_tick)(const void *userdata);
 };
+
+/* Inside on_reply: whether more replies follow this one. */
+bool call_reply_continues(void);
 
 /* Connects to socket_path, calls method (a full name, "io.hl.List") with parameters
  * (borrowed, may be NULL) and hands each reply to handler until the one without

@@ -20,7 +20,9 @@
 #include "hl-util.h"
 #include "complete.h"
 #include "import.h"
+#include "progress.h"
 #include "session.h"
+#include "table.h"
 #include "top.h"
 #include "output.h"
 #include "reply.h"
@@ -293,8 +295,48 @@ static int definitions_call(const char *method, int argc, char **argv, int (*pri
         return call(method, parameters, print);
 }
 
+/* Apply's streamed replies (one finished action each) drive the progress line; the last
+ * one is the result, printed as without them. */
+static int apply_reply(json_t *parameters, const void *userdata) {
+        struct progress *p = (struct progress *) userdata;
+        json_t *action;
+        size_t i;
+
+        if (call_reply_continues()) {
+                json_array_foreach(json_object_get(parameters, "actions"), i, action)
+                        progress_action(p, action);
+                json_array_foreach(json_object_get(parameters, "others"), i, action)
+                        progress_action(p, action);
+                return 0;
+        }
+        progress_end(p);
+        return print_reply(parameters, &(const struct printer) { .print = output->apply });
+}
+
+static void apply_tick(const void *userdata) {
+        progress_tick((struct progress *) userdata);
+}
+
 static int verb_apply(int argc, char **argv) {
-        return definitions_call(HL_INTERFACE ".Apply", argc, argv, output->apply);
+        _cleanup_(json_decrefp) json_t *parameters = NULL, *definitions = NULL;
+        struct progress p;
+        int r;
+
+        parameters = json_pack("{s:b}", "prune", arg_prune);
+        if (!parameters || (arg_plan && json_object_set_new(parameters, "plan", json_string(arg_plan)) < 0))
+                return exit_oom();
+        r = collect_definitions(argc - 1, argv + 1, &definitions);
+        if (r != HLCTL_EXIT_OK)
+                return r;
+        if (json_object_set(parameters, "definitions", definitions) < 0)
+                return exit_oom();
+        progress_begin(&p, "apply", arg_json);
+        /* Streamed only for the line: without a terminal the one reply is all there is. */
+        r = call_method(arg_socket, HL_INTERFACE ".Apply", parameters, p.on,
+                        &(const struct call_handler) { .on_reply = apply_reply, .userdata = &p,
+                                                       .on_tick = p.on ? apply_tick : NULL });
+        progress_end(&p);
+        return r;
 }
 
 static int verb_plan(int argc, char **argv) {
@@ -1071,6 +1113,7 @@ static void help(void) {
                "\n"
                "Options:\n"
                "      --json          Print each reply's parameters as JSON\n"
+               "      --output FORMAT table (the default), wide (status: more columns) or json\n"
                "      --socket PATH   Talk to hld at PATH (default: $%s, else %s)\n"
                "  -H, --host URL      Talk to another node's hld: ssh://[user@]host[:port][/socket]\n"
                "                      (default: $HL_HOST); ssh runs hlctl --bridge there\n"
@@ -1307,6 +1350,7 @@ static const struct option options[] = {
         { "as", required_argument, NULL, 'a' },
         { "all", no_argument, NULL, 'L' },
         { "dry-run", no_argument, NULL, 'd' },
+        { "output", required_argument, NULL, 'o' },
         { "env", required_argument, NULL, 'e' },
         { "user", required_argument, NULL, 'u' },
         { "cwd", required_argument, NULL, 'c' },
@@ -1523,6 +1567,16 @@ static int parse_argv(int argc, char **argv) {
                 case 'Y':
                         arg_options |= OPT_HISTORY;
                         break;
+                case 'o':
+                        if (strcmp(optarg, "json") == 0)
+                                arg_json = true;
+                        else if (strcmp(optarg, "wide") == 0)
+                                output_wide = true;
+                        else if (strcmp(optarg, "table") != 0) {
+                                log_error("--output takes table, wide or json: %s", optarg);
+                                return -EINVAL;
+                        }
+                        break;
                 case 'H':
                         arg_host = optarg;
                         break;
@@ -1666,6 +1720,12 @@ static int parse_argv(int argc, char **argv) {
                 return -EINVAL;
         }
         output = arg_json ? &output_json : &output_table;
+        /* Colour for a person at a terminal only (no-color.org). */
+        {
+                const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
+                table_set_colour(!arg_json && isatty(STDOUT_FILENO) && !(no_color && *no_color) &&
+                                 !(term && strcmp(term, "dumb") == 0));
+        }
         return 1;
 }
 

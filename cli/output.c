@@ -381,12 +381,50 @@ static int print_proxmox(json_t *reply) {
         return table_print(t, stdout, NULL);
 }
 
+bool output_wide;
+
+/* --output wide: what the definition and the last action say besides. */
+static int table_list_wide(json_t *reply) {
+        _cleanup_(table_freep) struct table *t = table_new(12);
+        json_t *services = reply_array(reply, "services"), *s;
+        size_t i;
+        int r;
+
+        if (!t)
+                return -ENOMEM;
+        r = table_add(t, "NAME", "STATE", "HEALTH", "ADDRESS", "DESIRED", "REV", "PID", "MEMORY", "TEMPLATE", "RESTART",
+                      "LAST", "DESCRIPTION");
+        json_array_foreach(services, i, s) {
+                char rev[32], pid[32], memory[64], state[192], health[192], restart[64], restarts[32];
+
+                if (r < 0)
+                        break;
+                snprintf(restart, sizeof(restart), "%s/%s", reply_string(s, "restart_policy") ?: "-",
+                         reply_format_int(s, "restarts", restarts, sizeof(restarts)));
+                r = table_add(t, reply_string(s, "name"), format_state(s, state, sizeof(state)),
+                              format_health(s, health, sizeof(health)), reply_string(s, "address") ?: "-",
+                              reply_string(s, "desired"), reply_format_int(s, "revision", rev, sizeof(rev)),
+                              reply_format_int(s, "pid", pid, sizeof(pid)), format_memory(s, memory, sizeof(memory)),
+                              reply_string(s, "template") ?: reply_string(s, "host"), restart,
+                              reply_string(s, "last_action"), reply_string(s, "description"));
+        }
+        if (r >= 0 && json_array_size(services) > 0)
+                r = table_print(t, stdout, NULL);
+        else if (r >= 0)
+                printf("No services.\n");
+        if (r >= 0)
+                r = print_foreign(reply);
+        return r < 0 ? r : print_proxmox(reply);
+}
+
 static int table_list(json_t *reply) {
         _cleanup_(table_freep) struct table *t = table_new(9);
         json_t *services = reply_array(reply, "services"), *s;
         size_t i;
         int r;
 
+        if (output_wide)
+                return table_list_wide(reply);
         if (!t)
                 return -ENOMEM;
         if (json_array_size(services) == 0) {

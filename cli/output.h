@@ -29,6 +29,8 @@ struct output {
 };
 
 extern const struct output output_table;
+/* --output wide: status and list with more columns (the rest as the table). */
+extern bool output_wide;
 extern const struct output output_json;
 
 /* The tables of health and health --history (output-health.c). */

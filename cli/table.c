@@ -106,16 +106,45 @@ static size_t text_width(const char *s) {
         return n;
 }
 
+static bool colour;
+
+void table_set_colour(bool on) {
+        colour = on;
+}
+
+/* A state, health or result by its first word: green what is well, yellow what waits or
+ * is off, red what failed. Everything else as it is. */
+static const char *colour_of(const char *cell) {
+        static const struct {
+                const char *word, *sgr;
+        } words[] = {
+                { "RUNNING", "32" }, { "HOST", "32" },      { "healthy", "32" },   { "ok", "32" },
+                { "STOPPED", "33" }, { "STARTING", "33" },  { "STOPPING", "33" },  { "MISSING", "33" },
+                { "FROZEN", "33" },  { "skipped", "33" },   { "held", "33" },      { "unknown", "33" },
+                { "ABORTING", "31" }, { "unhealthy", "31" }, { "failed", "31" },  { "interrupted", "31" },
+        };
+        size_t n = strcspn(cell, " ,(");
+
+        for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+                if (strlen(words[i].word) == n && strncmp(cell, words[i].word, n) == 0)
+                        return words[i].sgr;
+        return NULL;
+}
+
 static void print_row(FILE *f, const char *indent, size_t columns, char *const *cells, const size_t *width,
                       const bool *right) {
         fputs(indent ?: "", f);
         for (size_t c = 0; c < columns; c++) {
                 size_t pad = width[c] - text_width(cells[c]);
                 bool last = c + 1 == columns, align_right = right && right[c];
+                const char *sgr = colour ? colour_of(cells[c]) : NULL;
 
                 if (align_right)
                         fprintf(f, "%*s", (int) pad, "");
-                fputs(cells[c], f);
+                if (sgr)
+                        fprintf(f, "\033[%sm%s\033[0m", sgr, cells[c]);
+                else
+                        fputs(cells[c], f);
                 if (!last && !align_right)
                         fprintf(f, "%*s", (int) pad, "");
                 fputs(last ? "\n" : "  ", f);

@@ -25,6 +25,10 @@ int table_add(struct table *t, ...);
 
 size_t table_rows(const struct table *t);
 
+/* From now on states, verdicts and results are printed in colour (hlctl: only to a
+ * terminal, and not with NO_COLOR set). Widths are the text's either way. */
+void table_set_colour(bool on);
+
 /* Prints every row, each line starting with indent (may be NULL). */
 int table_print(const struct table *t, FILE *f, const char *indent);
 
