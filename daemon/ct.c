@@ -1102,8 +1102,11 @@ static int do_start(const char *lxcpath, const char *name, char **ret_error) {
         ct_helper_log_begin(lxcpath, name);
         /* The console's output kept for hlctl logs, bounded: the monitor writes it and
          * moves a full file to .1. Set for this start only, never saved: the config file
-         * stays the definition's, and a container of an older hld gets it at its next start. */
-        {
+         * stays the definition's, and a container of an older hld gets it at its next start.
+         * Only for hld's own containers: one it gives back (an adoption refused) or starts
+         * for another tool is left as that tool made it. */
+        _cleanup_free_ char *origin = ct_path_in(lxcpath, name, FILE_ORIGIN);
+        if (origin && access(origin, F_OK) == 0) {
                 _cleanup_free_ char *log = hl_strdup_printf("%s/%s/%s", lxcpath, name, CT_FILE_CONSOLE_LOG);
                 char size[32];
 
