@@ -610,6 +610,16 @@ static int verb_backup(int argc, char **argv) {
         return call_method(arg_socket, HL_INTERFACE ".Backup", parameters, true, &handler);
 }
 
+/* Restore, Migrate and Adopt answer once, when all is done: on a terminal a line with the
+ * time so far stands in meanwhile. */
+struct restored {
+        char name[HL_NAME_MAX + 1];
+        struct progress progress;
+};
+
+static int restore_call(const char *method, const char *what, json_t *parameters, struct restored *r,
+                        int (*on_reply)(json_t *parameters, const void *userdata));
+
 static int restore_reply(json_t *parameters, const void *userdata);
 
 /* import pct VMID --migrate: the definition made here, the container made by hld from a
@@ -617,7 +627,7 @@ static int restore_reply(json_t *parameters, const void *userdata);
 static int migrate(int argc, char **argv, const char *root) {
         _cleanup_free_ char *name = NULL, *text = NULL, *file = NULL, *container = NULL;
         _cleanup_(json_decrefp) json_t *parameters = NULL;
-        char migrated[HL_NAME_MAX + 1] = "";
+        struct restored migrated = {};
         int r;
 
         if (argc != 3) {
@@ -634,11 +644,10 @@ static int migrate(int argc, char **argv, const char *root) {
         if (!parameters || (arg_lxcpath && json_object_set_new(parameters, "lxcpath", json_string(arg_lxcpath)) < 0) ||
             (arg_rootfs && json_object_set_new(parameters, "rootfs", json_string(arg_rootfs)) < 0))
                 return exit_oom();
-        r = call_method(arg_socket, HL_INTERFACE ".Migrate", parameters, false,
-                        &(const struct call_handler) { .on_reply = restore_reply, .userdata = &migrated });
-        if (r != HLCTL_EXIT_OK || (arg_options & OPT_NO_WAIT) || !migrated[0])
+        r = restore_call(HL_INTERFACE ".Migrate", "migrate", parameters, &migrated, restore_reply);
+        if (r != HLCTL_EXIT_OK || (arg_options & OPT_NO_WAIT) || !migrated.name[0])
                 return r;
-        return wait_for_health(migrated);
+        return wait_for_health(migrated.name);
 }
 
 /* The definition adopt derived, and what the first plan still changes. */
@@ -668,13 +677,11 @@ static int adopt_reply(json_t *parameters, const void *userdata) {
 
 static int verb_adopt(int argc, char **argv) {
         _cleanup_(json_decrefp) json_t *parameters = json_pack("{s:s, s:b}", "name", argv[1], "stop", arg_yes);
-        char adopted[HL_NAME_MAX + 1] = "";
+        struct restored adopted = {};
 
         if (!parameters || (arg_lxcpath && json_object_set_new(parameters, "lxcpath", json_string(arg_lxcpath)) < 0))
                 return exit_oom();
-        snprintf(adopted, sizeof(adopted), "%s", argv[1]);
-        return call_method(arg_socket, HL_INTERFACE ".Adopt", parameters, false,
-                           &(const struct call_handler) { .on_reply = adopt_reply, .userdata = adopted });
+        return restore_call(HL_INTERFACE ".Adopt", "adopt", parameters, &adopted, adopt_reply);
 }
 
 static int verb_import(int argc, char **argv) {
@@ -716,18 +723,36 @@ static int verb_backups(int argc, char **argv) {
 
 /* Apply's reply, printed as apply prints it; the name of the service restored. */
 static int restore_reply(json_t *parameters, const void *userdata) {
-        char *name = (char *) userdata;
+        struct restored *r = (struct restored *) userdata;
         json_t *changed = reply_array(parameters, "changed");
         const struct printer printer = { .print = output->apply };
 
-        snprintf(name, HL_NAME_MAX + 1, "%s", json_string_value(json_array_get(changed, 0)) ?: "");
+        progress_end(&r->progress);
+        snprintf(r->name, sizeof(r->name), "%s", json_string_value(json_array_get(changed, 0)) ?: "");
         return print_reply(parameters, &printer);
+}
+
+static void restore_tick(const void *userdata) {
+        progress_tick(&((struct restored *) userdata)->progress);
+}
+
+/* The call of one of them, with the line; the service's name in *r. */
+static int restore_call(const char *method, const char *what, json_t *parameters, struct restored *r,
+                        int (*on_reply)(json_t *parameters, const void *userdata)) {
+        int status;
+
+        progress_begin(&r->progress, what, arg_json);
+        status = call_method(arg_socket, method, parameters, false,
+                             &(const struct call_handler) { .on_reply = on_reply, .userdata = r,
+                                                            .on_tick = r->progress.on ? restore_tick : NULL });
+        progress_end(&r->progress);
+        return status;
 }
 
 static int verb_restore(int argc, char **argv) {
         _cleanup_(json_decrefp) json_t *parameters = NULL;
         _cleanup_free_ char *path = realpath(argv[1], NULL);
-        char restored[HL_NAME_MAX + 1] = "";
+        struct restored restored = {};
         int r;
 
         if (!path) {
@@ -740,11 +765,10 @@ static int verb_restore(int argc, char **argv) {
                 log_error("invalid name: %s", arg_as ? arg_as : path);
                 return HLCTL_EXIT_USAGE;
         }
-        r = call_method(arg_socket, HL_INTERFACE ".Restore", parameters, false,
-                        &(const struct call_handler) { .on_reply = restore_reply, .userdata = &restored });
-        if (r != HLCTL_EXIT_OK || (arg_options & OPT_NO_WAIT) || !restored[0])
+        r = restore_call(HL_INTERFACE ".Restore", "restore", parameters, &restored, restore_reply);
+        if (r != HLCTL_EXIT_OK || (arg_options & OPT_NO_WAIT) || !restored.name[0])
                 return r;
-        return wait_for_health(restored);
+        return wait_for_health(restored.name);
 }
 
 /* Each step of an update as it ends; the outcome. */

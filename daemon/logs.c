@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* hld's marks in each container's console log: every start, stop, restart, crash and
  * verdict of a service is a line of its own between the console's output, where it
- * happened, so that hlctl logs shows why the output breaks off (docs/logs.md). The console
+ * happened, so that hlctl logs shows why the output breaks off (docs/operating.md). The console
  * log itself is the monitor's (ct.c sets it for each start); a mark is one append. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hl-stream.h"
@@ -78,3 +80,40 @@ bool hl_stream_window_decode(const char *data, size_t len, unsigned *ret_rows, u
         *ret_cols = cols;
         return true;
 }
+
+char *hl_stream_clean_text(const char *s, size_t n) {
+        char *out = malloc(n + 1), *o = out;
+        size_t i = 0;
+
+        if (!out)
+                return NULL;
+        while (i < n) {
+                unsigned char c = (unsigned char) s[i];
+                size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+                bool ok = len > 0 && i + len <= n;
+
+                for (size_t k = 1; ok && k < len; k++)
+                        ok = ((unsigned char) s[i + k] >> 6) == 2;
+                if (ok && len > 1) {
+                        /* No overlong forms or surrogates: what jansson refuses. */
+                        uint32_t cp = len == 2 ? (c & 0x1fu) : len == 3 ? (c & 0x0fu) : (c & 0x07u);
+                        for (size_t k = 1; k < len; k++)
+                                cp = cp << 6 | ((unsigned char) s[i + k] & 0x3fu);
+                        ok = (len == 2 && cp >= 0x80) || (len == 3 && cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff)) ||
+                             (len == 4 && cp >= 0x10000 && cp <= 0x10ffff);
+                }
+                if (!ok) {
+                        *o++ = '?';
+                        i++;
+                } else if (c == '\r' || c == 0) {
+                        i++;
+                } else {
+                        memcpy(o, s + i, len);
+                        o += len;
+                        i += len;
+                }
+        }
+        *o = 0;
+        return out;
+}
+

@@ -45,3 +45,8 @@ bool hl_stream_signal_allowed(int sig);
 /* A window frame's payload, both ways; false when it is not one (len != 4 or a zero size). */
 void hl_stream_window_encode(char out[4], unsigned rows, unsigned cols);
 bool hl_stream_window_decode(const char *data, size_t len, unsigned *ret_rows, unsigned *ret_cols);
+
+/* A log line's bytes (a console's output: anything) as valid UTF-8 without NUL or carriage
+ * returns, which JSON strings can carry: an invalid byte (a stray one, an overlong form, a
+ * surrogate) becomes '?'. malloc'd; NULL on ENOMEM. */
+char *hl_stream_clean_text(const char *s, size_t n);

@@ -4,7 +4,7 @@
  * container's root, never parsed by the host), with hld's marks from the console log
  * merged by time. Any other: the console log the monitor writes (console.log.1, then
  * console.log), hld's marks in it where they happened. With follow, new lines as they
- * come, until the client leaves. docs/logs.md has the decisions. */
+ * come, until the client leaves. docs/operating.md has the decisions. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "hl-protocol.h"
+#include "hl-stream.h"
 #include "session.h"
 
 #define MARK "-- hl "
@@ -42,44 +43,6 @@ static void lines_done(struct lines *l) {
         *l = (struct lines) {};
 }
 
-/* Valid UTF-8, without carriage returns: jansson takes nothing else, and a console's
- * output is bytes. An invalid byte becomes '?'. */
-static char *clean(const char *s, size_t n) {
-        char *out = malloc(n + 1), *o = out;
-        size_t i = 0;
-
-        if (!out)
-                return NULL;
-        while (i < n) {
-                unsigned char c = (unsigned char) s[i];
-                size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-                bool ok = len > 0 && i + len <= n;
-
-                for (size_t k = 1; ok && k < len; k++)
-                        ok = ((unsigned char) s[i + k] >> 6) == 2;
-                if (ok && len > 1) {
-                        /* No overlong forms or surrogates: what jansson refuses. */
-                        uint32_t cp = len == 2 ? (c & 0x1fu) : len == 3 ? (c & 0x0fu) : (c & 0x07u);
-                        for (size_t k = 1; k < len; k++)
-                                cp = cp << 6 | ((unsigned char) s[i + k] & 0x3fu);
-                        ok = (len == 2 && cp >= 0x80) || (len == 3 && cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff)) ||
-                             (len == 4 && cp >= 0x10000 && cp <= 0x10ffff);
-                }
-                if (!ok) {
-                        *o++ = '?';
-                        i++;
-                } else if (c == '\r' || c == 0) {
-                        i++;
-                } else {
-                        memcpy(o, s + i, len);
-                        o += len;
-                        i += len;
-                }
-        }
-        *o = 0;
-        return out;
-}
-
 static int64_t mark_time(const char *text) {
         struct tm tm = {};
         const char *end;
@@ -103,7 +66,7 @@ static int lines_add(struct lines *l, const char *s, size_t n, const char *sourc
 
         if (n > LINE_MAX_BYTES)
                 n = LINE_MAX_BYTES;
-        x.text = clean(s, n);
+        x.text = hl_stream_clean_text(s, n);
         if (!x.text)
                 return -ENOMEM;
         if (strcmp(source, "journal") == 0)
