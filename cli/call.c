@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -107,6 +108,7 @@ static int connect_socket(const char *path, int *ret_fd) {
 }
 
 static const char *remote; /* ssh://[user@]host[:port][/socket], or NULL */
+static pid_t remote_pid;    /* its ssh */
 
 int call_set_remote(const char *url) {
         const char *rest;
@@ -115,10 +117,13 @@ int call_set_remote(const char *url) {
                 remote = NULL;
                 return 0;
         }
-        if (strncmp(url, "ssh://", 6) != 0 || !url[6] || url[6] == '/' || url[6] == '-' || strpbrk(url, " \t\n'\"\\;"))
+        if (strncmp(url, "ssh://", 6) != 0 || !url[6] || url[6] == '/' || url[6] == '-')
                 return -EINVAL;
         rest = url + 6;
-        if (strlen(rest) > 512)
+        /* What reaches ssh's command line and the far shell: names, addresses, paths, no
+         * word of a shell's own. */
+        if (strlen(rest) > 512 ||
+            strspn(rest, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@:[]/") != strlen(rest))
                 return -EINVAL;
         remote = url;
         return 0;
@@ -163,6 +168,8 @@ static int connect_remote(const char *url, int *ret_fd) {
                 char *argv[16];
                 int k = 0;
 
+                /* hlctl gone (even killed): ssh goes, so the far side sees its client leave. */
+                prctl(PR_SET_PDEATHSIG, SIGTERM);
                 dup2(sv[1], STDIN_FILENO);
                 dup2(sv[1], STDOUT_FILENO);
                 argv[k++] = (char *) "ssh";
@@ -188,8 +195,18 @@ static int connect_remote(const char *url, int *ret_fd) {
                 _exit(127);
         }
         close(sv[1]);
+        remote_pid = pid;
         *ret_fd = sv[0];
         return 0;
+}
+
+void call_done(void) {
+        int status;
+
+        if (remote_pid > 0)
+                while (waitpid(remote_pid, &status, 0) < 0 && errno == EINTR)
+                        ;
+        remote_pid = 0;
 }
 
 int call_connect(const char *socket_path, int *ret_fd) {
@@ -513,16 +530,20 @@ int call_bridge(const char *socket_path) {
 
         if (call_connect(socket_path, &fd) < 0)
                 return HLCTL_EXIT_USAGE;
-        /* Bytes both ways until hld is done: the caller's end first half-closes. */
+        /* Bytes both ways until hld is done: the caller's end first half-closes. Whoever
+         * reads stdout gone (ssh's session torn down) ends it too: hld sees its client leave. */
         while (out_open) {
-                struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = in_open ? STDIN_FILENO : -1, .events = POLLIN } };
+                struct pollfd p[3] = { { .fd = fd, .events = POLLIN }, { .fd = in_open ? STDIN_FILENO : -1, .events = POLLIN },
+                                       { .fd = STDOUT_FILENO, .events = 0 } };
                 ssize_t n;
 
-                if (poll(p, 2, -1) < 0) {
+                if (poll(p, 3, -1) < 0) {
                         if (errno == EINTR)
                                 continue;
                         return HLCTL_EXIT_FAILED;
                 }
+                if (p[2].revents & (POLLERR | POLLHUP))
+                        return HLCTL_EXIT_FAILED;
                 if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
                         n = read(fd, buf, sizeof(buf));
                         if (n <= 0)

@@ -41,6 +41,8 @@ int call_method(const char *socket_path, const char *method, json_t *parameters,
  * ssh://[user@]host[:port][/socket], reached by ssh running "hlctl --bridge" there. NULL or
  * "" is this node again. -EINVAL for anything else. */
 int call_set_remote(const char *url);
+/* At hlctl's end: waits for the ssh of -H. */
+void call_done(void);
 
 /* hlctl --bridge: stdin and stdout joined to hld's socket until hld ends the connection,
  * as Varlink's bridges do; what ssh runs for -H. Returns the exit status. */

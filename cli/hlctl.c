@@ -1278,7 +1278,8 @@ static int verb_pull(int argc, char **argv) {
                 if (geteuid() == 0 && fchown(fd, (uid_t) json_integer_value(json_object_get(reply, "uid")),
                                             (gid_t) json_integer_value(json_object_get(reply, "gid"))) < 0)
                         status = -errno;
-                if (status == 0 && (fchmod(fd, mode & 07777) < 0 || fsync(fd) < 0 || rename(temp, dst) < 0))
+                /* A container's setuid bit never reaches the host: its root is not ours. */
+                if (status == 0 && (fchmod(fd, mode & 0777) < 0 || fsync(fd) < 0 || rename(temp, dst) < 0))
                         status = -errno;
                 if (status < 0)
                         log_error("cannot write %s: %s", dst, strerror(-status));
@@ -1821,6 +1822,7 @@ int main(int argc, char **argv) {
                 return call_bridge(arg_socket);
         }
         r = dispatch(argc - optind, argv + optind);
+        call_done();
 
         if (fflush(stdout) != 0 || ferror(stdout)) {
                 log_error("cannot write the output: %s", strerror(errno));

@@ -302,6 +302,9 @@ static int sink_take(void *client) {
                 return -EPIPE;
         if (c->framer.len > 0)
                 return -EBADMSG;
+        /* Replies of earlier calls not yet sent would be lost with the handle. */
+        if (c->queued > 0)
+                return -EBUSY;
         if (uv_fileno((uv_handle_t *) &c->pipe, &fd) < 0)
                 return -EBADF;
         copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);

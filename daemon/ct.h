@@ -155,9 +155,11 @@ int ct_attach(const char *lxcpath, const char *name, char *const *argv, uint64_t
 #define CT_FILE_MOUNTS "hl-mounts"
 #define CT_FILE_GUEST "hl-guest"
 #define CT_FILE_LXC "hl-lxc-keys"
-/* The console's output as the monitor writes it (hlctl logs), and hld's marks of starts,
- * stops and crashes between; at CT_CONSOLE_LOG_MAX it becomes CONSOLE_LOG.1. */
+/* The console's output as the monitor writes it (hlctl logs); at CT_CONSOLE_LOG_MAX it
+ * becomes CONSOLE_LOG.1. */
 #define CT_FILE_CONSOLE_LOG "console.log"
+/* hld's marks of starts, stops, crashes and verdicts, read back with the console log (logs.h). */
+#define CT_FILE_MARKS "hl-marks"
 #define CT_CONSOLE_LOG_MAX (1024u * 1024u)
 /* In the container's snaps/ (which liblxc's restore keeps): the name of the snapshot a
  * rollback is putting back, until it is done. */

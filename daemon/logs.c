@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* hld's marks in each container's console log: every start, stop, restart, crash and
- * verdict of a service is a line of its own between the console's output, where it
- * happened, so that hlctl logs shows why the output breaks off (docs/operating.md). The console
- * log itself is the monitor's (ct.c sets it for each start); a mark is one append. */
+/* hld's marks beside each container's console log: every start, stop, restart, crash and
+ * verdict of a service, with where the console log stood then, so that hlctl logs shows
+ * them between the output, where they happened, and why it breaks off
+ * (docs/operating.md). The console log is the monitor's alone (ct.c sets it for each
+ * start): hld never writes into it, and nothing the container prints can pass for a mark.
+ * A mark is one small append, as a row of the store is on this thread. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -36,46 +38,39 @@ static void one_line(char *s) {
 }
 
 void logs_mark(struct manager *m, const char *service, time_t when, const char *text) {
-        char line[1024], stamp[32];
-        struct tm tm;
-        int dir, fd, n;
+        char line[1024];
+        struct stat st = {};
+        int dir, cdir, fd, n;
 
-        gmtime_r(&when, &tm);
-        strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-        n = snprintf(line, sizeof(line) - 6, "%s %s %s", LOGS_MARK, stamp, text);
-        if (n < 0)
-                return;
-        if ((size_t) n > sizeof(line) - 7)
-                n = (int) sizeof(line) - 7;
-        line[n] = 0;
-        one_line(line);
-        n += snprintf(line + n, sizeof(line) - (size_t) n, " --\n");
         /* Only into a container's own directory that exists: a destroyed one gets none. */
         dir = open(m->config.lxcpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dir < 0)
                 return;
-        {
-                int cdir = openat(dir, service, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                close(dir);
-                if (cdir < 0)
-                        return;
-                fd = openat(cdir, CT_FILE_CONSOLE_LOG, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        cdir = openat(dir, service, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        close(dir);
+        if (cdir < 0)
+                return;
+        /* Where the console log stands now: the mark goes there when it is read. */
+        if (fstatat(cdir, CT_FILE_CONSOLE_LOG, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+                st = (struct stat) {};
+        n = snprintf(line, sizeof(line) - 2, "%lld %llu %lld %s", (long long) when, (unsigned long long) st.st_ino,
+                     (long long) st.st_size, text);
+        if (n < 0) {
                 close(cdir);
+                return;
         }
+        if ((size_t) n > sizeof(line) - 3)
+                n = (int) sizeof(line) - 3;
+        line[n] = 0;
+        one_line(line);
+        line[n++] = '\n';
+        /* Bounded: a full file becomes .1 (one rename), the reader takes both. */
+        if (fstatat(cdir, CT_FILE_MARKS, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_size > LOGS_MARKS_MAX)
+                renameat(cdir, CT_FILE_MARKS, cdir, CT_FILE_MARKS ".1");
+        fd = openat(cdir, CT_FILE_MARKS, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        close(cdir);
         if (fd < 0)
                 return;
-        /* A console's prompt ends with no newline: the mark still starts a line. */
-        {
-                struct stat st;
-                char last = '\n';
-                if (fstat(fd, &st) == 0 && st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) != 1)
-                        last = '\n';
-                if (last != '\n') {
-                        memmove(line + 1, line, (size_t) n + 1);
-                        line[0] = '\n';
-                        n++;
-                }
-        }
         (void) !write(fd, line, (size_t) n);
         close(fd);
 }

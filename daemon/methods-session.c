@@ -316,7 +316,7 @@ void methods_exec(struct manager *m, struct request *req, json_t *parameters) {
                 return;
         if (a.rows < 0 || a.rows > 65535 || a.cols < 0 || a.cols > 65535) {
                 request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", a.rows < 0 || a.rows > 65535 ? "rows" : "cols",
-                                       "a terminal has 1 to 65535 rows and columns");
+                                       "a terminal has up to 65535 rows and columns (0: not said)");
                 return;
         }
         if (a.user && (!a.user[0] || strlen(a.user) > 64 || strpbrk(a.user, "\n/ "))) {
@@ -377,7 +377,7 @@ void methods_console(struct manager *m, struct request *req, json_t *parameters)
                 return;
         if (a.tty < 0 || a.tty > 64 || a.rows < 0 || a.rows > 65535 || a.cols < 0 || a.cols > 65535) {
                 request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", a.tty < 0 || a.tty > 64 ? "tty" : "rows",
-                                       "tty is 0 (the console) to 64, rows and columns 1 to 65535");
+                                       "tty is 0 (the console) to 64, rows and columns up to 65535");
                 return;
         }
         s = session_service(m, req, a.name, "attach to");

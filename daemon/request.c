@@ -91,6 +91,10 @@ int request_take(struct request *req) {
                 request_fail(req, HL_VARLINK_INVALID_PARAMETER, "nothing may follow a call with upgrade before its answer");
                 return fd;
         }
+        if (fd == -EBUSY) {
+                request_fail(req, HL_ERROR_BUSY, "read the replies to your earlier calls first");
+                return fd;
+        }
         if (fd < 0) {
                 request_fail(req, HL_ERROR_INTERNAL, "cannot hand the connection over: %s", strerror(-fd));
                 return fd;

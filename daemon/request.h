@@ -45,7 +45,7 @@ struct request_sink {
         /* A descriptor of the client's connection, which leaves control.c's hands: it is
          * closed there, read no more and answered by whoever holds the descriptor now.
          * -EBADMSG when the client sent bytes after its call (nothing may follow an upgrade
-         * call before its answer). */
+         * call before its answer), -EBUSY while replies of its earlier calls are unsent. */
         int (*take)(void *client);
 };
 

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,11 +80,15 @@ static int file_child_main(void *payload) {
         struct stat st;
         int fd;
 
+        /* The client's connection is the helper's alone (see child_main). */
+        close(CLIENT_FD);
         if (strcmp(s->mode, "pull") == 0) {
                 fd = open(s->path, O_RDONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
                 if (fd < 0)
                         return child_fail_errno(a->sock, errno, "cannot open", s->path);
-                if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+                if (fstat(fd, &st) < 0)
+                        return child_fail_errno(a->sock, errno, "cannot pull", s->path);
+                if (!S_ISREG(st.st_mode))
                         return child_fail_errno(a->sock, S_ISDIR(st.st_mode) ? EISDIR : EINVAL, "cannot pull", s->path);
                 o = (struct opened) { .mode = st.st_mode & 07777, .uid = st.st_uid, .gid = st.st_gid, .size = st.st_size };
                 child_answer(a->sock, fd, &o);
@@ -220,9 +225,24 @@ out:
         return r;
 }
 
+/* The attached child's end: it finishes what it was told (a rename, or the removal of its
+ * temporary file) within 5 s, or it hangs on what the container made of its files and is
+ * killed. */
+static void reap(pid_t pid) {
+        int status;
+
+        for (int i = 0; i < 500; i++) {
+                if (waitpid(pid, &status, WNOHANG) != 0)
+                        return;
+                usleep(10000);
+        }
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+}
+
 int files_run(const struct spec *spec, struct lxc_container *c) {
         lxc_attach_options_t options = LXC_ATTACH_OPTIONS_DEFAULT;
-        int fds[2], fd = -1, status = 0, r;
+        int fds[2], fd = -1, r;
         struct file_child args = { .spec = spec };
         struct opened o = {};
         bool push = strcmp(spec->mode, "push") == 0;
@@ -238,7 +258,14 @@ int files_run(const struct spec *spec, struct lxc_container *c) {
         }
         args.sock = fds[1];
         options.env_policy = LXC_ATTACH_CLEAR_ENV;
-        r = c->attach(c, file_child_main, &args, &options, &pid);
+        /* Its stdio: nothing of hld's (the outcome pipe, the log). */
+        {
+                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+                options.stdin_fd = options.stdout_fd = options.stderr_fd = null;
+                r = c->attach(c, file_child_main, &args, &options, &pid);
+                if (null >= 0)
+                        close(null);
+        }
         close(fds[1]);
         if (r < 0 || pid <= 0) {
                 session_fail(HL_ERROR_ACTION_FAILED, "could not attach to %s", spec->name);
@@ -246,7 +273,10 @@ int files_run(const struct spec *spec, struct lxc_container *c) {
         }
         if (session_recv_fd(fds[0], 30000, &o, sizeof(o), &fd) != (ssize_t) sizeof(o) || o.error) {
                 session_fail(HL_ERROR_ACTION_FAILED, "%s", o.error ? o.message : "the container did not open the file");
-                waitpid(pid, &status, 0);
+                reap(pid);
+                close(fds[0]);
+                if (fd >= 0)
+                        close(fd);
                 return 1;
         }
         if (!push) {
@@ -293,6 +323,6 @@ int files_run(const struct spec *spec, struct lxc_container *c) {
         }
         close(fd);
         close(fds[0]);
-        waitpid(pid, &status, 0);
+        reap(pid);
         return 0;
 }

@@ -27,6 +27,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -142,9 +143,25 @@ void session_fail(const char *error, const char *fmt, ...) {
 
 /* The container's /etc/passwd, read by hand: this process is in the container's mount
  * namespace, and loading NSS modules there would run the container's code as root. */
+/* The container's own file, opened so that nothing it made of it can hang or flood this
+ * process: a regular file (no FIFO, no /dev/zero), read up to a bound. */
+FILE *session_open_account_file(const char *path) {
+        int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        struct stat st;
+        FILE *f;
+
+        if (fd < 0)
+                return NULL;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > ACCOUNT_FILE_MAX || !(f = fdopen(fd, "re"))) {
+                close(fd);
+                return NULL;
+        }
+        return f;
+}
+
 bool session_passwd_find(const char *name, uid_t uid, struct passwd_entry *ret) {
         char line[4096];
-        FILE *f = fopen("/etc/passwd", "re");
+        FILE *f = session_open_account_file("/etc/passwd");
         bool found = false;
 
         if (!f)
@@ -175,7 +192,7 @@ bool session_passwd_find(const char *name, uid_t uid, struct passwd_entry *ret) 
 /* The supplementary groups of user from the container's /etc/group. */
 static int groups_of(const char *user, gid_t primary, gid_t *ret, int max) {
         char line[8192];
-        FILE *f = fopen("/etc/group", "re");
+        FILE *f = session_open_account_file("/etc/group");
         int n = 0;
 
         ret[n++] = primary;
@@ -265,6 +282,9 @@ static int child_main(void *payload) {
         gid_t groups[64];
         int ngroups;
 
+        /* The client's connection is the helper's: nothing in the container may hold it
+         * (a ptrace of this process by the container's root, or the command after exec). */
+        close(CLIENT_FD);
         if (s->tty) {
                 int slave = container_pty(a->fd_socket, s);
                 struct winsize ws = { .ws_row = (unsigned short) s->rows, .ws_col = (unsigned short) s->cols };
@@ -534,7 +554,7 @@ static int relay(struct session *s) {
                 }
                 i_client = n;
                 p[n++] = (struct pollfd) { .fd = CLIENT_FD,
-                                           .events = (short) ((s->to_command.len < IN_MAX ? POLLIN : 0) |
+                                           .events = (short) ((s->to_command.len < IN_MAX && !s->client_shut ? POLLIN : 0) |
                                                               (s->to_client.len ? POLLOUT : 0)) };
                 if (s->master >= 0) {
                         i_out = n;
@@ -565,14 +585,24 @@ static int relay(struct session *s) {
                         return 0;
                 }
 
+                if ((p[i_client].revents & POLLHUP) && !(p[i_client].revents & POLLIN))
+                        return 0; /* gone both ways */
                 if (p[i_client].revents & POLLIN) {
                         char buf[HL_STREAM_MAX_PAYLOAD + HL_STREAM_HEADER];
                         ssize_t k = read(CLIENT_FD, buf, sizeof(buf));
-                        if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR))
+                        if (k == 0 && (p[i_client].revents & POLLHUP))
+                                return 0;
+                        if (k == 0) {
+                                /* Shut for writing only (socat at its input's end): the end of
+                                 * stdin; the output still goes to it. */
+                                s->client_shut = s->stdin_ended = true;
+                                continue;
+                        }
+                        if (k < 0 && errno != EAGAIN && errno != EINTR)
                                 return 0;
                         if (k > 0 && (buffer_add(&s->from_client, buf, (size_t) k) < 0 || !client_frames(s)))
                                 return 0;
-                } else if (p[i_client].revents & (POLLHUP | POLLERR))
+                } else if (p[i_client].revents & POLLERR)
                         return 0;
                 if ((p[i_client].revents & POLLOUT) && s->to_client.len) {
                         ssize_t k = send(CLIENT_FD, s->to_client.data, s->to_client.len, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -813,6 +843,8 @@ int main(int argc, char **argv) {
 
         signal(SIGPIPE, SIG_IGN);
         setvbuf(stdout, NULL, _IOLBF, 0);
+        /* libuv hands the connection over inheritable: no process started from here gets it. */
+        fcntl(CLIENT_FD, F_SETFD, FD_CLOEXEC);
         if (parse_spec(getenv("HL_SESSION"), &spec) < 0) {
                 session_fail(HL_ERROR_INTERNAL, "hl-session was given no session to run");
                 spec_done(&spec);

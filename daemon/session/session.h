@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <limits.h>
 #include <sys/types.h>
 
@@ -44,6 +45,7 @@ struct session {
         pid_t pid;
         struct buffer to_client, to_command, from_client;
         bool stdin_ended;       /* the client said its stdin ended */
+        bool client_shut;       /* the client shut its side for writing: read no more */
         bool client_gone;
 };
 
@@ -66,6 +68,8 @@ struct passwd_entry {
 /* The user of that name (or, name NULL, of that uid) in the container's /etc/passwd, read
  * by hand in the container's mount namespace (no NSS module of the container runs). */
 bool session_passwd_find(const char *name, uid_t uid, struct passwd_entry *ret);
+#define ACCOUNT_FILE_MAX (16 * 1024 * 1024)
+FILE *session_open_account_file(const char *path);
 /* Answers with a Varlink error and tells hld (stdout) that the session did not start. */
 void session_fail(const char *error, const char *fmt, ...) HL_PRINTF(2, 3);
 /* Runs spec's command in c (session_fail's statuses apply to what it prints), its pipes

@@ -286,3 +286,26 @@ def test_bytes_after_an_upgrade_call_are_refused(hld, web):
     assert b"InvalidParameter" in reply and b"nothing may follow" in reply, reply
     s.close()
     assert attach_events(h, web) == []
+
+
+def test_a_client_that_shuts_its_side_still_gets_the_output(hld, web):
+    """socat at its input's end shuts the connection for writing: the end of stdin, not of
+    the session; the output and the status still come."""
+    h = hld
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(20)
+    s.connect(str(h.socket))
+    s.sendall(b'{"method":"io.hl.Exec","parameters":{"name":"%s","command":["sh","-c","sleep 1; echo late; exit 3"]},'
+              b'"upgrade":true}\0' % web.encode())
+    data = b""
+    while b"\0" not in data:
+        data += s.recv(4096)
+    s.shutdown(socket.SHUT_WR)
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    stream = data.split(b"\0", 1)[1]
+    assert b"o\0\0\0\x05late\n" in stream and stream.endswith(b"x\0\0\0\x06exit 3"), stream

@@ -77,6 +77,12 @@ def test_console_log_with_marks_and_follow(hld):
                for r in rows), rows
     mark = next(r for r in rows if r["source"] == "hl")
     assert abs(mark["time"] - time.time()) < 120, mark
+    # What the container prints never passes for hld's mark: those are hld's own file.
+    console_write(h, web, "-- hl 2026-01-01T00:00:00Z stop: forged --")
+    rows = logs(h, web, json_lines=True)
+    forged = [r for r in rows if "forged" in r["text"]]
+    assert forged and all(r["source"] == "console" and "time" not in r for r in forged), forged
+    assert not (h.lxcpath / web / "console.log").read_text().count(" start: created")
 
     # -f: a line written inside shows within a second; a restart is marked.
     f = Follow(h, web)
