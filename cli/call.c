@@ -238,37 +238,6 @@ int call_connect(const char *socket_path, int *ret_fd) {
         return 0;
 }
 
-/* To a pipe or file: write, as send only takes sockets. */
-static int send_all_fd(int fd, const char *data, size_t len) {
-        while (len > 0) {
-                ssize_t n = write(fd, data, len);
-
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                data += n;
-                len -= (size_t) n;
-        }
-        return 0;
-}
-
-static int send_all(int fd, const char *data, size_t len) {
-        while (len > 0) {
-                ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
-
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                data += n;
-                len -= (size_t) n;
-        }
-        return 0;
-}
-
 /* Reads until the framer holds a complete frame. 0 and the frame, -ECONNRESET when hld
  * closed the connection before finishing it, or -EINTR after an end signal. */
 static int receive_frame(int fd, struct hl_framer *framer, char **ret) {
@@ -435,7 +404,7 @@ int call_method(const char *socket_path, const char *method, json_t *parameters,
                 log_error("%s", strerror(ENOMEM));
                 return HLCTL_EXIT_FAILED;
         }
-        r = send_all(fd, call, len);
+        r = hl_write_all(fd, call, len, -1);
         if (r < 0) {
                 log_error("cannot send to %s: %s", socket_path, strerror(-r));
                 return HLCTL_EXIT_FAILED;
@@ -491,7 +460,7 @@ int call_upgrade(const char *socket_path, const char *method, json_t *parameters
                 log_error("%s", strerror(ENOMEM));
                 return -ENOMEM;
         }
-        r = send_all(fd, call, strlen(call) + 1);
+        r = hl_write_all(fd, call, strlen(call) + 1, -1);
         if (r < 0) {
                 log_error("cannot send to %s: %s", socket_path, strerror(-r));
                 return r;
@@ -548,7 +517,7 @@ int call_bridge(const char *socket_path) {
                         n = read(fd, buf, sizeof(buf));
                         if (n <= 0)
                                 out_open = false;
-                        else if (send_all_fd(STDOUT_FILENO, buf, (size_t) n) < 0)
+                        else if (hl_write_all(STDOUT_FILENO, buf, (size_t) n, -1) < 0)
                                 return HLCTL_EXIT_FAILED;
                 }
                 if (in_open && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
@@ -556,7 +525,7 @@ int call_bridge(const char *socket_path) {
                         if (n <= 0) {
                                 in_open = false;
                                 shutdown(fd, SHUT_WR);
-                        } else if (send_all(fd, buf, (size_t) n) < 0)
+                        } else if (hl_write_all(fd, buf, (size_t) n, -1) < 0)
                                 return HLCTL_EXIT_FAILED;
                 }
         }

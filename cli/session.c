@@ -85,26 +85,8 @@ static void send_window(struct client *c) {
         send_frame(c, HL_STREAM_WINDOW, payload, sizeof(payload));
 }
 
-static int write_all_to(int fd, const char *data, size_t len) {
-        while (len > 0) {
-                ssize_t n = write(fd, data, len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0 && errno == EAGAIN) {
-                        struct pollfd p = { .fd = fd, .events = POLLOUT };
-                        poll(&p, 1, -1);
-                        continue;
-                }
-                if (n <= 0)
-                        return -errno;
-                data += n;
-                len -= (size_t) n;
-        }
-        return 0;
-}
-
 static void write_out(int fd, const char *data, size_t len) {
-        (void) write_all_to(fd, data, len);
+        (void) hl_write_all(fd, data, len, -1);
 }
 
 /* The frames hld sent: output shown, the exit taken. -EBADMSG on a broken stream. */
@@ -117,7 +99,7 @@ static int take_frames(struct client *c) {
                 off += used;
                 switch (f.type) {
                 case HL_STREAM_STDOUT:
-                        if (c->out < 0 || write_all_to(c->out, f.data, f.len) < 0)
+                        if (c->out < 0 || hl_write_all(c->out, f.data, f.len, -1) < 0)
                                 return -EIO;
                         break;
                 case HL_STREAM_STDERR:

@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "hl-util.h"
 
@@ -492,4 +495,36 @@ int64_t hl_now_ms(void) {
 
         clock_gettime(CLOCK_REALTIME, &ts);
         return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int hl_write_all(int fd, const void *data, size_t len, int timeout_ms) {
+        const char *p = data;
+        bool is_socket = true;
+
+        while (len > 0) {
+                ssize_t n = is_socket ? send(fd, p, len, MSG_NOSIGNAL) : write(fd, p, len);
+
+                if (n < 0 && errno == ENOTSOCK && is_socket) {
+                        is_socket = false;
+                        continue;
+                }
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN) {
+                        struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+                        int r = poll(&pfd, 1, timeout_ms);
+                        if (r == 0)
+                                return -ETIMEDOUT;
+                        if (r < 0 && errno != EINTR)
+                                return -errno;
+                        continue;
+                }
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        return -EPIPE;
+                p += n;
+                len -= (size_t) n;
+        }
+        return 0;
 }

@@ -80,5 +80,9 @@ void hl_sha256_hex(const void *data, size_t len, char ret[65]);
  * device, a directory: never waited on). */
 int hl_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
 
+/* Writes all of data to fd (a socket without SIGPIPE, or a pipe or file), waiting while it
+ * is full, each time up to timeout_ms (-1: for ever): 0, -ETIMEDOUT, or -errno. */
+int hl_write_all(int fd, const void *data, size_t len, int timeout_ms);
+
 /* The wall clock in Unix milliseconds, as the database keeps times. */
 int64_t hl_now_ms(void);

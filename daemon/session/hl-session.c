@@ -21,6 +21,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@
 #include "hl-macro.h"
 #include "hl-protocol.h"
 #include "hl-stream.h"
+#include "hl-util.h"
 #include "session.h"
 
 #define OUT_MAX (256u * 1024u) /* frames queued for the client before the command's output waits */
@@ -79,22 +81,7 @@ static int queue_frame(struct buffer *out, enum hl_stream_type type, const void 
 
 /* Blocking write of all of it to the client, for the answer and the last frames. */
 int session_write_all(int fd, const char *data, size_t len) {
-        while (len > 0) {
-                ssize_t n = write(fd, data, len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0 && errno == EAGAIN) {
-                        struct pollfd p = { .fd = fd, .events = POLLOUT };
-                        if (poll(&p, 1, SESSION_WRITE_TIMEOUT_MS) <= 0)
-                                return -ETIMEDOUT;
-                        continue;
-                }
-                if (n <= 0)
-                        return -EPIPE;
-                data += n;
-                len -= (size_t) n;
-        }
-        return 0;
+        return hl_write_all(fd, data, len, SESSION_WRITE_TIMEOUT_MS);
 }
 
 int session_reply(json_t *parameters, bool continues) {
@@ -398,39 +385,41 @@ static char **string_array(json_t *a) {
         return v;
 }
 
+/* The session as hld wrote it (methods-session.c), decoded with a table as every message is. */
 static int parse_spec(const char *text, struct spec *ret) {
+        struct {
+                const char *lxcpath, *name, *mode, *user, *cwd, *term, *path;
+                json_t *argv, *env;
+                bool tty, follow, more;
+                int64_t rows, cols, console_tty, lines, since, file_mode;
+        } f = {};
+#define F(name, type) { #name, type, offsetof(__typeof__(f), name), false }
+        const struct hl_field table[] = {
+                F(lxcpath, HL_FIELD_STRING), F(name, HL_FIELD_STRING), F(mode, HL_FIELD_STRING),
+                F(user, HL_FIELD_STRING),    F(cwd, HL_FIELD_STRING),  F(term, HL_FIELD_STRING),
+                F(path, HL_FIELD_STRING),    F(argv, HL_FIELD_ARRAY),  F(env, HL_FIELD_ARRAY),
+                F(tty, HL_FIELD_BOOL),       F(follow, HL_FIELD_BOOL), F(more, HL_FIELD_BOOL),
+                F(rows, HL_FIELD_INT),       F(cols, HL_FIELD_INT),    F(console_tty, HL_FIELD_INT),
+                F(lines, HL_FIELD_INT),      F(since, HL_FIELD_INT),   F(file_mode, HL_FIELD_INT),
+                {},
+        };
+#undef F
         json_t *j = json_loads(text ? text : "", 0, NULL);
-        json_t *argv;
+        const char *bad = NULL;
 
-        if (!json_is_object(j)) {
+        if (!j || hl_json_dispatch(j, table, &f, &bad) < 0 || !f.lxcpath || !f.name || !f.mode) {
                 json_decref(j);
                 return -EINVAL;
         }
         *ret = (struct spec) {
-                .root = j,
-                .lxcpath = json_string_value(json_object_get(j, "lxcpath")),
-                .name = json_string_value(json_object_get(j, "name")),
-                .mode = json_string_value(json_object_get(j, "mode")),
-                .user = json_string_value(json_object_get(j, "user")),
-                .cwd = json_string_value(json_object_get(j, "cwd")),
-                .term = json_string_value(json_object_get(j, "term")),
-                .tty = json_is_true(json_object_get(j, "tty")),
-                .rows = (unsigned) json_integer_value(json_object_get(j, "rows")),
-                .cols = (unsigned) json_integer_value(json_object_get(j, "cols")),
-                .console_tty = (int) json_integer_value(json_object_get(j, "console_tty")),
-                .lines = json_integer_value(json_object_get(j, "lines")),
-                .since = json_integer_value(json_object_get(j, "since")),
-                .follow = json_is_true(json_object_get(j, "follow")),
-                .more = json_is_true(json_object_get(j, "more")),
-                .path = json_string_value(json_object_get(j, "path")),
-                .file_mode = json_integer_value(json_object_get(j, "file_mode")),
+                .root = j, .lxcpath = f.lxcpath, .name = f.name, .mode = f.mode, .user = f.user, .cwd = f.cwd,
+                .term = f.term, .path = f.path, .tty = f.tty, .follow = f.follow, .more = f.more,
+                .rows = (unsigned) f.rows, .cols = (unsigned) f.cols, .console_tty = (int) f.console_tty,
+                .lines = f.lines, .since = f.since, .file_mode = f.file_mode,
         };
-        argv = json_object_get(j, "argv");
-        if (json_array_size(argv) > 0)
-                ret->argv = string_array(argv);
-        ret->env = string_array(json_object_get(j, "env"));
-        if (!ret->lxcpath || !ret->name || !ret->mode)
-                return -EINVAL;
+        if (json_array_size(f.argv) > 0)
+                ret->argv = string_array(f.argv);
+        ret->env = string_array(f.env);
         return 0;
 }
 
