@@ -61,6 +61,15 @@ class Pty:
             pid, status = os.waitpid(self.pid, os.WNOHANG)
             if pid:
                 self.status = os.waitstatus_to_exitcode(status)
+                # What it wrote last is still in the terminal: read to its end (EIO).
+                while select.select([self.fd], [], [], 0.5)[0]:
+                    try:
+                        data = os.read(self.fd, 65536)
+                    except OSError:
+                        break
+                    if not data:
+                        break
+                    self.out += data
                 os.close(self.fd)
                 return self.status
             if select.select([self.fd], [], [], 0.1)[0]:
