@@ -19,7 +19,8 @@
 #define MANIFEST_MAX (1 << 20)
 #define SUFFIX ".tar.zst"
 
-static const char *const own_files[] = { "config", CT_FILE_ORIGIN, CT_FILE_MOUNTS, CT_FILE_GUEST, CT_FILE_LXC };
+static const char *const own_files[] = { "config", CT_FILE_ORIGIN, CT_FILE_MOUNTS, CT_FILE_GUEST, CT_FILE_LXC,
+                                         CT_FILE_OCI, CT_FILE_OCI_ARGV };
 
 /* "NAME-YYYYMMDD-HHMMSS.tar.zst" */
 static char *archive_name(const char *name, int64_t created) {

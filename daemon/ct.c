@@ -28,6 +28,9 @@
 #include "inroot.h"
 #include "rootfs.h"
 #include "ct.h"
+#include "hl-oci.h"
+#include "inroot.h"
+#include "oci.h"
 
 
 #define MARKER_CREATING "hl-creating"
@@ -467,6 +470,8 @@ static bool container_unsafe(const char *lxcpath, const char *name, char *buf, s
         return true;
 }
 
+static char **config_file_values(const char *lxcpath, const char *name, const char *key);
+
 /* A container hld made whose config no longer holds what hld wrote (a power cut, a hand
  * edit that went wrong): never started in that state. */
 static void check_damage(struct lxc_container *c, const char *lxcpath, const char *name, struct ct_observed *o) {
@@ -595,7 +600,12 @@ static int do_observe(const char *lxcpath, const char *name, const struct ct_set
                         o.values[i] = managed_mounts(c, lxcpath, name);
                 else if (strcmp(key, KEY_LXC) == 0)
                         o.values[i] = observe_lxc_keys(c, lxcpath, name);
-                else
+                else if (strcmp(key, "lxc.environment") == 0) {
+                        /* The config's own lines: an application container's image Env is
+                         * its include's (hl-oci.conf), not the definition's. */
+                        _cleanup_(hl_strv_freep) char **own = config_file_values(lxcpath, name, key);
+                        o.values[i] = own ? settings_join_lines(own) : NULL;
+                } else
                         o.values[i] = ct_config_value(c, key);
                 if (!o.values[i]) {
                         ct_observed_done(&o);
@@ -1123,7 +1133,29 @@ static int do_start(const char *lxcpath, const char *name, char **ret_error) {
          * every container down with the daemon. */
         prctl(PR_GET_NAME, (unsigned long) thread_name, 0, 0, 0);
         prctl(PR_SET_NAME, (unsigned long) "lxc-monitor", 0, 0, 0);
-        started = c->start(c, 0, NULL);
+        /* An application container (Template=oci:) runs under liblxc's own small init,
+         * init.lxc, as lxc-execute does: it hands the stop signal on to the application and
+         * reaps its children, which an application as PID 1 would not. Its words are given
+         * as they are: liblxc's lxc.execute.cmd is split at every blank. */
+        {
+                _cleanup_free_ char *oci = ct_path_in(lxcpath, name, CT_FILE_OCI_ARGV), *text = NULL;
+                _cleanup_(json_decrefp) json_t *words = NULL;
+                _cleanup_free_ char **argv = NULL;
+
+                if (oci && access(oci, F_OK) == 0) {
+                        size_t i, n;
+                        json_t *w;
+                        text = ct_read_small_file(oci);
+                        words = text ? json_loads(text, 0, NULL) : NULL;
+                        n = json_array_size(words);
+                        argv = n ? calloc(n + 1, sizeof(char *)) : NULL;
+                        if (!argv)
+                                return hl_fail(ret_error, -EINVAL, "%s's %s holds no command", name, CT_FILE_OCI_ARGV);
+                        json_array_foreach(words, i, w)
+                                argv[i] = (char *) (json_string_value(w) ?: "");
+                }
+                started = c->start(c, argv ? 1 : 0, argv);
+        }
         prctl(PR_SET_NAME, (unsigned long) thread_name, 0, 0, 0);
         return_home();
         if (!started)
@@ -1686,6 +1718,161 @@ static int storage_tarball(const char *volume, char **ret_path, char **ret_error
 }
 
 /* copy_from: a root file system to copy instead of the template (a migration). */
+/* User= of an image config: uid[:gid], or a name of the image's own /etc/passwd. */
+static int oci_user(const char *rootfs, const char *user, unsigned *ret_uid, unsigned *ret_gid, char **ret_error) {
+        _cleanup_close_ int etc = -1;
+        _cleanup_free_ char *passwd = NULL, *error = NULL;
+        char *end = NULL, *save = NULL;
+        unsigned long uid = strtoul(user, &end, 10);
+
+        if (end != user && (*end == 0 || *end == ':')) {
+                *ret_uid = (unsigned) uid;
+                *ret_gid = *end == ':' ? (unsigned) strtoul(end + 1, NULL, 10) : (unsigned) uid;
+                return 0;
+        }
+        if (inroot_open_dir(rootfs, "/etc", false, &etc, &error) < 0 || inroot_read(etc, "passwd", 4 << 20, &passwd) < 0)
+                return hl_fail(ret_error, -ENOENT, "the image's User=%s: the image has no /etc/passwd", user);
+        for (char *line = strtok_r(passwd, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char *f[4] = {}, *p = line;
+                for (int i = 0; i < 4; i++)
+                        f[i] = strsep(&p, ":");
+                if (f[3] && strcmp(f[0], user) == 0) {
+                        *ret_uid = (unsigned) strtoul(f[2], NULL, 10);
+                        *ret_gid = (unsigned) strtoul(f[3], NULL, 10);
+                        return 0;
+                }
+        }
+        return hl_fail(ret_error, -ENOENT, "the image's User=%s is not in its /etc/passwd", user);
+}
+
+/* An application container: the image's layers as its root file system, what its config
+ * runs written to hl-oci.conf, which the config includes before hl's own lines (so that
+ * the definition's Environment= wins over the image's Env). */
+static int create_oci(struct lxc_container *c, const char *lxcpath, const struct hl_def *def, const char *ref,
+                      char **ret_error) {
+        _cleanup_free_ char *dir = hl_strdup_printf("%s/%s", lxcpath, def->name);
+        _cleanup_free_ char *rootfs = hl_strdup_printf("%s/%s/rootfs", lxcpath, def->name);
+        _cleanup_free_ char *path = hl_strdup_printf("dir:%s", rootfs ? rootfs : "");
+        _cleanup_free_ char *conf_path = hl_strdup_printf("%s/%s/%s", lxcpath, def->name, CT_FILE_OCI);
+        _cleanup_free_ char *error = NULL, *conf = NULL, *cmd = NULL;
+        _cleanup_close_ int etc = -1;
+        struct hl_oci_config oci = {};
+        struct hl_text t = {}, w = {};
+        char **argv_copy = NULL;
+        char *const no_args[] = { NULL };
+        int r;
+
+        if (!dir || !rootfs || !path || !conf_path)
+                return -ENOMEM;
+        if (access("/usr/share/lxc/config/common.conf", R_OK) == 0)
+                set_item(c, "lxc.include", "/usr/share/lxc/config/common.conf", NULL);
+        if (!c->create(c, NULL, "dir", NULL, LXC_CREATE_QUIET, no_args))
+                return hl_fail(ret_error, -EIO, "liblxc could not create %s: %s", def->name, ct_lxc_reason(c));
+        r = set_item(c, "lxc.rootfs.path", path, ret_error);
+        if (r >= 0)
+                r = save_config(c, lxcpath, def->name, ret_error);
+        if (r < 0)
+                return r;
+        r = oci_unpack(ref, rootfs, dir, def->unprivileged ? IDMAP_BASE : 0, &oci, &error);
+        if (r < 0)
+                return hl_fail(ret_error, r, "Template=oci:%s: %s", ref, error ? error : strerror(-r));
+        /* What it runs must be there: found at start, it would be a crash loop instead. */
+        {
+                const char *search = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+                bool found = false;
+                for (char **e = oci.env; e && *e; e++)
+                        if (strncmp(*e, "PATH=", 5) == 0)
+                                search = *e + 5;
+                if (strchr(oci.argv[0], '/')) {
+                        _cleanup_free_ char *abs = oci.argv[0][0] == '/' ? strdup(oci.argv[0])
+                                                                         : hl_strdup_printf("%s/%s", oci.cwd ? oci.cwd : "", oci.argv[0]);
+                        found = abs && inroot_exists(rootfs, abs);
+                } else {
+                        _cleanup_(hl_strv_freep) char **dirs = hl_strv_split(search, ":");
+                        for (char **d = dirs; !found && d && *d; d++) {
+                                _cleanup_free_ char *abs = hl_strdup_printf("%s/%s", *d, oci.argv[0]);
+                                found = abs && (*d)[0] == '/' && inroot_exists(rootfs, abs);
+                        }
+                }
+                if (!found) {
+                        r = hl_fail(ret_error, -ENOENT, "Template=oci:%s: the image's Entrypoint/Cmd %s does not exist in it",
+                                    ref, oci.argv[0]);
+                        hl_oci_config_done(&oci);
+                        return r;
+                }
+        }
+        /* Word for word: the start gives them to init.lxc as they are. */
+        for (char **a = oci.argv; r >= 0 && a && *a; a++) {
+                hl_text_add(&w, "%s%s", w.len ? " " : "", *a);
+                r = hl_strv_push(&argv_copy, *a);
+        }
+        cmd = hl_text_take(&w);
+        if (r < 0 || !cmd) {
+                hl_oci_config_done(&oci);
+                hl_strv_free(argv_copy);
+                return -ENOMEM;
+        }
+        hl_text_add(&t, "# What the image's config runs (Template=oci:%s), written by hld at create.\n", ref);
+        /* The command itself is hl-oci-argv's (liblxc's lxc.execute.cmd splits at blanks). */
+        hl_text_add(&t, "# command: %s\n", cmd);
+        hl_text_add(&t, "lxc.init.cwd = %s\n", oci.cwd ? oci.cwd : "/");
+        if (oci.user) {
+                unsigned uid = 0, gid = 0;
+                free(TAKE_PTR(error));
+                r = oci_user(rootfs, oci.user, &uid, &gid, &error);
+                if (r < 0) {
+                        hl_oci_config_done(&oci);
+                        free(hl_text_take(&t));
+                        return hl_fail(ret_error, r, "Template=oci:%s: %s", ref, error);
+                }
+                hl_text_add(&t, "lxc.init.uid = %u\nlxc.init.gid = %u\n", uid, gid);
+        }
+        /* An application's PID 1 is the application: it stops on its own signal (TERM
+         * unless the image says otherwise), not on an init system's SIGPWR. */
+        hl_text_add(&t, "lxc.signal.halt = %d\n", oci.stop_signal ? oci.stop_signal : SIGTERM);
+        for (char **e = oci.env; e && *e; e++)
+                hl_text_add(&t, "lxc.environment = %s\n", *e);
+        for (char **p = oci.exposed; p && *p; p++)
+                hl_text_add(&t, "# exposed by the image (not opened by hl): %s\n", *p);
+        hl_oci_config_done(&oci);
+        conf = hl_text_take(&t);
+        if (!conf)
+                return -ENOMEM;
+        {
+                json_t *words = json_array();
+                _cleanup_free_ char *text = NULL;
+                for (char **a = argv_copy; words && a && *a; a++)
+                        json_array_append_new(words, json_string(*a));
+                text = words ? json_dumps(words, JSON_COMPACT) : NULL;
+                json_decref(words);
+                hl_strv_free(argv_copy);
+                r = text ? ct_write_file(dir, CT_FILE_OCI_ARGV, text) : -ENOMEM;
+        }
+        if (r >= 0)
+                r = ct_write_file(dir, CT_FILE_OCI, conf);
+        if (r < 0)
+                return hl_fail(ret_error, r, "cannot write %s: %s", conf_path, strerror(-r));
+        r = set_item(c, "lxc.include", conf_path, ret_error);
+        if (r >= 0)
+                r = save_config(c, lxcpath, def->name, ret_error);
+        if (r < 0)
+                return r;
+        /* What an application finds on any container runtime: a hosts and a resolv.conf of
+         * its own (an image's own are kept). */
+        if (inroot_open_dir(rootfs, "/etc", true, &etc, &error) < 0)
+                return hl_fail(ret_error, -EIO, "Template=oci:%s: %s", ref, error ? error : "no /etc");
+        if (!inroot_exists(rootfs, "/etc/hosts")) {
+                _cleanup_free_ char *hosts = hl_strdup_printf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n127.0.1.1\t%s\n",
+                                                              def->hostname ? def->hostname : def->name);
+                r = hosts ? inroot_write(etc, "hosts", hosts, 0644) : -ENOMEM;
+        }
+        if (r >= 0 && !inroot_exists(rootfs, "/etc/resolv.conf"))
+                r = inroot_write(etc, "resolv.conf", "", 0644);
+        return r < 0 ? hl_fail(ret_error, r, "Template=oci:%s: cannot write /etc/hosts or /etc/resolv.conf: %s", ref,
+                               strerror(-r))
+                     : 0;
+}
+
 static int create_from(struct lxc_container *c, const char *lxcpath, const struct hl_def *def, const char *copy_from,
                        char **ret_error) {
         _cleanup_free_ char *resolved = NULL;
@@ -1754,6 +1941,8 @@ static int create_from(struct lxc_container *c, const char *lxcpath, const struc
                 }
                 return 0;
         }
+        case HL_TEMPLATE_OCI:
+                return create_oci(c, lxcpath, def, arg, ret_error);
         case HL_TEMPLATE_CLONE: {
                 _cleanup_container_ struct lxc_container *src = lxc_container_new(arg, lxcpath);
                 struct lxc_container *copy;
@@ -1928,6 +2117,16 @@ int ct_template_check(const struct hl_def *def, char **ret_error) {
                 _cleanup_free_ char *path = NULL;
                 int r = storage_tarball(arg, &path, ret_error);
                 return r < 0 ? r : rootfs_check(path, ret_error);
+        }
+        case HL_TEMPLATE_OCI: {
+                _cleanup_free_ char *path = NULL;
+                const char *tag;
+                struct stat st;
+                if (hl_oci_reference(arg, &path, &tag) < 0)
+                        return -ENOMEM;
+                if (stat(path, &st) < 0 || (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)))
+                        return hl_fail(ret_error, -ENOENT, "no OCI image layout or oci-archive at %s", path);
+                return 0;
         }
         case HL_TEMPLATE_CLONE:
         case HL_TEMPLATE_ADOPTED:

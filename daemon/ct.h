@@ -155,6 +155,10 @@ int ct_attach(const char *lxcpath, const char *name, char *const *argv, uint64_t
 #define CT_FILE_MOUNTS "hl-mounts"
 #define CT_FILE_GUEST "hl-guest"
 #define CT_FILE_LXC "hl-lxc-keys"
+/* An application container's: what its image's config runs, as lxc keys (an lxc.include). */
+#define CT_FILE_OCI "hl-oci.conf"
+/* Its command, word for word (JSON): started with liblxc's init.lxc (ct.c, do_start). */
+#define CT_FILE_OCI_ARGV "hl-oci-argv"
 /* The console's output as the monitor writes it (hlctl logs); at CT_CONSOLE_LOG_MAX it
  * becomes CONSOLE_LOG.1. */
 #define CT_FILE_CONSOLE_LOG "console.log"

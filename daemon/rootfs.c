@@ -3,7 +3,9 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <dlfcn.h>
+#include <dirent.h>
 #include <errno.h>
+#include <ftw.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -13,6 +15,8 @@
 
 #include "rootfs.h"
 #include "hl-util.h"
+#include "hl-index.h"
+#include "hl-oci.h"
 
 /* libarchive is loaded when a tarball is first unpacked, not with hld: its dependencies
  * (libxml2, ICU, libstdc++) would add megabytes to the resident daemon for a template kind
@@ -146,8 +150,140 @@ int rootfs_extract(const char *tarball, const char *dir, uint32_t uid_shift, cha
         return r < 0 ? r : 0;
 }
 
+/* An OCI layer's changes to what the layers below made (image-spec, "Changesets"): the
+ * names this layer wrote, so that an opaque whiteout removes only what came before. */
+struct layer {
+        struct hl_index written;
+        char **names; /* the keys of written, owned */
+        size_t n, cap;
+};
+
+static void layer_done(struct layer *l) {
+        hl_index_done(&l->written);
+        for (size_t i = 0; i < l->n; i++)
+                free(l->names[i]);
+        free(l->names);
+}
+
+static int layer_wrote(struct layer *l, const char *name) {
+        char *copy;
+
+        if (hl_index_get(&l->written, name, NULL))
+                return 0;
+        if (l->n == l->cap) {
+                size_t cap = l->cap ? l->cap * 2 : 256;
+                char **v = realloc(l->names, cap * sizeof(*v));
+                if (!v)
+                        return -ENOMEM;
+                l->names = v;
+                l->cap = cap;
+        }
+        copy = strdup(name);
+        if (!copy)
+                return -ENOMEM;
+        l->names[l->n++] = copy;
+        return hl_index_put(&l->written, copy, 0) == -ENOMEM ? -ENOMEM : 0;
+}
+
+/* Whether every directory on the way to rel under dir is a directory, never a symlink: a
+ * whiteout under a symlink a lower layer made would remove something outside dir. */
+static bool path_is_plain(const char *dir, const char *rel) {
+        _cleanup_free_ char *copy = strdup(rel);
+        struct stat st;
+
+        if (!copy)
+                return false;
+        for (char *slash = strchr(copy, '/'); slash; slash = strchr(slash + 1, '/')) {
+                _cleanup_free_ char *p = NULL;
+                *slash = 0;
+                p = hl_strdup_printf("%s/%s", dir, copy);
+                *slash = '/';
+                if (!p || lstat(p, &st) < 0 || !S_ISDIR(st.st_mode))
+                        return false;
+        }
+        return true;
+}
+
+static int remove_path(const char *path) {
+        struct stat st;
+
+        if (lstat(path, &st) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (S_ISDIR(st.st_mode))
+                return rootfs_remove_tree(path);
+        return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+        return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int rootfs_remove_tree(const char *path) {
+        return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 ? -errno : 0;
+}
+
+/* A whiteout entry (name: its path in the layer, base its last component): what it hides
+ * from the layers below removed. 0, or -errno with the reason. */
+static int whiteout(struct layer *l, const char *dir, const char *name, const char *base, int kind, const char *hidden,
+                    char **ret_error) {
+        size_t parent_len = (size_t) (base - name);
+        _cleanup_free_ char *parent = strndup(name, parent_len ? parent_len - 1 : 0);
+        _cleanup_free_ char *pdir = NULL;
+        int r = 0;
+
+        if (!parent)
+                return -ENOMEM;
+        if (*parent && !path_is_plain(dir, name))
+                return 0; /* its directory is no directory of this tree: nothing to hide */
+        pdir = *parent ? hl_strdup_printf("%s/%s", dir, parent) : strdup(dir);
+        if (!pdir)
+                return -ENOMEM;
+        if (kind == 1) {
+                _cleanup_free_ char *victim = hl_strdup_printf("%s/%s", pdir, hidden);
+                if (!victim || strchr(hidden, '/') || strcmp(hidden, "..") == 0 || strcmp(hidden, ".") == 0)
+                        return victim ? hl_fail(ret_error, -EPERM, "unsafe whiteout %s", name) : -ENOMEM;
+                r = remove_path(victim);
+        } else {
+                /* Opaque: the directory's entries from below go, this layer's stay. */
+                DIR *d = opendir(pdir);
+                struct dirent *de;
+
+                while (d && r >= 0 && (de = readdir(d))) {
+                        _cleanup_free_ char *rel = NULL, *victim = NULL;
+                        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                                continue;
+                        rel = *parent ? hl_strdup_printf("%s/%s", parent, de->d_name) : strdup(de->d_name);
+                        if (!rel)
+                                r = -ENOMEM;
+                        else if (!hl_index_get(&l->written, rel, NULL)) {
+                                victim = hl_strdup_printf("%s/%s", pdir, de->d_name);
+                                r = victim ? remove_path(victim) : -ENOMEM;
+                        }
+                }
+                if (d)
+                        closedir(d);
+        }
+        return r < 0 ? hl_fail(ret_error, r, "cannot apply the whiteout %s: %s", name, strerror(-r)) : 0;
+}
+
+static int extract(const char *tarball, const char *dir, uint32_t uid_shift, const char *only,
+                   const char *const *skip, struct layer *layer, char **ret_error);
+
 int rootfs_extract_part(const char *tarball, const char *dir, uint32_t uid_shift, const char *only,
                         const char *const *skip, char **ret_error) {
+        return extract(tarball, dir, uid_shift, only, skip, NULL, ret_error);
+}
+
+int rootfs_apply_layer(const char *blob, const char *dir, uint32_t uid_shift, char **ret_error) {
+        struct layer l = {};
+        int r = extract(blob, dir, uid_shift, NULL, NULL, &l, ret_error);
+
+        layer_done(&l);
+        return r < 0 ? r : 0;
+}
+
+static int extract(const char *tarball, const char *dir, uint32_t uid_shift, const char *only,
+                   const char *const *skip, struct layer *layer, char **ret_error) {
         struct archive *in = NULL, *out = NULL;
         struct archive_entry *entry;
         int r = 0, count = 0;
@@ -190,6 +326,41 @@ int rootfs_extract_part(const char *tarball, const char *dir, uint32_t uid_shift
                                 skipped = under(name, skip[i], NULL);
                         if (skipped)
                                 continue;
+                }
+                if (layer) {
+                        const char *clean = name, *base, *hidden = NULL;
+                        int kind;
+
+                        while (clean[0] == '.' && clean[1] == '/')
+                                clean += 2;
+                        base = strrchr(clean, '/');
+                        /* "dir/" names the directory itself. */
+                        if (base && !base[1]) {
+                                _cleanup_free_ char *d = strndup(clean, (size_t) (base - clean));
+                                r = d ? layer_wrote(layer, d) : -ENOMEM;
+                                base = NULL;
+                        } else {
+                                base = base ? base + 1 : clean;
+                                kind = hl_oci_whiteout(base, &hidden);
+                                if (kind) {
+                                        r = whiteout(layer, dir, clean, base, kind, hidden, ret_error);
+                                        if (r < 0)
+                                                goto finish;
+                                        continue;
+                                }
+                                r = layer_wrote(layer, clean);
+                        }
+                        if (r < 0)
+                                goto finish;
+                        /* A file over a directory of the layers below, or the reverse: the
+                         * lower one goes first (a directory over a directory merges). */
+                        {
+                                _cleanup_free_ char *p = hl_strdup_printf("%s/%s", dir, clean);
+                                struct stat st;
+                                if (p && *clean && path_is_plain(dir, clean) && lstat(p, &st) == 0 &&
+                                    (S_ISDIR(st.st_mode) != (sym_archive_entry_filetype(entry) == AE_IFDIR)))
+                                        (void) remove_path(p);
+                        }
                 }
                 if (only) {
                         if (!under(name, only, &name))

@@ -36,3 +36,12 @@ int rootfs_read_first(const char *tarball, const char *name, size_t max, char **
 /* Whether tarball is a regular file that libarchive opens as a tar archive (reading its
  * first header only). -errno and a sentence otherwise. Blocks: run it off the loop. */
 int rootfs_check(const char *tarball, char **ret_error);
+
+/* Applies an OCI image layer (a tar, compressed or not) to dir as image-spec's changesets
+ * say: ".wh.NAME" removes NAME of the layers below, ".wh..wh..opq" empties its directory of
+ * what they made; every other entry is unpacked as rootfs_extract does, with its checks.
+ * Blocks. */
+int rootfs_apply_layer(const char *blob, const char *dir, uint32_t uid_shift, char **ret_error);
+
+/* Removes the tree at path (a directory), never following a symlink or crossing a mount. */
+int rootfs_remove_tree(const char *path);

@@ -141,8 +141,15 @@ int settings_ipv4_broadcast(const char *cidr, char *buf, size_t size) {
 static int add_networks(struct ct_settings *s, const struct hl_def *d) {
         int r = 0;
 
-        if (d->n_networks == 0)
-                return add(s, CT_APPLY_RESTART, "network", "lxc.net.0.type", "empty");
+        if (d->n_networks == 0) {
+                const char *arg;
+                int r0 = add(s, CT_APPLY_RESTART, "network", "lxc.net.0.type", "empty");
+                /* No init system brings an application container's loopback up: liblxc does,
+                 * told so (a system container's init does it itself). */
+                if (r0 >= 0 && hl_def_template_kind(d, &arg) == HL_TEMPLATE_OCI)
+                        r0 = add(s, CT_APPLY_RESTART, "network", "lxc.net.0.flags", "up");
+                return r0;
+        }
         for (size_t i = 0; i < d->n_networks && r >= 0; i++) {
                 const struct hl_network *n = &d->networks[i];
                 _cleanup_free_ char *label = hl_strdup_printf("network %s", n->name);

@@ -21,7 +21,7 @@
 #define BTRFS_MAGIC 0x9123683e
 
 /* hld's files of a container, kept with each snapshot and put back with it. */
-static const char *const own_files[] = { CT_FILE_ORIGIN, CT_FILE_MOUNTS, CT_FILE_GUEST, CT_FILE_LXC };
+static const char *const own_files[] = { CT_FILE_ORIGIN, CT_FILE_MOUNTS, CT_FILE_GUEST, CT_FILE_LXC, CT_FILE_OCI, CT_FILE_OCI_ARGV };
 
 void snapshot_list_done(struct snapshot_list *l) {
         for (size_t i = 0; i < l->n; i++)

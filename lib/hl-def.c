@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "hl-def.h"
+#include "hl-oci.h"
 #include "hl-pve.h"
 
 #define MIN_MEMORY (16ULL * 1024 * 1024)
@@ -173,6 +174,15 @@ static int parse_template(struct parser *p, const char *value) {
 
                 if (hl_path_normalize(value, &norm) < 0 || strcmp(norm, value) != 0)
                         return fail(p, "\"%s\" is not a normalized absolute path", value);
+        } else if (strncmp(value, "oci:", 4) == 0) {
+                /* oci:PATH[:TAG]: an image layout directory or an oci-archive. */
+                _cleanup_free_ char *path = NULL, *norm = NULL;
+                const char *tag = NULL;
+                if (hl_oci_reference(value + 4, &path, &tag) < 0 || hl_path_normalize(path, &norm) < 0 ||
+                    strcmp(norm, path) != 0 || path[0] != '/')
+                        return fail(p, "\"%s\" is not oci:PATH[:TAG] with PATH a normalized absolute path", value);
+                if (tag && (!*tag || strlen(tag) > 128 || strspn(tag, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(tag)))
+                        return fail(p, "\"%s\" is not an image tag (letters, digits, '.', '_', '-')", tag);
         } else if (hl_pve_is_template_volume(value)) {
                 /* STORAGE:vztmpl/FILE, as pct users write it: hld resolves it. */
         } else if (strchr(value, ':') && strncmp(value, "clone:", 6) != 0) {
@@ -1175,6 +1185,10 @@ enum hl_template_kind hl_def_template_kind(const struct hl_def *d, const char **
         if (strncmp(t, "clone:", 6) == 0) {
                 *ret_arg = t + 6;
                 return HL_TEMPLATE_CLONE;
+        }
+        if (strncmp(t, "oci:", 4) == 0) {
+                *ret_arg = t + 4;
+                return HL_TEMPLATE_OCI;
         }
         if (strchr(t, ':')) {
                 *ret_arg = t;

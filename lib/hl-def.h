@@ -159,6 +159,7 @@ enum hl_template_kind {
         HL_TEMPLATE_SCRIPT,  /* an LXC template script such as "busybox" */
         HL_TEMPLATE_TARBALL, /* an absolute path to a rootfs tarball */
         HL_TEMPLATE_CLONE,   /* clone:NAME */
+        HL_TEMPLATE_OCI,     /* oci:PATH[:TAG]: an OCI image layout or oci-archive (an application container) */
         HL_TEMPLATE_STORAGE, /* STORAGE:vztmpl/FILE of a Proxmox directory storage */
         HL_TEMPLATE_ADOPTED, /* "adopted": made outside hl (hlctl adopt), never made again */
         HL_TEMPLATE_NONE,    /* a Host= service: no container at all */

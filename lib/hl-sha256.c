@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* SHA-256 (FIPS 180-4), only to name definition revisions and plans by content. None of
  * the libraries hl already links exports a digest, and one function does not justify
- * pulling in libcrypto. */
+ * pulling in libcrypto. Also OCI blobs' digests, read in pieces. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -41,23 +41,55 @@ static void block(uint32_t h[8], const uint8_t *p) {
         h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += hh;
 }
 
-void hl_sha256_hex(const void *data, size_t len, char ret[65]) {
-        uint32_t h[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                          0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
-        const uint8_t *p = data;
-        uint8_t tail[128] = { 0 };
-        size_t rest = len % 64, tail_len = rest < 56 ? 64 : 128;
-        uint64_t bits = (uint64_t) len * 8;
+void hl_sha256_init(struct hl_sha256 *c) {
+        static const uint32_t h0[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                        0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
 
-        for (size_t i = 0; i + 64 <= len; i += 64)
-                block(h, p + i);
-        if (rest)
-                memcpy(tail, p + len - rest, rest);
-        tail[rest] = 0x80;
+        memcpy(c->h, h0, sizeof(h0));
+        c->n = 0;
+        c->total = 0;
+}
+
+void hl_sha256_update(struct hl_sha256 *c, const void *data, size_t len) {
+        const uint8_t *p = data;
+
+        c->total += len;
+        if (c->n) {
+                size_t take = 64 - c->n < len ? 64 - c->n : len;
+                memcpy(c->buf + c->n, p, take);
+                c->n += take;
+                p += take;
+                len -= take;
+                if (c->n < 64)
+                        return;
+                block(c->h, c->buf);
+                c->n = 0;
+        }
+        for (; len >= 64; p += 64, len -= 64)
+                block(c->h, p);
+        memcpy(c->buf, p, len);
+        c->n = len;
+}
+
+void hl_sha256_final_hex(struct hl_sha256 *c, char ret[65]) {
+        uint8_t tail[128] = { 0 };
+        size_t tail_len = c->n < 56 ? 64 : 128;
+        uint64_t bits = c->total * 8;
+
+        memcpy(tail, c->buf, c->n);
+        tail[c->n] = 0x80;
         for (int i = 0; i < 8; i++)
                 tail[tail_len - 1 - i] = (uint8_t) (bits >> (8 * i));
         for (size_t i = 0; i < tail_len; i += 64)
-                block(h, tail + i);
+                block(c->h, tail + i);
         for (int i = 0; i < 8; i++)
-                snprintf(ret + 8 * i, 9, "%08x", h[i]);
+                snprintf(ret + 8 * i, 9, "%08x", c->h[i]);
+}
+
+void hl_sha256_hex(const void *data, size_t len, char ret[65]) {
+        struct hl_sha256 c;
+
+        hl_sha256_init(&c);
+        hl_sha256_update(&c, data, len);
+        hl_sha256_final_hex(&c, ret);
 }

@@ -74,6 +74,16 @@ int hl_path_normalize(const char *path, char **ret);
 
 /* SHA-256 of data, as 64 lowercase hex characters plus NUL in ret. */
 void hl_sha256_hex(const void *data, size_t len, char ret[65]);
+/* The same over data that comes in pieces (an OCI layer of 100 MB). */
+struct hl_sha256 {
+        uint32_t h[8];
+        uint8_t buf[64];
+        size_t n;
+        uint64_t total;
+};
+void hl_sha256_init(struct hl_sha256 *c);
+void hl_sha256_update(struct hl_sha256 *c, const void *data, size_t len);
+void hl_sha256_final_hex(struct hl_sha256 *c, char ret[65]);
 
 /* Reads a whole regular file of at most max bytes with open/read (no stdio),
  * NUL-terminated. -EFBIG when larger, -EBADFD when it is no regular file (a FIFO, a

@@ -22,6 +22,9 @@ packages=(
         zsh
         # The remote tests: hlctl -H ssh:// against an sshd of the test's own on loopback.
         openssh-server openssh-client
+        # The OCI tests build their images locally: umoci for layouts and layers, skopeo
+        # for the oci-archive Proxmox takes.
+        umoci skopeo
 )
 
 # Runs a command with its output kept in a file, shown only when the command fails.

@@ -10,7 +10,7 @@ build=${1:-build-fuzz}
 seconds=${2:-60}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-targets="def protocol dns guest retention calendar pct pve stream"
+targets="def protocol dns guest retention calendar pct pve stream oci"
 ninja -C "$build" --quiet $(printf 'tests/fuzz/fuzz-%s ' $targets) || exit 1
 rc=0
 for t in $targets; do

@@ -21,7 +21,7 @@ LAYERS = [
     ("methods", ["methods", "methods-apply", "methods-info", "methods-snapshot", "methods-backup", "methods-migrate", "methods-update", "methods-session", "schedule", "request"]),
     ("engine", ["reconcile", "foreign", "execute", "runs", "plan", "health", "probe", "watch", "logs", "events", "manager", "service",
                 "desired"]),
-    ("adapters", ["ct", "snapshot", "backup", "guest", "inroot", "netinfo", "settings", "rootfs", "store", "config", "log", "work"]),
+    ("adapters", ["ct", "snapshot", "backup", "guest", "inroot", "netinfo", "settings", "rootfs", "oci", "store", "config", "log", "work"]),
 ]
 # Inside the engine, calls go down this list only: what is lower learns of what happens
 # through callbacks the upper part registers.
