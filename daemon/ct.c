@@ -1718,6 +1718,25 @@ static int storage_tarball(const char *volume, char **ret_path, char **ret_error
 }
 
 /* copy_from: a root file system to copy instead of the template (a migration). */
+/* A container of no template script: LXC's common config, and its root file system at rootfs
+ * (without a template liblxc writes no rootfs path: the container would run on the host's
+ * /), saved before anything is unpacked into it. */
+static int create_empty(struct lxc_container *c, const char *lxcpath, const struct hl_def *def, const char *rootfs,
+                        char **ret_error) {
+        _cleanup_free_ char *path = hl_strdup_printf("dir:%s", rootfs);
+        char *const no_args[] = { NULL };
+        int r;
+
+        if (!path)
+                return -ENOMEM;
+        if (access("/usr/share/lxc/config/common.conf", R_OK) == 0)
+                set_item(c, "lxc.include", "/usr/share/lxc/config/common.conf", NULL);
+        if (!c->create(c, NULL, "dir", NULL, LXC_CREATE_QUIET, no_args))
+                return hl_fail(ret_error, -EIO, "liblxc could not create %s: %s", def->name, ct_lxc_reason(c));
+        r = set_item(c, "lxc.rootfs.path", path, ret_error);
+        return r < 0 ? r : save_config(c, lxcpath, def->name, ret_error);
+}
+
 /* User= of an image config: uid[:gid], or a name of the image's own /etc/passwd. */
 static int oci_user(const char *rootfs, const char *user, unsigned *ret_uid, unsigned *ret_gid, char **ret_error) {
         _cleanup_close_ int etc = -1;
@@ -1752,25 +1771,17 @@ static int create_oci(struct lxc_container *c, const char *lxcpath, const struct
                       char **ret_error) {
         _cleanup_free_ char *dir = hl_strdup_printf("%s/%s", lxcpath, def->name);
         _cleanup_free_ char *rootfs = hl_strdup_printf("%s/%s/rootfs", lxcpath, def->name);
-        _cleanup_free_ char *path = hl_strdup_printf("dir:%s", rootfs ? rootfs : "");
         _cleanup_free_ char *conf_path = hl_strdup_printf("%s/%s/%s", lxcpath, def->name, CT_FILE_OCI);
         _cleanup_free_ char *error = NULL, *conf = NULL, *cmd = NULL;
         _cleanup_close_ int etc = -1;
         struct hl_oci_config oci = {};
         struct hl_text t = {}, w = {};
         char **argv_copy = NULL;
-        char *const no_args[] = { NULL };
         int r;
 
-        if (!dir || !rootfs || !path || !conf_path)
+        if (!dir || !rootfs || !conf_path)
                 return -ENOMEM;
-        if (access("/usr/share/lxc/config/common.conf", R_OK) == 0)
-                set_item(c, "lxc.include", "/usr/share/lxc/config/common.conf", NULL);
-        if (!c->create(c, NULL, "dir", NULL, LXC_CREATE_QUIET, no_args))
-                return hl_fail(ret_error, -EIO, "liblxc could not create %s: %s", def->name, ct_lxc_reason(c));
-        r = set_item(c, "lxc.rootfs.path", path, ret_error);
-        if (r >= 0)
-                r = save_config(c, lxcpath, def->name, ret_error);
+        r = create_empty(c, lxcpath, def, rootfs, ret_error);
         if (r < 0)
                 return r;
         r = oci_unpack(ref, rootfs, dir, def->unprivileged ? IDMAP_BASE : 0, &oci, &error);
@@ -1907,21 +1918,11 @@ static int create_from(struct lxc_container *c, const char *lxcpath, const struc
                 return 0;
         case HL_TEMPLATE_TARBALL: {
                 _cleanup_free_ char *rootfs = hl_strdup_printf("%s/%s/rootfs", lxcpath, def->name);
-                _cleanup_free_ char *path = hl_strdup_printf("dir:%s", rootfs ? rootfs : "");
                 _cleanup_free_ char *error = NULL;
 
-                if (!rootfs || !path)
+                if (!rootfs)
                         return -ENOMEM;
-                if (access("/usr/share/lxc/config/common.conf", R_OK) == 0)
-                        set_item(c, "lxc.include", "/usr/share/lxc/config/common.conf", NULL);
-                if (!c->create(c, NULL, "dir", NULL, LXC_CREATE_QUIET, no_args))
-                        return hl_fail(ret_error, -EIO, "liblxc could not create %s: %s", def->name, ct_lxc_reason(c));
-                /* Without a template liblxc writes no rootfs path: the container would run
-                 * on the host's /. */
-                r = set_item(c, "lxc.rootfs.path", path, ret_error);
-                if (r < 0)
-                        return r;
-                r = save_config(c, lxcpath, def->name, ret_error);
+                r = create_empty(c, lxcpath, def, rootfs, ret_error);
                 if (r < 0)
                         return r;
                 /* A migrated tree is copied as it is: Proxmox shifts an unprivileged
