@@ -260,6 +260,16 @@ static const struct service *session_service(struct manager *m, struct request *
         return s;
 }
 
+/* user (Exec's, Push's): NULL, a name or uid[:gid] as the helper reads them; false
+ * (answered) otherwise. */
+static bool user_is_valid(struct request *req, const char *user) {
+        if (!user || (user[0] && strlen(user) <= 64 && !strpbrk(user, "\n/ ")))
+                return true;
+        request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "user",
+                               "\"%.80s\" is not a user name or uid[:gid]", user);
+        return false;
+}
+
 /* Strings only, each without NUL; false (answered) otherwise. */
 static bool string_list(struct request *req, json_t *list, const char *param, bool env) {
         size_t i;
@@ -319,11 +329,8 @@ void methods_exec(struct manager *m, struct request *req, json_t *parameters) {
                                        "a terminal has up to 65535 rows and columns (0: not said)");
                 return;
         }
-        if (a.user && (!a.user[0] || strlen(a.user) > 64 || strpbrk(a.user, "\n/ "))) {
-                request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "user",
-                                       "\"%.80s\" is not a user name or uid[:gid]", a.user);
+        if (!user_is_valid(req, a.user))
                 return;
-        }
         if (a.cwd && a.cwd[0] != '/') {
                 request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "cwd",
                                        "\"%.80s\" is not an absolute path", a.cwd);
@@ -492,11 +499,8 @@ static void file_method(struct manager *m, struct request *req, json_t *paramete
                 request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "mode", "a mode is 0 to 07777");
                 return;
         }
-        if (a.user && (!a.user[0] || strlen(a.user) > 64 || strpbrk(a.user, "\n/ "))) {
-                request_fail_parameter(req, HL_ERROR_INVALID_ARGUMENT, "parameter", "user",
-                                       "\"%.80s\" is not a user name or uid[:gid]", a.user);
+        if (!user_is_valid(req, a.user))
                 return;
-        }
         s = session_service(m, req, a.name, push ? "copy a file into" : "copy a file out of");
         if (!s)
                 return;
